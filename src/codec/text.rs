@@ -1,0 +1,929 @@
+//! Text encodings: streaming decoding for display, strict encoding for sending, and
+//! byte → character spans for the side-by-side view.
+//!
+//! Decoding goes through `encoding_rs` (ASCII is done here: it is not a WHATWG
+//! encoding). Two rules shape this file:
+//!
+//! - A decoder lives as long as a connection direction ([`StreamDecoder`]), so a
+//!   character split across two TCP reads comes out whole instead of as two errors.
+//! - Nothing is silently replaced. `encoding_rs`'s replacing decoders turn bad input
+//!   into U+FFFD, which hides *which* bytes were bad; we use the
+//!   `*_without_replacement` calls, which stop at each malformed sequence and say how
+//!   long it was and how many bytes after it were already consumed, and we print the
+//!   bad bytes themselves as `\xNN`. On the sending side, a character the encoding
+//!   cannot carry is an [`EncodeError`], never a `?`.
+
+use std::fmt;
+use std::ops::Range;
+
+use encoding_rs::{DecoderResult, EncoderResult, Encoding};
+
+/// A text encoding the user can pick for viewing or sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TextEncoding {
+    /// UTF-8 (the default).
+    #[default]
+    Utf8,
+    /// GBK (decoded as GB18030, its superset, like browsers do; encoded strictly as GBK).
+    Gbk,
+    /// GB18030 (covers all of Unicode).
+    Gb18030,
+    /// Big5 (traditional Chinese).
+    Big5,
+    /// Shift_JIS (Japanese).
+    ShiftJis,
+    /// EUC-KR (Korean).
+    EucKr,
+    /// UTF-16, little-endian, no byte order mark.
+    Utf16Le,
+    /// UTF-16, big-endian, no byte order mark.
+    Utf16Be,
+    /// Windows-1252, also what the web means by "Latin-1"/ISO-8859-1.
+    Windows1252,
+    /// 7-bit US-ASCII: bytes from 0x80 up are invalid.
+    Ascii,
+}
+
+impl TextEncoding {
+    /// Every encoding, in the order a picker should list them.
+    pub const ALL: [TextEncoding; 10] = [
+        TextEncoding::Utf8,
+        TextEncoding::Gbk,
+        TextEncoding::Gb18030,
+        TextEncoding::Big5,
+        TextEncoding::ShiftJis,
+        TextEncoding::EucKr,
+        TextEncoding::Utf16Le,
+        TextEncoding::Utf16Be,
+        TextEncoding::Windows1252,
+        TextEncoding::Ascii,
+    ];
+
+    /// The display (and settings-file) name: `"UTF-8"`, `"GBK"`, `"Shift_JIS"`, ….
+    pub fn name(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Gbk => "GBK",
+            TextEncoding::Gb18030 => "GB18030",
+            TextEncoding::Big5 => "Big5",
+            TextEncoding::ShiftJis => "Shift_JIS",
+            TextEncoding::EucKr => "EUC-KR",
+            TextEncoding::Utf16Le => "UTF-16LE",
+            TextEncoding::Utf16Be => "UTF-16BE",
+            TextEncoding::Windows1252 => "Windows-1252",
+            TextEncoding::Ascii => "ASCII",
+        }
+    }
+
+    /// Looks an encoding up by name or common alias, ignoring case, `-`, `_` and spaces:
+    /// `"utf8"`, `"gb2312"`/`"cp936"` (→ GBK), `"latin1"`, `"sjis"`, `"us-ascii"`, ….
+    pub fn from_name(name: &str) -> Option<Self> {
+        let key: String = name
+            .chars()
+            .filter(|c| !matches!(c, '-' | '_' | ' '))
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        let enc = match key.as_str() {
+            "utf8" => TextEncoding::Utf8,
+            // GB2312 text is GBK text (GBK is its superset), and Windows calls GBK cp936.
+            "gbk" | "gb2312" | "cp936" | "ms936" | "windows936" | "euccn" => TextEncoding::Gbk,
+            "gb18030" => TextEncoding::Gb18030,
+            "big5" | "big5hkscs" | "cp950" => TextEncoding::Big5,
+            "shiftjis" | "sjis" | "cp932" | "windows31j" | "mskanji" => TextEncoding::ShiftJis,
+            "euckr" | "cp949" | "uhc" | "ksc5601" => TextEncoding::EucKr,
+            "utf16le" | "utf16" => TextEncoding::Utf16Le,
+            "utf16be" => TextEncoding::Utf16Be,
+            "windows1252" | "cp1252" | "latin1" | "iso88591" | "l1" => TextEncoding::Windows1252,
+            "ascii" | "usascii" => TextEncoding::Ascii,
+            _ => return None,
+        };
+        Some(enc)
+    }
+
+    /// The `encoding_rs` encoding behind this one; `None` for ASCII, done here.
+    fn encoding_rs(self) -> Option<&'static Encoding> {
+        Some(match self {
+            TextEncoding::Utf8 => encoding_rs::UTF_8,
+            TextEncoding::Gbk => encoding_rs::GBK,
+            TextEncoding::Gb18030 => encoding_rs::GB18030,
+            TextEncoding::Big5 => encoding_rs::BIG5,
+            TextEncoding::ShiftJis => encoding_rs::SHIFT_JIS,
+            TextEncoding::EucKr => encoding_rs::EUC_KR,
+            TextEncoding::Utf16Le => encoding_rs::UTF_16LE,
+            TextEncoding::Utf16Be => encoding_rs::UTF_16BE,
+            TextEncoding::Windows1252 => encoding_rs::WINDOWS_1252,
+            TextEncoding::Ascii => return None,
+        })
+    }
+}
+
+impl fmt::Display for TextEncoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `\x00`…`\xFF` spelled out, so escaping an invalid byte is one table lookup.
+const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Appends the visible escape for an invalid byte: `\xC4`.
+fn push_invalid(out: &mut String, byte: u8) {
+    out.push('\\');
+    out.push('x');
+    out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+    out.push(char::from(HEX_DIGITS[usize::from(byte & 0xF)]));
+}
+
+/// The escape for an invalid byte as its own string, for [`CharSpan::text`].
+fn invalid_text(byte: u8) -> String {
+    let mut text = String::with_capacity(4);
+    push_invalid(&mut text, byte);
+    text
+}
+
+/// How many of the most recent stream bytes we remember across calls. A malformed
+/// sequence reported by `encoding_rs` can start in an earlier chunk: it is at most 4
+/// bytes long (GB18030) with at most 3 bytes consumed after it, so 8 is enough.
+const HISTORY: usize = 8;
+
+/// The decoding machinery without the per-stream bookkeeping, shared by
+/// [`StreamDecoder`] and the one-shot functions.
+enum Inner {
+    /// An `encoding_rs` decoder (all encodings but ASCII).
+    Rs(encoding_rs::Decoder),
+    /// ASCII is stateless: one byte is one character or one invalid byte.
+    Ascii,
+}
+
+fn new_inner(enc: TextEncoding) -> Inner {
+    match enc.encoding_rs() {
+        // Without BOM handling: a BOM on the wire is data the user should see, and it
+        // must not switch the decoder to another encoding behind the user's back.
+        Some(encoding) => Inner::Rs(encoding.new_decoder_without_bom_handling()),
+        None => Inner::Ascii,
+    }
+}
+
+/// Decodes one piece of a byte stream into text, one decoder per connection and direction.
+///
+/// A multi-byte character split across two reads is held back until its last byte
+/// arrives. Invalid bytes are written as `\xNN` (uppercase) and counted.
+pub struct StreamDecoder {
+    encoding: TextEncoding,
+    inner: Inner,
+    /// The last up-to-`HISTORY` bytes fed in earlier calls, oldest first, so the bytes of
+    /// a malformed sequence that began in an earlier chunk can still be shown.
+    history: [u8; HISTORY],
+    history_len: usize,
+    invalid_total: u64,
+}
+
+impl fmt::Debug for StreamDecoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamDecoder")
+            .field("encoding", &self.encoding)
+            .field("invalid_total", &self.invalid_total)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamDecoder {
+    /// A fresh decoder for one stream in `enc`.
+    pub fn new(enc: TextEncoding) -> Self {
+        StreamDecoder {
+            encoding: enc,
+            inner: new_inner(enc),
+            history: [0; HISTORY],
+            history_len: 0,
+            invalid_total: 0,
+        }
+    }
+
+    /// The encoding this decoder reads.
+    pub fn encoding(&self) -> TextEncoding {
+        self.encoding
+    }
+
+    /// Forgets any partial character and the invalid count, as for a new connection.
+    pub fn reset(&mut self) {
+        *self = StreamDecoder::new(self.encoding);
+    }
+
+    /// Decodes `bytes` (the next chunk of the stream) appending text to `out`.
+    ///
+    /// An incomplete character at the end is kept for the next call unless `last`, in
+    /// which case its bytes are reported invalid and the decoder starts afresh. Invalid
+    /// bytes appear as `\xNN`. Returns the number of invalid bytes found in this call
+    /// (which may include bytes held over from an earlier call).
+    pub fn decode(&mut self, bytes: &[u8], last: bool, out: &mut String) -> usize {
+        if bytes.is_empty() && !last {
+            // Nothing to do, and `encoding_rs` 0.8.35's Big5 decoder forgets a pending
+            // lead byte when handed an empty non-final buffer.
+            return 0;
+        }
+        let invalid = match &mut self.inner {
+            Inner::Ascii => decode_ascii(bytes, out),
+            Inner::Rs(decoder) => decode_rs(
+                decoder,
+                &self.history[..self.history_len],
+                bytes,
+                last,
+                out,
+                &mut |_, _| {},
+            ),
+        };
+        self.remember(bytes);
+        self.invalid_total += invalid as u64;
+        if last {
+            // `encoding_rs` decoders must not be used after `last`; the stream may go on
+            // (the user can keep reading after an explicit flush), so start a new one.
+            self.inner = new_inner(self.encoding);
+            self.history_len = 0;
+        }
+        invalid
+    }
+
+    /// Invalid bytes seen since this decoder was created or reset.
+    pub fn invalid_total(&self) -> u64 {
+        self.invalid_total
+    }
+
+    /// Keeps the tail of the stream for reporting malformed sequences that straddle calls.
+    fn remember(&mut self, bytes: &[u8]) {
+        if bytes.len() >= HISTORY {
+            self.history
+                .copy_from_slice(&bytes[bytes.len() - HISTORY..]);
+            self.history_len = HISTORY;
+        } else {
+            let keep = (HISTORY - bytes.len()).min(self.history_len);
+            self.history
+                .copy_within(self.history_len - keep..self.history_len, 0);
+            self.history[keep..keep + bytes.len()].copy_from_slice(bytes);
+            self.history_len = keep + bytes.len();
+        }
+    }
+}
+
+/// ASCII: bytes below 0x80 are characters, the rest invalid.
+fn decode_ascii(bytes: &[u8], out: &mut String) -> usize {
+    let mut invalid = 0;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let ascii_len = rest
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        let (ascii, tail) = rest.split_at(ascii_len);
+        if let Ok(text) = std::str::from_utf8(ascii) {
+            out.push_str(text);
+        }
+        if let Some((&byte, tail)) = tail.split_first() {
+            push_invalid(out, byte);
+            invalid += 1;
+            rest = tail;
+        } else {
+            rest = tail;
+        }
+    }
+    invalid
+}
+
+/// Runs an `encoding_rs` decoder over `bytes`, writing invalid bytes as `\xNN`.
+///
+/// `history` holds the stream bytes before `bytes` (oldest first) so a malformed
+/// sequence that began earlier can be spelled out. `on_invalid(offset, out_len)` is
+/// called for each invalid byte with its offset relative to the start of `bytes`
+/// (negative: from an earlier chunk) and the length of `out` just before its escape.
+/// Returns the number of invalid bytes.
+fn decode_rs(
+    decoder: &mut encoding_rs::Decoder,
+    history: &[u8],
+    bytes: &[u8],
+    last: bool,
+    out: &mut String,
+    on_invalid: &mut dyn FnMut(isize, usize),
+) -> usize {
+    let mut invalid = 0;
+    let mut consumed = 0;
+    loop {
+        let rest = &bytes[consumed..];
+        // The decoder only writes into spare capacity; reserve the worst case up front so
+        // a chunk normally decodes in a single call.
+        let need = decoder
+            .max_utf8_buffer_length_without_replacement(rest.len())
+            .unwrap_or(rest.len().saturating_mul(3).saturating_add(16));
+        out.reserve(need);
+        let (result, read) = decoder.decode_to_string_without_replacement(rest, out, last);
+        consumed += read;
+        match result {
+            DecoderResult::InputEmpty => return invalid,
+            DecoderResult::OutputFull => {}
+            DecoderResult::Malformed(bad, after) => {
+                // The bad bytes end `after` bytes before the current position and may
+                // reach back into earlier chunks (see `HISTORY`).
+                let end = consumed as isize - isize::from(after);
+                let start = end - isize::from(bad);
+                for offset in start..end {
+                    let byte = if offset >= 0 {
+                        bytes.get(offset as usize).copied()
+                    } else {
+                        history
+                            .len()
+                            .checked_sub(offset.unsigned_abs())
+                            .and_then(|i| history.get(i).copied())
+                    };
+                    on_invalid(offset, out.len());
+                    // A byte we no longer have would mean HISTORY is too short; show it as
+                    // U+FFFD rather than lose the fact that something was there.
+                    match byte {
+                        Some(byte) => push_invalid(out, byte),
+                        None => out.push(char::REPLACEMENT_CHARACTER),
+                    }
+                    invalid += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Decodes a complete byte slice in one go, with the same `\xNN` rules as
+/// [`StreamDecoder`]; an incomplete character at the end is invalid. Returns the number
+/// of invalid bytes.
+pub fn decode_all(enc: TextEncoding, bytes: &[u8], out: &mut String) -> usize {
+    StreamDecoder::new(enc).decode(bytes, true, out)
+}
+
+/// Convenience: [`decode_all`] into a new string, with the invalid-byte count.
+pub fn decode_to_string(enc: TextEncoding, bytes: &[u8]) -> (String, usize) {
+    let mut out = String::new();
+    let invalid = decode_all(enc, bytes, &mut out);
+    (out, invalid)
+}
+
+/// Text to send that the chosen encoding cannot represent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodeError {
+    /// The first character that cannot be encoded.
+    pub ch: char,
+    /// Its 1-based character position in the text.
+    pub position: usize,
+    /// The encoding that was asked for.
+    pub encoding: TextEncoding,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} (U+{:04X}) at position {} cannot be encoded in {}",
+            self.ch, self.ch as u32, self.position, self.encoding
+        )
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// Encodes text to send, strictly: the result decodes back to exactly `text`.
+///
+/// A character the encoding cannot carry is an error naming it, never a `?`. That
+/// includes the WHATWG encoders' few one-way mappings (for example Shift_JIS writes `¥`
+/// as 0x5C, which reads back as `\`), because a debugging tool must send what it shows.
+/// UTF-16 is written without a byte order mark.
+pub fn encode(enc: TextEncoding, text: &str) -> Result<Vec<u8>, EncodeError> {
+    let error_at = |byte_index: usize, ch: char| EncodeError {
+        ch,
+        position: text[..byte_index].chars().count() + 1,
+        encoding: enc,
+    };
+    match enc {
+        TextEncoding::Utf8 => Ok(text.as_bytes().to_vec()),
+        TextEncoding::Utf16Le => Ok(text.encode_utf16().flat_map(u16::to_le_bytes).collect()),
+        TextEncoding::Utf16Be => Ok(text.encode_utf16().flat_map(u16::to_be_bytes).collect()),
+        TextEncoding::Ascii => match text.char_indices().find(|(_, ch)| !ch.is_ascii()) {
+            Some((index, ch)) => Err(error_at(index, ch)),
+            None => Ok(text.as_bytes().to_vec()),
+        },
+        _ => {
+            let Some(encoding) = enc.encoding_rs() else {
+                return Ok(text.as_bytes().to_vec());
+            };
+            let mut encoder = encoding.new_encoder();
+            let mut out = Vec::with_capacity(text.len() + 8);
+            let mut consumed = 0;
+            loop {
+                let rest = &text[consumed..];
+                let need = encoder
+                    .max_buffer_length_from_utf8_without_replacement(rest.len())
+                    .unwrap_or(rest.len().saturating_mul(4).saturating_add(16));
+                out.reserve(need);
+                let (result, read) =
+                    encoder.encode_from_utf8_to_vec_without_replacement(rest, &mut out, true);
+                consumed += read;
+                match result {
+                    EncoderResult::InputEmpty => break,
+                    EncoderResult::OutputFull => {}
+                    EncoderResult::Unmappable(ch) => {
+                        // `consumed` is just past the unmappable character.
+                        return Err(error_at(consumed - ch.len_utf8(), ch));
+                    }
+                }
+            }
+            check_round_trip(enc, text, &out)?;
+            Ok(out)
+        }
+    }
+}
+
+/// Rejects the encoders' one-way mappings: decodes `bytes` and names the first
+/// character of `text` that does not come back.
+fn check_round_trip(enc: TextEncoding, text: &str, bytes: &[u8]) -> Result<(), EncodeError> {
+    let mut decoded = String::with_capacity(text.len());
+    let invalid = decode_all(enc, bytes, &mut decoded);
+    if invalid == 0 && decoded == text {
+        return Ok(());
+    }
+    let mut back = decoded.chars();
+    for (position, ch) in text.chars().enumerate() {
+        if back.next() != Some(ch) {
+            return Err(EncodeError {
+                ch,
+                position: position + 1,
+                encoding: enc,
+            });
+        }
+    }
+    // The text is a proper prefix of what came back; blame its last character, which
+    // must have produced the extra output.
+    let (position, ch) = text
+        .chars()
+        .enumerate()
+        .last()
+        .unwrap_or((0, char::REPLACEMENT_CHARACTER));
+    Err(EncodeError {
+        ch,
+        position: position + 1,
+        encoding: enc,
+    })
+}
+
+/// One character (or one invalid byte) of a side-by-side reading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CharSpan {
+    /// The bytes that produced it, as indices into the decoded slice.
+    pub range: Range<usize>,
+    /// The character(s) decoded from `range` (a few Big5 sequences make two code points),
+    /// or `\xNN` when `valid` is false.
+    pub text: String,
+    /// False for an invalid byte; then `range` is exactly that one byte.
+    pub valid: bool,
+}
+
+/// Reads `bytes` in `enc` as a list of spans, one per character or invalid byte,
+/// covering the slice in order without gaps or overlaps, so a view can show which bytes
+/// made which character (`你好` is C4 E3 BA C3 in GBK; in UTF-8 those are 4 invalid bytes).
+///
+/// An incomplete character at the end is reported as invalid bytes. Meant for one
+/// record at a time (it feeds the decoder a byte at a time to learn the boundaries).
+pub fn char_spans(enc: TextEncoding, bytes: &[u8]) -> Vec<CharSpan> {
+    let mut spans = Vec::with_capacity(bytes.len());
+    let Inner::Rs(mut decoder) = new_inner(enc) else {
+        for (index, &byte) in bytes.iter().enumerate() {
+            spans.push(if byte.is_ascii() {
+                CharSpan {
+                    range: index..index + 1,
+                    text: char::from(byte).to_string(),
+                    valid: true,
+                }
+            } else {
+                CharSpan {
+                    range: index..index + 1,
+                    text: invalid_text(byte),
+                    valid: false,
+                }
+            });
+        }
+        return spans;
+    };
+    // Where the next valid character's bytes begin.
+    let mut char_start = 0;
+    let mut text = String::new();
+    // (byte index, where its escape starts in `text`) for each invalid byte of one feed.
+    let mut invalid: Vec<(usize, usize)> = Vec::new();
+    let mut feed = |index: usize, input: &[u8], last: bool, spans: &mut Vec<CharSpan>| {
+        text.clear();
+        invalid.clear();
+        decode_rs(
+            &mut decoder,
+            &bytes[index.saturating_sub(HISTORY)..index],
+            input,
+            last,
+            &mut text,
+            &mut |offset, text_len| {
+                invalid.push((index.saturating_add_signed(offset), text_len));
+            },
+        );
+        // With one byte per feed the output is: valid text, invalid escapes and more valid
+        // text interleaved in stream order (GB18030 re-reads bytes after a bad lead byte).
+        // Valid text before an invalid byte came from the bytes since the last span.
+        let mut text_pos = 0;
+        for &(byte_index, escape_start) in &invalid {
+            push_valid(char_start, byte_index, &text[text_pos..escape_start], spans);
+            let escape_end = text[escape_start..]
+                .char_indices()
+                .nth(if text[escape_start..].starts_with('\\') {
+                    4
+                } else {
+                    1
+                })
+                .map_or(text.len(), |(i, _)| escape_start + i);
+            spans.push(CharSpan {
+                range: byte_index..byte_index + 1,
+                text: text[escape_start..escape_end].to_string(),
+                valid: false,
+            });
+            text_pos = escape_end;
+            char_start = byte_index + 1;
+        }
+        let end = index + input.len();
+        if text_pos < text.len() {
+            push_valid(char_start, end, &text[text_pos..], spans);
+            char_start = end;
+        }
+    };
+    for index in 0..bytes.len() {
+        feed(index, &bytes[index..index + 1], false, &mut spans);
+    }
+    feed(bytes.len(), &[], true, &mut spans);
+    spans
+}
+
+/// Adds the span of valid `text` decoded from bytes `start..upto` (never empty).
+fn push_valid(start: usize, upto: usize, text: &str, spans: &mut Vec<CharSpan>) {
+    if !text.is_empty() {
+        let start = start.min(upto.saturating_sub(1));
+        spans.push(CharSpan {
+            range: start..upto.max(start + 1),
+            text: text.to_string(),
+            valid: true,
+        });
+    }
+}
+
+#[cfg(test)]
+// Tests may panic on a broken expectation: that is how they fail.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The strings the seed tutorials send back and forth.
+    const SEEDS: [&str; 3] = [
+        "你好服务端，我是客户端小黑!",
+        "ok, 问题正在处理中...",
+        "信息已收到",
+    ];
+
+    fn decoded(enc: TextEncoding, bytes: &[u8]) -> (String, usize) {
+        decode_to_string(enc, bytes)
+    }
+
+    /// Names and aliases map both ways.
+    #[test]
+    fn names_and_aliases() {
+        for enc in TextEncoding::ALL {
+            assert_eq!(TextEncoding::from_name(enc.name()), Some(enc));
+            assert_eq!(enc.to_string(), enc.name());
+        }
+        assert_eq!(TextEncoding::from_name("gb2312"), Some(TextEncoding::Gbk));
+        assert_eq!(TextEncoding::from_name("CP936"), Some(TextEncoding::Gbk));
+        assert_eq!(TextEncoding::from_name("utf8"), Some(TextEncoding::Utf8));
+        assert_eq!(
+            TextEncoding::from_name("latin1"),
+            Some(TextEncoding::Windows1252)
+        );
+        assert_eq!(
+            TextEncoding::from_name("ISO-8859-1"),
+            Some(TextEncoding::Windows1252)
+        );
+        assert_eq!(
+            TextEncoding::from_name("sjis"),
+            Some(TextEncoding::ShiftJis)
+        );
+        assert_eq!(
+            TextEncoding::from_name("utf_16_be"),
+            Some(TextEncoding::Utf16Be)
+        );
+        assert_eq!(TextEncoding::from_name("klingon"), None);
+        assert_eq!(TextEncoding::default(), TextEncoding::Utf8);
+    }
+
+    /// 你好 is C4 E3 BA C3 in GBK; the same bytes are four invalid bytes in UTF-8.
+    #[test]
+    fn nihao_gbk_vs_utf8() {
+        let gbk = encode(TextEncoding::Gbk, "你好").unwrap();
+        assert_eq!(gbk, [0xC4, 0xE3, 0xBA, 0xC3]);
+        assert_eq!(decoded(TextEncoding::Gbk, &gbk), ("你好".to_string(), 0));
+        assert_eq!(
+            decoded(TextEncoding::Utf8, &gbk),
+            ("\\xC4\\xE3\\xBA\\xC3".to_string(), 4)
+        );
+        assert_eq!(
+            decoded(TextEncoding::Ascii, &gbk),
+            ("\\xC4\\xE3\\xBA\\xC3".to_string(), 4)
+        );
+        assert_eq!(
+            encode(TextEncoding::Utf8, "你好").unwrap(),
+            "你好".as_bytes()
+        );
+    }
+
+    /// The seed strings survive GBK, GB18030 and UTF-8 both ways.
+    #[test]
+    fn seed_strings_round_trip() {
+        for seed in SEEDS {
+            for enc in [TextEncoding::Gbk, TextEncoding::Gb18030, TextEncoding::Utf8] {
+                let bytes = encode(enc, seed).unwrap();
+                assert_eq!(decoded(enc, &bytes), (seed.to_string(), 0), "{enc}");
+            }
+        }
+        // The tutorial's bug: GBK bytes read as UTF-8 are not the text.
+        let gbk = encode(TextEncoding::Gbk, SEEDS[0]).unwrap();
+        let (as_utf8, invalid) = decoded(TextEncoding::Utf8, &gbk);
+        assert_ne!(as_utf8, SEEDS[0]);
+        assert!(invalid > 0);
+    }
+
+    /// A GBK string split at every byte position across two reads decodes exactly like
+    /// the unsplit string, in every encoding's view (valid or not).
+    #[test]
+    fn split_at_every_position() {
+        let text = SEEDS.concat();
+        let gbk = encode(TextEncoding::Gbk, &text).unwrap();
+        for enc in TextEncoding::ALL {
+            let (whole, whole_invalid) = decoded(enc, &gbk);
+            if enc == TextEncoding::Gbk || enc == TextEncoding::Gb18030 {
+                assert_eq!(whole, text);
+            }
+            for cut in 0..=gbk.len() {
+                let mut decoder = StreamDecoder::new(enc);
+                let mut out = String::new();
+                let a = decoder.decode(&gbk[..cut], false, &mut out);
+                let b = decoder.decode(&gbk[cut..], true, &mut out);
+                assert_eq!(out, whole, "{enc} cut at {cut}");
+                assert_eq!(a + b, whole_invalid);
+                assert_eq!(decoder.invalid_total(), whole_invalid as u64);
+            }
+        }
+    }
+
+    /// Bad bytes whose sequence began in an earlier read are still shown as themselves.
+    #[test]
+    fn invalid_sequences_across_reads() {
+        // GB18030: a 4-byte sequence broken at its last byte; the lead byte is bad, and
+        // the bytes after it are read again ("0" and the valid pair 81 41).
+        let bytes = [0x81, 0x30, 0x81, 0x41, 0x20];
+        let (whole, invalid) = decoded(TextEncoding::Gb18030, &bytes);
+        assert_eq!(invalid, 1);
+        assert!(whole.starts_with("\\x810"), "{whole}");
+        for cut in 0..=bytes.len() {
+            let mut decoder = StreamDecoder::new(TextEncoding::Gb18030);
+            let mut out = String::new();
+            decoder.decode(&bytes[..cut], false, &mut out);
+            decoder.decode(&bytes[cut..], true, &mut out);
+            assert_eq!(out, whole, "cut at {cut}");
+        }
+        // A lone lead byte at the very end is invalid only once the stream ends.
+        let mut decoder = StreamDecoder::new(TextEncoding::Gbk);
+        let mut out = String::new();
+        assert_eq!(decoder.decode(&[0x41, 0xC4], false, &mut out), 0);
+        assert_eq!(out, "A");
+        assert_eq!(decoder.decode(&[], true, &mut out), 1);
+        assert_eq!(out, "A\\xC4");
+        // After `last` the decoder keeps working for a new stretch.
+        assert_eq!(decoder.decode(&[0xC4, 0xE3], false, &mut out), 0);
+        assert_eq!(out, "A\\xC4你");
+        // UTF-16: a dangling odd byte and a lone surrogate are shown, not dropped.
+        assert_eq!(
+            decoded(TextEncoding::Utf16Le, &[0x41, 0x00, 0x42]),
+            ("A\\x42".to_string(), 1)
+        );
+        let (lone, invalid) = decoded(TextEncoding::Utf16Le, &[0x00, 0xD8, 0x41, 0x00]);
+        assert_eq!((lone.as_str(), invalid), ("\\x00\\xD8A", 2));
+        // UTF-8: a truncated sequence before ASCII.
+        assert_eq!(
+            decoded(TextEncoding::Utf8, &[0xE4, 0xBD, 0x41]),
+            ("\\xE4\\xBDA".to_string(), 2)
+        );
+    }
+
+    /// Each encoding's basics, with known bytes.
+    #[test]
+    fn known_vectors() {
+        let cases: [(TextEncoding, &str, &[u8]); 10] = [
+            (TextEncoding::Utf8, "é", &[0xC3, 0xA9]),
+            (TextEncoding::Gbk, "中", &[0xD6, 0xD0]),
+            (TextEncoding::Gb18030, "😀", &[0x94, 0x39, 0xFC, 0x36]),
+            (TextEncoding::Big5, "中", &[0xA4, 0xA4]),
+            (TextEncoding::ShiftJis, "あ", &[0x82, 0xA0]),
+            (TextEncoding::EucKr, "한", &[0xC7, 0xD1]),
+            (TextEncoding::Utf16Le, "A€", &[0x41, 0x00, 0xAC, 0x20]),
+            (TextEncoding::Utf16Be, "A€", &[0x00, 0x41, 0x20, 0xAC]),
+            (TextEncoding::Windows1252, "é€", &[0xE9, 0x80]),
+            (TextEncoding::Ascii, "Hi\r\n", b"Hi\r\n"),
+        ];
+        for (enc, text, bytes) in cases {
+            assert_eq!(encode(enc, text).unwrap(), bytes, "{enc}");
+            assert_eq!(decoded(enc, bytes), (text.to_string(), 0), "{enc}");
+        }
+        // Windows-1252 reads every byte; ASCII rejects the high half.
+        assert_eq!(decoded(TextEncoding::Windows1252, &[0x81]).1, 0);
+        assert_eq!(
+            decoded(TextEncoding::Ascii, &[0x41, 0x80]),
+            ("A\\x80".to_string(), 1)
+        );
+        // A BOM is data: shown, not swallowed.
+        assert_eq!(decoded(TextEncoding::Utf8, b"\xEF\xBB\xBFA").0, "\u{FEFF}A");
+    }
+
+    /// Unencodable characters are errors naming the first one; no silent `?`.
+    #[test]
+    fn encode_errors_name_the_character() {
+        let err = encode(TextEncoding::Gbk, "ab😀c").unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError {
+                ch: '😀',
+                position: 3,
+                encoding: TextEncoding::Gbk
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "'😀' (U+1F600) at position 3 cannot be encoded in GBK"
+        );
+        assert_eq!(encode(TextEncoding::Ascii, "aé").unwrap_err().position, 2);
+        assert_eq!(encode(TextEncoding::Big5, "A한").unwrap_err().ch, '한');
+        assert_eq!(encode(TextEncoding::EucKr, "你好").unwrap_err().position, 1);
+        assert_eq!(
+            encode(TextEncoding::Windows1252, "€中").unwrap_err().ch,
+            '中'
+        );
+        // One-way WHATWG mapping: Shift_JIS would send ¥ as 0x5C, which reads back as '\'.
+        assert_eq!(
+            encode(TextEncoding::ShiftJis, "a¥").unwrap_err().position,
+            2
+        );
+        // GB18030 and the Unicode encodings carry everything.
+        assert!(encode(TextEncoding::Gb18030, "😀").is_ok());
+        assert!(encode(TextEncoding::Utf16Be, "😀").is_ok());
+    }
+
+    /// Side by side: which bytes made which character.
+    #[test]
+    fn char_spans_show_byte_ranges() {
+        let bytes = [0xC4, 0xE3, 0xBA, 0xC3, 0x21];
+        assert_eq!(
+            char_spans(TextEncoding::Gbk, &bytes),
+            vec![
+                CharSpan {
+                    range: 0..2,
+                    text: "你".into(),
+                    valid: true
+                },
+                CharSpan {
+                    range: 2..4,
+                    text: "好".into(),
+                    valid: true
+                },
+                CharSpan {
+                    range: 4..5,
+                    text: "!".into(),
+                    valid: true
+                },
+            ]
+        );
+        let utf8 = char_spans(TextEncoding::Utf8, &bytes);
+        assert_eq!(utf8.len(), 5);
+        assert_eq!(
+            utf8[0],
+            CharSpan {
+                range: 0..1,
+                text: "\\xC4".into(),
+                valid: false
+            }
+        );
+        assert!(utf8[..4].iter().all(|s| !s.valid));
+        assert_eq!(
+            utf8[4],
+            CharSpan {
+                range: 4..5,
+                text: "!".into(),
+                valid: true
+            }
+        );
+        let nihao = char_spans(TextEncoding::Utf8, "你好".as_bytes());
+        assert_eq!(
+            nihao.iter().map(|s| s.range.clone()).collect::<Vec<_>>(),
+            [0..3, 3..6]
+        );
+        // A trailing incomplete character is invalid bytes.
+        let cut = char_spans(TextEncoding::Utf8, &[0x41, 0xE4, 0xBD]);
+        assert_eq!(cut.len(), 3);
+        assert!(!cut[1].valid && !cut[2].valid);
+        let astral = char_spans(TextEncoding::Utf16Le, &[0x3D, 0xD8, 0x00, 0xDE]);
+        assert_eq!(
+            astral,
+            vec![CharSpan {
+                range: 0..4,
+                text: "😀".into(),
+                valid: true
+            }]
+        );
+        assert_eq!(char_spans(TextEncoding::Ascii, &[0x41, 0x80]).len(), 2);
+        assert!(char_spans(TextEncoding::Gbk, &[]).is_empty());
+    }
+
+    /// Spans tile the input and agree with the streaming decoder's text.
+    fn check_spans(enc: TextEncoding, bytes: &[u8]) -> Result<(), TestCaseError> {
+        let spans = char_spans(enc, bytes);
+        let mut next = 0;
+        let mut text = String::new();
+        let mut invalid = 0;
+        for span in &spans {
+            prop_assert_eq!(span.range.start, next);
+            prop_assert!(span.range.end > span.range.start);
+            if !span.valid {
+                prop_assert_eq!(span.range.len(), 1);
+                invalid += 1;
+            }
+            next = span.range.end;
+            text.push_str(&span.text);
+        }
+        prop_assert_eq!(next, bytes.len());
+        prop_assert_eq!((text, invalid), decoded(enc, bytes));
+        Ok(())
+    }
+
+    fn any_encoding() -> impl Strategy<Value = TextEncoding> {
+        proptest::sample::select(TextEncoding::ALL.to_vec())
+    }
+
+    /// Text drawn from scripts the legacy encodings cover, plus anything at all.
+    fn any_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9 ,.!?\r\n\\\\]{0,20}",
+            "[你好服务端我是客户端小黑问题正在处理中信息已收到，。！ok]{0,20}",
+            "[\u{3040}-\u{30FF}\u{AC00}-\u{D7A3}\u{4E00}-\u{9FFF}\u{A0}-\u{FF}]{0,20}",
+            ".{0,20}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// encode → decode gives the text back for every encoding that accepts it, and
+        /// an encoding error names a character of the text at its position.
+        #[test]
+        fn encode_decode_round_trip(enc in any_encoding(), text in any_text()) {
+            match encode(enc, &text) {
+                Ok(bytes) => {
+                    prop_assert_eq!(decoded(enc, &bytes), (text.clone(), 0));
+                    check_spans(enc, &bytes)?;
+                }
+                Err(e) => {
+                    prop_assert_eq!(text.chars().nth(e.position - 1), Some(e.ch));
+                    prop_assert!(!matches!(enc, TextEncoding::Utf8 | TextEncoding::Gb18030
+                        | TextEncoding::Utf16Le | TextEncoding::Utf16Be));
+                }
+            }
+        }
+
+        /// Arbitrary bytes: cutting the stream anywhere never changes the text, and the
+        /// side-by-side spans tile the bytes.
+        #[test]
+        fn streaming_is_cut_invariant(
+            enc in any_encoding(),
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+            cuts in proptest::collection::vec(0usize..64, 0..4),
+        ) {
+            let whole = decoded(enc, &bytes);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut decoder = StreamDecoder::new(enc);
+            let mut out = String::new();
+            let mut invalid = 0;
+            let mut prev = 0;
+            for cut in cuts {
+                invalid += decoder.decode(&bytes[prev..cut], false, &mut out);
+                prev = cut;
+            }
+            invalid += decoder.decode(&bytes[prev..], true, &mut out);
+            prop_assert_eq!((out, invalid), whole);
+            check_spans(enc, &bytes)?;
+        }
+    }
+}

@@ -1,0 +1,599 @@
+//! Shared machinery of all sessions: the session lifetime (exactly one `Stopped`, last),
+//! panic-catching worker threads, the per-connection send queue with its on-demand
+//! writer thread, and the TCP connection (reader loop, writer loop, close).
+//!
+//! Lifetime by reference counting: every worker thread holds a `SessionGuard`; when the
+//! last guard drops, the session emits `Stopped`. A connection works the same way one
+//! level down (`ConnGuard`, last one out emits `Closed` and removes the connection from
+//! the session). Since a worker's guard drops only after its last event, `Closed` always
+//! follows a connection's data and `Stopped` always ends the session, whatever the
+//! thread interleaving, without any thread joining another.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::counters::CounterCell;
+use super::sink::Sink;
+use super::{CloseReason, ConnId, Direction, EngineError, Event, SessionId, SessionKind};
+
+/// Cap on bytes queued for writing per connection (or per UDP session).
+pub(crate) const SEND_QUEUE_CAP: usize = 64 << 20;
+/// Stack of per-connection reader/writer threads: they only read into a heap buffer and
+/// push events, so a small stack lets thousands of clients fit.
+pub(crate) const CONN_STACK: usize = 128 << 10;
+/// Stack of the per-session main workers (accept loop, UDP loop, dialer).
+pub(crate) const MAIN_STACK: usize = 512 << 10;
+/// A writer thread exits after this long without anything to write.
+pub(crate) const WRITER_IDLE: Duration = Duration::from_secs(2);
+/// Initial read buffer; grows to `READ_BUF` the first time a read fills it, so 10,000 idle
+/// clients do not pin 640 MiB of buffers.
+const FIRST_READ_BUF: usize = 8 << 10;
+/// Largest read: one `Data` event per read of at most this many bytes.
+pub(crate) const READ_BUF: usize = 64 << 10;
+
+/// Locks a mutex, recovering from poisoning: a panicking worker (caught and reported)
+/// must not take the session's state down with it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Default)]
+struct Life {
+    workers: usize,
+    done: bool,
+    /// Set when `start` fails after creating the session: no events at all.
+    quiet: bool,
+}
+
+/// State shared by a session's handle and all its workers.
+pub(crate) struct SessionCore {
+    pub(crate) id: SessionId,
+    pub(crate) kind: SessionKind,
+    pub(crate) sink: Arc<Sink>,
+    pub(crate) next_conn: Arc<AtomicU64>,
+    pub(crate) stop: AtomicBool,
+    pub(crate) counters: CounterCell,
+    life: Mutex<Life>,
+    pub(crate) local: Mutex<Option<SocketAddr>>,
+    /// TCP connections (server: all clients; client: its one connection).
+    pub(crate) conns: Mutex<HashMap<ConnId, Arc<Conn>>>,
+    /// Test hook: the next worker to look panics.
+    fault: AtomicBool,
+}
+
+impl SessionCore {
+    pub(crate) fn new(
+        id: SessionId,
+        kind: SessionKind,
+        sink: Arc<Sink>,
+        next_conn: Arc<AtomicU64>,
+    ) -> Arc<SessionCore> {
+        Arc::new(SessionCore {
+            id,
+            kind,
+            sink,
+            next_conn,
+            stop: AtomicBool::new(false),
+            counters: CounterCell::default(),
+            life: Mutex::new(Life::default()),
+            local: Mutex::new(None),
+            conns: Mutex::new(HashMap::new()),
+            fault: AtomicBool::new(false),
+        })
+    }
+
+    /// A guard for one more worker, or None if the session already ended.
+    pub(crate) fn enter(self: &Arc<Self>) -> Option<SessionGuard> {
+        let mut life = lock(&self.life);
+        if life.done {
+            return None;
+        }
+        life.workers += 1;
+        Some(SessionGuard(self.clone()))
+    }
+
+    /// Used when `start` fails after creating guards: they end the session silently.
+    pub(crate) fn make_quiet(&self) {
+        lock(&self.life).quiet = true;
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        lock(&self.life).done
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        self.sink.emit(event);
+    }
+
+    pub(crate) fn error(&self, error: EngineError) {
+        self.emit(Event::Error {
+            session: self.id,
+            error,
+        });
+    }
+
+    pub(crate) fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn inject_fault(&self) {
+        self.fault.store(true, Ordering::SeqCst);
+    }
+
+    /// Panics if a fault was injected (test hook, checked in worker loops).
+    pub(crate) fn check_fault(&self) {
+        if self.fault.swap(false, Ordering::SeqCst) {
+            panic!("injected fault in session {}", self.id);
+        }
+    }
+
+    /// Asks the session to stop: sets the flag its workers poll and, for a TCP client,
+    /// closes its connection at once (a server's accept thread closes its clients within
+    /// one poll interval; a UDP worker notices within its read timeout). Never blocks.
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if self.kind == SessionKind::TcpClient {
+            self.close_all(CloseReason::LocalDisconnect);
+        }
+    }
+
+    /// Closes every connection with `reason` (they emit `Closed` from their own threads).
+    pub(crate) fn close_all(&self, reason: CloseReason) {
+        let conns: Vec<Arc<Conn>> = lock(&self.conns).values().cloned().collect();
+        for c in conns {
+            c.close(reason.clone());
+        }
+    }
+}
+
+/// Keeps a session alive; the last one dropped emits `Stopped`.
+pub(crate) struct SessionGuard(Arc<SessionCore>);
+
+impl SessionGuard {
+    pub(crate) fn core(&self) -> &Arc<SessionCore> {
+        &self.0
+    }
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        let (last, quiet) = {
+            let mut life = lock(&self.0.life);
+            life.workers = life.workers.saturating_sub(1);
+            if life.workers == 0 && !life.done {
+                life.done = true;
+                (true, life.quiet)
+            } else {
+                (false, true)
+            }
+        };
+        if last {
+            self.0.stop.store(true, Ordering::SeqCst);
+            if !quiet {
+                self.0.emit(Event::Stopped { session: self.0.id });
+            }
+        }
+    }
+}
+
+/// Text of a caught panic payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Spawns a named worker thread running `body(&guards)` inside `catch_unwind`. A panic
+/// becomes `Event::Error(WorkerPanic)`, then `on_panic(&guards)` cleans up; the guards
+/// are dropped last, so `Closed`/`Stopped` come after the error. If the thread cannot be
+/// spawned, the guards are handed back so the caller decides where they drop.
+pub(crate) fn spawn_worker<G, B, P>(
+    core: &Arc<SessionCore>,
+    name: String,
+    stack: usize,
+    guards: G,
+    body: B,
+    on_panic: P,
+) -> Result<(), (io::Error, G)>
+where
+    G: Send + 'static,
+    B: FnOnce(&G) + Send + 'static,
+    P: FnOnce(&G) + Send + 'static,
+{
+    let slot = Arc::new(Mutex::new(Some(guards)));
+    let thread_slot = slot.clone();
+    let core = core.clone();
+    let thread_name = name.clone();
+    let spawned = std::thread::Builder::new()
+        .name(name)
+        .stack_size(stack)
+        .spawn(move || {
+            let Some(guards) = lock(&thread_slot).take() else {
+                return;
+            };
+            drop(thread_slot);
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| body(&guards))) {
+                core.error(EngineError::WorkerPanic {
+                    worker: thread_name,
+                    message: panic_message(payload.as_ref()),
+                });
+                // A panicking cleanup must not escape either.
+                let _ = catch_unwind(AssertUnwindSafe(|| on_panic(&guards)));
+            }
+            drop(guards);
+        });
+    match spawned {
+        Ok(_) => Ok(()),
+        Err(e) => match lock(&slot).take() {
+            Some(g) => Err((e, g)),
+            // The thread started after all (cannot happen when spawn fails).
+            None => Ok(()),
+        },
+    }
+}
+
+/// Why a push onto a send queue failed.
+pub(crate) enum PushError {
+    Closed,
+    Full,
+}
+
+struct QueueState<T> {
+    items: VecDeque<(T, Arc<[u8]>)>,
+    bytes: usize,
+    writer: bool,
+    closed: bool,
+}
+
+/// Bytes waiting to be written, served by one writer thread that is started by the first
+/// push and exits after `WRITER_IDLE` without work: idle connections cost no thread.
+pub(crate) struct SendQueue<T> {
+    state: Mutex<QueueState<T>>,
+    ready: Condvar,
+}
+
+impl<T> SendQueue<T> {
+    pub(crate) fn new() -> Self {
+        SendQueue {
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                bytes: 0,
+                writer: false,
+                closed: false,
+            }),
+            ready: Condvar::new(),
+        }
+    }
+
+    /// A queue that accepts bytes but starts no writer until `release` (used until the
+    /// connection has been announced, so no Tx event can precede `Connected`/`ClientJoined`).
+    pub(crate) fn new_held() -> Self {
+        let q = Self::new();
+        lock(&q.state).writer = true;
+        q
+    }
+
+    /// Ends the hold of `new_held`; true if bytes are waiting (start a writer).
+    pub(crate) fn release(&self) -> bool {
+        let mut st = lock(&self.state);
+        if st.items.is_empty() || st.closed {
+            st.writer = false;
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Queues `bytes`; Ok(true) means no writer is running and the caller must start one.
+    pub(crate) fn push(&self, target: T, bytes: Arc<[u8]>) -> Result<bool, PushError> {
+        let mut st = lock(&self.state);
+        if st.closed {
+            return Err(PushError::Closed);
+        }
+        if st.bytes.saturating_add(bytes.len()) > SEND_QUEUE_CAP {
+            return Err(PushError::Full);
+        }
+        st.bytes += bytes.len();
+        st.items.push_back((target, bytes));
+        if st.writer {
+            drop(st);
+            self.ready.notify_one();
+            Ok(false)
+        } else {
+            st.writer = true;
+            Ok(true)
+        }
+    }
+
+    /// Undoes the last push when its writer could not be started.
+    pub(crate) fn unpush(&self) {
+        let mut st = lock(&self.state);
+        if let Some((_, b)) = st.items.pop_back() {
+            st.bytes = st.bytes.saturating_sub(b.len());
+        }
+        st.writer = false;
+    }
+
+    /// The writer's next job; None when closed or idle for `idle` (the writer then exits).
+    pub(crate) fn next(&self, idle: Duration) -> Option<(T, Arc<[u8]>)> {
+        let deadline = Instant::now() + idle;
+        let mut st = lock(&self.state);
+        loop {
+            if st.closed {
+                st.writer = false;
+                return None;
+            }
+            if let Some(item) = st.items.pop_front() {
+                return Some(item);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                st.writer = false;
+                return None;
+            }
+            st = self
+                .ready
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// The writer finished with `len` bytes (written or failed).
+    pub(crate) fn done(&self, len: usize) {
+        let mut st = lock(&self.state);
+        st.bytes = st.bytes.saturating_sub(len);
+    }
+
+    /// No more pushes; queued bytes are discarded and the writer wakes up to exit.
+    pub(crate) fn close(&self) {
+        {
+            let mut st = lock(&self.state);
+            st.closed = true;
+            st.items.clear();
+            st.bytes = 0;
+        }
+        self.ready.notify_all();
+    }
+}
+
+#[derive(Default)]
+struct ConnLife {
+    threads: usize,
+    finished: bool,
+}
+
+/// One TCP connection, shared by its reader thread, its writer thread (when running),
+/// the session map and the handle. `&TcpStream` is both `Read` and `Write`, so reader and
+/// writer share one socket without `try_clone` (which would double the fds per client).
+pub(crate) struct Conn {
+    pub(crate) id: ConnId,
+    pub(crate) peer: SocketAddr,
+    pub(crate) local: SocketAddr,
+    pub(crate) since: SystemTime,
+    stream: TcpStream,
+    pub(crate) counters: CounterCell,
+    reason: Mutex<Option<CloseReason>>,
+    queue: SendQueue<()>,
+    life: Mutex<ConnLife>,
+    core: Arc<SessionCore>,
+}
+
+/// Keeps a connection open; the last one dropped emits `Closed`.
+pub(crate) struct ConnGuard {
+    conn: Arc<Conn>,
+    _session: SessionGuard,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let last = {
+            let mut life = lock(&self.conn.life);
+            life.threads = life.threads.saturating_sub(1);
+            if life.threads == 0 && !life.finished {
+                life.finished = true;
+                true
+            } else {
+                false
+            }
+        };
+        if last {
+            let c = &self.conn;
+            c.queue.close();
+            let _ = c.stream.shutdown(Shutdown::Both);
+            lock(&c.core.conns).remove(&c.id);
+            let reason = lock(&c.reason).clone().unwrap_or(CloseReason::PeerClosed);
+            c.core.emit(Event::Closed {
+                session: c.core.id,
+                conn: c.id,
+                peer: c.peer,
+                reason,
+            });
+        }
+        // `_session` drops after this, so `Stopped` (if last) follows `Closed`.
+    }
+}
+
+impl Conn {
+    pub(crate) fn new(core: &Arc<SessionCore>, stream: TcpStream, peer: SocketAddr) -> Arc<Conn> {
+        let local = stream
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        Arc::new(Conn {
+            id: core.next_conn_id(),
+            peer,
+            local,
+            since: SystemTime::now(),
+            stream,
+            counters: CounterCell::default(),
+            reason: Mutex::new(None),
+            queue: SendQueue::new_held(),
+            life: Mutex::new(ConnLife::default()),
+            core: core.clone(),
+        })
+    }
+
+    /// A guard for one more thread on this connection; None once it has closed.
+    pub(crate) fn enter(self: &Arc<Self>) -> Option<ConnGuard> {
+        // Lock order: connection life, then session life (never the reverse).
+        let mut life = lock(&self.life);
+        if life.finished {
+            return None;
+        }
+        let session = self.core.enter()?;
+        life.threads += 1;
+        drop(life);
+        Some(ConnGuard {
+            conn: self.clone(),
+            _session: session,
+        })
+    }
+
+    /// Ends the connection: the first reason given wins; the socket is shut down both
+    /// ways, which wakes a blocked read or write on every OS.
+    pub(crate) fn close(&self, reason: CloseReason) {
+        {
+            let mut r = lock(&self.reason);
+            if r.is_none() {
+                *r = Some(reason);
+            }
+        }
+        self.queue.close();
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// Call after the connection's `Connected`/`ClientJoined` event: from now on sends
+    /// start the writer (bytes sent in between are written now).
+    pub(crate) fn announced(self: &Arc<Self>) {
+        if self.queue.release()
+            && let Err(e) = self.start_writer()
+        {
+            self.core.error(e);
+        }
+    }
+
+    /// Queues bytes for the writer thread, starting it if needed.
+    pub(crate) fn send(self: &Arc<Self>, bytes: Arc<[u8]>) -> Result<(), EngineError> {
+        match self.queue.push((), bytes) {
+            Err(PushError::Closed) => Err(EngineError::NotConnected),
+            Err(PushError::Full) => Err(EngineError::QueueFull {
+                conn: Some(self.id),
+            }),
+            Ok(false) => Ok(()),
+            Ok(true) => self.start_writer(),
+        }
+    }
+
+    fn start_writer(self: &Arc<Self>) -> Result<(), EngineError> {
+        let Some(guard) = self.enter() else {
+            self.queue.unpush();
+            return Err(EngineError::NotConnected);
+        };
+        let name = format!("sockscope-s{}-c{}-tx", self.core.id, self.id);
+        let conn = self.clone();
+        let on_panic = self.clone();
+        match spawn_worker(
+            &self.core,
+            name,
+            CONN_STACK,
+            guard,
+            move |_| conn.write_loop(),
+            move |_| on_panic.close(CloseReason::Error("writer panicked".into())),
+        ) {
+            Ok(()) => Ok(()),
+            Err((e, guard)) => {
+                self.queue.unpush();
+                // Not the last guard (the reader holds one) unless the connection
+                // is closing anyway; dropping it here is then a short emit.
+                drop(guard);
+                Err(EngineError::Io {
+                    context: format!("starting a writer thread for connection #{}", self.id),
+                    cause: e.to_string(),
+                })
+            }
+        }
+    }
+
+    fn write_loop(&self) {
+        while let Some(((), bytes)) = self.queue.next(WRITER_IDLE) {
+            let result = (&self.stream).write_all(&bytes);
+            self.queue.done(bytes.len());
+            match result {
+                Ok(()) => {
+                    self.counters.add_tx(bytes.len());
+                    self.core.counters.add_tx(bytes.len());
+                    self.core.emit(Event::Data {
+                        session: self.core.id,
+                        conn: Some(self.id),
+                        peer: self.peer,
+                        dir: Direction::Tx,
+                        at: SystemTime::now(),
+                        bytes,
+                    });
+                }
+                Err(e) => {
+                    self.close(close_reason(&e));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The reader: one `Data` event per read until EOF, error or close.
+    pub(crate) fn read_loop(&self) {
+        let mut buf = vec![0u8; FIRST_READ_BUF];
+        loop {
+            match (&self.stream).read(&mut buf) {
+                Ok(0) => {
+                    self.close(CloseReason::PeerClosed);
+                    return;
+                }
+                Ok(n) => {
+                    self.counters.add_rx(n);
+                    self.core.counters.add_rx(n);
+                    self.core.emit(Event::Data {
+                        session: self.core.id,
+                        conn: Some(self.id),
+                        peer: self.peer,
+                        dir: Direction::Rx,
+                        at: SystemTime::now(),
+                        bytes: Arc::from(&buf[..n]),
+                    });
+                    if n == buf.len() && buf.len() < READ_BUF {
+                        buf.resize(READ_BUF, 0);
+                    }
+                    self.core.check_fault();
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.close(close_reason(&e));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Why a read or write error ended a connection.
+fn close_reason(e: &io::Error) -> CloseReason {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => CloseReason::Reset,
+        _ => CloseReason::Error(e.to_string()),
+    }
+}

@@ -1,0 +1,250 @@
+//! Typed engine errors. Every failure the user can cause (a bad port, a busy address, a
+//! refused connection) becomes one `EngineError` whose `Display` is a clear English
+//! sentence, so the UI shows it as is and tests assert on the words.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::ConnId;
+
+/// Largest payload of one UDP datagram over IPv4 (65,535 − 8 UDP − 20 IP header bytes).
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// Everything that can go wrong in the engine, with the details needed to say it in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineError {
+    /// The text is not a port number from 0 to 65535.
+    InvalidPort {
+        /// What the user typed.
+        input: String,
+    },
+    /// The text is not `host:port` (IPv6 hosts need brackets: `[::1]:8080`).
+    InvalidAddress {
+        /// What the user typed.
+        input: String,
+    },
+    /// The host name did not resolve to any address.
+    Resolve {
+        /// The host name as given.
+        host: String,
+        /// The resolver's answer in words.
+        cause: String,
+    },
+    /// Nothing is listening at the address (TCP RST on connect).
+    Refused {
+        /// The address we tried.
+        addr: SocketAddr,
+    },
+    /// The connect attempt got no answer in time.
+    TimedOut {
+        /// The address we tried.
+        addr: SocketAddr,
+        /// The connect timeout that expired.
+        after: Duration,
+    },
+    /// Another socket already holds the address.
+    AddrInUse {
+        /// The address we tried to bind.
+        addr: SocketAddr,
+    },
+    /// The OS refused the bind or connect (privileged port, firewall policy).
+    PermissionDenied {
+        /// The address concerned.
+        addr: SocketAddr,
+    },
+    /// The IP is not one of this machine's addresses.
+    AddrNotAvailable {
+        /// The address concerned.
+        addr: SocketAddr,
+    },
+    /// A send on a connection that is not (or no longer) connected.
+    NotConnected,
+    /// No connection with that id in this session (it may have closed).
+    UnknownConn {
+        /// The id asked for.
+        conn: ConnId,
+    },
+    /// UDP send with no peer configured and none heard from yet.
+    NoPeer,
+    /// The per-connection send queue is over its byte cap: the peer is not reading.
+    QueueFull {
+        /// The connection (None for a UDP session).
+        conn: Option<ConnId>,
+    },
+    /// Any other I/O failure, with what we were doing.
+    Io {
+        /// What we were doing ("binding 0.0.0.0:8080", "reading from 10.0.0.2:5000").
+        context: String,
+        /// The OS error in words.
+        cause: String,
+    },
+    /// A worker thread panicked (a bug); the panic was caught and the process lives.
+    WorkerPanic {
+        /// The worker's thread name.
+        worker: String,
+        /// The panic message.
+        message: String,
+    },
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::InvalidPort { input } => {
+                write!(f, "port {input:?} is not a number from 0 to 65535")
+            }
+            EngineError::InvalidAddress { input } => write!(
+                f,
+                "{input:?} is not host:port (write IPv6 addresses in brackets, e.g. [::1]:8080)"
+            ),
+            EngineError::Resolve { host, cause } => {
+                write!(f, "cannot resolve host {host:?}: {cause}")
+            }
+            EngineError::Refused { addr } => {
+                write!(
+                    f,
+                    "connection refused by {addr} (nothing is listening there)"
+                )
+            }
+            EngineError::TimedOut { addr, after } => write!(
+                f,
+                "connecting to {addr} timed out after {after:?} (no answer: wrong address, host down or a firewall)"
+            ),
+            EngineError::AddrInUse { addr } => write!(
+                f,
+                "address {addr} is already in use (another program is listening on that port)"
+            ),
+            EngineError::PermissionDenied { addr } => {
+                write!(f, "permission denied for {addr}")?;
+                if addr.port() != 0 && addr.port() < 1024 {
+                    write!(
+                        f,
+                        " (ports below 1024 are privileged: they need root/administrator rights; use a port from 1024 up)"
+                    )?;
+                }
+                Ok(())
+            }
+            EngineError::AddrNotAvailable { addr } => write!(
+                f,
+                "address {addr} is not available (no network interface on this machine has that IP)"
+            ),
+            EngineError::NotConnected => write!(f, "not connected: send on a closed connection"),
+            EngineError::UnknownConn { conn } => {
+                write!(
+                    f,
+                    "no connection #{conn} in this session (it may have closed)"
+                )
+            }
+            EngineError::NoPeer => write!(
+                f,
+                "no UDP peer to send to: set a peer address or wait until someone sends to us"
+            ),
+            EngineError::QueueFull { conn } => {
+                match conn {
+                    Some(c) => write!(f, "send queue of connection #{c} is full")?,
+                    None => write!(f, "send queue is full")?,
+                }
+                write!(
+                    f,
+                    ": more than {} MiB are waiting to be written (the peer is not reading)",
+                    super::core::SEND_QUEUE_CAP >> 20
+                )
+            }
+            EngineError::Io { context, cause } => write!(f, "{context}: {cause}"),
+            EngineError::WorkerPanic { worker, message } => write!(
+                f,
+                "internal error: worker {worker:?} panicked: {message} (the app keeps running)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// Maps an OS error from bind/connect/send on `addr` to a typed error; `context` says
+/// what we were doing for the errors without a dedicated variant. `timeout` is the
+/// connect timeout (for `TimedOut`).
+pub(crate) fn map_io(
+    err: &io::Error,
+    addr: SocketAddr,
+    context: &str,
+    timeout: Duration,
+) -> EngineError {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused => EngineError::Refused { addr },
+        io::ErrorKind::TimedOut => EngineError::TimedOut {
+            addr,
+            after: timeout,
+        },
+        io::ErrorKind::AddrInUse => EngineError::AddrInUse { addr },
+        io::ErrorKind::PermissionDenied => EngineError::PermissionDenied { addr },
+        io::ErrorKind::AddrNotAvailable => EngineError::AddrNotAvailable { addr },
+        _ => io_error(format!("{context} {addr}"), err),
+    }
+}
+
+/// An `Io` error with context.
+pub(crate) fn io_error(context: impl Into<String>, err: &io::Error) -> EngineError {
+    EngineError::Io {
+        context: context.into(),
+        cause: err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 1)))
+    }
+
+    /// OS error kinds map to the typed variants and their sentences.
+    #[test]
+    fn io_errors_map_to_typed_variants() {
+        let a = addr("127.0.0.1:80");
+        let t = Duration::from_millis(250);
+        let e = map_io(
+            &io::Error::from(io::ErrorKind::TimedOut),
+            a,
+            "connecting to",
+            t,
+        );
+        assert_eq!(e, EngineError::TimedOut { addr: a, after: t });
+        assert!(e.to_string().contains("timed out after 250ms"), "{e}");
+        let e = map_io(
+            &io::Error::from(io::ErrorKind::PermissionDenied),
+            a,
+            "binding",
+            t,
+        );
+        assert!(e.to_string().contains("ports below 1024"), "{e}");
+        let high = addr("127.0.0.1:8080");
+        let e = map_io(
+            &io::Error::from(io::ErrorKind::PermissionDenied),
+            high,
+            "binding",
+            t,
+        );
+        assert!(!e.to_string().contains("below 1024"), "{e}");
+        let e = map_io(
+            &io::Error::from(io::ErrorKind::ConnectionRefused),
+            a,
+            "x",
+            t,
+        );
+        assert!(
+            e.to_string().contains("connection refused by 127.0.0.1:80"),
+            "{e}"
+        );
+        let e = map_io(&io::Error::from(io::ErrorKind::AddrInUse), a, "x", t);
+        assert!(e.to_string().contains("already in use"), "{e}");
+        let e = map_io(&io::Error::from(io::ErrorKind::AddrNotAvailable), a, "x", t);
+        assert!(e.to_string().contains("not available"), "{e}");
+        let e = map_io(&io::Error::other("boom"), a, "binding", t);
+        assert_eq!(e.to_string(), "binding 127.0.0.1:80: boom");
+    }
+}

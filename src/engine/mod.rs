@@ -1,0 +1,708 @@
+//! The network engine: every socket lives on worker threads, driven by method calls on
+//! [`Engine`] and [`SessionHandle`], reporting through one bounded event queue
+//! ([`EventReceiver`]) plus an optional recorder tee ([`Engine::set_tap`]).
+//!
+//! Why threads and blocking sockets: a debugging assistant holds at most thousands of
+//! connections, and blocking std sockets behave the same on Linux, Windows and macOS
+//! without an async runtime. Idle connections cost one reader thread with a small stack;
+//! writer threads exist only while there is something to write.
+//!
+//! Guarantees the UI relies on:
+//! - no method here blocks (they signal workers and return);
+//! - every session ends with exactly one [`Event::Stopped`], its last event;
+//! - TCP data is never dropped (workers wait for the queue), UDP data that does not fit
+//!   the queue is counted and reported as [`Event::Dropped`];
+//! - errors arrive typed ([`EngineError`]) with a sentence for the user;
+//! - a panic in a worker is caught and reported as [`EngineError::WorkerPanic`].
+//!
+//! Imports: std and socket2 only.
+
+mod core;
+mod counters;
+mod error;
+mod sink;
+mod tcp_client;
+mod tcp_server;
+mod udp;
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime};
+
+use self::core::{SessionCore, lock};
+pub use self::counters::Counters;
+pub use self::error::{EngineError, MAX_DATAGRAM};
+pub use self::sink::{EventReceiver, Waker};
+
+/// Identifies a session; unique per [`Engine`], starting at 1.
+pub type SessionId = u64;
+/// Identifies a TCP connection; unique per [`Engine`] across all sessions, never 0.
+pub type ConnId = u64;
+
+/// Which way bytes went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Received from the peer.
+    Rx,
+    /// Sent to the peer.
+    Tx,
+}
+
+/// The three kinds of session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SessionKind {
+    /// One outgoing TCP connection.
+    TcpClient,
+    /// A TCP listener and its clients.
+    TcpServer,
+    /// One bound UDP socket.
+    Udp,
+}
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub enum SessionConfig {
+    /// Connect to a TCP server.
+    TcpClient(TcpClientConfig),
+    /// Listen for TCP clients.
+    TcpServer(TcpServerConfig),
+    /// Bind a UDP socket.
+    Udp(UdpConfig),
+}
+
+impl SessionConfig {
+    /// The kind of session this config starts.
+    pub fn kind(&self) -> SessionKind {
+        match self {
+            SessionConfig::TcpClient(_) => SessionKind::TcpClient,
+            SessionConfig::TcpServer(_) => SessionKind::TcpServer,
+            SessionConfig::Udp(_) => SessionKind::Udp,
+        }
+    }
+}
+
+/// Settings of a TCP client session.
+#[derive(Clone, Debug)]
+pub struct TcpClientConfig {
+    /// Host name or IP (IPv6 with or without brackets).
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// Give up one address after this long (each resolved address gets its own try).
+    pub connect_timeout: Duration,
+    /// Disable Nagle's algorithm (send small frames at once).
+    pub nodelay: bool,
+}
+
+impl Default for TcpClientConfig {
+    fn default() -> Self {
+        TcpClientConfig {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            connect_timeout: Duration::from_secs(5),
+            nodelay: true,
+        }
+    }
+}
+
+/// Settings of a TCP server session.
+#[derive(Clone, Debug)]
+pub struct TcpServerConfig {
+    /// Address to bind: "0.0.0.0" (all IPv4), "::" (IPv6, dual-stack per OS default),
+    /// "127.0.0.1", or a name; empty means "0.0.0.0".
+    pub host: String,
+    /// Port to bind; 0 lets the OS choose (see [`Event::Listening`]).
+    pub port: u16,
+    /// Listen backlog (pending connections the OS queues before we accept them).
+    pub backlog: i32,
+    /// Clients beyond this many are accepted and closed at once ([`Event::ClientRefused`]).
+    pub max_clients: usize,
+}
+
+impl Default for TcpServerConfig {
+    fn default() -> Self {
+        TcpServerConfig {
+            host: "0.0.0.0".into(),
+            port: 8080,
+            backlog: 4096,
+            max_clients: 10_000,
+        }
+    }
+}
+
+/// Settings of a UDP session.
+#[derive(Clone, Debug)]
+pub struct UdpConfig {
+    /// Address to bind; empty means "0.0.0.0".
+    pub host: String,
+    /// Port to bind; 0 lets the OS choose.
+    pub port: u16,
+    /// Default destination "host:port" (`[v6]:port`), used by [`SendTarget::Default`].
+    pub peer: Option<String>,
+    /// SO_RCVBUF in bytes (the OS may clamp it); big enough to absorb bursts.
+    pub recv_buffer: usize,
+}
+
+impl Default for UdpConfig {
+    fn default() -> Self {
+        UdpConfig {
+            host: "0.0.0.0".into(),
+            port: 8080,
+            peer: None,
+            recv_buffer: 4 << 20,
+        }
+    }
+}
+
+/// Why a TCP connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The peer closed its side (a 0-byte read).
+    PeerClosed,
+    /// The peer reset the connection.
+    Reset,
+    /// We disconnected (client stop).
+    LocalDisconnect,
+    /// We kicked this client (server).
+    Kicked,
+    /// The server session was stopped.
+    ServerStopped,
+    /// Any other failure, in words.
+    Error(String),
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::PeerClosed => write!(f, "peer closed the connection"),
+            CloseReason::Reset => write!(f, "connection reset by peer"),
+            CloseReason::LocalDisconnect => write!(f, "disconnected"),
+            CloseReason::Kicked => write!(f, "kicked"),
+            CloseReason::ServerStopped => write!(f, "server stopped"),
+            CloseReason::Error(e) => write!(f, "error: {e}"),
+        }
+    }
+}
+
+/// What the engine reports, in order per connection; [`Event::Stopped`] ends a session.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// TCP client: about to try this address (once per resolved address).
+    Connecting {
+        /// Session.
+        session: SessionId,
+        /// Address being tried.
+        addr: SocketAddr,
+    },
+    /// TCP client: connected.
+    Connected {
+        /// Session.
+        session: SessionId,
+        /// The connection's id.
+        conn: ConnId,
+        /// Our address.
+        local: SocketAddr,
+        /// The server's address.
+        peer: SocketAddr,
+    },
+    /// TCP server listening / UDP bound, with the address actually bound.
+    Listening {
+        /// Session.
+        session: SessionId,
+        /// Bound address (the real port when 0 was asked).
+        local: SocketAddr,
+    },
+    /// TCP server: a client connected.
+    ClientJoined {
+        /// Session.
+        session: SessionId,
+        /// The new connection's id.
+        conn: ConnId,
+        /// The client's address.
+        peer: SocketAddr,
+        /// Our end of the connection.
+        local: SocketAddr,
+        /// When it was accepted.
+        at: SystemTime,
+    },
+    /// TCP server: `max_clients` reached; the client was accepted and closed at once.
+    ClientRefused {
+        /// Session.
+        session: SessionId,
+        /// The refused client.
+        peer: SocketAddr,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// Bytes: Rx is one read or one datagram, Tx one completed write or datagram.
+    Data {
+        /// Session.
+        session: SessionId,
+        /// The TCP connection; None for UDP.
+        conn: Option<ConnId>,
+        /// The other end.
+        peer: SocketAddr,
+        /// Received or sent.
+        dir: Direction,
+        /// When it was read or written.
+        at: SystemTime,
+        /// The bytes, shared (cheap to clone for the recorder).
+        bytes: Arc<[u8]>,
+    },
+    /// A TCP connection ended (client or server side).
+    Closed {
+        /// Session.
+        session: SessionId,
+        /// The connection.
+        conn: ConnId,
+        /// The other end.
+        peer: SocketAddr,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// UDP only: cumulative totals of datagrams dropped because the event queue was full.
+    Dropped {
+        /// Session.
+        session: SessionId,
+        /// Datagrams dropped so far (cumulative).
+        datagrams: u64,
+        /// Bytes dropped so far (cumulative).
+        bytes: u64,
+    },
+    /// Something failed; the session may go on (see the error) or stop (then `Stopped`).
+    Error {
+        /// Session.
+        session: SessionId,
+        /// What went wrong.
+        error: EngineError,
+    },
+    /// The session ended; always its last event.
+    Stopped {
+        /// Session.
+        session: SessionId,
+    },
+}
+
+impl Event {
+    /// The session this event belongs to.
+    pub fn session(&self) -> SessionId {
+        match self {
+            Event::Connecting { session, .. }
+            | Event::Connected { session, .. }
+            | Event::Listening { session, .. }
+            | Event::ClientJoined { session, .. }
+            | Event::ClientRefused { session, .. }
+            | Event::Data { session, .. }
+            | Event::Closed { session, .. }
+            | Event::Dropped { session, .. }
+            | Event::Error { session, .. }
+            | Event::Stopped { session } => *session,
+        }
+    }
+}
+
+/// Where [`SessionHandle::send`] sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendTarget {
+    /// Client: its connection; server: all clients; UDP: the configured peer, else the
+    /// last peer heard from.
+    Default,
+    /// One TCP connection.
+    Conn(ConnId),
+    /// Several TCP connections.
+    Conns(Vec<ConnId>),
+    /// Server: every client; UDP: every peer in the peer list.
+    All,
+    /// UDP: this address; TCP: the connection(s) whose peer is this address.
+    Peer(SocketAddr),
+}
+
+/// One connection as seen by [`SessionHandle::clients`].
+#[derive(Clone, Debug)]
+pub struct ClientInfo {
+    /// Its id.
+    pub conn: ConnId,
+    /// The other end.
+    pub peer: SocketAddr,
+    /// When it connected.
+    pub since: SystemTime,
+    /// Its counters now.
+    pub counters: Counters,
+}
+
+/// Parses a port typed by the user ("8080"; surrounding spaces allowed).
+pub fn parse_port(input: &str) -> Result<u16, EngineError> {
+    input
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| EngineError::InvalidPort {
+            input: input.to_string(),
+        })
+}
+
+/// Parses "host:port" or "[v6]:port" into (host, port); the host comes back without
+/// brackets. "::1:80" is rejected (ambiguous: IPv6 needs brackets).
+pub fn parse_host_port(input: &str) -> Result<(String, u16), EngineError> {
+    let s = input.trim();
+    let invalid = || EngineError::InvalidAddress {
+        input: input.to_string(),
+    };
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(invalid)?;
+        let port = after.strip_prefix(':').ok_or_else(invalid)?;
+        (host, port)
+    } else {
+        let (host, port) = s.rsplit_once(':').ok_or_else(invalid)?;
+        if host.contains(':') {
+            return Err(invalid());
+        }
+        (host, port)
+    };
+    if host.is_empty() || port.trim().is_empty() {
+        return Err(invalid());
+    }
+    let port = port.parse::<u16>().map_err(|_| EngineError::InvalidPort {
+        input: port.to_string(),
+    })?;
+    Ok((host.to_string(), port))
+}
+
+/// Resolves `host` (brackets allowed; empty = "0.0.0.0") with `port` on this thread.
+pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, EngineError> {
+    let mut h = host.trim();
+    if let Some(inner) = h.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        h = inner;
+    }
+    if h.is_empty() {
+        h = "0.0.0.0";
+    }
+    match (h, port).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.is_empty() {
+                Err(EngineError::Resolve {
+                    host: host.to_string(),
+                    cause: "the name has no addresses".into(),
+                })
+            } else {
+                Ok(addrs)
+            }
+        }
+        Err(e) => Err(EngineError::Resolve {
+            host: host.to_string(),
+            cause: e.to_string(),
+        }),
+    }
+}
+
+/// Owns the event queue and starts sessions. Dropping it asks every session to stop.
+pub struct Engine {
+    sink: Arc<sink::Sink>,
+    next_session: AtomicU64,
+    next_conn: Arc<AtomicU64>,
+    sessions: Mutex<Vec<Weak<SessionCore>>>,
+}
+
+impl Engine {
+    /// Bounded event queue of `queue_capacity` events; `waker` is called (coalesced: at
+    /// most once until the receiver drains) whenever an event is pushed.
+    pub fn new(queue_capacity: usize, waker: Waker) -> (Engine, EventReceiver) {
+        let (sink, rx) = sink::Sink::new(queue_capacity, waker);
+        let engine = Engine {
+            sink: Arc::new(sink),
+            next_session: AtomicU64::new(1),
+            next_conn: Arc::new(AtomicU64::new(1)),
+            sessions: Mutex::new(Vec::new()),
+        };
+        (engine, rx)
+    }
+
+    /// Starts a session. A client returns at once and resolves + connects on a worker
+    /// (`Connecting`, then `Connected` or `Error`, ... `Stopped`). A server or UDP session
+    /// resolves and binds here, so errors such as `AddrInUse` are returned directly (and
+    /// no events follow); on success `Listening` is the first event.
+    pub fn start(&self, config: SessionConfig) -> Result<SessionHandle, EngineError> {
+        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let core = SessionCore::new(id, config.kind(), self.sink.clone(), self.next_conn.clone());
+        let udp = match config {
+            SessionConfig::TcpClient(c) => {
+                tcp_client::start(&core, c)?;
+                None
+            }
+            SessionConfig::TcpServer(c) => {
+                tcp_server::start(&core, &c)?;
+                None
+            }
+            SessionConfig::Udp(c) => Some(udp::start(&core, &c)?),
+        };
+        let mut sessions = lock(&self.sessions);
+        sessions.retain(|w| w.strong_count() > 0);
+        sessions.push(Arc::downgrade(&core));
+        Ok(SessionHandle { core, udp })
+    }
+
+    /// Recorder tee: every event is also sent to `tap` (blocking, so the recorder gets
+    /// everything, except UDP data which uses `try_send`). A disconnected tap is removed.
+    pub fn set_tap(&self, tap: Option<SyncSender<Event>>) {
+        self.sink.set_tap(tap);
+    }
+
+    /// Asks every running session to stop (never blocks).
+    pub fn stop_all(&self) {
+        for core in lock(&self.sessions).iter().filter_map(Weak::upgrade) {
+            core.request_stop();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+/// Controls one session; cheap to clone, every method returns at once.
+#[derive(Clone)]
+pub struct SessionHandle {
+    core: Arc<SessionCore>,
+    udp: Option<Arc<udp::UdpState>>,
+}
+
+impl fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("id", &self.core.id)
+            .field("kind", &self.core.kind)
+            .finish()
+    }
+}
+
+impl SessionHandle {
+    /// The session's id.
+    pub fn id(&self) -> SessionId {
+        self.core.id
+    }
+
+    /// The session's kind.
+    pub fn kind(&self) -> SessionKind {
+        self.core.kind
+    }
+
+    /// Bound address (server/UDP, known as soon as `start` returns), or the local address
+    /// once connected (client).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        *lock(&self.core.local)
+    }
+
+    /// Queues `bytes` for sending and returns at once with how many connections/peers it
+    /// was queued for; a `Data` Tx event follows each completed write.
+    pub fn send(&self, target: SendTarget, bytes: Vec<u8>) -> Result<usize, EngineError> {
+        if let Some(udp) = &self.udp {
+            return udp.send(target, bytes);
+        }
+        let conns = lock(&self.core.conns);
+        let server = self.core.kind == SessionKind::TcpServer;
+        let (picked, all) = match &target {
+            SendTarget::Default | SendTarget::All => {
+                if !server && conns.is_empty() {
+                    return Err(EngineError::NotConnected);
+                }
+                (conns.values().cloned().collect::<Vec<_>>(), true)
+            }
+            SendTarget::Conn(id) => (
+                vec![
+                    conns
+                        .get(id)
+                        .cloned()
+                        .ok_or(EngineError::UnknownConn { conn: *id })?,
+                ],
+                false,
+            ),
+            SendTarget::Conns(ids) => {
+                let mut v = Vec::with_capacity(ids.len());
+                for id in ids {
+                    v.push(
+                        conns
+                            .get(id)
+                            .cloned()
+                            .ok_or(EngineError::UnknownConn { conn: *id })?,
+                    );
+                }
+                (v, false)
+            }
+            SendTarget::Peer(addr) => {
+                let v: Vec<_> = conns
+                    .values()
+                    .filter(|c| c.peer == *addr)
+                    .cloned()
+                    .collect();
+                if v.is_empty() {
+                    return Err(EngineError::NotConnected);
+                }
+                (v, false)
+            }
+        };
+        drop(conns);
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        let mut sent = 0;
+        let mut first_err = None;
+        for c in picked {
+            match c.send(bytes.clone()) {
+                Ok(()) => sent += 1,
+                Err(e) if all => {
+                    first_err.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match first_err {
+            Some(e) if sent == 0 => Err(e),
+            _ => Ok(sent),
+        }
+    }
+
+    /// Server: closes one client (its `Closed` says `Kicked`).
+    pub fn kick(&self, conn: ConnId) -> Result<(), EngineError> {
+        let c = lock(&self.core.conns).get(&conn).cloned();
+        match c {
+            Some(c) => {
+                c.close(CloseReason::Kicked);
+                Ok(())
+            }
+            None => Err(EngineError::UnknownConn { conn }),
+        }
+    }
+
+    /// Asks the session to stop and returns at once; `Closed` (ServerStopped /
+    /// LocalDisconnect) for each connection, then `Stopped`, follow promptly.
+    pub fn stop(&self) {
+        self.core.request_stop();
+    }
+
+    /// True once the session has ended (its `Stopped` event was queued).
+    pub fn is_stopped(&self) -> bool {
+        self.core.is_done()
+    }
+
+    /// Counters of the whole session.
+    pub fn counters(&self) -> Counters {
+        self.core.counters.snapshot()
+    }
+
+    /// Counters of one open connection.
+    pub fn conn_counters(&self, conn: ConnId) -> Option<Counters> {
+        lock(&self.core.conns)
+            .get(&conn)
+            .map(|c| c.counters.snapshot())
+    }
+
+    /// Server: the connected clients (sorted by id); client: its one connection.
+    pub fn clients(&self) -> Vec<ClientInfo> {
+        let mut v: Vec<ClientInfo> = lock(&self.core.conns)
+            .values()
+            .map(|c| ClientInfo {
+                conn: c.id,
+                peer: c.peer,
+                since: c.since,
+                counters: c.counters.snapshot(),
+            })
+            .collect();
+        v.sort_by_key(|c| c.conn);
+        v
+    }
+
+    /// UDP: peers heard from or sent to, in order of first contact, with their counters.
+    pub fn udp_peers(&self) -> Vec<(SocketAddr, Counters)> {
+        self.udp.as_ref().map(|u| u.peers()).unwrap_or_default()
+    }
+
+    /// UDP: cumulative (datagrams, bytes) dropped because the event queue was full.
+    pub fn udp_dropped(&self) -> (u64, u64) {
+        self.udp.as_ref().map(|u| u.dropped()).unwrap_or_default()
+    }
+
+    /// Test hook: makes the next worker loop of this session panic, to prove panics are
+    /// caught. Not for application use.
+    #[doc(hidden)]
+    pub fn inject_panic(&self) {
+        self.core.inject_fault();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// parse_port accepts 0..=65535 and names the bad input otherwise.
+    #[test]
+    fn parse_port_accepts_range_only() {
+        assert_eq!(parse_port(" 8080 "), Ok(8080));
+        assert_eq!(parse_port("0"), Ok(0));
+        assert_eq!(parse_port("65535"), Ok(65535));
+        let e = parse_port("70000").err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("port \"70000\" is not a number from 0 to 65535")
+        );
+        assert!(parse_port("-1").is_err());
+        assert!(parse_port("abc").is_err());
+        assert!(parse_port("").is_err());
+    }
+
+    /// parse_host_port handles names, IPv4, bracketed IPv6 and rejects bare IPv6.
+    #[test]
+    fn parse_host_port_forms() {
+        assert_eq!(
+            parse_host_port("localhost:80"),
+            Ok(("localhost".into(), 80))
+        );
+        assert_eq!(
+            parse_host_port("127.0.0.1:8989"),
+            Ok(("127.0.0.1".into(), 8989))
+        );
+        assert_eq!(parse_host_port("[::1]:9000"), Ok(("::1".into(), 9000)));
+        assert!(matches!(
+            parse_host_port("::1"),
+            Err(EngineError::InvalidAddress { .. })
+        ));
+        assert!(matches!(
+            parse_host_port("::1:80"),
+            Err(EngineError::InvalidAddress { .. })
+        ));
+        assert!(matches!(
+            parse_host_port("foo"),
+            Err(EngineError::InvalidAddress { .. })
+        ));
+        assert!(matches!(
+            parse_host_port(":80"),
+            Err(EngineError::InvalidAddress { .. })
+        ));
+        assert!(matches!(
+            parse_host_port("[::1]"),
+            Err(EngineError::InvalidAddress { .. })
+        ));
+        assert!(matches!(
+            parse_host_port("h:99999"),
+            Err(EngineError::InvalidPort { .. })
+        ));
+        let e = parse_host_port("foo")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("\"foo\" is not host:port"), "{e}");
+    }
+
+    /// CloseReason reads as the sentences the UI shows.
+    #[test]
+    fn close_reason_display() {
+        assert_eq!(
+            CloseReason::PeerClosed.to_string(),
+            "peer closed the connection"
+        );
+        assert_eq!(CloseReason::Reset.to_string(), "connection reset by peer");
+        assert_eq!(CloseReason::Error("x".into()).to_string(), "error: x");
+    }
+}

@@ -1,0 +1,221 @@
+//! TCP server: a listener on an accept thread, one reader thread per client, writer
+//! threads on demand (see `core`).
+//!
+//! How stop wakes the accept loop: the listener is non-blocking and the accept thread
+//! sleeps `ACCEPT_POLL` whenever `accept` says WouldBlock. `shutdown()` on a listening
+//! socket wakes a blocked accept only on Linux, and the alternative (a wake-up connection
+//! to our own address) can fail behind a firewall, with a full backlog or when the bound
+//! address disappears. Polling is portable and cannot fail; it costs ~40 wake-ups/s and
+//! at most `ACCEPT_POLL` of latency for the first client of a burst (a burst itself is
+//! accepted at full speed: the loop drains all pending connections before sleeping).
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::core::{CONN_STACK, Conn, MAIN_STACK, SessionCore, lock, spawn_worker};
+use super::error::{io_error, map_io};
+use super::{CloseReason, EngineError, Event, TcpServerConfig, resolve};
+
+/// Sleep between accept polls when no client is waiting.
+const ACCEPT_POLL: Duration = Duration::from_millis(25);
+/// Back-off after an accept error (e.g. out of file descriptors) so we never spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Binds and starts the accept thread; bind errors are returned to the caller.
+pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<(), EngineError> {
+    let addrs = resolve(&cfg.host, cfg.port)?;
+    let mut first_err = None;
+    let mut bound = None;
+    for addr in addrs {
+        match bind_listener(addr, cfg.backlog) {
+            Ok(l) => {
+                bound = Some(l);
+                break;
+            }
+            Err(e) => {
+                first_err.get_or_insert(map_io(&e, addr, "listening on", Duration::ZERO));
+            }
+        }
+    }
+    let listener = match bound {
+        Some(l) => l,
+        None => {
+            return Err(first_err.unwrap_or(EngineError::Resolve {
+                host: cfg.host.clone(),
+                cause: "no address to bind".into(),
+            }));
+        }
+    };
+    let local = listener
+        .local_addr()
+        .map_err(|e| io_error("reading the bound address", &e))?;
+    *lock(&core.local) = Some(local);
+    let Some(guard) = core.enter() else {
+        return Err(EngineError::NotConnected);
+    };
+    let max_clients = cfg.max_clients;
+    let name = format!("sockscope-s{}-accept", core.id);
+    spawn_worker(
+        core,
+        name,
+        MAIN_STACK,
+        guard,
+        move |g| accept_loop(g.core(), listener, local, max_clients),
+        |g| {
+            g.core()
+                .stop
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            g.core().close_all(CloseReason::ServerStopped);
+        },
+    )
+    .map_err(|(e, guard)| {
+        core.make_quiet();
+        drop(guard);
+        io_error("starting the accept thread", &e)
+    })
+}
+
+/// A listening socket: SO_REUSEADDR (not on Windows), IPV6_V6ONLY left at the OS default.
+fn bind_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // Lets a restarted server rebind at once despite connections in TIME_WAIT. On Linux
+    // it still refuses a second *listener* on the same port, so "in use" is reported.
+    // On Windows SO_REUSEADDR would let another program steal a bound port, and Windows
+    // rebinds over TIME_WAIT without it, so it stays off there.
+    #[cfg(not(windows))]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog.max(1))?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// True for "too many open files" (process or system), the error a flood of clients
+/// causes when the fd limit is low.
+fn is_fd_limit(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        matches!(e.raw_os_error(), Some(23) | Some(24))
+    }
+    #[cfg(windows)]
+    {
+        matches!(e.raw_os_error(), Some(10024))
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+fn accept_loop(
+    core: &Arc<SessionCore>,
+    listener: TcpListener,
+    local: SocketAddr,
+    max_clients: usize,
+) {
+    core.emit(Event::Listening {
+        session: core.id,
+        local,
+    });
+    // Report an accept error once per streak, not every back-off.
+    let mut failing = false;
+    while !core.stopping() {
+        core.check_fault();
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                failing = false;
+                if core.stopping() {
+                    break;
+                }
+                admit(core, stream, peer, max_clients);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                ) => {}
+            Err(e) => {
+                if !failing {
+                    failing = true;
+                    let error = if is_fd_limit(&e) {
+                        EngineError::Io {
+                            context: format!("accepting clients on {local}"),
+                            cause: format!(
+                                "{e}: the open-file limit stops further accepts (raise it, e.g. `ulimit -n`); retrying every {} ms",
+                                ACCEPT_BACKOFF.as_millis()
+                            ),
+                        }
+                    } else {
+                        io_error(format!("accepting clients on {local}"), &e)
+                    };
+                    core.error(error);
+                }
+                std::thread::sleep(ACCEPT_BACKOFF);
+            }
+        }
+    }
+    // Release the port before the clients are told, so `Stopped` means "rebindable".
+    drop(listener);
+    core.close_all(CloseReason::ServerStopped);
+}
+
+fn admit(core: &Arc<SessionCore>, stream: TcpStream, peer: SocketAddr, max_clients: usize) {
+    if lock(&core.conns).len() >= max_clients {
+        drop(stream);
+        core.emit(Event::ClientRefused {
+            session: core.id,
+            peer,
+            limit: max_clients,
+        });
+        return;
+    }
+    // Accepted sockets inherit non-blocking mode on Windows and the BSDs.
+    if let Err(e) = stream.set_nonblocking(false) {
+        core.error(io_error(format!("setting up client {peer}"), &e));
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let conn = Conn::new(core, stream, peer);
+    let Some(guard) = conn.enter() else {
+        return;
+    };
+    // Sendable and kickable as soon as `ClientJoined` is seen; its writer is held until
+    // the event is queued, so no Tx event can precede it.
+    lock(&core.conns).insert(conn.id, conn.clone());
+    core.emit(Event::ClientJoined {
+        session: core.id,
+        conn: conn.id,
+        peer,
+        local: conn.local,
+        at: SystemTime::now(),
+    });
+    conn.announced();
+    let name = format!("sockscope-s{}-c{}-rx", core.id, conn.id);
+    let reader = conn.clone();
+    let on_panic = conn.clone();
+    if let Err((e, guard)) = spawn_worker(
+        core,
+        name,
+        CONN_STACK,
+        guard,
+        move |_| reader.read_loop(),
+        move |_| on_panic.close(CloseReason::Error("reader panicked".into())),
+    ) {
+        conn.close(CloseReason::Error(format!(
+            "cannot start a thread for this client: {e}"
+        )));
+        core.error(io_error(
+            format!("starting a reader thread for client {peer}"),
+            &e,
+        ));
+        drop(guard);
+    }
+}

@@ -1,0 +1,339 @@
+//! UDP: one bound socket, a receive worker, and a writer thread on demand.
+//!
+//! Received datagrams are queued with `try_emit`: a UDP flood must never stall the
+//! socket (the kernel would drop instead, invisibly). What does not fit the event queue
+//! is counted and reported as a cumulative `Dropped` event once the queue has room
+//! again, at most every `DROP_REPORT_EVERY`. The socket has a read timeout so the worker
+//! notices stop on every OS without closing the socket under it.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::core::{
+    CONN_STACK, MAIN_STACK, PushError, SendQueue, SessionCore, WRITER_IDLE, lock, spawn_worker,
+};
+use super::counters::Counters;
+use super::error::{MAX_DATAGRAM, io_error, map_io};
+use super::{Direction, EngineError, Event, SendTarget, UdpConfig, parse_host_port, resolve};
+
+/// How often the worker wakes up to check for stop when no datagram arrives.
+const READ_TIMEOUT: Duration = Duration::from_millis(100);
+/// Minimum gap between two `Dropped` events.
+const DROP_REPORT_EVERY: Duration = Duration::from_millis(200);
+/// Receive buffer: the largest possible datagram.
+const RECV_BUF: usize = 65_536;
+
+#[derive(Default)]
+struct Peers {
+    order: Vec<SocketAddr>,
+    counters: HashMap<SocketAddr, Counters>,
+}
+
+impl Peers {
+    fn entry(&mut self, addr: SocketAddr) -> &mut Counters {
+        if !self.counters.contains_key(&addr) {
+            self.order.push(addr);
+        }
+        self.counters.entry(addr).or_default()
+    }
+}
+
+/// A UDP session's shared state (the handle sends through it).
+pub(crate) struct UdpState {
+    core: Arc<SessionCore>,
+    socket: UdpSocket,
+    default_peer: Option<SocketAddr>,
+    last_peer: Mutex<Option<SocketAddr>>,
+    peers: Mutex<Peers>,
+    queue: SendQueue<SocketAddr>,
+    dropped_datagrams: AtomicU64,
+    dropped_bytes: AtomicU64,
+}
+
+fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: the OS may clamp or refuse a big buffer; the socket still works.
+    if recv_buffer > 0 {
+        let _ = socket.set_recv_buffer_size(recv_buffer);
+    }
+    // A debugging tool should be able to send to a broadcast address.
+    if addr.is_ipv4() {
+        let _ = socket.set_broadcast(true);
+    }
+    socket.bind(&addr.into())?;
+    socket.set_read_timeout(Some(READ_TIMEOUT))?;
+    Ok(socket.into())
+}
+
+/// Binds, resolves the configured peer and starts the receive worker.
+pub(crate) fn start(
+    core: &Arc<SessionCore>,
+    cfg: &UdpConfig,
+) -> Result<Arc<UdpState>, EngineError> {
+    let addrs = resolve(&cfg.host, cfg.port)?;
+    let mut first_err = None;
+    let mut bound = None;
+    for addr in addrs {
+        match bind_udp(addr, cfg.recv_buffer) {
+            Ok(s) => {
+                bound = Some(s);
+                break;
+            }
+            Err(e) => {
+                first_err.get_or_insert(map_io(&e, addr, "binding", Duration::ZERO));
+            }
+        }
+    }
+    let socket = match bound {
+        Some(s) => s,
+        None => {
+            return Err(first_err.unwrap_or(EngineError::Resolve {
+                host: cfg.host.clone(),
+                cause: "no address to bind".into(),
+            }));
+        }
+    };
+    let local = socket
+        .local_addr()
+        .map_err(|e| io_error("reading the bound address", &e))?;
+    let default_peer = match cfg.peer.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let (host, port) = parse_host_port(text)?;
+            let addrs = resolve(&host, port)?;
+            // Prefer an address the socket's family can reach.
+            let same = addrs
+                .iter()
+                .find(|a| a.is_ipv4() == local.is_ipv4())
+                .copied();
+            same.or(addrs.first().copied())
+        }
+    };
+    *lock(&core.local) = Some(local);
+    let state = Arc::new(UdpState {
+        core: core.clone(),
+        socket,
+        default_peer,
+        last_peer: Mutex::new(None),
+        peers: Mutex::new(Peers::default()),
+        queue: SendQueue::new(),
+        dropped_datagrams: AtomicU64::new(0),
+        dropped_bytes: AtomicU64::new(0),
+    });
+    let Some(guard) = core.enter() else {
+        return Err(EngineError::NotConnected);
+    };
+    let worker = state.clone();
+    let on_panic = state.clone();
+    spawn_worker(
+        core,
+        format!("sockscope-s{}-udp", core.id),
+        MAIN_STACK,
+        guard,
+        move |_| worker.recv_loop(local),
+        move |_| {
+            on_panic.core.stop.store(true, Ordering::SeqCst);
+            on_panic.queue.close();
+        },
+    )
+    .map_err(|(e, guard)| {
+        core.make_quiet();
+        drop(guard);
+        io_error("starting the UDP thread", &e)
+    })?;
+    Ok(state)
+}
+
+impl UdpState {
+    pub(crate) fn peers(&self) -> Vec<(SocketAddr, Counters)> {
+        let p = lock(&self.peers);
+        p.order
+            .iter()
+            .map(|a| (*a, p.counters.get(a).copied().unwrap_or_default()))
+            .collect()
+    }
+
+    pub(crate) fn dropped(&self) -> (u64, u64) {
+        (
+            self.dropped_datagrams.load(Ordering::Relaxed),
+            self.dropped_bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    fn recv_loop(&self, local: SocketAddr) {
+        let core = &self.core;
+        core.emit(Event::Listening {
+            session: core.id,
+            local,
+        });
+        let mut buf = vec![0u8; RECV_BUF];
+        let mut reported = 0u64;
+        let mut last_report: Option<Instant> = None;
+        while !core.stopping() {
+            core.check_fault();
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, peer)) => {
+                    core.counters.add_rx(n);
+                    {
+                        let mut peers = lock(&self.peers);
+                        let c = peers.entry(peer);
+                        c.rx_bytes += n as u64;
+                        c.rx_msgs += 1;
+                    }
+                    *lock(&self.last_peer) = Some(peer);
+                    let queued = core.sink.try_emit(Event::Data {
+                        session: core.id,
+                        conn: None,
+                        peer,
+                        dir: Direction::Rx,
+                        at: SystemTime::now(),
+                        bytes: Arc::from(&buf[..n]),
+                    });
+                    if !queued {
+                        self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
+                        self.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        continue;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                // Windows reports an ICMP "port unreachable" for an earlier send as a
+                // reset on the next receive; it says nothing about this socket.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
+                    ) => {}
+                Err(e) => {
+                    core.error(io_error(format!("receiving on {local}"), &e));
+                    std::thread::sleep(READ_TIMEOUT);
+                }
+            }
+            // The queue had room (or we timed out): report drops, rate-limited.
+            let (dropped, bytes) = self.dropped();
+            if dropped > reported && last_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY) {
+                let sent = core.sink.try_emit(Event::Dropped {
+                    session: core.id,
+                    datagrams: dropped,
+                    bytes,
+                });
+                if sent {
+                    reported = dropped;
+                    last_report = Some(Instant::now());
+                }
+            }
+        }
+        self.queue.close();
+    }
+
+    /// Queues a datagram for each target; never blocks.
+    pub(crate) fn send(
+        self: &Arc<Self>,
+        target: SendTarget,
+        bytes: Vec<u8>,
+    ) -> Result<usize, EngineError> {
+        if bytes.len() > MAX_DATAGRAM {
+            return Err(EngineError::Io {
+                context: format!("sending a {}-byte datagram", bytes.len()),
+                cause: format!(
+                    "a UDP datagram holds at most {MAX_DATAGRAM} bytes; split the data or use TCP"
+                ),
+            });
+        }
+        let targets: Vec<SocketAddr> = match target {
+            SendTarget::Peer(a) => vec![a],
+            SendTarget::Default => {
+                let last = *lock(&self.last_peer);
+                vec![self.default_peer.or(last).ok_or(EngineError::NoPeer)?]
+            }
+            SendTarget::All => {
+                let v = lock(&self.peers).order.clone();
+                if v.is_empty() {
+                    return Err(EngineError::NoPeer);
+                }
+                v
+            }
+            SendTarget::Conn(conn) => return Err(EngineError::UnknownConn { conn }),
+            SendTarget::Conns(ids) => match ids.first() {
+                Some(&conn) => return Err(EngineError::UnknownConn { conn }),
+                None => return Ok(0),
+            },
+        };
+        if self.core.stopping() {
+            return Err(EngineError::NotConnected);
+        }
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        let mut queued = 0;
+        for addr in targets {
+            match self.queue.push(addr, bytes.clone()) {
+                Err(PushError::Closed) => return Err(EngineError::NotConnected),
+                Err(PushError::Full) => return Err(EngineError::QueueFull { conn: None }),
+                Ok(false) => {}
+                Ok(true) => self.spawn_writer()?,
+            }
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
+    fn spawn_writer(self: &Arc<Self>) -> Result<(), EngineError> {
+        let Some(guard) = self.core.enter() else {
+            self.queue.unpush();
+            return Err(EngineError::NotConnected);
+        };
+        let writer = self.clone();
+        spawn_worker(
+            &self.core,
+            format!("sockscope-s{}-udp-tx", self.core.id),
+            CONN_STACK,
+            guard,
+            move |_| writer.write_loop(),
+            |_| {},
+        )
+        .map_err(|(e, guard)| {
+            self.queue.unpush();
+            drop(guard);
+            io_error("starting the UDP writer thread", &e)
+        })
+    }
+
+    fn write_loop(&self) {
+        let core = &self.core;
+        while let Some((peer, bytes)) = self.queue.next(WRITER_IDLE) {
+            let result = self.socket.send_to(&bytes, peer);
+            self.queue.done(bytes.len());
+            match result {
+                Ok(n) => {
+                    core.counters.add_tx(n);
+                    {
+                        let mut peers = lock(&self.peers);
+                        let c = peers.entry(peer);
+                        c.tx_bytes += n as u64;
+                        c.tx_msgs += 1;
+                    }
+                    core.emit(Event::Data {
+                        session: core.id,
+                        conn: None,
+                        peer,
+                        dir: Direction::Tx,
+                        at: SystemTime::now(),
+                        bytes,
+                    });
+                }
+                Err(e) => core.error(map_io(&e, peer, "sending to", Duration::ZERO)),
+            }
+        }
+    }
+}

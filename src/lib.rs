@@ -1,0 +1,22 @@
+//! Sockscope: a desktop network debugging assistant (网络调试助手) for TCP clients,
+//! TCP servers with many clients, and UDP, with hex and text views, GBK / UTF-8 and other
+//! encodings side by side, and exact byte accounting under floods.
+//!
+//! # Layout
+//!
+//! - [`engine`]: sockets on worker threads. Driven by method calls on a
+//!   [`engine::SessionHandle`], it reports through a bounded queue of [`engine::Event`]s and
+//!   wakes its consumer through a closure (no egui here).
+//! - [`codec`]: bytes ⇄ what people read and type: hex, streaming text decoders for every
+//!   common encoding, escapes, line endings, checksums, framing.
+//! - [`session`]: the capped record store and counters the window draws from.
+//! - [`ui`]: the eframe application, one panel per file, English and 简体中文 text.
+//! - [`cli`]: command-line arguments that open a session at start-up.
+//!
+//! Worker threads never touch the UI; the UI thread never touches a socket or a file.
+
+pub mod cli;
+pub mod codec;
+pub mod engine;
+pub mod session;
+pub mod ui;

@@ -1,0 +1,6 @@
+//! The session layer: the capped in-memory record store the window draws from, the
+//! counters, and time formatting for views and logs. No egui, no sockets.
+
+pub mod stats;
+pub mod store;
+pub mod time;

@@ -1,0 +1,505 @@
+//! The in-memory record store the window draws from.
+//!
+//! Raw bytes are the truth: every record keeps the exact bytes of one read, one datagram,
+//! one frame or one send. The decoded text is a cache for the current encoding, produced
+//! by a streaming decoder per connection and direction so that a character split across
+//! two reads comes out whole. Switching the encoding rebuilds the cache from the bytes.
+//!
+//! The store is capped by bytes and by record count; eviction drops the oldest records and
+//! keeps a tally of what was dropped so the UI can say so. Counters live in
+//! [`super::stats`] and are updated before eviction, so they never lie.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use crate::codec::framing::{FrameMode, FrameOut, Framer};
+use crate::codec::text::{StreamDecoder, TextEncoding, decode_all};
+use crate::engine::{ConnId, Direction, SessionId};
+
+use super::stats::Stats;
+
+/// What a record holds: received bytes, sent bytes, or a line of information
+/// (a client joined, a connection closed, an error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// Bytes received from the peer.
+    Rx,
+    /// Bytes written to the peer.
+    Tx,
+    /// A notice from the session (connected, closed, error); the bytes are UTF-8 text.
+    Info,
+}
+
+impl From<Direction> for RecordKind {
+    fn from(dir: Direction) -> Self {
+        match dir {
+            Direction::Rx => RecordKind::Rx,
+            Direction::Tx => RecordKind::Tx,
+        }
+    }
+}
+
+/// One entry in the store.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// Sequence number over the whole session (never reused, survives eviction).
+    pub seq: u64,
+    /// Wall-clock time the bytes were read or written.
+    pub at: SystemTime,
+    /// The engine session the record belongs to.
+    pub session: SessionId,
+    /// The TCP connection, if any (UDP has none).
+    pub conn: Option<ConnId>,
+    /// The remote address, when known.
+    pub peer: Option<SocketAddr>,
+    /// Received, sent or information.
+    pub kind: RecordKind,
+    /// The exact bytes.
+    pub bytes: Arc<[u8]>,
+    /// Text of the bytes in the store's current encoding (`\xNN` for invalid bytes).
+    pub text: String,
+    /// Invalid bytes found while decoding this record.
+    pub invalid: u32,
+    /// True when this record was cut because a frame outgrew the framing limit.
+    pub oversize: bool,
+}
+
+impl Record {
+    /// Approximate heap cost of the record, used against the byte cap.
+    fn cost(&self) -> usize {
+        self.bytes.len() + self.text.capacity() + std::mem::size_of::<Record>() + 16
+    }
+}
+
+/// The store's limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreCaps {
+    /// Maximum approximate memory held by records (bytes plus their decoded text).
+    pub max_bytes: usize,
+    /// Maximum number of records.
+    pub max_records: usize,
+}
+
+impl Default for StoreCaps {
+    fn default() -> Self {
+        StoreCaps {
+            max_bytes: 64 * 1024 * 1024,
+            max_records: 1_000_000,
+        }
+    }
+}
+
+/// Key of one byte stream: a connection (or UDP peer) in one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct StreamKey {
+    session: SessionId,
+    conn: Option<ConnId>,
+    peer: Option<SocketAddr>,
+    kind: RecordKind,
+}
+
+/// Per-stream state: the streaming decoder and the receive framer.
+struct StreamState {
+    decoder: StreamDecoder,
+    framer: Option<Framer>,
+    last_at: SystemTime,
+}
+
+/// Largest frame the framer assembles before it reports an oversize frame.
+const MAX_FRAME: usize = 1024 * 1024;
+
+/// The capped record store with its counters.
+pub struct Store {
+    records: VecDeque<Record>,
+    caps: StoreCaps,
+    held_bytes: usize,
+    next_seq: u64,
+    evicted_records: u64,
+    evicted_bytes: u64,
+    encoding: TextEncoding,
+    frame_mode: FrameMode,
+    streams: HashMap<StreamKey, StreamState>,
+    invalid_held: u64,
+    frame_buf: Vec<FrameOut>,
+    /// Counters per session and per peer.
+    pub stats: Stats,
+}
+
+impl Store {
+    /// An empty store with the given caps, decoding text in `encoding`.
+    pub fn new(caps: StoreCaps, encoding: TextEncoding) -> Self {
+        Store {
+            records: VecDeque::new(),
+            caps,
+            held_bytes: 0,
+            next_seq: 1,
+            evicted_records: 0,
+            evicted_bytes: 0,
+            encoding,
+            frame_mode: FrameMode::AsRead,
+            streams: HashMap::new(),
+            invalid_held: 0,
+            frame_buf: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Records currently held, oldest first.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The record at `index` (0 = oldest held).
+    pub fn get(&self, index: usize) -> Option<&Record> {
+        self.records.get(index)
+    }
+
+    /// Iterates over the held records, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Record> + ExactSizeIterator {
+        self.records.iter()
+    }
+
+    /// Index of the record with sequence number `seq`, if still held.
+    pub fn index_of_seq(&self, seq: u64) -> Option<usize> {
+        let first = self.records.front()?.seq;
+        let index = seq.checked_sub(first)? as usize;
+        (self.records.get(index)?.seq == seq).then_some(index)
+    }
+
+    /// Sequence number the next record will get (all records ever pushed = this − 1).
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Records evicted from the view since start (or the last clear).
+    pub fn evicted_records(&self) -> u64 {
+        self.evicted_records
+    }
+
+    /// Payload bytes evicted from the view since start (or the last clear).
+    pub fn evicted_bytes(&self) -> u64 {
+        self.evicted_bytes
+    }
+
+    /// Approximate memory held by the records.
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
+    /// The caps in force.
+    pub fn caps(&self) -> StoreCaps {
+        self.caps
+    }
+
+    /// Changes the caps, evicting at once if the store is over the new ones.
+    pub fn set_caps(&mut self, caps: StoreCaps) {
+        self.caps = caps;
+        self.evict();
+    }
+
+    /// The encoding the text cache is in.
+    pub fn encoding(&self) -> TextEncoding {
+        self.encoding
+    }
+
+    /// Invalid bytes in the held records under the current encoding.
+    pub fn decode_errors(&self) -> u64 {
+        self.invalid_held
+    }
+
+    /// The receive framing in force.
+    pub fn frame_mode(&self) -> &FrameMode {
+        &self.frame_mode
+    }
+
+    /// Changes how received streams are cut into records. Bytes pending in the old
+    /// framers are flushed as records first, so nothing is lost.
+    pub fn set_frame_mode(&mut self, mode: FrameMode) {
+        if mode == self.frame_mode {
+            return;
+        }
+        self.flush_framers();
+        self.frame_mode = mode;
+    }
+
+    /// Switches the encoding and re-decodes every held record from its bytes, in order,
+    /// with fresh streaming decoders.
+    pub fn set_encoding(&mut self, encoding: TextEncoding) {
+        if encoding == self.encoding {
+            return;
+        }
+        self.encoding = encoding;
+        for state in self.streams.values_mut() {
+            state.decoder = StreamDecoder::new(encoding);
+        }
+        let mut decoders: HashMap<StreamKey, StreamDecoder> = HashMap::new();
+        let mut held = 0usize;
+        let mut invalid_held = 0u64;
+        for record in self.records.iter_mut() {
+            if record.kind != RecordKind::Info {
+                let mut text = String::new();
+                let invalid = if record.conn.is_some() {
+                    let key = stream_key(record.session, record.conn, record.peer, record.kind);
+                    decoders
+                        .entry(key)
+                        .or_insert_with(|| StreamDecoder::new(encoding))
+                        .decode(&record.bytes, false, &mut text)
+                } else {
+                    decode_all(encoding, &record.bytes, &mut text)
+                };
+                text.shrink_to_fit();
+                record.text = text;
+                record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
+                invalid_held += invalid as u64;
+            }
+            held += record.cost();
+        }
+        self.held_bytes = held;
+        self.invalid_held = invalid_held;
+        self.evict();
+    }
+
+    /// Adds bytes read from or written to `peer`. Received TCP bytes go through the
+    /// framer (which may hold them until a frame is complete); UDP datagrams and sends
+    /// are one record each.
+    pub fn push_data(
+        &mut self,
+        session: SessionId,
+        conn: Option<ConnId>,
+        peer: SocketAddr,
+        dir: Direction,
+        at: SystemTime,
+        bytes: Arc<[u8]>,
+    ) {
+        self.stats.count(session, peer, dir, bytes.len() as u64, at);
+        let kind = RecordKind::from(dir);
+        let framed = dir == Direction::Rx && conn.is_some() && self.frame_mode != FrameMode::AsRead;
+        if !framed {
+            self.push_bytes(session, conn, Some(peer), kind, at, bytes, false);
+            return;
+        }
+        let key = stream_key(session, conn, Some(peer), kind);
+        let mode = self.frame_mode.clone();
+        let mut frames = std::mem::take(&mut self.frame_buf);
+        {
+            let state = self.stream_state(key);
+            state.last_at = at;
+            state
+                .framer
+                .get_or_insert_with(|| Framer::new(mode, MAX_FRAME))
+                .push(&bytes, Instant::now(), &mut frames);
+        }
+        self.push_frames(key, at, &mut frames);
+        self.frame_buf = frames;
+    }
+
+    /// Adds a line of information (joined, closed, error) to the view.
+    pub fn push_info(
+        &mut self,
+        session: SessionId,
+        conn: Option<ConnId>,
+        peer: Option<SocketAddr>,
+        at: SystemTime,
+        text: String,
+    ) {
+        let bytes: Arc<[u8]> = Arc::from(text.as_bytes());
+        let record = Record {
+            seq: 0,
+            at,
+            session,
+            conn,
+            peer,
+            kind: RecordKind::Info,
+            bytes,
+            text,
+            invalid: 0,
+            oversize: false,
+        };
+        self.insert(record);
+    }
+
+    /// Lets idle-gap framers emit frames whose gap has passed. Call once per frame.
+    pub fn poll(&mut self, now: Instant) {
+        if !matches!(self.frame_mode, FrameMode::IdleGap(_)) {
+            return;
+        }
+        let keys: Vec<StreamKey> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.framer.as_ref().is_some_and(|f| f.pending_len() > 0))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            let mut frames = std::mem::take(&mut self.frame_buf);
+            let at = match self.streams.get_mut(&key) {
+                Some(state) => {
+                    if let Some(framer) = state.framer.as_mut() {
+                        framer.poll(now, &mut frames);
+                    }
+                    state.last_at
+                }
+                None => SystemTime::now(),
+            };
+            self.push_frames(key, at, &mut frames);
+            self.frame_buf = frames;
+        }
+    }
+
+    /// Ends the streams of a connection (closed): pending frame bytes become a record and
+    /// the decoders flush what they held.
+    pub fn end_conn(&mut self, session: SessionId, conn: ConnId) {
+        let keys: Vec<StreamKey> = self
+            .streams
+            .keys()
+            .filter(|k| k.session == session && k.conn == Some(conn))
+            .copied()
+            .collect();
+        for key in keys {
+            self.finish_stream(key);
+            self.streams.remove(&key);
+        }
+    }
+
+    /// Drops every record and resets the eviction tally (counters are kept).
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.held_bytes = 0;
+        self.invalid_held = 0;
+        self.evicted_records = 0;
+        self.evicted_bytes = 0;
+    }
+
+    fn stream_state(&mut self, key: StreamKey) -> &mut StreamState {
+        let encoding = self.encoding;
+        self.streams.entry(key).or_insert_with(|| StreamState {
+            decoder: StreamDecoder::new(encoding),
+            framer: None,
+            last_at: SystemTime::now(),
+        })
+    }
+
+    fn push_frames(&mut self, key: StreamKey, at: SystemTime, frames: &mut Vec<FrameOut>) {
+        for frame in frames.drain(..) {
+            let (bytes, oversize) = match frame {
+                FrameOut::Frame(bytes) => (bytes, false),
+                FrameOut::Oversize { bytes, .. } => (bytes, true),
+            };
+            self.push_bytes(
+                key.session,
+                key.conn,
+                key.peer,
+                key.kind,
+                at,
+                Arc::from(bytes),
+                oversize,
+            );
+        }
+    }
+
+    fn finish_stream(&mut self, key: StreamKey) {
+        let mut frames = std::mem::take(&mut self.frame_buf);
+        let at = match self.streams.get_mut(&key) {
+            Some(state) => {
+                if let Some(framer) = state.framer.as_mut() {
+                    framer.finish(&mut frames);
+                }
+                state.last_at
+            }
+            None => return,
+        };
+        self.push_frames(key, at, &mut frames);
+        self.frame_buf = frames;
+    }
+
+    fn flush_framers(&mut self) {
+        let keys: Vec<StreamKey> = self.streams.keys().copied().collect();
+        for key in keys {
+            self.finish_stream(key);
+            // A framer for the new mode is created on the stream's next bytes.
+            if let Some(state) = self.streams.get_mut(&key) {
+                state.framer = None;
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_bytes(
+        &mut self,
+        session: SessionId,
+        conn: Option<ConnId>,
+        peer: Option<SocketAddr>,
+        kind: RecordKind,
+        at: SystemTime,
+        bytes: Arc<[u8]>,
+        oversize: bool,
+    ) {
+        let mut text = String::new();
+        let invalid = if conn.is_some() {
+            let key = stream_key(session, conn, peer, kind);
+            self.stream_state(key)
+                .decoder
+                .decode(&bytes, false, &mut text)
+        } else {
+            decode_all(self.encoding, &bytes, &mut text)
+        };
+        text.shrink_to_fit();
+        let record = Record {
+            seq: 0,
+            at,
+            session,
+            conn,
+            peer,
+            kind,
+            bytes,
+            text,
+            invalid: u32::try_from(invalid).unwrap_or(u32::MAX),
+            oversize,
+        };
+        self.insert(record);
+    }
+
+    fn insert(&mut self, mut record: Record) {
+        record.seq = self.next_seq;
+        self.next_seq += 1;
+        self.held_bytes += record.cost();
+        self.invalid_held += u64::from(record.invalid);
+        self.records.push_back(record);
+        self.evict();
+    }
+
+    fn evict(&mut self) {
+        while self.records.len() > self.caps.max_records
+            || (self.held_bytes > self.caps.max_bytes && self.records.len() > 1)
+        {
+            let Some(old) = self.records.pop_front() else {
+                break;
+            };
+            self.held_bytes = self.held_bytes.saturating_sub(old.cost());
+            self.invalid_held = self.invalid_held.saturating_sub(u64::from(old.invalid));
+            self.evicted_records += 1;
+            self.evicted_bytes += old.bytes.len() as u64;
+        }
+    }
+}
+
+fn stream_key(
+    session: SessionId,
+    conn: Option<ConnId>,
+    peer: Option<SocketAddr>,
+    kind: RecordKind,
+) -> StreamKey {
+    StreamKey {
+        session,
+        conn,
+        // A TCP stream is identified by its connection; the peer only matters for UDP.
+        peer: if conn.is_some() { None } else { peer },
+        kind,
+    }
+}

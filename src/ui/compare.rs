@@ -1,0 +1,128 @@
+//! The compare pane: a record's bytes with their GBK and UTF-8 readings underneath, each
+//! character drawn under the bytes that made it and invalid bytes marked in red.
+//! This is the tutorials' lesson made visible: `C4 E3 BA C3` is `你好` in GBK and four
+//! invalid bytes in UTF-8.
+
+use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke, Ui, vec2};
+
+use crate::codec::text::{CharSpan, TextEncoding, char_spans};
+
+/// Bytes per line of the comparison.
+const PER_LINE: usize = 16;
+/// Most bytes compared (the pane is for reading, not for megabytes).
+const MAX_BYTES: usize = 4096;
+
+/// The encodings compared, top to bottom.
+pub const COMPARED: [TextEncoding; 2] = [TextEncoding::Gbk, TextEncoding::Utf8];
+
+/// Draws the comparison of `bytes`.
+pub fn compare_ui(ui: &mut Ui, bytes: &[u8]) {
+    let bytes = &bytes[..bytes.len().min(MAX_BYTES)];
+    let readings: Vec<(TextEncoding, Vec<CharSpan>)> = COMPARED
+        .iter()
+        .map(|&enc| (enc, char_spans(enc, bytes)))
+        .collect();
+    // A plain-text line per encoding, for copying and for screen readers.
+    for (enc, spans) in &readings {
+        let invalid = spans.iter().filter(|s| !s.valid).count();
+        let text: String = spans.iter().map(|s| s.text.as_str()).collect();
+        ui.label(RichText::new(format!("{}: {text}  ({invalid} invalid)", enc.name())).monospace());
+    }
+    ui.separator();
+
+    let font = FontId::monospace(13.0);
+    let cjk = FontId::proportional(15.0);
+    let cell = ui.fonts_mut(|f| f.glyph_width(&font, '0')) * 3.0;
+    let line_h = ui.fonts_mut(|f| f.row_height(&cjk)) + 4.0;
+    let label_w = cell * 3.5;
+    let text_color = ui.visuals().text_color();
+    let invalid_bg = Color32::from_rgba_unmultiplied(0xE0, 0x40, 0x40, 90);
+    let valid_bg = ui.visuals().faint_bg_color;
+
+    for line_start in (0..bytes.len()).step_by(PER_LINE) {
+        let line_end = (line_start + PER_LINE).min(bytes.len());
+        let rows = 1 + readings.len();
+        let (rect, _) = ui.allocate_exact_size(
+            vec2(label_w + cell * PER_LINE as f32, line_h * rows as f32 + 6.0),
+            Sense::hover(),
+        );
+        let painter = ui.painter_at(rect);
+        let x0 = rect.left() + label_w;
+        // Offset and hex bytes.
+        painter.text(
+            rect.left_top(),
+            Align2::LEFT_TOP,
+            format!("{line_start:06X}"),
+            font.clone(),
+            Color32::GRAY,
+        );
+        for (i, byte) in bytes[line_start..line_end].iter().enumerate() {
+            painter.text(
+                egui::pos2(x0 + cell * i as f32, rect.top()),
+                Align2::LEFT_TOP,
+                format!("{byte:02X}"),
+                font.clone(),
+                text_color,
+            );
+        }
+        // One row per encoding: each span spans the columns of its bytes.
+        for (row, (enc, spans)) in readings.iter().enumerate() {
+            let y = rect.top() + line_h * (row + 1) as f32;
+            painter.text(
+                egui::pos2(rect.left(), y),
+                Align2::LEFT_TOP,
+                enc.name(),
+                font.clone(),
+                Color32::GRAY,
+            );
+            for span in spans
+                .iter()
+                .filter(|s| s.range.end > line_start && s.range.start < line_end)
+            {
+                let first = span.range.start.max(line_start) - line_start;
+                let last = span.range.end.min(line_end) - line_start;
+                let cell_rect = Rect::from_min_size(
+                    egui::pos2(x0 + cell * first as f32, y),
+                    vec2(cell * (last - first) as f32 - 3.0, line_h - 2.0),
+                );
+                let (bg, color) = if span.valid {
+                    (valid_bg, text_color)
+                } else {
+                    (invalid_bg, Color32::from_rgb(0xFF, 0x70, 0x70))
+                };
+                painter.rect_filled(cell_rect, 2.0, bg);
+                painter.rect_stroke(
+                    cell_rect,
+                    2.0,
+                    Stroke::new(0.5, Color32::GRAY),
+                    egui::StrokeKind::Inside,
+                );
+                // A span that started on an earlier line is shown there; here just the box.
+                if span.range.start >= line_start {
+                    let shown = visible_char(&span.text);
+                    let (font, text) = if span.valid {
+                        (cjk.clone(), shown)
+                    } else {
+                        (FontId::monospace(10.0), span.text.clone())
+                    };
+                    painter.text(cell_rect.center(), Align2::CENTER_CENTER, text, font, color);
+                }
+            }
+        }
+    }
+}
+
+/// Control characters shown by name so the cell is never blank.
+fn visible_char(text: &str) -> String {
+    match text {
+        "\r" => "\\r".into(),
+        "\n" => "\\n".into(),
+        "\t" => "\\t".into(),
+        " " => "SP".into(),
+        t if t.chars().all(char::is_control) => t
+            .chars()
+            .map(|c| format!("\\x{:02X}", c as u32))
+            .collect(),
+        t => t.to_string(),
+    }
+}

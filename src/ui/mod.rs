@@ -1,0 +1,565 @@
+//! The eframe application: plain state, one panel per file, events drained from the
+//! engine within a time budget each frame.
+//!
+//! The UI thread never blocks: socket work happens on engine workers, the engine wakes
+//! the UI through `ctx.request_repaint()`, and [`SockscopeApp::logic`] drains at most a
+//! few milliseconds of events per frame into the [`Store`], asking for another frame when
+//! more are waiting (so a flood slows the peer through TCP flow control instead of
+//! freezing the window).
+
+pub mod clients;
+pub mod compare;
+pub mod connection;
+pub mod fonts;
+pub mod i18n;
+pub mod receive;
+pub mod send;
+pub mod screenshot;
+pub mod settings;
+pub mod status;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::cli::{StartOptions, StartSession};
+use crate::codec::text::TextEncoding;
+use crate::engine::{
+    ConnId, Engine, EngineError, Event, EventReceiver, SessionConfig, SessionHandle, SessionId,
+    SessionKind,
+};
+use crate::session::store::{Store, StoreCaps};
+
+pub use i18n::{Lang, Texts};
+pub use settings::{Mode, Settings, ViewMode};
+
+/// Capacity of the engine → UI event queue.
+const EVENT_QUEUE: usize = 4096;
+/// Time the UI spends draining events per frame before it draws.
+const DRAIN_BUDGET: Duration = Duration::from_millis(6);
+
+/// What the current session is doing, in words for the status line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    /// Nothing started.
+    Idle,
+    /// A TCP client is connecting.
+    Connecting(String),
+    /// A TCP client is connected.
+    Connected {
+        /// Our side.
+        local: SocketAddr,
+        /// The server.
+        peer: SocketAddr,
+    },
+    /// A TCP server listens on this address.
+    Listening(SocketAddr),
+    /// A UDP socket is bound to this address.
+    Bound(SocketAddr),
+    /// Stop was asked; waiting for the workers.
+    Stopping,
+    /// The session ended.
+    Stopped,
+    /// The session failed; the message says why.
+    Failed(String),
+}
+
+/// One connected TCP client (server mode) or UDP peer, as the clients list shows it.
+#[derive(Clone, Debug)]
+pub struct ClientRow {
+    /// The connection (None for UDP peers).
+    pub conn: Option<ConnId>,
+    /// Remote address.
+    pub peer: SocketAddr,
+    /// When it connected or was first heard from.
+    pub since: SystemTime,
+    /// Selected as a send target.
+    pub selected: bool,
+}
+
+/// State of the PNG capture asked for with `--screenshot`.
+struct ScreenshotPlan {
+    path: PathBuf,
+    delay: Duration,
+    /// 0 = waiting, 1 = requested, 2 = written, 3 = failed.
+    stage: Arc<AtomicU8>,
+}
+
+/// The whole application state.
+pub struct SockscopeApp {
+    /// Settings that persist across restarts.
+    pub settings: Settings,
+    /// What the session is doing.
+    pub status: Status,
+    /// The running session, if any.
+    pub session: Option<SessionHandle>,
+    /// The record store the views draw from.
+    pub store: Store,
+    /// Clients (server mode) or peers (UDP), keyed by connection id or address.
+    pub clients: BTreeMap<ClientKey, ClientRow>,
+    /// Receive view state.
+    pub receive: receive::ReceiveState,
+    /// Send panel state.
+    pub send: send::SendState,
+    /// Datagrams the engine dropped because the UI fell behind (UDP).
+    pub udp_dropped: u64,
+    /// Errors shown as a banner until dismissed or replaced.
+    pub last_error: Option<String>,
+    engine: Engine,
+    events: EventReceiver,
+    persist: bool,
+    screenshot: Option<ScreenshotPlan>,
+    started: Instant,
+}
+
+/// Key of a row in the clients list: TCP connections by id, UDP peers by address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClientKey {
+    /// A TCP connection.
+    Conn(ConnId),
+    /// A UDP peer.
+    Peer(SocketAddr),
+}
+
+impl SockscopeApp {
+    /// Builds the app from eframe's creation context: fonts, stored settings, the engine,
+    /// and the session asked for on the command line (or the default TCP server).
+    pub fn new(cc: &eframe::CreationContext<'_>, options: StartOptions) -> Self {
+        let ctx = cc.egui_ctx.clone();
+        let stored: Option<Settings> = if options.persist {
+            cc.storage
+                .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
+        } else {
+            None
+        };
+        let settings = stored.unwrap_or_else(|| Settings {
+            lang: Lang::from_system(),
+            ..Settings::default()
+        });
+        Self::with_settings(ctx, settings, options)
+    }
+
+    /// Builds the app with explicit settings (tests use this with persistence off).
+    pub fn with_settings(ctx: egui::Context, mut settings: Settings, options: StartOptions) -> Self {
+        settings.apply_start_options(&options);
+        fonts::install(&ctx);
+        let waker_ctx = ctx;
+        let (engine, events) = Engine::new(
+            EVENT_QUEUE,
+            Box::new(move || waker_ctx.request_repaint()),
+        );
+        let encoding = settings.encoding();
+        let caps = StoreCaps {
+            max_bytes: settings.view_cap_mib.max(1) * 1024 * 1024,
+            ..StoreCaps::default()
+        };
+        let mut app = SockscopeApp {
+            store: Store::new(caps, encoding),
+            status: Status::Idle,
+            session: None,
+            clients: BTreeMap::new(),
+            receive: receive::ReceiveState::default(),
+            send: send::SendState::default(),
+            udp_dropped: 0,
+            last_error: None,
+            engine,
+            events,
+            persist: options.persist,
+            screenshot: options.screenshot.clone().map(|path| ScreenshotPlan {
+                path,
+                delay: Duration::from_millis(options.screenshot_delay_ms),
+                stage: Arc::new(AtomicU8::new(0)),
+            }),
+            started: Instant::now(),
+            settings,
+        };
+        app.store.set_frame_mode(app.settings.framing.mode());
+        if options.start.is_some() || options.auto_start {
+            app.start_session();
+        }
+        app
+    }
+
+    /// The strings of the current language.
+    pub fn texts(&self) -> &'static Texts {
+        self.settings.lang.texts()
+    }
+
+    /// True while a session runs (connecting, connected, listening or bound).
+    pub fn running(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| !s.is_stopped())
+            && !matches!(self.status, Status::Stopped | Status::Failed(_))
+    }
+
+    /// Starts the session described by the connection panel. Invalid fields were already
+    /// flagged there; this reports the first one again instead of starting.
+    pub fn start_session(&mut self) {
+        if let Some(old) = self.session.take() {
+            old.stop();
+        }
+        let config = match self.settings.session_config() {
+            Ok(config) => config,
+            Err(message) => {
+                self.fail(message);
+                return;
+            }
+        };
+        self.clients.clear();
+        self.udp_dropped = 0;
+        self.status = match &config {
+            SessionConfig::TcpClient(c) => Status::Connecting(format!("{}:{}", c.host, c.port)),
+            _ => Status::Idle,
+        };
+        match self.engine.start(config) {
+            Ok(handle) => {
+                if let Some(local) = handle.local_addr() {
+                    self.status = match handle.kind() {
+                        SessionKind::TcpServer => Status::Listening(local),
+                        SessionKind::Udp => Status::Bound(local),
+                        SessionKind::TcpClient => self.status.clone(),
+                    };
+                }
+                self.last_error = None;
+                self.session = Some(handle);
+            }
+            Err(error) => self.fail(error.to_string()),
+        }
+    }
+
+    /// Stops the running session (never blocks: the workers finish on their own).
+    pub fn stop_session(&mut self) {
+        if let Some(session) = &self.session {
+            session.stop();
+            self.status = Status::Stopping;
+        }
+    }
+
+    fn fail(&mut self, message: String) {
+        self.status = Status::Failed(message.clone());
+        self.store
+            .push_info(0, None, None, SystemTime::now(), format!("error: {message}"));
+        self.last_error = Some(message);
+    }
+
+    fn current_session(&self) -> Option<SessionId> {
+        self.session.as_ref().map(|s| s.id())
+    }
+
+    /// Drains engine events for at most `budget`; returns true if some are left.
+    pub fn drain_events(&mut self, budget: Duration) -> bool {
+        let deadline = Instant::now() + budget;
+        let mut handled = 0u32;
+        while let Some(event) = self.events.try_recv() {
+            self.handle_event(event);
+            handled += 1;
+            if handled % 64 == 0 && Instant::now() >= deadline {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Applies one engine event to the state.
+    pub fn handle_event(&mut self, event: Event) {
+        let current = self.current_session() == Some(event.session());
+        match event {
+            Event::Connecting { addr, .. } => {
+                if current {
+                    self.status = Status::Connecting(addr.to_string());
+                }
+            }
+            Event::Connected {
+                session,
+                conn,
+                local,
+                peer,
+            } => {
+                if current {
+                    self.status = Status::Connected { local, peer };
+                    self.last_error = None;
+                }
+                self.store.push_info(
+                    session,
+                    Some(conn),
+                    Some(peer),
+                    SystemTime::now(),
+                    format!("connected {local} → {peer}"),
+                );
+            }
+            Event::Listening { session, local } => {
+                if current {
+                    let udp = self
+                        .session
+                        .as_ref()
+                        .is_some_and(|s| s.kind() == SessionKind::Udp);
+                    self.status = if udp {
+                        Status::Bound(local)
+                    } else {
+                        Status::Listening(local)
+                    };
+                }
+                self.store
+                    .push_info(session, None, None, SystemTime::now(), format!("listening on {local}"));
+            }
+            Event::ClientJoined {
+                session,
+                conn,
+                peer,
+                at,
+                ..
+            } => {
+                if current {
+                    self.clients.insert(
+                        ClientKey::Conn(conn),
+                        ClientRow {
+                            conn: Some(conn),
+                            peer,
+                            since: at,
+                            selected: false,
+                        },
+                    );
+                }
+                self.store
+                    .push_info(session, Some(conn), Some(peer), at, format!("client {peer} joined"));
+            }
+            Event::ClientRefused {
+                session,
+                peer,
+                limit,
+            } => {
+                self.store.push_info(
+                    session,
+                    None,
+                    Some(peer),
+                    SystemTime::now(),
+                    format!("client {peer} refused: client limit {limit} reached"),
+                );
+            }
+            Event::Data {
+                session,
+                conn,
+                peer,
+                dir,
+                at,
+                bytes,
+            } => {
+                if current && conn.is_none() {
+                    self.clients
+                        .entry(ClientKey::Peer(peer))
+                        .or_insert(ClientRow {
+                            conn: None,
+                            peer,
+                            since: at,
+                            selected: false,
+                        });
+                }
+                self.store.push_data(session, conn, peer, dir, at, bytes);
+            }
+            Event::Closed {
+                session,
+                conn,
+                peer,
+                reason,
+            } => {
+                self.clients.remove(&ClientKey::Conn(conn));
+                self.store.end_conn(session, conn);
+                self.store.push_info(
+                    session,
+                    Some(conn),
+                    Some(peer),
+                    SystemTime::now(),
+                    format!("{peer} closed: {reason}"),
+                );
+                let client_mode = self
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.kind() == SessionKind::TcpClient);
+                if current && client_mode {
+                    self.status = Status::Stopped;
+                }
+            }
+            Event::Dropped { datagrams, .. } => {
+                if current {
+                    self.udp_dropped = datagrams;
+                }
+            }
+            Event::Error { session, error } => {
+                let message = error.to_string();
+                self.store
+                    .push_info(session, None, None, SystemTime::now(), format!("error: {message}"));
+                if current {
+                    if is_fatal(&error) {
+                        self.status = Status::Failed(message.clone());
+                    }
+                    self.last_error = Some(message);
+                }
+            }
+            Event::Stopped { .. } => {
+                if current {
+                    if !matches!(self.status, Status::Failed(_)) {
+                        self.status = Status::Stopped;
+                    }
+                    self.session = None;
+                    self.clients.retain(|k, _| matches!(k, ClientKey::Peer(_)));
+                }
+            }
+        }
+    }
+
+    /// The send targets chosen in the clients list.
+    pub fn selected_clients(&self) -> Vec<ClientRow> {
+        self.clients.values().filter(|c| c.selected).cloned().collect()
+    }
+
+    /// Handles the `--screenshot` plan: capture after the delay, then close.
+    fn screenshot_step(&mut self, ctx: &egui::Context) {
+        let Some(plan) = &self.screenshot else {
+            return;
+        };
+        match plan.stage.load(Ordering::Acquire) {
+            0 if self.started.elapsed() >= plan.delay => {
+                plan.stage.store(1, Ordering::Release);
+                let path = plan.path.clone();
+                let stage = plan.stage.clone();
+                let waker = ctx.clone();
+                ctx.request_screenshot(move |image: Arc<egui::ColorImage>| {
+                    // Encoding and writing the PNG happen off the UI thread.
+                    let spawned = std::thread::Builder::new()
+                        .name("screenshot".into())
+                        .spawn(move || {
+                            let ok = match screenshot::write_png(&path, &image) {
+                                Ok(()) => {
+                                    eprintln!("screenshot saved to {}", path.display());
+                                    true
+                                }
+                                Err(error) => {
+                                    eprintln!("cannot write screenshot {}: {error}", path.display());
+                                    false
+                                }
+                            };
+                            stage.store(if ok { 2 } else { 3 }, Ordering::Release);
+                            waker.request_repaint();
+                        });
+                    if spawned.is_err() {
+                        eprintln!("cannot start the screenshot writer thread");
+                    }
+                });
+            }
+            0 | 1 => ctx.request_repaint_after(Duration::from_millis(50)),
+            stage => {
+                if stage == 3 {
+                    std::process::exit(1);
+                }
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+}
+
+/// Errors after which the session cannot go on (the rest are shown but the session lives).
+fn is_fatal(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::Refused { .. }
+            | EngineError::TimedOut { .. }
+            | EngineError::Resolve { .. }
+            | EngineError::AddrInUse { .. }
+            | EngineError::PermissionDenied { .. }
+            | EngineError::AddrNotAvailable { .. }
+    )
+}
+
+impl eframe::App for SockscopeApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if self.drain_events(DRAIN_BUDGET) {
+            ctx.request_repaint();
+        }
+        let now = Instant::now();
+        self.store.poll(now);
+        self.store.stats.tick(now);
+        if self.running() {
+            // Rates and "last activity" need a refresh even when nothing arrives.
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        self.screenshot_step(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        egui::Panel::top("connection").show(ui, |ui| connection::connection_ui(ui, self));
+        egui::Panel::bottom("status").show(ui, |ui| status::status_ui(ui, self));
+        egui::Panel::bottom("send")
+            .resizable(true)
+            .default_size(170.0)
+            .show(ui, |ui| send::send_ui(ui, self));
+        let show_clients = self.settings.mode != Mode::TcpClient;
+        if show_clients {
+            egui::Panel::right("clients")
+                .resizable(true)
+                .default_size(330.0)
+                .show(ui, |ui| clients::clients_ui(ui, self));
+        }
+        egui::CentralPanel::default().show(ui, |ui| receive::receive_ui(ui, self));
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.persist {
+            eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+        }
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Some(session) = &self.session {
+            session.stop();
+        }
+    }
+}
+
+/// Applies command-line start options on top of stored settings.
+impl Settings {
+    fn apply_start_options(&mut self, options: &StartOptions) {
+        if let Some(lang) = options.lang {
+            self.lang = lang;
+        }
+        if let Some(encoding) = options.encoding {
+            self.encoding = encoding.name().to_string();
+        }
+        if let Some(view) = options.view {
+            self.view = view;
+        }
+        match &options.start {
+            Some(StartSession::Server { host, port }) => {
+                self.mode = Mode::TcpServer;
+                self.server_host = host.clone();
+                self.server_port = port.to_string();
+            }
+            Some(StartSession::Client { host, port }) => {
+                self.mode = Mode::TcpClient;
+                self.client_host = host.clone();
+                self.client_port = port.to_string();
+            }
+            Some(StartSession::Udp { host, port, peer }) => {
+                self.mode = Mode::Udp;
+                self.udp_host = host.clone();
+                self.udp_port = port.to_string();
+                if let Some(peer) = peer {
+                    self.udp_peer = peer.clone();
+                }
+            }
+            None if options.auto_start => {
+                // Plain start: a TCP server on a free port, ready for `nc` or a seed script.
+                self.mode = Mode::TcpServer;
+                self.server_host = "0.0.0.0".into();
+                self.server_port = "0".into();
+            }
+            None => {}
+        }
+    }
+
+    /// The encoding picked in the receive view.
+    pub fn encoding(&self) -> TextEncoding {
+        TextEncoding::from_name(&self.encoding).unwrap_or(TextEncoding::Utf8)
+    }
+}

@@ -1,0 +1,420 @@
+//! The receive view: a virtualised list of records (one line each, drawn only for the
+//! rows on screen), a toolbar (view mode, encoding, framing, pause, clear, auto-scroll,
+//! compare, filter) and a detail pane for the selected record with its full hexdump and
+//! text, or the GBK / UTF-8 comparison.
+
+use egui::text::LayoutJob;
+use egui::{Color32, FontId, RichText, ScrollArea, TextEdit, TextFormat, Ui};
+
+use crate::codec::hex;
+use crate::codec::text::TextEncoding;
+use crate::session::store::{Record, RecordKind, Store};
+use crate::session::time::format_time;
+
+use super::settings::{Framing, ViewMode};
+use super::{SockscopeApp, compare};
+
+/// Received-bytes colour.
+pub const RX_COLOR: Color32 = Color32::from_rgb(0x3C, 0xB3, 0x71);
+/// Sent-bytes colour.
+pub const TX_COLOR: Color32 = Color32::from_rgb(0x4A, 0x90, 0xE2);
+/// Information-line colour.
+pub const INFO_COLOR: Color32 = Color32::from_rgb(0xC0, 0x9A, 0x30);
+
+/// Most payload characters drawn in a list row; the detail pane shows everything.
+const ROW_CHARS: usize = 240;
+/// Most bytes shown as hex in a list row.
+const ROW_HEX_BYTES: usize = 80;
+/// Most bytes the detail pane lays out (the rest is summarised).
+const DETAIL_BYTES: usize = 16 * 1024;
+
+/// State of the receive view.
+#[derive(Debug)]
+pub struct ReceiveState {
+    /// When paused: the sequence number of the first record not shown.
+    pub paused_at: Option<u64>,
+    /// Keep the newest record in view.
+    pub auto_scroll: bool,
+    /// The selected record (by sequence number).
+    pub selected: Option<u64>,
+    /// Show the GBK / UTF-8 comparison of the selected record.
+    pub compare: bool,
+    /// Filter text.
+    pub filter: String,
+    /// The filter is hex bytes rather than text.
+    pub filter_hex: bool,
+    filter_cache: FilterCache,
+}
+
+impl Default for ReceiveState {
+    fn default() -> Self {
+        ReceiveState {
+            paused_at: None,
+            auto_scroll: true,
+            selected: None,
+            compare: false,
+            filter: String::new(),
+            filter_hex: false,
+            filter_cache: FilterCache::default(),
+        }
+    }
+}
+
+/// Sequence numbers of records that match the filter, kept up to date incrementally.
+#[derive(Debug, Default)]
+struct FilterCache {
+    key: Option<(String, bool, TextEncoding)>,
+    matches: std::collections::VecDeque<u64>,
+    scanned_to: u64,
+    error: Option<String>,
+}
+
+/// The compiled filter.
+enum Needle {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Needle {
+    fn matches(&self, record: &Record) -> bool {
+        match self {
+            Needle::Text(text) => record.text.contains(text.as_str()),
+            Needle::Bytes(bytes) => {
+                bytes.is_empty()
+                    || record
+                        .bytes
+                        .windows(bytes.len())
+                        .any(|w| w == bytes.as_slice())
+            }
+        }
+    }
+}
+
+impl ReceiveState {
+    /// Brings the filter cache up to date with the store; returns the filter error, if any.
+    fn refresh_filter(&mut self, store: &Store) {
+        let key = (self.filter.clone(), self.filter_hex, store.encoding());
+        let cache = &mut self.filter_cache;
+        if cache.key.as_ref() != Some(&key) {
+            cache.key = Some(key);
+            cache.matches.clear();
+            cache.scanned_to = 0;
+            cache.error = None;
+        }
+        if self.filter.is_empty() {
+            return;
+        }
+        let needle = if self.filter_hex {
+            match hex::parse(&self.filter) {
+                Ok(bytes) => Needle::Bytes(bytes),
+                Err(error) => {
+                    cache.error = Some(error.to_string());
+                    return;
+                }
+            }
+        } else {
+            Needle::Text(self.filter.clone())
+        };
+        // Forget matches that were evicted from the store.
+        let first = store.get(0).map_or(store.next_seq(), |r| r.seq);
+        while cache.matches.front().is_some_and(|&seq| seq < first) {
+            cache.matches.pop_front();
+        }
+        let start = store.index_of_seq(cache.scanned_to).unwrap_or(if cache.scanned_to < first {
+            0
+        } else {
+            store.len()
+        });
+        for record in store.iter().skip(start) {
+            if record.kind != RecordKind::Info && needle.matches(record) {
+                cache.matches.push_back(record.seq);
+            }
+        }
+        cache.scanned_to = store.next_seq();
+    }
+
+    /// Number of rows the list shows, and a way to map a row to a store index.
+    fn rows(&self, store: &Store) -> Rows {
+        let limit = self.paused_at.unwrap_or(u64::MAX);
+        if self.filter.is_empty() {
+            let newer = store.next_seq().saturating_sub(limit) as usize;
+            Rows::All(store.len().saturating_sub(newer))
+        } else {
+            let count = self
+                .filter_cache
+                .matches
+                .iter()
+                .take_while(|&&seq| seq < limit)
+                .count();
+            Rows::Filtered(count)
+        }
+    }
+}
+
+enum Rows {
+    All(usize),
+    Filtered(usize),
+}
+
+impl Rows {
+    fn count(&self) -> usize {
+        match self {
+            Rows::All(n) | Rows::Filtered(n) => *n,
+        }
+    }
+}
+
+/// Draws the receive view.
+pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
+    toolbar_ui(ui, app);
+    app.receive.refresh_filter(&app.store);
+    if let Some(error) = &app.receive.filter_cache.error {
+        ui.label(RichText::new(format!("! {error}")).color(super::connection::ERROR_COLOR));
+    }
+    let t = app.texts();
+    if app.receive.paused_at.is_some() {
+        ui.label(RichText::new(format!("|| {}", t.paused_note)).color(INFO_COLOR));
+    }
+
+    egui::Panel::bottom("record_detail")
+        .resizable(true)
+        .default_size(170.0)
+        .show(ui, |ui| detail_ui(ui, app));
+
+    let rows = app.receive.rows(&app.store);
+    if rows.count() == 0 {
+        ui.label(RichText::new(t.no_records).color(Color32::GRAY));
+        return;
+    }
+    let font = FontId::monospace(13.0);
+    // Rows are buttons: their height is the text plus the button padding.
+    let row_height =
+        ui.fonts_mut(|f| f.row_height(&font)) + 2.0 * ui.spacing().button_padding.y;
+    let view = app.settings.view;
+    let mut clicked = None;
+    ScrollArea::both()
+        .auto_shrink([false, false])
+        .stick_to_bottom(app.receive.auto_scroll)
+        .show_rows(ui, row_height, rows.count(), |ui, range| {
+            for row in range {
+                let record = match &rows {
+                    Rows::All(_) => app.store.get(row),
+                    Rows::Filtered(_) => app
+                        .receive
+                        .filter_cache
+                        .matches
+                        .get(row)
+                        .and_then(|&seq| app.store.index_of_seq(seq))
+                        .and_then(|i| app.store.get(i)),
+                };
+                let Some(record) = record else {
+                    ui.label("");
+                    continue;
+                };
+                let selected = app.receive.selected == Some(record.seq);
+                let job = row_job(record, view, &font, ui.visuals().text_color());
+                let response = ui.add(
+                    egui::Button::selectable(selected, job)
+                        .frame_when_inactive(false)
+                        .truncate()
+                        .min_size(egui::vec2(0.0, row_height)),
+                );
+                if response.clicked() {
+                    clicked = Some(record.seq);
+                }
+            }
+        });
+    if let Some(seq) = clicked {
+        app.receive.selected = Some(seq);
+    }
+}
+
+fn toolbar_ui(ui: &mut Ui, app: &mut SockscopeApp) {
+    let t = app.texts();
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(t.receive);
+        ui.separator();
+        for (mode, text) in [
+            (ViewMode::Text, t.view_text),
+            (ViewMode::Hex, t.view_hex),
+            (ViewMode::Both, t.view_both),
+        ] {
+            ui.selectable_value(&mut app.settings.view, mode, text);
+        }
+        ui.separator();
+        let label = ui.label(t.encoding);
+        let mut encoding = app.store.encoding();
+        egui::ComboBox::from_id_salt("view_encoding")
+            .selected_text(encoding.name())
+            .show_ui(ui, |ui| {
+                for enc in TextEncoding::ALL {
+                    ui.selectable_value(&mut encoding, enc, enc.name());
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if encoding != app.store.encoding() {
+            app.store.set_encoding(encoding);
+            app.settings.encoding = encoding.name().to_string();
+        }
+        let label = ui.label(t.framing);
+        let mut framing = app.settings.framing;
+        egui::ComboBox::from_id_salt("framing")
+            .selected_text(framing.label(t))
+            .show_ui(ui, |ui| {
+                for f in Framing::ALL {
+                    ui.selectable_value(&mut framing, f, f.label(t));
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if framing != app.settings.framing {
+            app.settings.framing = framing;
+            app.store.set_frame_mode(framing.mode());
+        }
+        ui.separator();
+        let pause_text = if app.receive.paused_at.is_some() {
+            t.resume
+        } else {
+            t.pause
+        };
+        if ui.button(pause_text).clicked() {
+            app.receive.paused_at = match app.receive.paused_at {
+                Some(_) => None,
+                None => Some(app.store.next_seq()),
+            };
+        }
+        if ui.button(t.clear).clicked() {
+            app.store.clear();
+            app.receive.selected = None;
+        }
+        ui.checkbox(&mut app.receive.auto_scroll, t.auto_scroll);
+        ui.checkbox(&mut app.receive.compare, t.compare);
+        ui.separator();
+        let label = ui.label(t.filter);
+        ui.add(
+            TextEdit::singleline(&mut app.receive.filter)
+                .desired_width(140.0)
+                .hint_text(t.filter_hint),
+        )
+        .labelled_by(label.id);
+        ui.checkbox(&mut app.receive.filter_hex, t.filter_hex);
+    });
+}
+
+/// One list row: time, direction, peer, length and the payload in the chosen view.
+fn row_job(record: &Record, view: ViewMode, font: &FontId, text_color: Color32) -> LayoutJob {
+    let mut job = LayoutJob::default();
+    let fmt = |color: Color32| TextFormat::simple(font.clone(), color);
+    job.append(&format_time(record.at), 0.0, fmt(Color32::GRAY));
+    let (tag, color) = match record.kind {
+        RecordKind::Rx => ("RX", RX_COLOR),
+        RecordKind::Tx => ("TX", TX_COLOR),
+        RecordKind::Info => ("--", INFO_COLOR),
+    };
+    job.append(tag, 8.0, fmt(color));
+    if let Some(peer) = record.peer {
+        job.append(&peer.to_string(), 8.0, fmt(Color32::GRAY));
+    }
+    if record.kind == RecordKind::Info {
+        job.append(&record.text, 8.0, fmt(INFO_COLOR));
+        return job;
+    }
+    job.append(&format!("[{}]", record.bytes.len()), 8.0, fmt(Color32::GRAY));
+    if record.oversize {
+        job.append("! oversize", 4.0, fmt(super::connection::ERROR_COLOR));
+    }
+    let hex_part = |bytes: &[u8]| {
+        let shown = &bytes[..bytes.len().min(ROW_HEX_BYTES)];
+        let mut s = String::with_capacity(shown.len() * 3 + 2);
+        hex::format_spaced(shown, &mut s);
+        if bytes.len() > shown.len() {
+            s.push_str(" …");
+        }
+        s
+    };
+    match view {
+        ViewMode::Text => job.append(&row_text(&record.text), 8.0, fmt(text_color)),
+        ViewMode::Hex => job.append(&hex_part(&record.bytes), 8.0, fmt(text_color)),
+        ViewMode::Both => {
+            job.append(&hex_part(&record.bytes), 8.0, fmt(text_color));
+            job.append("│", 6.0, fmt(Color32::GRAY));
+            job.append(&row_text(&record.text), 6.0, fmt(color));
+        }
+    }
+    job
+}
+
+/// The payload text for a single row: control characters made visible, cut at ROW_CHARS.
+fn row_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(ROW_CHARS * 4));
+    for (count, ch) in text.chars().enumerate() {
+        if count >= ROW_CHARS {
+            out.push('…');
+            break;
+        }
+        match ch {
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The detail pane: the selected record in full (hexdump and text), or the comparison.
+fn detail_ui(ui: &mut Ui, app: &mut SockscopeApp) {
+    let t = app.texts();
+    let record = app
+        .receive
+        .selected
+        .and_then(|seq| app.store.index_of_seq(seq))
+        .and_then(|i| app.store.get(i))
+        .cloned();
+    ui.horizontal(|ui| {
+        ui.strong(t.selected);
+        if let Some(record) = &record {
+            ui.label(format!(
+                "#{} {} {} B, {} {}",
+                record.seq,
+                format_time(record.at),
+                record.bytes.len(),
+                record.invalid,
+                t.invalid_bytes
+            ));
+            if ui.button(t.copy_hex).clicked() {
+                ui.ctx().copy_text(hex::to_spaced(&record.bytes));
+            }
+            if ui.button(t.copy_text).clicked() {
+                ui.ctx().copy_text(record.text.clone());
+            }
+        }
+    });
+    let Some(record) = record else {
+        ui.label(RichText::new(t.select_hint).color(Color32::GRAY));
+        return;
+    };
+    ScrollArea::vertical()
+        .id_salt("detail_scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let shown = &record.bytes[..record.bytes.len().min(DETAIL_BYTES)];
+            if app.receive.compare {
+                compare::compare_ui(ui, shown);
+            } else {
+                let mut dump = String::new();
+                hex::hexdump(shown, &mut dump);
+                if record.bytes.len() > shown.len() {
+                    dump.push_str(&format!(
+                        "\n… {} more bytes (copy to see all)",
+                        record.bytes.len() - shown.len()
+                    ));
+                }
+                ui.label(RichText::new(dump).monospace());
+                ui.separator();
+                ui.label(RichText::new(&record.text).monospace());
+            }
+        });
+}

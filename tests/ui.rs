@@ -1,0 +1,244 @@
+//! The window driven through its labels with egui_kittest, against real loopback peers.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sockscope::cli::StartOptions;
+use sockscope::session::store::RecordKind;
+use sockscope::ui::{Lang, Mode, SockscopeApp, Settings, Status};
+
+/// Longest wait for anything in these tests.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Settings with empty endpoint fields, English, and persistence off.
+fn blank_settings(mode: Mode) -> Settings {
+    Settings {
+        lang: Lang::En,
+        mode,
+        client_host: String::new(),
+        client_port: String::new(),
+        server_host: String::new(),
+        server_port: String::new(),
+        ..Settings::default()
+    }
+}
+
+fn harness(settings: Settings, options: StartOptions) -> Harness<'static, SockscopeApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            SockscopeApp::with_settings(cc.egui_ctx.clone(), settings, options)
+        })
+}
+
+fn no_persist() -> StartOptions {
+    StartOptions {
+        persist: false,
+        ..StartOptions::default()
+    }
+}
+
+/// Steps the harness (draining engine events each frame) until `done` holds.
+fn step_until(
+    harness: &mut Harness<'_, SockscopeApp>,
+    what: &str,
+    mut done: impl FnMut(&SockscopeApp) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    harness.step();
+}
+
+/// Replaces the text of the input labelled `label`.
+fn fill(harness: &mut Harness<'_, SockscopeApp>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_steps(1);
+    harness.get_by_label(label).type_text(text);
+    harness.run_steps(2);
+}
+
+fn gbk(text: &str) -> Vec<u8> {
+    let (bytes, _, bad) = encoding_rs::GBK.encode(text);
+    assert!(!bad);
+    bytes.into_owned()
+}
+
+fn read_exact_timeout(stream: &mut TcpStream, len: usize) -> Vec<u8> {
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = vec![0; len];
+    stream.read_exact(&mut buf).unwrap();
+    buf
+}
+
+/// A user fills the connection panel, connects to a loopback server, sends text and hex,
+/// sees the records, and switching the encoding re-renders GBK `你好` from its UTF-8 garble.
+#[test]
+fn client_connects_sends_and_switches_encoding() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut h = harness(blank_settings(Mode::TcpClient), no_persist());
+
+    fill(&mut h, "Remote host", "127.0.0.1");
+    fill(&mut h, "Remote port", &port.to_string());
+    h.get_by_label("Connect").click();
+    h.run_steps(1);
+    let (mut peer, _) = listener.accept().unwrap();
+    step_until(&mut h, "connected", |app| {
+        matches!(app.status, Status::Connected { .. })
+    });
+    assert!(h.query_by_label_contains("Connected: 127.0.0.1:").is_some());
+
+    // Text send.
+    fill(&mut h, "Data to send", "hello");
+    h.get_by_label("Send").click();
+    h.run_steps(1);
+    assert_eq!(read_exact_timeout(&mut peer, 5), b"hello");
+    step_until(&mut h, "TX record", |app| {
+        app.store.iter().any(|r| r.kind == RecordKind::Tx && &*r.bytes == b"hello")
+    });
+    assert!(h.query_by_label_contains("hello").is_some());
+
+    // Hex send.
+    h.get_by_label("as hex").click();
+    h.run_steps(1);
+    fill(&mut h, "Data to send", "48 65 6C 6C 6F 21");
+    h.get_by_label("Send").click();
+    h.run_steps(1);
+    assert_eq!(read_exact_timeout(&mut peer, 6), b"Hello!");
+
+    // The peer answers in GBK; in UTF-8 the bytes are invalid and shown as escapes.
+    let mut line = gbk("你好");
+    line.push(b'\n');
+    peer.write_all(&line).unwrap();
+    step_until(&mut h, "RX record", |app| {
+        app.store.iter().any(|r| r.kind == RecordKind::Rx)
+    });
+    let garbled = h.state().store.iter().find(|r| r.kind == RecordKind::Rx).unwrap().text.clone();
+    assert_eq!(garbled, "\\xC4\\xE3\\xBA\\xC3\n");
+    assert!(h.query_by_label_contains("\\xC4\\xE3\\xBA\\xC3").is_some());
+    assert!(h.query_by_label_contains("你好").is_none());
+    assert_eq!(h.state().store.decode_errors(), 4);
+
+    // Pick GBK in the receive view's encoding menu: the same record now reads 你好.
+    h.get_by_label("Encoding").click();
+    h.run_steps(2);
+    h.get_by_label("GBK").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("你好").is_some());
+    assert_eq!(h.state().store.decode_errors(), 0);
+
+    // Disconnect: the status says so and the peer sees EOF.
+    h.get_by_label("Disconnect").click();
+    step_until(&mut h, "stopped", |app| app.status == Status::Stopped);
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    let mut rest = Vec::new();
+    peer.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+}
+
+/// Server mode lists three loopback clients, sends to one selected client, then to all,
+/// and kicks one, which sees its connection closed.
+#[test]
+fn server_lists_sends_and_kicks() {
+    let options = StartOptions {
+        start: Some(sockscope::cli::StartSession::Server {
+            host: "127.0.0.1".into(),
+            port: 0,
+        }),
+        ..no_persist()
+    };
+    let mut h = harness(blank_settings(Mode::TcpServer), options);
+    step_until(&mut h, "listening", |app| matches!(app.status, Status::Listening(_)));
+    let Status::Listening(addr) = h.state().status.clone() else {
+        unreachable!()
+    };
+    let mut clients: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    step_until(&mut h, "three clients", |app| app.clients.len() == 3);
+    assert!(h.query_by_label_contains("Clients (3)").is_some());
+
+    // Tick the first client, choose "Selected clients", send.
+    let first: SocketAddr = clients[0].local_addr().unwrap();
+    h.get_by_label(&first.to_string()).click();
+    h.get_by_label("Selected clients").click();
+    h.run_steps(1);
+    fill(&mut h, "Data to send", "only you");
+    h.get_by_label("Send").click();
+    h.run_steps(1);
+    assert_eq!(read_exact_timeout(&mut clients[0], 8), b"only you");
+
+    // Then to all.
+    h.get_by_label("All clients").click();
+    h.run_steps(1);
+    fill(&mut h, "Data to send", "everyone");
+    h.get_by_label("Send").click();
+    h.run_steps(1);
+    for client in &mut clients {
+        assert_eq!(read_exact_timeout(client, 8), b"everyone");
+    }
+    // The others got nothing before "everyone": the selected send went to one client only.
+    step_until(&mut h, "tx records", |app| app.store.stats.total.tx_msgs == 4);
+
+    // Kick the first client.
+    let kicks = h.get_all_by_label("Kick").count();
+    assert_eq!(kicks, 3);
+    h.get_all_by_label("Kick").next().unwrap().click();
+    h.run_steps(1);
+    step_until(&mut h, "two clients", |app| app.clients.len() == 2);
+    let kicked: Vec<usize> = clients
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+            let mut b = [0u8; 1];
+            matches!(c.read(&mut b), Ok(0)).then_some(i)
+        })
+        .collect();
+    assert_eq!(kicked.len(), 1, "exactly one client saw its connection closed");
+    assert!(h.query_by_label_contains("Clients (2)").is_some());
+}
+
+/// Invalid hex names the bad character and its position and disables Send; an invalid
+/// port is flagged at the field and disables Listen; nothing crashes.
+#[test]
+fn invalid_input_is_flagged() {
+    let mut settings = blank_settings(Mode::TcpServer);
+    settings.server_host = "127.0.0.1".into();
+    let mut h = harness(settings, no_persist());
+    fill(&mut h, "Local port", "70000");
+    assert!(h.query_by_label_contains("Port must be a number from 0 to 65535").is_some());
+    h.get_by_label("Listen").click();
+    h.run_steps(2);
+    assert_eq!(h.state().status, Status::Idle, "Listen is disabled");
+
+    h.get_by_label("as hex").click();
+    h.run_steps(1);
+    fill(&mut h, "Data to send", "48 6G");
+    assert!(
+        h.query_by_label_contains("'G' at position 5").is_some(),
+        "hex error names the character and position"
+    );
+    h.get_by_label("Send").click();
+    h.run_steps(2);
+    assert!(h.state().send.feedback.is_none(), "nothing was sent");
+}
+
+/// The language switch turns the window Chinese, and Chinese glyphs render.
+#[test]
+fn switches_to_chinese() {
+    let mut h = harness(blank_settings(Mode::TcpServer), no_persist());
+    h.get_by_label("Language").click();
+    h.run_steps(2);
+    h.get_by_label("简体中文").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("开始监听").is_some());
+    assert!(h.query_by_label("发送").is_some());
+}
