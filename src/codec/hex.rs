@@ -177,7 +177,8 @@ pub const ROW_BYTES: usize = 16;
 const ROW_MAX: usize = 16 + 2 + ROW_BYTES * 3 + 1 + 2 + ROW_BYTES + 1;
 
 /// Writes one row into `buf`, returning its length.
-fn write_row(offset: usize, row: &[u8], buf: &mut [u8; ROW_MAX]) -> usize {
+/// `buf` must hold at least `ROW_MAX` bytes.
+fn write_row(offset: usize, row: &[u8], buf: &mut [u8]) -> usize {
     let row = &row[..row.len().min(ROW_BYTES)];
     // Eight digits like `hexdump -C`; offsets past 4 GiB widen to sixteen so they stay exact.
     let digits = if (offset as u64) > 0xFFFF_FFFF { 16 } else { 8 };
@@ -238,7 +239,6 @@ pub fn hexdump_at(base: usize, bytes: &[u8], out: &mut String) {
     // over kilobytes at a time instead of 78 bytes.
     const BATCH: usize = 64;
     let mut buf = [0u8; (ROW_MAX + 1) * BATCH];
-    let mut row_buf = [0u8; ROW_MAX];
     let rows = bytes.len().div_ceil(ROW_BYTES);
     out.reserve(rows * (ROW_MAX - 8 + 1));
     let mut len = 0;
@@ -248,9 +248,7 @@ pub fn hexdump_at(base: usize, bytes: &[u8], out: &mut String) {
             len += 1;
         }
         let offset = base.wrapping_add(index * ROW_BYTES);
-        let row_len = write_row(offset, row, &mut row_buf);
-        buf[len..len + row_len].copy_from_slice(&row_buf[..row_len]);
-        len += row_len;
+        len += write_row(offset, row, &mut buf[len..]);
         if len > buf.len() - (ROW_MAX + 1) {
             push_ascii(out, &buf[..len]);
             len = 0;

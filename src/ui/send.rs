@@ -5,7 +5,7 @@
 use egui::{RichText, TextEdit, Ui};
 
 use crate::codec::checksum::Checksum;
-use crate::codec::escape::{LineEnding, text_to_bytes};
+use crate::codec::escape::{self, LineEnding, SendOptions};
 use crate::codec::hex;
 use crate::codec::text::TextEncoding;
 use crate::engine::SendTarget;
@@ -40,20 +40,18 @@ pub struct SendState {
     pub feedback: Option<(bool, String)>,
 }
 
-/// The bytes the current input and options make, or the problem in words.
+/// The bytes the current input and options make (data, checksum of the data, line
+/// ending), or the problem in words.
 pub fn build_payload(app: &SockscopeApp) -> Result<Vec<u8>, String> {
     let settings = &app.settings;
-    let mut bytes = if settings.send_hex {
-        hex::parse(&app.send.input).map_err(|e| e.to_string())?
-    } else {
-        let encoding = TextEncoding::from_name(&settings.send_encoding).unwrap_or(TextEncoding::Utf8);
-        let mut bytes =
-            text_to_bytes(&app.send.input, encoding, settings.escapes).map_err(|e| e.to_string())?;
-        bytes.extend_from_slice(settings.line_ending().bytes());
-        bytes
+    let options = SendOptions {
+        hex: settings.send_hex,
+        encoding: TextEncoding::from_name(&settings.send_encoding).unwrap_or_default(),
+        escapes: settings.escapes,
+        line_ending: settings.line_ending(),
+        checksum: settings.checksum(),
     };
-    settings.checksum().append(&mut bytes);
-    Ok(bytes)
+    escape::build_payload(&app.send.input, &options).map_err(|e| e.to_string())
 }
 
 /// Sends the current input to the chosen target and records it in the history.
@@ -133,6 +131,8 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 .response
                 .labelled_by(label.id);
             ui.checkbox(&mut app.settings.escapes, t.escapes);
+        }
+        {
             let label = ui.label(t.line_ending);
             egui::ComboBox::from_id_salt("line_ending")
                 .selected_text(app.settings.line_ending.clone())
