@@ -53,6 +53,8 @@ pub struct StartOptions {
     pub screenshot: Option<PathBuf>,
     /// Milliseconds to run before the screenshot.
     pub screenshot_delay_ms: u64,
+    /// Open the GBK / UTF-8 compare pane.
+    pub compare: bool,
     /// Read and write the stored settings.
     pub persist: bool,
 }
@@ -67,6 +69,7 @@ impl Default for StartOptions {
             lang: None,
             screenshot: None,
             screenshot_delay_ms: 500,
+            compare: false,
             persist: true,
         }
     }
@@ -102,6 +105,7 @@ OPTIONS:
     --lang en|zh                 UI language (default: the system's)
     --screenshot PATH            run the session, save a PNG of the window to PATH, exit
     --screenshot-delay MS        milliseconds to run before the screenshot (default 500)
+    --compare                    open the GBK / UTF-8 compare pane (newest received record)
     --no-persist                 neither read nor write stored settings
     -h, --help                   print this help
     -V, --version                print the version
@@ -134,6 +138,7 @@ where
                 )));
             }
             "--no-persist" => options.persist = false,
+            "--compare" => options.compare = true,
             "--peer" => {
                 let v = value(i, arg)?;
                 parse_host_port(&v).map_err(|e| format!("--peer: {e}"))?;

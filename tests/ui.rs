@@ -242,3 +242,71 @@ fn switches_to_chinese() {
     assert!(h.query_by_label("开始监听").is_some());
     assert!(h.query_by_label("发送").is_some());
 }
+
+/// The compare pane shows the newest received record read as GBK and as UTF-8: `你好` in
+/// GBK, and the same four bytes as invalid escapes in UTF-8.
+#[test]
+fn compare_pane_reads_gbk_and_utf8() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = StartOptions {
+        start: Some(sockscope::cli::StartSession::Client {
+            host: "127.0.0.1".into(),
+            port: addr.port(),
+        }),
+        ..no_persist()
+    };
+    let mut h = harness(blank_settings(Mode::TcpClient), options);
+    let (mut peer, _) = listener.accept().unwrap();
+    let mut bytes = gbk("你好");
+    bytes.push(b'!');
+    peer.write_all(&bytes).unwrap();
+    step_until(&mut h, "RX record", |app| {
+        app.store.iter().any(|r| r.kind == RecordKind::Rx)
+    });
+    h.get_by_label("Compare GBK / UTF-8").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("GBK: 你好!  (0 invalid)").is_some());
+    assert!(
+        h.query_by_label_contains("UTF-8: \\xC4\\xE3\\xBA\\xC3!  (4 invalid)")
+            .is_some()
+    );
+}
+
+/// In-memory eframe storage, so the test never touches the user's settings.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+/// Settings changed in the window are saved through eframe's storage and read back equal.
+#[test]
+fn settings_persist() {
+    let options = StartOptions::default(); // persistence on, but with our own storage
+    let mut h = harness(blank_settings(Mode::TcpServer), options);
+    h.get_by_label("UDP").click();
+    h.run_steps(1);
+    h.get_by_label("Language").click();
+    h.run_steps(2);
+    h.get_by_label("简体中文").click();
+    h.run_steps(2);
+    h.state_mut().settings.history.push("AT+GMR\\r\\n".into());
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    let restored: Settings = eframe::get_value(&storage, eframe::APP_KEY).unwrap();
+    assert_eq!(restored, h.state().settings);
+    assert_eq!(restored.mode, Mode::Udp);
+    assert_eq!(restored.lang, Lang::Zh);
+    assert_eq!(restored.history, vec!["AT+GMR\\r\\n".to_string()]);
+}

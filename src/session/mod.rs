@@ -1,6 +1,8 @@
 //! The session layer: the capped in-memory record store the window draws from, the
 //! counters, and time formatting for views and logs. No egui, no sockets.
 
+pub mod pcapng;
+pub mod recorder;
 pub mod stats;
 pub mod store;
 pub mod time;

@@ -22,14 +22,6 @@ pub fn compare_ui(ui: &mut Ui, bytes: &[u8]) {
         .iter()
         .map(|&enc| (enc, char_spans(enc, bytes)))
         .collect();
-    // A plain-text line per encoding, for copying and for screen readers.
-    for (enc, spans) in &readings {
-        let invalid = spans.iter().filter(|s| !s.valid).count();
-        let text: String = spans.iter().map(|s| s.text.as_str()).collect();
-        ui.label(RichText::new(format!("{}: {text}  ({invalid} invalid)", enc.name())).monospace());
-    }
-    ui.separator();
-
     let font = FontId::monospace(13.0);
     let cjk = FontId::proportional(15.0);
     let cell = ui.fonts_mut(|f| f.glyph_width(&font, '0')) * 3.0;
@@ -109,6 +101,13 @@ pub fn compare_ui(ui: &mut Ui, bytes: &[u8]) {
                 }
             }
         }
+    }
+    ui.separator();
+    // A plain-text line per encoding, for copying and for screen readers.
+    for (enc, spans) in &readings {
+        let invalid = spans.iter().filter(|s| !s.valid).count();
+        let text: String = spans.iter().map(|s| visible_char(&s.text)).collect();
+        ui.label(RichText::new(format!("{}: {text}  ({invalid} invalid)", enc.name())).monospace());
     }
 }
 

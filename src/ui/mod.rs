@@ -177,6 +177,7 @@ impl SockscopeApp {
             settings,
         };
         app.store.set_frame_mode(app.settings.framing.mode());
+        app.receive.compare = options.compare;
         if options.start.is_some() || options.auto_start {
             app.start_session();
         }
@@ -264,6 +265,7 @@ impl SockscopeApp {
 
     /// Applies one engine event to the state.
     pub fn handle_event(&mut self, event: Event) {
+        let t = self.texts();
         let current = self.current_session() == Some(event.session());
         match event {
             Event::Connecting { addr, .. } => {
@@ -286,7 +288,7 @@ impl SockscopeApp {
                     Some(conn),
                     Some(peer),
                     SystemTime::now(),
-                    format!("connected {local} → {peer}"),
+                    format!("{} {local} → {peer}", t.info_connected),
                 );
             }
             Event::Listening { session, local } => {
@@ -302,7 +304,7 @@ impl SockscopeApp {
                     };
                 }
                 self.store
-                    .push_info(session, None, None, SystemTime::now(), format!("listening on {local}"));
+                    .push_info(session, None, None, SystemTime::now(), format!("{} {local}", t.info_listening));
             }
             Event::ClientJoined {
                 session,
@@ -323,7 +325,7 @@ impl SockscopeApp {
                     );
                 }
                 self.store
-                    .push_info(session, Some(conn), Some(peer), at, format!("client {peer} joined"));
+                    .push_info(session, Some(conn), Some(peer), at, format!("{peer} {}", t.joined));
             }
             Event::ClientRefused {
                 session,
@@ -335,7 +337,7 @@ impl SockscopeApp {
                     None,
                     Some(peer),
                     SystemTime::now(),
-                    format!("client {peer} refused: client limit {limit} reached"),
+                    format!("{peer} {} ({limit})", t.refused_limit),
                 );
             }
             Event::Data {
@@ -371,7 +373,7 @@ impl SockscopeApp {
                     Some(conn),
                     Some(peer),
                     SystemTime::now(),
-                    format!("{peer} closed: {reason}"),
+                    format!("{peer} {}: {reason}", t.closed),
                 );
                 let client_mode = self
                     .session
@@ -388,8 +390,13 @@ impl SockscopeApp {
             }
             Event::Error { session, error } => {
                 let message = error.to_string();
-                self.store
-                    .push_info(session, None, None, SystemTime::now(), format!("error: {message}"));
+                self.store.push_info(
+                    session,
+                    None,
+                    None,
+                    SystemTime::now(),
+                    format!("{}: {message}", t.info_error),
+                );
                 if current {
                     if is_fatal(&error) {
                         self.status = Status::Failed(message.clone());

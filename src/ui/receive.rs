@@ -176,9 +176,15 @@ pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         ui.label(RichText::new(format!("|| {}", t.paused_note)).color(INFO_COLOR));
     }
 
-    egui::Panel::bottom("record_detail")
+    // The comparison needs more room than the hexdump: it gets a panel of its own size.
+    let (detail_id, detail_size) = if app.receive.compare {
+        ("record_compare", 330.0)
+    } else {
+        ("record_detail", 170.0)
+    };
+    egui::Panel::bottom(detail_id)
         .resizable(true)
-        .default_size(170.0)
+        .default_size(detail_size)
         .show(ui, |ui| detail_ui(ui, app));
 
     let rows = app.receive.rows(&app.store);
@@ -367,12 +373,13 @@ fn row_text(text: &str) -> String {
 /// The detail pane: the selected record in full (hexdump and text), or the comparison.
 fn detail_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     let t = app.texts();
-    let record = app
-        .receive
-        .selected
-        .and_then(|seq| app.store.index_of_seq(seq))
-        .and_then(|i| app.store.get(i))
-        .cloned();
+    // With nothing selected, the comparison follows the newest received record.
+    let record = match app.receive.selected {
+        Some(seq) => app.store.index_of_seq(seq).and_then(|i| app.store.get(i)),
+        None if app.receive.compare => app.store.iter().rev().find(|r| r.kind == RecordKind::Rx),
+        None => None,
+    }
+    .cloned();
     ui.horizontal(|ui| {
         ui.strong(t.selected);
         if let Some(record) = &record {
