@@ -237,7 +237,15 @@ mod tests {
             })
         );
         assert_eq!(
-            run(&["client", "127.0.0.1:8000", "--encoding", "gbk", "--view", "hex"]).encoding,
+            run(&[
+                "client",
+                "127.0.0.1:8000",
+                "--encoding",
+                "gbk",
+                "--view",
+                "hex"
+            ])
+            .encoding,
             Some(TextEncoding::Gbk)
         );
         let udp = run(&["udp", "0.0.0.0:9000", "--peer", "127.0.0.1:9001"]);
@@ -258,9 +266,15 @@ mod tests {
     fn errors() {
         assert!(parse_args(["server"]).unwrap_err().contains("HOST:PORT"));
         assert!(parse_args(["client", "127.0.0.1:99999"]).is_err());
-        assert!(parse_args(["--encoding", "klingon"]).unwrap_err().contains("klingon"));
+        assert!(
+            parse_args(["--encoding", "klingon"])
+                .unwrap_err()
+                .contains("klingon")
+        );
         assert!(parse_args(["--view", "x"]).is_err());
         assert!(parse_args(["--bogus"]).unwrap_err().contains("--bogus"));
-        assert!(matches!(parse_args(["--help"]), Ok(Parsed::Print(t)) if t.contains("--screenshot")));
+        assert!(
+            matches!(parse_args(["--help"]), Ok(Parsed::Print(t)) if t.contains("--screenshot"))
+        );
     }
 }

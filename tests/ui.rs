@@ -8,7 +8,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sockscope::cli::StartOptions;
 use sockscope::session::store::RecordKind;
-use sockscope::ui::{Lang, Mode, SockscopeApp, Settings, Status};
+use sockscope::ui::{Lang, Mode, Settings, SockscopeApp, Status};
 
 /// Longest wait for anything in these tests.
 const WAIT: Duration = Duration::from_secs(10);
@@ -29,9 +29,7 @@ fn blank_settings(mode: Mode) -> Settings {
 fn harness(settings: Settings, options: StartOptions) -> Harness<'static, SockscopeApp> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| {
-            SockscopeApp::with_settings(cc.egui_ctx.clone(), settings, options)
-        })
+        .build_eframe(move |cc| SockscopeApp::with_settings(cc.egui_ctx.clone(), settings, options))
 }
 
 fn no_persist() -> StartOptions {
@@ -103,7 +101,9 @@ fn client_connects_sends_and_switches_encoding() {
     h.run_steps(1);
     assert_eq!(read_exact_timeout(&mut peer, 5), b"hello");
     step_until(&mut h, "TX record", |app| {
-        app.store.iter().any(|r| r.kind == RecordKind::Tx && &*r.bytes == b"hello")
+        app.store
+            .iter()
+            .any(|r| r.kind == RecordKind::Tx && &*r.bytes == b"hello")
     });
     assert!(h.query_by_label_contains("hello").is_some());
 
@@ -122,7 +122,14 @@ fn client_connects_sends_and_switches_encoding() {
     step_until(&mut h, "RX record", |app| {
         app.store.iter().any(|r| r.kind == RecordKind::Rx)
     });
-    let garbled = h.state().store.iter().find(|r| r.kind == RecordKind::Rx).unwrap().text.clone();
+    let garbled = h
+        .state()
+        .store
+        .iter()
+        .find(|r| r.kind == RecordKind::Rx)
+        .unwrap()
+        .text
+        .clone();
     assert_eq!(garbled, "\\xC4\\xE3\\xBA\\xC3\n");
     assert!(h.query_by_label_contains("\\xC4\\xE3\\xBA\\xC3").is_some());
     assert!(h.query_by_label_contains("你好").is_none());
@@ -157,7 +164,9 @@ fn server_lists_sends_and_kicks() {
         ..no_persist()
     };
     let mut h = harness(blank_settings(Mode::TcpServer), options);
-    step_until(&mut h, "listening", |app| matches!(app.status, Status::Listening(_)));
+    step_until(&mut h, "listening", |app| {
+        matches!(app.status, Status::Listening(_))
+    });
     let Status::Listening(addr) = h.state().status.clone() else {
         unreachable!()
     };
@@ -185,7 +194,9 @@ fn server_lists_sends_and_kicks() {
         assert_eq!(read_exact_timeout(client, 8), b"everyone");
     }
     // The others got nothing before "everyone": the selected send went to one client only.
-    step_until(&mut h, "tx records", |app| app.store.stats.total.tx_msgs == 4);
+    step_until(&mut h, "tx records", |app| {
+        app.store.stats.total.tx_msgs == 4
+    });
 
     // Kick the first client.
     let kicks = h.get_all_by_label("Kick").count();
@@ -197,12 +208,17 @@ fn server_lists_sends_and_kicks() {
         .iter_mut()
         .enumerate()
         .filter_map(|(i, c)| {
-            c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+            c.set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
             let mut b = [0u8; 1];
             matches!(c.read(&mut b), Ok(0)).then_some(i)
         })
         .collect();
-    assert_eq!(kicked.len(), 1, "exactly one client saw its connection closed");
+    assert_eq!(
+        kicked.len(),
+        1,
+        "exactly one client saw its connection closed"
+    );
     assert!(h.query_by_label_contains("Clients (2)").is_some());
 }
 
@@ -214,7 +230,10 @@ fn invalid_input_is_flagged() {
     settings.server_host = "127.0.0.1".into();
     let mut h = harness(settings, no_persist());
     fill(&mut h, "Local port", "70000");
-    assert!(h.query_by_label_contains("Port must be a number from 0 to 65535").is_some());
+    assert!(
+        h.query_by_label_contains("Port must be a number from 0 to 65535")
+            .is_some()
+    );
     h.get_by_label("Listen").click();
     h.run_steps(2);
     assert_eq!(h.state().status, Status::Idle, "Listen is disabled");
@@ -266,7 +285,10 @@ fn compare_pane_reads_gbk_and_utf8() {
     });
     h.get_by_label("Compare GBK / UTF-8").click();
     h.run_steps(2);
-    assert!(h.query_by_label_contains("GBK: 你好!  (0 invalid)").is_some());
+    assert!(
+        h.query_by_label_contains("GBK: 你好!  (0 invalid)")
+            .is_some()
+    );
     assert!(
         h.query_by_label_contains("UTF-8: \\xC4\\xE3\\xBA\\xC3!  (4 invalid)")
             .is_some()

@@ -118,10 +118,9 @@ fn visible_char(text: &str) -> String {
         "\n" => "\\n".into(),
         "\t" => "\\t".into(),
         " " => "SP".into(),
-        t if t.chars().all(char::is_control) => t
-            .chars()
-            .map(|c| format!("\\x{:02X}", c as u32))
-            .collect(),
+        t if t.chars().all(char::is_control) => {
+            t.chars().map(|c| format!("\\x{:02X}", c as u32)).collect()
+        }
         t => t.to_string(),
     }
 }

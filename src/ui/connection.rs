@@ -68,7 +68,10 @@ pub fn connection_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 app.stop_session();
             }
         } else if ui
-            .add_enabled(errors.is_empty(), egui::Button::new(RichText::new(start_text).strong()))
+            .add_enabled(
+                errors.is_empty(),
+                egui::Button::new(RichText::new(start_text).strong()),
+            )
             .clicked()
         {
             app.start_session();
@@ -139,7 +142,12 @@ fn advanced_ui(ui: &mut Ui, app: &mut SockscopeApp, errors: &[(Field, &'static s
                 ),
                 Mode::TcpServer => {
                     field(ui, t.backlog, &mut app.settings.backlog, Field::Backlog);
-                    field(ui, t.max_clients, &mut app.settings.max_clients, Field::MaxClients);
+                    field(
+                        ui,
+                        t.max_clients,
+                        &mut app.settings.max_clients,
+                        Field::MaxClients,
+                    );
                 }
                 Mode::Udp => field(
                     ui,
@@ -173,9 +181,10 @@ pub fn status_text(app: &SockscopeApp) -> (String, Color32) {
     match &app.status {
         Status::Idle => (t.status_idle.to_string(), gray),
         Status::Connecting(target) => (format!("{} {target}…", t.status_connecting), gray),
-        Status::Connected { local, peer } => {
-            (format!("{}: {local} → {peer}", t.status_connected), OK_COLOR)
-        }
+        Status::Connected { local, peer } => (
+            format!("{}: {local} → {peer}", t.status_connected),
+            OK_COLOR,
+        ),
         Status::Listening(addr) => {
             let shown = if addr.ip().is_unspecified() {
                 let loopback = if addr.is_ipv4() { "127.0.0.1" } else { "::1" };

@@ -13,8 +13,8 @@ pub mod connection;
 pub mod fonts;
 pub mod i18n;
 pub mod receive;
-pub mod send;
 pub mod screenshot;
+pub mod send;
 pub mod settings;
 pub mod status;
 
@@ -143,14 +143,16 @@ impl SockscopeApp {
     }
 
     /// Builds the app with explicit settings (tests use this with persistence off).
-    pub fn with_settings(ctx: egui::Context, mut settings: Settings, options: StartOptions) -> Self {
+    pub fn with_settings(
+        ctx: egui::Context,
+        mut settings: Settings,
+        options: StartOptions,
+    ) -> Self {
         settings.apply_start_options(&options);
         fonts::install(&ctx);
         let waker_ctx = ctx;
-        let (engine, events) = Engine::new(
-            EVENT_QUEUE,
-            Box::new(move || waker_ctx.request_repaint()),
-        );
+        let (engine, events) =
+            Engine::new(EVENT_QUEUE, Box::new(move || waker_ctx.request_repaint()));
         let encoding = settings.encoding();
         let caps = StoreCaps {
             max_bytes: settings.view_cap_mib.max(1) * 1024 * 1024,
@@ -240,8 +242,13 @@ impl SockscopeApp {
 
     fn fail(&mut self, message: String) {
         self.status = Status::Failed(message.clone());
-        self.store
-            .push_info(0, None, None, SystemTime::now(), format!("error: {message}"));
+        self.store.push_info(
+            0,
+            None,
+            None,
+            SystemTime::now(),
+            format!("error: {message}"),
+        );
         self.last_error = Some(message);
     }
 
@@ -303,8 +310,13 @@ impl SockscopeApp {
                         Status::Listening(local)
                     };
                 }
-                self.store
-                    .push_info(session, None, None, SystemTime::now(), format!("{} {local}", t.info_listening));
+                self.store.push_info(
+                    session,
+                    None,
+                    None,
+                    SystemTime::now(),
+                    format!("{} {local}", t.info_listening),
+                );
             }
             Event::ClientJoined {
                 session,
@@ -324,8 +336,13 @@ impl SockscopeApp {
                         },
                     );
                 }
-                self.store
-                    .push_info(session, Some(conn), Some(peer), at, format!("{peer} {}", t.joined));
+                self.store.push_info(
+                    session,
+                    Some(conn),
+                    Some(peer),
+                    at,
+                    format!("{peer} {}", t.joined),
+                );
             }
             Event::ClientRefused {
                 session,
@@ -418,7 +435,11 @@ impl SockscopeApp {
 
     /// The send targets chosen in the clients list.
     pub fn selected_clients(&self) -> Vec<ClientRow> {
-        self.clients.values().filter(|c| c.selected).cloned().collect()
+        self.clients
+            .values()
+            .filter(|c| c.selected)
+            .cloned()
+            .collect()
     }
 
     /// Handles the `--screenshot` plan: capture after the delay, then close.
@@ -434,22 +455,26 @@ impl SockscopeApp {
                 let waker = ctx.clone();
                 ctx.request_screenshot(move |image: Arc<egui::ColorImage>| {
                     // Encoding and writing the PNG happen off the UI thread.
-                    let spawned = std::thread::Builder::new()
-                        .name("screenshot".into())
-                        .spawn(move || {
-                            let ok = match screenshot::write_png(&path, &image) {
-                                Ok(()) => {
-                                    eprintln!("screenshot saved to {}", path.display());
-                                    true
-                                }
-                                Err(error) => {
-                                    eprintln!("cannot write screenshot {}: {error}", path.display());
-                                    false
-                                }
-                            };
-                            stage.store(if ok { 2 } else { 3 }, Ordering::Release);
-                            waker.request_repaint();
-                        });
+                    let spawned =
+                        std::thread::Builder::new()
+                            .name("screenshot".into())
+                            .spawn(move || {
+                                let ok = match screenshot::write_png(&path, &image) {
+                                    Ok(()) => {
+                                        eprintln!("screenshot saved to {}", path.display());
+                                        true
+                                    }
+                                    Err(error) => {
+                                        eprintln!(
+                                            "cannot write screenshot {}: {error}",
+                                            path.display()
+                                        );
+                                        false
+                                    }
+                                };
+                                stage.store(if ok { 2 } else { 3 }, Ordering::Release);
+                                waker.request_repaint();
+                            });
                     if spawned.is_err() {
                         eprintln!("cannot start the screenshot writer thread");
                     }

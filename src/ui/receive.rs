@@ -120,11 +120,13 @@ impl ReceiveState {
         while cache.matches.front().is_some_and(|&seq| seq < first) {
             cache.matches.pop_front();
         }
-        let start = store.index_of_seq(cache.scanned_to).unwrap_or(if cache.scanned_to < first {
-            0
-        } else {
-            store.len()
-        });
+        let start = store
+            .index_of_seq(cache.scanned_to)
+            .unwrap_or(if cache.scanned_to < first {
+                0
+            } else {
+                store.len()
+            });
         for record in store.iter().skip(start) {
             if record.kind != RecordKind::Info && needle.matches(record) {
                 cache.matches.push_back(record.seq);
@@ -194,8 +196,7 @@ pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     }
     let font = FontId::monospace(13.0);
     // Rows are buttons: their height is the text plus the button padding.
-    let row_height =
-        ui.fonts_mut(|f| f.row_height(&font)) + 2.0 * ui.spacing().button_padding.y;
+    let row_height = ui.fonts_mut(|f| f.row_height(&font)) + 2.0 * ui.spacing().button_padding.y;
     let view = app.settings.view;
     let mut clicked = None;
     ScrollArea::both()
@@ -326,7 +327,11 @@ fn row_job(record: &Record, view: ViewMode, font: &FontId, text_color: Color32) 
         job.append(&record.text, 8.0, fmt(INFO_COLOR));
         return job;
     }
-    job.append(&format!("[{}]", record.bytes.len()), 8.0, fmt(Color32::GRAY));
+    job.append(
+        &format!("[{}]", record.bytes.len()),
+        8.0,
+        fmt(Color32::GRAY),
+    );
     if record.oversize {
         job.append("! oversize", 4.0, fmt(super::connection::ERROR_COLOR));
     }

@@ -7,7 +7,8 @@ use std::path::Path;
 /// Encodes `image` (RGBA, unmultiplied) as PNG at `path`.
 pub fn write_png(path: &Path, image: &egui::ColorImage) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let file = File::create(path).map_err(|e| e.to_string())?;
     let [width, height] = image.size;

@@ -10,9 +10,9 @@ use crate::codec::hex;
 use crate::codec::text::TextEncoding;
 use crate::engine::SendTarget;
 
+use super::SockscopeApp;
 use super::connection::{ERROR_COLOR, OK_COLOR};
 use super::settings::Mode;
-use super::SockscopeApp;
 
 /// Most entries kept in the send history.
 const HISTORY: usize = 50;
@@ -188,7 +188,11 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 t.target_all
             };
             ui.selectable_value(&mut app.send.target, TargetChoice::All, all_text);
-            ui.selectable_value(&mut app.send.target, TargetChoice::Selected, t.target_selected);
+            ui.selectable_value(
+                &mut app.send.target,
+                TargetChoice::Selected,
+                t.target_selected,
+            );
         }
     });
 
@@ -222,7 +226,8 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         .labelled_by(label.id);
         let button = ui.add_enabled(
             preview.is_ok(),
-            egui::Button::new(RichText::new(t.send_button).strong()).min_size(egui::vec2(70.0, 40.0)),
+            egui::Button::new(RichText::new(t.send_button).strong())
+                .min_size(egui::vec2(70.0, 40.0)),
         );
         if button.clicked() || (send_key && preview.is_ok()) {
             send_now(app);
@@ -251,7 +256,11 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
             ui.label(RichText::new(message).color(if *ok { OK_COLOR } else { ERROR_COLOR }));
         }
         ui.separator();
-        ui.label(RichText::new(t.send_hint).small().color(egui::Color32::GRAY));
+        ui.label(
+            RichText::new(t.send_hint)
+                .small()
+                .color(egui::Color32::GRAY),
+        );
     });
 }
 

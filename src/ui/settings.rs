@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::codec::checksum::Checksum;
 use crate::codec::escape::LineEnding;
 use crate::codec::framing::FrameMode;
-use crate::codec::checksum::Checksum;
 use crate::engine::{SessionConfig, TcpClientConfig, TcpServerConfig, UdpConfig, parse_host_port};
 
 use super::i18n::{Lang, Texts};
@@ -55,7 +55,12 @@ pub enum Framing {
 
 impl Framing {
     /// Every choice, in menu order.
-    pub const ALL: [Framing; 4] = [Framing::AsRead, Framing::Line, Framing::CrLf, Framing::Idle20];
+    pub const ALL: [Framing; 4] = [
+        Framing::AsRead,
+        Framing::Line,
+        Framing::CrLf,
+        Framing::Idle20,
+    ];
 
     /// The codec's framing mode for this choice.
     pub fn mode(self) -> FrameMode {
@@ -316,7 +321,10 @@ mod tests {
             client_port: "70000".into(),
             ..Settings::default()
         };
-        assert_eq!(s.field_errors(), vec![(Field::Port, super::super::i18n::EN.invalid_remote_port)]);
+        assert_eq!(
+            s.field_errors(),
+            vec![(Field::Port, super::super::i18n::EN.invalid_remote_port)]
+        );
         s.client_port = "80a".into();
         assert!(s.session_config().is_err());
         s.client_port = "8080".into();

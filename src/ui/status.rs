@@ -53,7 +53,11 @@ pub fn status_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         ));
         ui.separator();
         let errors = app.store.decode_errors();
-        let text = format!("{} ({}): {errors}", t.decode_errors, app.store.encoding().name());
+        let text = format!(
+            "{} ({}): {errors}",
+            t.decode_errors,
+            app.store.encoding().name()
+        );
         if errors > 0 {
             ui.label(RichText::new(text).color(ERROR_COLOR));
         } else {
