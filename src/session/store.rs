@@ -263,6 +263,13 @@ impl Store {
         }
         self.held_bytes = held;
         self.invalid_held = invalid_held;
+        // Streams still open continue from where the re-decoding left them, so a
+        // character split across the next read still comes out whole.
+        for (key, decoder) in decoders {
+            if let Some(state) = self.streams.get_mut(&key) {
+                state.decoder = decoder;
+            }
+        }
         self.evict();
     }
 
@@ -501,5 +508,137 @@ fn stream_key(
         // A TCP stream is identified by its connection; the peer only matters for UDP.
         peer: if conn.is_some() { None } else { peer },
         kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn peer() -> SocketAddr {
+        "127.0.0.1:5000".parse().unwrap()
+    }
+
+    fn push(store: &mut Store, conn: Option<ConnId>, bytes: &[u8]) {
+        store.push_data(
+            1,
+            conn,
+            peer(),
+            Direction::Rx,
+            SystemTime::now(),
+            Arc::from(bytes),
+        );
+    }
+
+    fn gbk(text: &str) -> Vec<u8> {
+        crate::codec::text::encode(TextEncoding::Gbk, text).unwrap()
+    }
+
+    /// A GBK character split across two reads decodes whole, in the second record.
+    #[test]
+    fn split_character_decodes_whole() {
+        let mut store = Store::new(StoreCaps::default(), TextEncoding::Gbk);
+        let bytes = gbk("你好");
+        push(&mut store, Some(7), &bytes[..1]);
+        push(&mut store, Some(7), &bytes[1..]);
+        assert_eq!(store.get(0).unwrap().text, "");
+        assert_eq!(store.get(1).unwrap().text, "你好");
+        assert_eq!(store.decode_errors(), 0);
+    }
+
+    /// Switching the encoding re-renders what is held from the bytes, and the invalid
+    /// count follows the encoding.
+    #[test]
+    fn encoding_switch_rerenders() {
+        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+        push(&mut store, Some(1), &gbk("你好\n"));
+        assert_eq!(store.get(0).unwrap().text, "\\xC4\\xE3\\xBA\\xC3\n");
+        assert_eq!(store.decode_errors(), 4);
+        store.set_encoding(TextEncoding::Gbk);
+        assert_eq!(store.get(0).unwrap().text, "你好\n");
+        assert_eq!(store.decode_errors(), 0);
+        // A UDP datagram (no connection) is decoded on its own.
+        push(&mut store, None, &gbk("信息已收到"));
+        assert_eq!(store.get(1).unwrap().text, "信息已收到");
+    }
+
+    /// The record cap evicts the oldest and keeps the tally; counters still count all.
+    #[test]
+    fn record_cap_evicts_oldest() {
+        let caps = StoreCaps {
+            max_bytes: usize::MAX,
+            max_records: 10,
+        };
+        let mut store = Store::new(caps, TextEncoding::Utf8);
+        for i in 0..25u8 {
+            push(&mut store, Some(1), &[b'a' + (i % 26); 3]);
+        }
+        assert_eq!(store.len(), 10);
+        assert_eq!(store.evicted_records(), 15);
+        assert_eq!(store.evicted_bytes(), 45);
+        assert_eq!(store.get(0).unwrap().seq, 16);
+        assert_eq!(store.index_of_seq(20), Some(4));
+        assert_eq!(store.index_of_seq(3), None);
+        assert_eq!(store.stats.total.rx_bytes, 75);
+        assert_eq!(store.stats.total.rx_msgs, 25);
+    }
+
+    /// Line framing assembles a line split across reads and keeps every byte.
+    #[test]
+    fn line_framing_across_reads() {
+        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+        store.set_frame_mode(FrameMode::Delimiter(b"\n".to_vec()));
+        push(&mut store, Some(3), b"hel");
+        push(&mut store, Some(3), b"lo\nwor");
+        assert_eq!(store.len(), 1);
+        assert_eq!(&*store.get(0).unwrap().bytes, b"hello\n");
+        store.end_conn(1, 3);
+        assert_eq!(
+            &*store.get(1).unwrap().bytes,
+            b"wor",
+            "pending bytes flushed on close"
+        );
+    }
+
+    /// Idle-gap framing emits the pending frame once the gap has passed.
+    #[test]
+    fn idle_gap_framing() {
+        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+        store.set_frame_mode(FrameMode::IdleGap(Duration::from_millis(20)));
+        push(&mut store, Some(3), b"ab");
+        push(&mut store, Some(3), b"cd");
+        assert_eq!(store.len(), 0);
+        store.poll(Instant::now() + Duration::from_millis(50));
+        assert_eq!(store.len(), 1);
+        assert_eq!(&*store.get(0).unwrap().bytes, b"abcd");
+    }
+
+    /// After 1 GiB has passed through, the store holds no more than its byte cap (by its
+    /// own accounting) and has counted every byte.
+    #[test]
+    fn memory_bounded_after_1_gib() {
+        let caps = StoreCaps::default();
+        let mut store = Store::new(caps, TextEncoding::Utf8);
+        let chunk: Arc<[u8]> = Arc::from(vec![b'x'; 64 * 1024]);
+        let total: u64 = 1 << 30;
+        for _ in 0..total / chunk.len() as u64 {
+            store.push_data(
+                1,
+                Some(1),
+                peer(),
+                Direction::Rx,
+                SystemTime::now(),
+                chunk.clone(),
+            );
+        }
+        assert!(
+            store.held_bytes() <= caps.max_bytes,
+            "{} held",
+            store.held_bytes()
+        );
+        assert_eq!(store.stats.total.rx_bytes, total);
+        let held_payload: u64 = store.iter().map(|r| r.bytes.len() as u64).sum();
+        assert_eq!(held_payload + store.evicted_bytes(), total);
     }
 }
