@@ -55,6 +55,8 @@ pub struct StartOptions {
     pub screenshot_delay_ms: u64,
     /// Open the GBK / UTF-8 compare pane.
     pub compare: bool,
+    /// Print the time to the first drawn frame and exit (start-up benchmark).
+    pub exit_after_first_frame: bool,
     /// Read and write the stored settings.
     pub persist: bool,
 }
@@ -70,6 +72,7 @@ impl Default for StartOptions {
             screenshot: None,
             screenshot_delay_ms: 500,
             compare: false,
+            exit_after_first_frame: false,
             persist: true,
         }
     }
@@ -107,6 +110,7 @@ OPTIONS:
     --screenshot-delay MS        milliseconds to run before the screenshot (default 500)
     --compare                    open the GBK / UTF-8 compare pane (newest received record)
     --no-persist                 neither read nor write stored settings
+    --exit-after-first-frame     print the time to the first drawn frame, then exit
     -h, --help                   print this help
     -V, --version                print the version
 ";
@@ -139,6 +143,7 @@ where
             }
             "--no-persist" => options.persist = false,
             "--compare" => options.compare = true,
+            "--exit-after-first-frame" => options.exit_after_first_frame = true,
             "--peer" => {
                 let v = value(i, arg)?;
                 parse_host_port(&v).map_err(|e| format!("--peer: {e}"))?;

@@ -112,6 +112,7 @@ pub struct SockscopeApp {
     events: EventReceiver,
     persist: bool,
     screenshot: Option<ScreenshotPlan>,
+    exit_after_first_frame: bool,
     started: Instant,
 }
 
@@ -175,6 +176,7 @@ impl SockscopeApp {
                 delay: Duration::from_millis(options.screenshot_delay_ms),
                 stage: Arc::new(AtomicU8::new(0)),
             }),
+            exit_after_first_frame: options.exit_after_first_frame,
             started: Instant::now(),
             settings,
         };
@@ -491,6 +493,41 @@ impl SockscopeApp {
     }
 }
 
+impl SockscopeApp {
+    /// Per-frame work that draws nothing: drain engine events within the budget, let
+    /// idle-gap framers emit, update rates, drive the `--screenshot` plan.
+    pub fn tick(&mut self, ctx: &egui::Context) {
+        if self.drain_events(DRAIN_BUDGET) {
+            ctx.request_repaint();
+        }
+        let now = Instant::now();
+        self.store.poll(now);
+        self.store.stats.tick(now);
+        if self.running() {
+            // Rates and "last activity" need a refresh even when nothing arrives.
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        self.screenshot_step(ctx);
+    }
+
+    /// Draws every panel from the current state.
+    pub fn draw(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::top("connection").show(ui, |ui| connection::connection_ui(ui, self));
+        egui::Panel::bottom("status").show(ui, |ui| status::status_ui(ui, self));
+        egui::Panel::bottom("send")
+            .resizable(true)
+            .default_size(170.0)
+            .show(ui, |ui| send::send_ui(ui, self));
+        if self.settings.mode != Mode::TcpClient {
+            egui::Panel::right("clients")
+                .resizable(true)
+                .default_size(330.0)
+                .show(ui, |ui| clients::clients_ui(ui, self));
+        }
+        egui::CentralPanel::default().show(ui, |ui| receive::receive_ui(ui, self));
+    }
+}
+
 /// Errors after which the session cannot go on (the rest are shown but the session lives).
 fn is_fatal(error: &EngineError) -> bool {
     matches!(
@@ -506,34 +543,19 @@ fn is_fatal(error: &EngineError) -> bool {
 
 impl eframe::App for SockscopeApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        if self.drain_events(DRAIN_BUDGET) {
-            ctx.request_repaint();
-        }
-        let now = Instant::now();
-        self.store.poll(now);
-        self.store.stats.tick(now);
-        if self.running() {
-            // Rates and "last activity" need a refresh even when nothing arrives.
-            ctx.request_repaint_after(Duration::from_millis(500));
-        }
-        self.screenshot_step(ctx);
+        self.tick(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        egui::Panel::top("connection").show(ui, |ui| connection::connection_ui(ui, self));
-        egui::Panel::bottom("status").show(ui, |ui| status::status_ui(ui, self));
-        egui::Panel::bottom("send")
-            .resizable(true)
-            .default_size(170.0)
-            .show(ui, |ui| send::send_ui(ui, self));
-        let show_clients = self.settings.mode != Mode::TcpClient;
-        if show_clients {
-            egui::Panel::right("clients")
-                .resizable(true)
-                .default_size(330.0)
-                .show(ui, |ui| clients::clients_ui(ui, self));
+        self.draw(ui);
+        if self.exit_after_first_frame {
+            eprintln!(
+                "sockscope: first frame drawn {} ms after start",
+                self.started.elapsed().as_millis()
+            );
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            self.exit_after_first_frame = false;
         }
-        egui::CentralPanel::default().show(ui, |ui| receive::receive_ui(ui, self));
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
