@@ -33,7 +33,10 @@ fn main() -> ExitCode {
     let result = eframe::run_native(
         "Sockscope",
         native,
-        Box::new(move |cc| Ok(Box::new(SockscopeApp::new(cc, options)))),
+        Box::new(move |cc| {
+            shutdown::close_window_on_signal(cc.egui_ctx.clone());
+            Ok(Box::new(SockscopeApp::new(cc, options)))
+        }),
     );
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,5 +44,52 @@ fn main() -> ExitCode {
             eprintln!("sockscope: cannot open the window: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Ctrl+C and SIGTERM close the window the normal way, so `on_exit` stops the session and
+/// finishes the log file (flushed, last record whole) instead of the process dying mid-write.
+mod shutdown {
+    use std::sync::atomic::AtomicBool;
+    #[cfg(unix)]
+    use std::sync::atomic::Ordering;
+    #[cfg(unix)]
+    use std::time::Duration;
+
+    static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+    #[cfg(unix)]
+    extern "C" fn on_signal(_signal: libc::c_int) {
+        // Only an atomic store: async-signal-safe.
+        SIGNALLED.store(true, Ordering::SeqCst);
+    }
+
+    /// Installs the handlers and a watcher that asks the window to close.
+    #[cfg(unix)]
+    pub fn close_window_on_signal(ctx: egui::Context) {
+        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGINT, handler);
+            libc::signal(libc::SIGTERM, handler);
+        }
+        let spawned = std::thread::Builder::new()
+            .name("signal-watch".into())
+            .spawn(move || {
+                while !SIGNALLED.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                ctx.request_repaint();
+            });
+        if let Err(error) = spawned {
+            eprintln!("sockscope: Ctrl+C will not finish log files cleanly: {error}");
+        }
+    }
+
+    /// Elsewhere the console's Ctrl+C ends the process; closing the window finishes logs.
+    #[cfg(not(unix))]
+    pub fn close_window_on_signal(_ctx: egui::Context) {
+        let _ = &SIGNALLED;
     }
 }
