@@ -332,3 +332,32 @@ fn settings_persist() {
     assert_eq!(restored.lang, Lang::Zh);
     assert_eq!(restored.history, vec!["AT+GMR\\r\\n".to_string()]);
 }
+
+/// The "Both" view lays a record out as a header line and hexdump rows of 16 bytes,
+/// each row its own line in the virtualised list.
+#[test]
+fn both_view_shows_hexdump_rows() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = StartOptions {
+        start: Some(sockscope::cli::StartSession::Client {
+            host: "127.0.0.1".into(),
+            port: addr.port(),
+        }),
+        ..no_persist()
+    };
+    let mut h = harness(blank_settings(Mode::TcpClient), options);
+    let (mut peer, _) = listener.accept().unwrap();
+    peer.write_all(b"0123456789abcdefGHIJKLMNOPQRSTUVwxyz")
+        .unwrap();
+    step_until(&mut h, "RX record", |app| {
+        app.store
+            .iter()
+            .any(|r| r.kind == RecordKind::Rx && r.bytes.len() == 36)
+    });
+    h.get_by_label("Both").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("00000000  30 31 32 33").is_some());
+    assert!(h.query_by_label_contains("|GHIJKLMNOPQRSTUV|").is_some());
+    assert!(h.query_by_label_contains("00000020  77 78 79 7A").is_some());
+}

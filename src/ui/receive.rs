@@ -3,6 +3,8 @@
 //! compare, filter) and a detail pane for the selected record with its full hexdump and
 //! text, or the GBK / UTF-8 comparison.
 
+use std::collections::VecDeque;
+
 use egui::text::LayoutJob;
 use egui::{Color32, FontId, RichText, ScrollArea, TextEdit, TextFormat, Ui};
 
@@ -44,6 +46,7 @@ pub struct ReceiveState {
     /// The filter is hex bytes rather than text.
     pub filter_hex: bool,
     filter_cache: FilterCache,
+    lines: LineIndex,
 }
 
 impl Default for ReceiveState {
@@ -56,6 +59,7 @@ impl Default for ReceiveState {
             filter: String::new(),
             filter_hex: false,
             filter_cache: FilterCache::default(),
+            lines: LineIndex::default(),
         }
     }
 }
@@ -64,7 +68,7 @@ impl Default for ReceiveState {
 #[derive(Debug, Default)]
 struct FilterCache {
     key: Option<(String, bool, TextEncoding)>,
-    matches: std::collections::VecDeque<u64>,
+    matches: VecDeque<u64>,
     scanned_to: u64,
     error: Option<String>,
 }
@@ -142,14 +146,103 @@ impl ReceiveState {
             let newer = store.next_seq().saturating_sub(limit) as usize;
             Rows::All(store.len().saturating_sub(newer))
         } else {
-            let count = self
-                .filter_cache
-                .matches
-                .iter()
-                .take_while(|&&seq| seq < limit)
-                .count();
-            Rows::Filtered(count)
+            Rows::Filtered(
+                self.filter_cache
+                    .matches
+                    .partition_point(|&seq| seq < limit),
+            )
         }
+    }
+}
+
+/// Most payload bytes a record shows as hexdump lines in the "both" view.
+const BOTH_MAX_BYTES: usize = 1024;
+
+/// Lines a record takes in the "both" view: a header, then 16 bytes a line, then a
+/// "more bytes" line when it was cut.
+fn lines_of(record: &Record) -> u64 {
+    if record.kind == RecordKind::Info {
+        return 1;
+    }
+    let shown = record.bytes.len().min(BOTH_MAX_BYTES);
+    1 + shown.div_ceil(hex::ROW_BYTES) as u64 + u64::from(record.bytes.len() > BOTH_MAX_BYTES)
+}
+
+/// Where each shown record starts in the "both" view's line numbering, kept up to date
+/// incrementally (new records appended, evicted ones dropped from the front), so the view
+/// stays virtualised even though records take different numbers of lines.
+#[derive(Debug, Default)]
+struct LineIndex {
+    key: Option<(String, bool, TextEncoding)>,
+    seqs: VecDeque<u64>,
+    starts: VecDeque<u64>,
+    end: u64,
+    next_seq: u64,
+}
+
+impl LineIndex {
+    /// Brings the index up to date with the rows the list shows.
+    fn update(&mut self, store: &Store, state_filter: &FilterCache, filter_on: bool, limit: u64) {
+        let key = if filter_on {
+            state_filter.key.clone()
+        } else {
+            None
+        };
+        if key != self.key {
+            *self = LineIndex {
+                key,
+                ..LineIndex::default()
+            };
+        }
+        let first = store.get(0).map_or(store.next_seq(), |r| r.seq);
+        while self.seqs.front().is_some_and(|&seq| seq < first) {
+            self.seqs.pop_front();
+            self.starts.pop_front();
+        }
+        let next_seq = self.next_seq;
+        let mut add = |record: &Record| {
+            self.seqs.push_back(record.seq);
+            self.starts.push_back(self.end);
+            self.end += lines_of(record);
+            self.next_seq = record.seq + 1;
+        };
+        if filter_on {
+            let from = state_filter.matches.partition_point(|&seq| seq < next_seq);
+            for &seq in state_filter.matches.range(from..) {
+                if seq >= limit {
+                    break;
+                }
+                if let Some(record) = store.index_of_seq(seq).and_then(|i| store.get(i)) {
+                    add(record);
+                }
+            }
+        } else {
+            let from = store.index_of_seq(next_seq).unwrap_or(if next_seq < first {
+                0
+            } else {
+                store.len()
+            });
+            for record in store.iter().skip(from).take_while(|r| r.seq < limit) {
+                add(record);
+            }
+        }
+    }
+
+    /// Lines shown.
+    fn count(&self) -> usize {
+        self.starts
+            .front()
+            .map_or(0, |&first| (self.end - first) as usize)
+    }
+
+    /// The record and the line within it for a visible line number.
+    fn locate(&self, line: usize) -> Option<(u64, u64)> {
+        let absolute = self.starts.front()? + line as u64;
+        let pos = self
+            .starts
+            .partition_point(|&start| start <= absolute)
+            .checked_sub(1)?;
+        Some((self.seqs[pos], absolute - self.starts[pos]))
     }
 }
 
@@ -199,27 +292,56 @@ pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     let row_height = ui.fonts_mut(|f| f.row_height(&font)) + 2.0 * ui.spacing().button_padding.y;
     let view = app.settings.view;
     let mut clicked = None;
+    let text_color = ui.visuals().text_color();
+    if view == ViewMode::Both {
+        let limit = app.receive.paused_at.unwrap_or(u64::MAX);
+        let filter_on = !app.receive.filter.is_empty();
+        let receive = &mut app.receive;
+        receive
+            .lines
+            .update(&app.store, &receive.filter_cache, filter_on, limit);
+    }
+    let total = if view == ViewMode::Both {
+        app.receive.lines.count()
+    } else {
+        rows.count()
+    };
     ScrollArea::both()
         .auto_shrink([false, false])
         .stick_to_bottom(app.receive.auto_scroll)
-        .show_rows(ui, row_height, rows.count(), |ui, range| {
+        .show_rows(ui, row_height, total, |ui, range| {
             for row in range {
-                let record = match &rows {
-                    Rows::All(_) => app.store.get(row),
-                    Rows::Filtered(_) => app
-                        .receive
-                        .filter_cache
-                        .matches
-                        .get(row)
-                        .and_then(|&seq| app.store.index_of_seq(seq))
-                        .and_then(|i| app.store.get(i)),
+                let (record, line) = if view == ViewMode::Both {
+                    match app.receive.lines.locate(row) {
+                        Some((seq, line)) => (
+                            app.store.index_of_seq(seq).and_then(|i| app.store.get(i)),
+                            line,
+                        ),
+                        None => (None, 0),
+                    }
+                } else {
+                    let record = match &rows {
+                        Rows::All(_) => app.store.get(row),
+                        Rows::Filtered(_) => app
+                            .receive
+                            .filter_cache
+                            .matches
+                            .get(row)
+                            .and_then(|&seq| app.store.index_of_seq(seq))
+                            .and_then(|i| app.store.get(i)),
+                    };
+                    (record, 0)
                 };
                 let Some(record) = record else {
                     ui.label("");
                     continue;
                 };
                 let selected = app.receive.selected == Some(record.seq);
-                let job = row_job(record, view, &font, ui.visuals().text_color());
+                let job = if line == 0 {
+                    row_job(record, view, &font, text_color)
+                } else {
+                    dump_line_job(record, line, &font)
+                };
                 let response = ui.add(
                     egui::Button::selectable(selected, job)
                         .frame_when_inactive(false)
@@ -347,12 +469,28 @@ fn row_job(record: &Record, view: ViewMode, font: &FontId, text_color: Color32) 
     match view {
         ViewMode::Text => job.append(&row_text(&record.text), 8.0, fmt(text_color)),
         ViewMode::Hex => job.append(&hex_part(&record.bytes), 8.0, fmt(text_color)),
-        ViewMode::Both => {
-            job.append(&hex_part(&record.bytes), 8.0, fmt(text_color));
-            job.append("│", 6.0, fmt(Color32::GRAY));
-            job.append(&row_text(&record.text), 6.0, fmt(color));
-        }
+        // The hexdump lines follow the header (see `dump_line_job`).
+        ViewMode::Both => job.append(&row_text(&record.text), 8.0, fmt(color)),
     }
+    job
+}
+
+/// Line `line` (1-based below the header) of a record's hexdump in the "both" view.
+fn dump_line_job(record: &Record, line: u64, font: &FontId) -> LayoutJob {
+    let mut job = LayoutJob::default();
+    let start = (line as usize - 1) * hex::ROW_BYTES;
+    let shown = record.bytes.len().min(BOTH_MAX_BYTES);
+    let mut text = String::from("    ");
+    if start < shown {
+        let end = (start + hex::ROW_BYTES).min(shown);
+        hex::hexdump_row(start, &record.bytes[start..end], &mut text);
+    } else {
+        text.push_str(&format!(
+            "… {} more bytes (select the record to see all)",
+            record.bytes.len() - shown
+        ));
+    }
+    job.append(&text, 0.0, TextFormat::simple(font.clone(), Color32::GRAY));
     job
 }
 
