@@ -159,7 +159,7 @@ texts! {
     empty_host: "Enter a host name or address", "请输入主机名或地址";
     invalid_number: "Enter a whole number", "请输入整数";
     invalid_peer: "Use host:port, e.g. 127.0.0.1:9001", "格式为 主机:端口，例如 127.0.0.1:9001";
-    joined: "joined", "已连接";
+    joined: "client joined", "客户端已连接";
     info_connected: "connected", "已连接";
     info_listening: "listening on", "开始监听";
     refused_limit: "refused: client limit reached", "已拒绝：客户端数已达上限";

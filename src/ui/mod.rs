@@ -343,7 +343,7 @@ impl SockscopeApp {
                     Some(conn),
                     Some(peer),
                     at,
-                    format!("{peer} {}", t.joined),
+                    t.joined.to_string(),
                 );
             }
             Event::ClientRefused {
@@ -356,7 +356,7 @@ impl SockscopeApp {
                     None,
                     Some(peer),
                     SystemTime::now(),
-                    format!("{peer} {} ({limit})", t.refused_limit),
+                    format!("{} ({limit})", t.refused_limit),
                 );
             }
             Event::Data {
@@ -392,7 +392,7 @@ impl SockscopeApp {
                     Some(conn),
                     Some(peer),
                     SystemTime::now(),
-                    format!("{peer} {}: {reason}", t.closed),
+                    format!("{}: {reason}", t.closed),
                 );
                 let client_mode = self
                     .session
