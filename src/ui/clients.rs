@@ -82,7 +82,7 @@ pub fn clients_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     if let Some(conn) = kick {
         if let Some(session) = &app.session {
             if let Err(error) = session.kick(conn) {
-                app.last_error = Some(error.to_string());
+                app.last_error = Some(super::errors::error_text(app.settings.lang, &error));
             }
         }
     }

@@ -10,6 +10,7 @@
 pub mod clients;
 pub mod compare;
 pub mod connection;
+pub mod errors;
 pub mod fonts;
 pub mod i18n;
 pub mod receive;
@@ -230,7 +231,7 @@ impl SockscopeApp {
                 self.last_error = None;
                 self.session = Some(handle);
             }
-            Err(error) => self.fail(error.to_string()),
+            Err(error) => self.fail(errors::error_text(self.settings.lang, &error)),
         }
     }
 
@@ -338,13 +339,8 @@ impl SockscopeApp {
                         },
                     );
                 }
-                self.store.push_info(
-                    session,
-                    Some(conn),
-                    Some(peer),
-                    at,
-                    t.joined.to_string(),
-                );
+                self.store
+                    .push_info(session, Some(conn), Some(peer), at, t.joined.to_string());
             }
             Event::ClientRefused {
                 session,
@@ -392,7 +388,11 @@ impl SockscopeApp {
                     Some(conn),
                     Some(peer),
                     SystemTime::now(),
-                    format!("{}: {reason}", t.closed),
+                    format!(
+                        "{}: {}",
+                        t.closed,
+                        errors::close_reason_text(self.settings.lang, &reason)
+                    ),
                 );
                 let client_mode = self
                     .session
@@ -408,7 +408,7 @@ impl SockscopeApp {
                 }
             }
             Event::Error { session, error } => {
-                let message = error.to_string();
+                let message = errors::error_text(self.settings.lang, &error);
                 self.store.push_info(
                     session,
                     None,

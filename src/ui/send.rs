@@ -85,7 +85,7 @@ pub fn send_now(app: &mut SockscopeApp) {
     let len = payload.len();
     app.send.feedback = Some(match session.send(target, payload) {
         Ok(n) => (true, format!("{len} B → {n}")),
-        Err(e) => (false, e.to_string()),
+        Err(e) => (false, super::errors::error_text(app.settings.lang, &e)),
     });
     remember(app);
 }

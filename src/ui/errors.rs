@@ -1,0 +1,74 @@
+//! Engine errors and close reasons in the UI language. The engine speaks English (its
+//! `Display`); the window says the same things in 简体中文 when that is the language.
+
+use crate::engine::{CloseReason, EngineError};
+
+use super::Lang;
+
+/// The error in the UI language.
+pub fn error_text(lang: Lang, error: &EngineError) -> String {
+    if lang == Lang::En {
+        return error.to_string();
+    }
+    match error {
+        EngineError::InvalidPort { input } => format!("端口 {input:?} 不是 0 到 65535 之间的数字"),
+        EngineError::InvalidAddress { input } => {
+            format!("{input:?} 不是 主机:端口 格式（IPv6 地址请加方括号，如 [::1]:8080）")
+        }
+        EngineError::Resolve { host, cause } => format!("无法解析主机 {host:?}：{cause}"),
+        EngineError::Refused { addr } => format!("{addr} 拒绝连接（该端口没有程序在监听）"),
+        EngineError::TimedOut { addr, after } => {
+            format!("连接 {addr} 超时（{} 毫秒内无应答）", after.as_millis())
+        }
+        EngineError::AddrInUse { addr } => {
+            format!("地址 {addr} 已被占用（已有其他程序在该端口监听）")
+        }
+        EngineError::PermissionDenied { addr } if addr.port() < 1024 => {
+            format!("无权限使用 {addr}（1024 以下的端口需要管理员权限）")
+        }
+        EngineError::PermissionDenied { addr } => format!("系统拒绝访问 {addr}"),
+        EngineError::AddrNotAvailable { addr } => format!("{addr} 不是本机的地址"),
+        EngineError::NotConnected => "未连接：不能在已关闭的连接上发送".to_string(),
+        EngineError::UnknownConn { conn } => format!("连接 #{conn} 不存在（可能已关闭）"),
+        EngineError::NoPeer => "没有 UDP 目标：请填写默认目标，或等对端先发来数据".to_string(),
+        EngineError::QueueFull { .. } => "发送队列已满：对端没有在读取数据".to_string(),
+        EngineError::Io { context, cause } => format!("{context} 时出错：{cause}"),
+        EngineError::WorkerPanic { worker, message } => {
+            format!("工作线程 {worker} 出现内部错误（已捕获）：{message}")
+        }
+    }
+}
+
+/// Why a connection ended, in the UI language.
+pub fn close_reason_text(lang: Lang, reason: &CloseReason) -> String {
+    if lang == Lang::En {
+        return reason.to_string();
+    }
+    match reason {
+        CloseReason::PeerClosed => "对端关闭了连接".to_string(),
+        CloseReason::Reset => "连接被对端重置".to_string(),
+        CloseReason::LocalDisconnect => "已断开".to_string(),
+        CloseReason::Kicked => "已被踢出".to_string(),
+        CloseReason::ServerStopped => "服务器已停止".to_string(),
+        CloseReason::Error(message) => format!("错误：{message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both languages name the address in use; English is the engine's own sentence.
+    #[test]
+    fn address_in_use_in_both_languages() {
+        let error = EngineError::AddrInUse {
+            addr: "127.0.0.1:8989".parse().unwrap(),
+        };
+        assert_eq!(error_text(Lang::En, &error), error.to_string());
+        assert!(error_text(Lang::Zh, &error).contains("127.0.0.1:8989 已被占用"));
+        assert_eq!(
+            close_reason_text(Lang::Zh, &CloseReason::Kicked),
+            "已被踢出"
+        );
+    }
+}
