@@ -361,3 +361,46 @@ fn both_view_shows_hexdump_rows() {
     assert!(h.query_by_label_contains("|GHIJKLMNOPQRSTUV|").is_some());
     assert!(h.query_by_label_contains("00000020  77 78 79 7A").is_some());
 }
+
+/// UDP mode: a datagram from a loopback peer shows up with its source in the peers list,
+/// and a send to the ticked peer reaches it.
+#[test]
+fn udp_peer_listed_and_answered() {
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    let options = StartOptions {
+        start: Some(sockscope::cli::StartSession::Udp {
+            host: "127.0.0.1".into(),
+            port: 0,
+            peer: None,
+        }),
+        ..no_persist()
+    };
+    // Viewed as GBK: read as UTF-8 these bytes include valid but rare characters for
+    // which the bundled font has no glyph (the real window shows a box; kittest panics).
+    let settings = Settings {
+        encoding: "GBK".into(),
+        ..blank_settings(Mode::Udp)
+    };
+    let mut h = harness(settings, options);
+    step_until(&mut h, "bound", |app| {
+        matches!(app.status, Status::Bound(_))
+    });
+    let Status::Bound(addr) = h.state().status.clone() else {
+        unreachable!()
+    };
+    peer.send_to(&gbk("信息已收到"), addr).unwrap();
+    step_until(&mut h, "peer listed", |app| app.clients.len() == 1);
+    assert!(h.query_by_label_contains("UDP peers (1)").is_some());
+    let peer_addr = peer.local_addr().unwrap();
+    h.get_by_label(&peer_addr.to_string()).click();
+    h.get_by_label("Ticked peers").click();
+    h.run_steps(1);
+    fill(&mut h, "Data to send", "ok");
+    h.get_by_label("Send").click();
+    h.run_steps(1);
+    let mut buf = [0u8; 16];
+    let (n, from) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"ok");
+    assert_eq!(from, addr);
+}

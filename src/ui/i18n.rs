@@ -132,7 +132,8 @@ texts! {
     target: "Send to", "发送目标";
     target_all: "All clients", "所有客户端";
     target_selected: "Selected clients", "选中的客户端";
-    target_peer: "Peer", "目标";
+    target_peer: "Default peer", "默认目标";
+    target_selected_peers: "Ticked peers", "选中的对端";
     hex_ok: "bytes", "字节";
     nothing_to_send: "Nothing to send: not connected.", "无法发送：未连接。";
     clients: "Clients", "客户端";

@@ -68,24 +68,30 @@ pub fn send_now(app: &mut SockscopeApp) {
         app.send.feedback = Some((false, t.nothing_to_send.to_string()));
         return;
     };
-    let target = match (app.settings.mode, app.send.target) {
-        (Mode::TcpClient, _) | (Mode::Udp, TargetChoice::All) => SendTarget::Default,
-        (Mode::TcpServer, TargetChoice::All) => SendTarget::All,
-        (Mode::TcpServer, TargetChoice::Selected) => SendTarget::Conns(
-            app.selected_clients()
-                .iter()
-                .filter_map(|c| c.conn)
-                .collect(),
-        ),
-        (Mode::Udp, TargetChoice::Selected) => match app.selected_clients().first() {
-            Some(peer) => SendTarget::Peer(peer.peer),
-            None => SendTarget::Default,
-        },
+    let selected = app.selected_clients();
+    let targets: Vec<SendTarget> = match (app.settings.mode, app.send.target) {
+        (Mode::TcpClient, _) | (Mode::Udp, TargetChoice::All) => vec![SendTarget::Default],
+        (Mode::TcpServer, TargetChoice::All) => vec![SendTarget::All],
+        (Mode::TcpServer, TargetChoice::Selected) => vec![SendTarget::Conns(
+            selected.iter().filter_map(|c| c.conn).collect(),
+        )],
+        // Each ticked UDP peer gets its own datagram.
+        (Mode::Udp, TargetChoice::Selected) => {
+            selected.iter().map(|c| SendTarget::Peer(c.peer)).collect()
+        }
     };
     let len = payload.len();
-    app.send.feedback = Some(match session.send(target, payload) {
-        Ok(n) => (true, format!("{len} B → {n}")),
-        Err(e) => (false, super::errors::error_text(app.settings.lang, &e)),
+    let mut queued = 0;
+    let mut failure = None;
+    for target in targets {
+        match session.send(target, payload.clone()) {
+            Ok(n) => queued += n,
+            Err(e) => failure = Some(super::errors::error_text(app.settings.lang, &e)),
+        }
+    }
+    app.send.feedback = Some(match failure {
+        Some(message) => (false, message),
+        None => (true, format!("{len} B → {queued}")),
     });
     remember(app);
 }
@@ -191,7 +197,11 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
             ui.selectable_value(
                 &mut app.send.target,
                 TargetChoice::Selected,
-                t.target_selected,
+                if app.settings.mode == Mode::Udp {
+                    t.target_selected_peers
+                } else {
+                    t.target_selected
+                },
             );
         }
     });
