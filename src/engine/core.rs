@@ -463,6 +463,11 @@ impl Conn {
         })
     }
 
+    /// True once a close was asked (locally or after an error).
+    fn closing(&self) -> bool {
+        lock(&self.reason).is_some()
+    }
+
     /// Ends the connection: the first reason given wins; the socket is shut down both
     /// ways, which wakes a blocked read or write on every OS.
     pub(crate) fn close(&self, reason: CloseReason) {
@@ -560,6 +565,13 @@ impl Conn {
             match (&self.stream).read(&mut buf) {
                 Ok(0) => {
                     self.close(CloseReason::PeerClosed);
+                    return;
+                }
+                Ok(_) if self.closing() => {
+                    // Data after we closed (stop, kick): the peer is still sending. Drop
+                    // it and reset the connection on close (linger 0); a graceful FIN
+                    // here can leave the peer blocked on a zero window for minutes.
+                    let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
                     return;
                 }
                 Ok(n) => {

@@ -815,9 +815,10 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
 
 /// Appends `bytes` as contiguous uppercase hex.
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.reserve(bytes.len() * 2);
-    for &b in bytes {
-        out.extend_from_slice(&HEX_PAIRS[usize::from(b)]);
+    let start = out.len();
+    out.resize(start + bytes.len() * 2, 0);
+    for (slot, &b) in out[start..].chunks_exact_mut(2).zip(bytes) {
+        slot.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
     }
 }
 
