@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::codec::text::TextEncoding;
 use crate::engine::parse_host_port;
+use crate::session::recorder::LogFormat;
 use crate::ui::{Lang, ViewMode};
 
 /// The session to open at start-up.
@@ -57,6 +58,10 @@ pub struct StartOptions {
     pub compare: bool,
     /// Print the time to the first drawn frame and exit (start-up benchmark).
     pub exit_after_first_frame: bool,
+    /// Record the session to this file from the start.
+    pub log: Option<PathBuf>,
+    /// Format of `log` (otherwise taken from its extension).
+    pub log_format: Option<LogFormat>,
     /// Read and write the stored settings.
     pub persist: bool,
 }
@@ -73,6 +78,8 @@ impl Default for StartOptions {
             screenshot_delay_ms: 500,
             compare: false,
             exit_after_first_frame: false,
+            log: None,
+            log_format: None,
             persist: true,
         }
     }
@@ -106,6 +113,9 @@ OPTIONS:
                                  euc-kr, utf-16le, utf-16be, windows-1252, ascii
     --view text|hex|both         receive view mode
     --lang en|zh                 UI language (default: the system's)
+    --log PATH                   record the session to PATH from the start; the format follows
+                                 the extension: .txt .hex .bin .csv .pcapng
+    --log-format NAME            text, text-hex, hexdump, raw, csv or pcapng
     --screenshot PATH            run the session, save a PNG of the window to PATH, exit
     --screenshot-delay MS        milliseconds to run before the screenshot (default 500)
     --compare                    open the GBK / UTF-8 compare pane (newest received record)
@@ -175,6 +185,17 @@ where
                     "zh" | "zh-cn" | "zh_cn" => Lang::Zh,
                     _ => return Err(format!("--lang: expected en or zh, got {v:?}")),
                 });
+                i += 1;
+            }
+            "--log" => {
+                options.log = Some(PathBuf::from(value(i, arg)?));
+                i += 1;
+            }
+            "--log-format" => {
+                let v = value(i, arg)?;
+                options.log_format = Some(LogFormat::from_name(&v).ok_or_else(|| {
+                    format!("--log-format: expected text, text-hex, hexdump, raw, csv or pcapng, got {v:?}")
+                })?);
                 i += 1;
             }
             "--screenshot" => {

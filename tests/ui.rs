@@ -404,3 +404,69 @@ fn udp_peer_listed_and_answered() {
     assert_eq!(&buf[..n], b"ok");
     assert_eq!(from, addr);
 }
+
+/// Record from the window: choose a path and format, record a session with a loopback
+/// client, stop, and the file holds exactly what the client sent; a path on a full disk
+/// (/dev/full) says why the recording stopped while the session keeps running.
+#[test]
+fn records_from_the_window() {
+    let dir = std::env::temp_dir().join(format!("sockscope-ui-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("capture.bin");
+    let options = StartOptions {
+        start: Some(sockscope::cli::StartSession::Server {
+            host: "127.0.0.1".into(),
+            port: 0,
+        }),
+        ..no_persist()
+    };
+    let mut h = harness(blank_settings(Mode::TcpServer), options);
+    step_until(&mut h, "listening", |app| {
+        matches!(app.status, Status::Listening(_))
+    });
+    let Status::Listening(addr) = h.state().status.clone() else {
+        unreachable!()
+    };
+    fill(&mut h, "Log file", path.to_str().unwrap());
+    h.get_by_label("Format").click();
+    h.run_steps(2);
+    h.get_by_label("raw").click();
+    h.run_steps(2);
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    assert!(h.state().recording(), "{:?}", h.state().log);
+    let mut client = TcpStream::connect(addr).unwrap();
+    let sent: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    client.write_all(&sent).unwrap();
+    step_until(&mut h, "all bytes", |app| {
+        app.store.stats.total.rx_bytes == sent.len() as u64
+    });
+    h.get_by_label("Stop recording").click();
+    h.run_steps(1);
+    step_until(&mut h, "recording finished", |app| !app.recording());
+    assert_eq!(std::fs::read(&path).unwrap(), sent);
+    assert!(h.query_by_label_contains("Recording finished:").is_some());
+
+    // A full disk stops the recording with a message; the session goes on.
+    fill(&mut h, "Log file", "/dev/full");
+    h.get_by_label("Format").click();
+    h.run_steps(2);
+    h.get_by_label("text").click();
+    h.run_steps(2);
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    client.write_all(&vec![b'x'; 4 << 20]).unwrap();
+    step_until(&mut h, "recording error", |app| {
+        app.log
+            .recorder
+            .as_ref()
+            .is_some_and(|r| r.status().error.is_some())
+    });
+    assert!(h.query_by_label_contains("Recording stopped").is_some());
+    client.write_all(b"still here").unwrap();
+    step_until(&mut h, "session still running", |app| {
+        app.store.iter().any(|r| r.bytes.ends_with(b"still here"))
+    });
+    assert!(matches!(h.state().status, Status::Listening(_)));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -114,6 +114,8 @@ pub fn connection_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         ui.label(RichText::new(text).color(color).strong());
     });
 
+    super::log::log_ui(ui, app);
+
     egui::CollapsingHeader::new(t.advanced)
         .id_salt("advanced")
         .show(ui, |ui| advanced_ui(ui, app, &errors));

@@ -168,4 +168,12 @@ texts! {
     closed: "closed", "已关闭";
     error: "Error", "错误";
     save_log: "Save log…", "保存日志…";
+    log_file: "Log file", "日志文件";
+    log_format: "Format", "格式";
+    choose: "Choose…", "选择…";
+    record: "Record", "开始记录";
+    stop_recording: "Stop recording", "停止记录";
+    recording_to: "Recording to", "正在记录到";
+    recorded: "Recording finished:", "记录已完成：";
+    recording_failed: "Recording stopped", "记录已停止";
 }

@@ -13,6 +13,7 @@ pub mod connection;
 pub mod errors;
 pub mod fonts;
 pub mod i18n;
+pub mod log;
 pub mod receive;
 pub mod screenshot;
 pub mod send;
@@ -105,6 +106,8 @@ pub struct SockscopeApp {
     pub receive: receive::ReceiveState,
     /// Send panel state.
     pub send: send::SendState,
+    /// Recording and saving logs.
+    pub log: log::LogState,
     /// Datagrams the engine dropped because the UI fell behind (UDP).
     pub udp_dropped: u64,
     /// Errors shown as a banner until dismissed or replaced.
@@ -167,6 +170,7 @@ impl SockscopeApp {
             clients: BTreeMap::new(),
             receive: receive::ReceiveState::default(),
             send: send::SendState::default(),
+            log: log::LogState::default(),
             udp_dropped: 0,
             last_error: None,
             engine,
@@ -183,6 +187,17 @@ impl SockscopeApp {
         };
         app.store.set_frame_mode(app.settings.framing.mode());
         app.receive.compare = options.compare;
+        // Recording starts first so the log holds the session from its first event.
+        if let Some(path) = &options.log {
+            let format = options
+                .log_format
+                .or_else(|| crate::session::recorder::LogFormat::from_path(path))
+                .unwrap_or(crate::session::recorder::LogFormat::Text);
+            app.start_recording(path, format);
+            if let Some((false, message)) = &app.log.message {
+                eprintln!("sockscope: {message}");
+            }
+        }
         if options.start.is_some() || options.auto_start {
             app.start_session();
         }
@@ -567,6 +582,12 @@ impl eframe::App for SockscopeApp {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         if let Some(session) = &self.session {
             session.stop();
+        }
+        // The log file is finished (flushed, last record whole) before the process ends.
+        if let Some(status) = self.finish_recording(Duration::from_secs(5)) {
+            if let Some(error) = status.error {
+                eprintln!("sockscope: the recording stopped early: {error}");
+            }
         }
     }
 }

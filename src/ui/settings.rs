@@ -133,6 +133,10 @@ pub struct Settings {
     pub checksum: String,
     /// Send panel: previous sends, newest last.
     pub history: Vec<String>,
+    /// Log row: the recording's file.
+    pub log_path: String,
+    /// Log row: the log format's name.
+    pub log_format: String,
 }
 
 impl Default for Settings {
@@ -161,6 +165,8 @@ impl Default for Settings {
             line_ending: LineEnding::None.name().into(),
             checksum: Checksum::None.name().into(),
             history: Vec::new(),
+            log_path: String::new(),
+            log_format: "text".into(),
         }
     }
 }
