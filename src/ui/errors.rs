@@ -1,6 +1,7 @@
 //! Engine errors and close reasons in the UI language. The engine speaks English (its
 //! `Display`); the window says the same things in 简体中文 when that is the language.
 
+use crate::codec::escape::{PayloadError, SendTextError};
 use crate::engine::{CloseReason, EngineError};
 
 use super::Lang;
@@ -51,6 +52,29 @@ pub fn close_reason_text(lang: Lang, reason: &CloseReason) -> String {
         CloseReason::Kicked => "已被踢出".to_string(),
         CloseReason::ServerStopped => "服务器已停止".to_string(),
         CloseReason::Error(message) => format!("错误：{message}"),
+    }
+}
+
+/// Why typed input cannot be sent, in the UI language (the position is 1-based).
+pub fn payload_error_text(lang: Lang, error: &PayloadError) -> String {
+    if lang == Lang::En {
+        return error.to_string();
+    }
+    match error {
+        PayloadError::Hex(e) => match e.found {
+            Some(ch) => format!("第 {} 个字符 {ch:?} 不是十六进制数字", e.position),
+            None => format!("十六进制数字个数为奇数：第 {} 个字符缺少配对", e.position),
+        },
+        PayloadError::Text(SendTextError::Escape(e)) => {
+            format!("第 {} 个字符处的转义有误：{}", e.position, e.message)
+        }
+        PayloadError::Text(SendTextError::Encode(e)) => format!(
+            "第 {} 个字符 {:?} (U+{:04X}) 无法用 {} 编码",
+            e.position,
+            e.ch,
+            e.ch as u32,
+            e.encoding.name()
+        ),
     }
 }
 

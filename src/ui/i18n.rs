@@ -150,6 +150,7 @@ texts! {
     rx: "RX", "收";
     tx: "TX", "发";
     msgs: "msgs", "条";
+    records: "records", "条记录";
     shown: "shown", "显示";
     dropped_from_view: "dropped from view", "已移出显示";
     decode_errors: "decode errors", "解码错误";

@@ -331,7 +331,7 @@ pub fn log_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                     "{} {} {} · {}",
                     t.recorded,
                     status.records,
-                    t.msgs,
+                    t.records,
                     human_bytes(status.bytes_written as f64)
                 ),
                 egui::Color32::GRAY,
@@ -342,7 +342,7 @@ pub fn log_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                     t.recording_to,
                     status.path.display(),
                     status.records,
-                    t.msgs,
+                    t.records,
                     human_bytes(status.bytes_written as f64)
                 ),
                 OK_COLOR,

@@ -51,7 +51,8 @@ pub fn build_payload(app: &SockscopeApp) -> Result<Vec<u8>, String> {
         line_ending: settings.line_ending(),
         checksum: settings.checksum(),
     };
-    escape::build_payload(&app.send.input, &options).map_err(|e| e.to_string())
+    escape::build_payload(&app.send.input, &options)
+        .map_err(|e| super::errors::payload_error_text(settings.lang, &e))
 }
 
 /// Sends the current input to the chosen target and records it in the history.
