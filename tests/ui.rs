@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use sockscope::cli::StartOptions;
+use sockscope::cli::{StartOptions, StartSession};
 use sockscope::session::store::RecordKind;
 use sockscope::ui::{Lang, Mode, Settings, SockscopeApp, Status};
 
@@ -37,6 +37,43 @@ fn no_persist() -> StartOptions {
         persist: false,
         ..StartOptions::default()
     }
+}
+
+/// A harness whose app opens `start` at once (persistence off).
+fn started(start: StartSession, settings: Settings) -> Harness<'static, SockscopeApp> {
+    let options = StartOptions {
+        start: Some(start),
+        ..no_persist()
+    };
+    harness(settings, options)
+}
+
+/// A harness with a TCP server listening on 127.0.0.1 and a free port, and that address.
+fn listening_server() -> (Harness<'static, SockscopeApp>, SocketAddr) {
+    let start = StartSession::Server {
+        host: "127.0.0.1".into(),
+        port: 0,
+    };
+    let mut h = started(start, blank_settings(Mode::TcpServer));
+    step_until(&mut h, "listening", |app| {
+        matches!(app.status, Status::Listening(_))
+    });
+    let Status::Listening(addr) = h.state().status.clone() else {
+        unreachable!()
+    };
+    (h, addr)
+}
+
+/// A harness whose TCP client connected to a loopback listener, and the accepted peer.
+fn connected_client(settings: Settings) -> (Harness<'static, SockscopeApp>, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let start = StartSession::Client {
+        host: "127.0.0.1".into(),
+        port: listener.local_addr().unwrap().port(),
+    };
+    let h = started(start, settings);
+    let (peer, _) = listener.accept().unwrap();
+    (h, peer)
 }
 
 /// Steps the harness (draining engine events each frame) until `done` holds.
@@ -156,20 +193,7 @@ fn client_connects_sends_and_switches_encoding() {
 /// and kicks one, which sees its connection closed.
 #[test]
 fn server_lists_sends_and_kicks() {
-    let options = StartOptions {
-        start: Some(sockscope::cli::StartSession::Server {
-            host: "127.0.0.1".into(),
-            port: 0,
-        }),
-        ..no_persist()
-    };
-    let mut h = harness(blank_settings(Mode::TcpServer), options);
-    step_until(&mut h, "listening", |app| {
-        matches!(app.status, Status::Listening(_))
-    });
-    let Status::Listening(addr) = h.state().status.clone() else {
-        unreachable!()
-    };
+    let (mut h, addr) = listening_server();
     let mut clients: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
     step_until(&mut h, "three clients", |app| app.clients.len() == 3);
     assert!(h.query_by_label_contains("Clients (3)").is_some());
@@ -266,17 +290,7 @@ fn switches_to_chinese() {
 /// GBK, and the same four bytes as invalid escapes in UTF-8.
 #[test]
 fn compare_pane_reads_gbk_and_utf8() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = StartOptions {
-        start: Some(sockscope::cli::StartSession::Client {
-            host: "127.0.0.1".into(),
-            port: addr.port(),
-        }),
-        ..no_persist()
-    };
-    let mut h = harness(blank_settings(Mode::TcpClient), options);
-    let (mut peer, _) = listener.accept().unwrap();
+    let (mut h, mut peer) = connected_client(blank_settings(Mode::TcpClient));
     let mut bytes = gbk("你好");
     bytes.push(b'!');
     peer.write_all(&bytes).unwrap();
@@ -337,17 +351,7 @@ fn settings_persist() {
 /// each row its own line in the virtualised list.
 #[test]
 fn both_view_shows_hexdump_rows() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = StartOptions {
-        start: Some(sockscope::cli::StartSession::Client {
-            host: "127.0.0.1".into(),
-            port: addr.port(),
-        }),
-        ..no_persist()
-    };
-    let mut h = harness(blank_settings(Mode::TcpClient), options);
-    let (mut peer, _) = listener.accept().unwrap();
+    let (mut h, mut peer) = connected_client(blank_settings(Mode::TcpClient));
     peer.write_all(b"0123456789abcdefGHIJKLMNOPQRSTUVwxyz")
         .unwrap();
     step_until(&mut h, "RX record", |app| {
@@ -368,13 +372,10 @@ fn both_view_shows_hexdump_rows() {
 fn udp_peer_listed_and_answered() {
     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     peer.set_read_timeout(Some(WAIT)).unwrap();
-    let options = StartOptions {
-        start: Some(sockscope::cli::StartSession::Udp {
-            host: "127.0.0.1".into(),
-            port: 0,
-            peer: None,
-        }),
-        ..no_persist()
+    let start = StartSession::Udp {
+        host: "127.0.0.1".into(),
+        port: 0,
+        peer: None,
     };
     // Viewed as GBK: read as UTF-8 these bytes include valid but rare characters for
     // which the bundled font has no glyph (the real window shows a box; kittest panics).
@@ -382,7 +383,7 @@ fn udp_peer_listed_and_answered() {
         encoding: "GBK".into(),
         ..blank_settings(Mode::Udp)
     };
-    let mut h = harness(settings, options);
+    let mut h = started(start, settings);
     step_until(&mut h, "bound", |app| {
         matches!(app.status, Status::Bound(_))
     });
@@ -413,20 +414,7 @@ fn records_from_the_window() {
     let dir = std::env::temp_dir().join(format!("sockscope-ui-log-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("capture.bin");
-    let options = StartOptions {
-        start: Some(sockscope::cli::StartSession::Server {
-            host: "127.0.0.1".into(),
-            port: 0,
-        }),
-        ..no_persist()
-    };
-    let mut h = harness(blank_settings(Mode::TcpServer), options);
-    step_until(&mut h, "listening", |app| {
-        matches!(app.status, Status::Listening(_))
-    });
-    let Status::Listening(addr) = h.state().status.clone() else {
-        unreachable!()
-    };
+    let (mut h, addr) = listening_server();
     fill(&mut h, "Log file", path.to_str().unwrap());
     h.get_by_label("Format").click();
     h.run_steps(2);
