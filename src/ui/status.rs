@@ -15,33 +15,20 @@ pub fn status_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     let total = app.store.stats.total;
     let rates = app.store.stats.rates();
     ui.horizontal_wrapped(|ui| {
-        ui.label(
-            RichText::new(format!(
-                "{} {} ({} {}) {}{}",
-                t.rx,
-                human_bytes(total.rx_bytes as f64),
-                total.rx_msgs,
+        let direction = |tag: &str, bytes: u64, msgs: u64, rate: f64| {
+            format!(
+                "{tag} {} ({msgs} {}) {}{}",
+                human_bytes(bytes as f64),
                 t.msgs,
-                human_bytes(rates.rx_bytes),
+                human_bytes(rate),
                 t.per_second
-            ))
-            .color(RX_COLOR)
-            .monospace(),
-        );
+            )
+        };
+        let rx = direction(t.rx, total.rx_bytes, total.rx_msgs, rates.rx_bytes);
+        ui.label(RichText::new(rx).color(RX_COLOR).monospace());
         ui.separator();
-        ui.label(
-            RichText::new(format!(
-                "{} {} ({} {}) {}{}",
-                t.tx,
-                human_bytes(total.tx_bytes as f64),
-                total.tx_msgs,
-                t.msgs,
-                human_bytes(rates.tx_bytes),
-                t.per_second
-            ))
-            .color(TX_COLOR)
-            .monospace(),
-        );
+        let tx = direction(t.tx, total.tx_bytes, total.tx_msgs, rates.tx_bytes);
+        ui.label(RichText::new(tx).color(TX_COLOR).monospace());
         ui.separator();
         ui.label(format!(
             "{} {} · {} {} ({})",
