@@ -17,6 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    limits::raise_open_file_limit();
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Sockscope")
         .with_inner_size([1180.0, 760.0])
@@ -92,4 +93,39 @@ mod shutdown {
     pub fn close_window_on_signal(_ctx: egui::Context) {
         let _ = &SIGNALLED;
     }
+}
+
+/// A server holding thousands of clients needs one descriptor each; desktops often start
+/// programs with a soft limit of 1024. Raise the soft limit to the hard limit at start-up
+/// (when the limit still stops accepts, the engine says so in the window).
+mod limits {
+    /// Raises RLIMIT_NOFILE's soft limit as far as allowed.
+    #[cfg(unix)]
+    pub fn raise_open_file_limit() {
+        // SAFETY: getrlimit/setrlimit only read and write the struct we own.
+        unsafe {
+            let mut limit: libc::rlimit = std::mem::zeroed();
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return;
+            }
+            // macOS refuses values above OPEN_MAX (10240) even when the hard limit is
+            // "unlimited": try the hard limit, then that.
+            for wanted in [limit.rlim_max.min(1 << 20), 10_240] {
+                if wanted <= limit.rlim_cur {
+                    return;
+                }
+                let raised = libc::rlimit {
+                    rlim_cur: wanted,
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Windows has no such per-process descriptor limit for sockets.
+    #[cfg(not(unix))]
+    pub fn raise_open_file_limit() {}
 }
