@@ -6,12 +6,16 @@
 //! only when the flag flips false → true, and the receiver clears the flag when it finds
 //! the queue empty, so a flood of events costs one repaint request per drained frame.
 //!
+//! The queue is bounded twice: by events (the channel's capacity) and by payload bytes
+//! ([`QUEUE_BYTES`]). The byte bound is what keeps memory flat under a flood of 64 KiB
+//! reads: without it, 4,096 queued reads could hold 256 MiB between two frames.
+//!
 //! Rule for callers: never emit while holding a lock the UI thread may take
 //! (`emit` can block until the UI drains).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::Event;
@@ -21,9 +25,54 @@ use super::core::lock;
 /// requests a repaint).
 pub type Waker = Box<dyn Fn() + Send + Sync>;
 
+/// Most payload bytes queued for the consumer at once (TCP workers wait above it, UDP
+/// workers count the datagram as dropped).
+pub(crate) const QUEUE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Payload bytes in the queue, and a way for producers to wait for room.
+struct ByteBudget {
+    queued: AtomicUsize,
+    /// False once the receiver is gone: nobody will make room any more.
+    open: AtomicBool,
+    lock: Mutex<()>,
+    room: Condvar,
+}
+
+impl ByteBudget {
+    /// Waits until the queue holds no more than [`QUEUE_BYTES`] (or the receiver is gone).
+    fn wait_for_room(&self) {
+        while self.queued.load(Ordering::Acquire) > QUEUE_BYTES && self.open.load(Ordering::Acquire)
+        {
+            let guard = lock(&self.lock);
+            // The timeout covers a release that happened between the check and the wait.
+            let _ = self.room.wait_timeout(guard, Duration::from_millis(5));
+        }
+    }
+
+    fn release(&self, bytes: usize) {
+        if bytes == 0 {
+            return;
+        }
+        let before = self.queued.fetch_sub(bytes, Ordering::AcqRel);
+        if before > QUEUE_BYTES && before - bytes <= QUEUE_BYTES {
+            let _guard = lock(&self.lock);
+            self.room.notify_all();
+        }
+    }
+}
+
+/// Payload bytes an event carries.
+fn payload_len(event: &Event) -> usize {
+    match event {
+        Event::Data { bytes, .. } => bytes.len(),
+        _ => 0,
+    }
+}
+
 /// Producer side, shared by every worker of one engine.
 pub(crate) struct Sink {
     tx: SyncSender<Event>,
+    budget: Arc<ByteBudget>,
     /// The recorder tee and a generation number (so a dead tap is removed only if it
     /// was not replaced meanwhile).
     tap: Mutex<(u64, Option<SyncSender<Event>>)>,
@@ -35,13 +84,27 @@ impl Sink {
     pub(crate) fn new(capacity: usize, waker: Waker) -> (Sink, EventReceiver) {
         let (tx, rx) = std::sync::mpsc::sync_channel(capacity.max(1));
         let pending = Arc::new(AtomicBool::new(false));
+        let budget = Arc::new(ByteBudget {
+            queued: AtomicUsize::new(0),
+            open: AtomicBool::new(true),
+            lock: Mutex::new(()),
+            room: Condvar::new(),
+        });
         let sink = Sink {
             tx,
+            budget: budget.clone(),
             tap: Mutex::new((0, None)),
             pending: pending.clone(),
             waker,
         };
-        (sink, EventReceiver { rx, pending })
+        (
+            sink,
+            EventReceiver {
+                rx,
+                pending,
+                budget,
+            },
+        )
     }
 
     pub(crate) fn set_tap(&self, tap: Option<SyncSender<Event>>) {
@@ -60,8 +123,15 @@ impl Sink {
     /// A dropped receiver is not an error: the events just go nowhere.
     pub(crate) fn emit(&self, event: Event) {
         self.tee(&event, true);
+        let len = payload_len(&event);
+        if len > 0 {
+            self.budget.wait_for_room();
+            self.budget.queued.fetch_add(len, Ordering::AcqRel);
+        }
         if self.tx.send(event).is_ok() {
             self.wake();
+        } else {
+            self.budget.release(len);
         }
     }
 
@@ -69,14 +139,25 @@ impl Sink {
     /// event is dropped). The tap gets a clone with `try_send` whatever the queue did.
     pub(crate) fn try_emit(&self, event: Event) -> bool {
         self.tee(&event, false);
+        let len = payload_len(&event);
+        if len > 0 && self.budget.queued.load(Ordering::Acquire) > QUEUE_BYTES {
+            return !self.budget.open.load(Ordering::Acquire);
+        }
+        self.budget.queued.fetch_add(len, Ordering::AcqRel);
         match self.tx.try_send(event) {
             Ok(()) => {
                 self.wake();
                 true
             }
-            Err(TrySendError::Full(_)) => false,
+            Err(TrySendError::Full(_)) => {
+                self.budget.release(len);
+                false
+            }
             // Nobody listens: pretend it was delivered so nothing is counted as dropped.
-            Err(TrySendError::Disconnected(_)) => true,
+            Err(TrySendError::Disconnected(_)) => {
+                self.budget.release(len);
+                true
+            }
         }
     }
 
@@ -111,6 +192,16 @@ impl Sink {
 pub struct EventReceiver {
     rx: Receiver<Event>,
     pending: Arc<AtomicBool>,
+    budget: Arc<ByteBudget>,
+}
+
+impl Drop for EventReceiver {
+    fn drop(&mut self) {
+        // Producers waiting for room must not wait for a consumer that is gone.
+        self.budget.open.store(false, Ordering::Release);
+        let _guard = lock(&self.budget.lock);
+        self.budget.room.notify_all();
+    }
 }
 
 impl EventReceiver {
@@ -121,13 +212,22 @@ impl EventReceiver {
     /// A UI that stops draining on a per-frame budget with events still queued should
     /// request its own repaint: no new wake comes for events already queued.
     pub fn try_recv(&self) -> Option<Event> {
-        match self.rx.try_recv() {
+        let event = match self.rx.try_recv() {
             Ok(ev) => Some(ev),
             Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => {
                 self.pending.store(false, Ordering::Release);
                 self.rx.try_recv().ok()
             }
+        };
+        self.received(event)
+    }
+
+    /// Gives the event's payload bytes back to the budget.
+    fn received(&self, event: Option<Event>) -> Option<Event> {
+        if let Some(event) = &event {
+            self.budget.release(payload_len(event));
         }
+        event
     }
 
     /// Waits up to `timeout` for the next event (for tests and headless use).
@@ -135,6 +235,77 @@ impl EventReceiver {
         if let Some(ev) = self.try_recv() {
             return Some(ev);
         }
-        self.rx.recv_timeout(timeout).ok()
+        let event = self.rx.recv_timeout(timeout).ok();
+        self.received(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Direction;
+    use std::sync::atomic::AtomicU64;
+    use std::time::{Instant, SystemTime};
+
+    fn data(len: usize) -> Event {
+        Event::Data {
+            session: 1,
+            conn: Some(1),
+            peer: "127.0.0.1:1".parse().unwrap(),
+            dir: Direction::Rx,
+            at: SystemTime::now(),
+            bytes: Arc::from(vec![0u8; len]),
+        }
+    }
+
+    /// A producer of 1 MiB reads stops at the byte budget though the channel has room for
+    /// many more events, goes on when the consumer takes one, and UDP-style `try_emit`
+    /// reports "full" while the budget is used up.
+    #[test]
+    fn byte_budget_bounds_queued_payload() {
+        let (sink, rx) = Sink::new(1000, Box::new(|| {}));
+        let sink = Arc::new(sink);
+        let emitted = Arc::new(AtomicU64::new(0));
+        let producer = {
+            let (sink, emitted) = (sink.clone(), emitted.clone());
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    sink.emit(data(1 << 20));
+                    emitted.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+        let settle = |expected: u64| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while emitted.load(Ordering::SeqCst) < expected && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            emitted.load(Ordering::SeqCst)
+        };
+        let limit = (QUEUE_BYTES >> 20) as u64 + 1;
+        assert_eq!(
+            settle(limit),
+            limit,
+            "the producer waits once the budget is full"
+        );
+        assert!(!sink.try_emit(data(64)), "a datagram does not fit either");
+        assert!(rx.try_recv().is_some());
+        assert_eq!(settle(limit + 1), limit + 1, "one taken, one more let in");
+        while emitted.load(Ordering::SeqCst) < 20 || rx.try_recv().is_some() {
+            let _ = rx.recv_timeout(Duration::from_millis(50));
+        }
+        producer.join().unwrap();
+    }
+
+    /// With the consumer gone, producers never wait for room.
+    #[test]
+    fn dropped_receiver_never_blocks() {
+        let (sink, rx) = Sink::new(1000, Box::new(|| {}));
+        drop(rx);
+        for _ in 0..32 {
+            sink.emit(data(1 << 20));
+        }
+        assert!(sink.try_emit(data(64)));
     }
 }
