@@ -165,8 +165,8 @@ fn client_connects_sends_and_switches_encoding() {
         .iter()
         .find(|r| r.kind == RecordKind::Rx)
         .unwrap()
-        .text
-        .clone();
+        .text()
+        .to_string();
     assert_eq!(garbled, "\\xC4\\xE3\\xBA\\xC3\n");
     assert!(h.query_by_label_contains("\\xC4\\xE3\\xBA\\xC3").is_some());
     assert!(h.query_by_label_contains("你好").is_none());

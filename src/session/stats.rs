@@ -2,11 +2,12 @@
 //! whole view and per peer. They are updated for every byte that reaches the store,
 //! before any eviction, so dropping records from the view never changes them.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::engine::{Counters, Direction, SessionId};
+
+use super::hash::FastMap;
 
 /// Totals and activity for one peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,9 +39,9 @@ pub struct Stats {
     /// Totals over all sessions.
     pub total: Counters,
     /// Totals per engine session.
-    pub per_session: HashMap<SessionId, Counters>,
+    pub per_session: FastMap<SessionId, Counters>,
     /// Totals per peer address.
-    pub per_peer: HashMap<SocketAddr, PeerStats>,
+    pub per_peer: FastMap<SocketAddr, PeerStats>,
     window_start: Option<(Instant, Counters)>,
     rates: Rates,
 }

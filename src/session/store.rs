@@ -10,6 +10,7 @@
 //! [`super::stats`] and are updated before eviction, so they never lie.
 
 use std::collections::{HashMap, VecDeque};
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -18,6 +19,7 @@ use crate::codec::framing::{FrameMode, FrameOut, Framer};
 use crate::codec::text::{StreamDecoder, TextEncoding, decode_all};
 use crate::engine::{ConnId, Direction, SessionId};
 
+use super::hash::FastMap;
 use super::stats::Stats;
 
 /// What a record holds: received bytes, sent bytes, or a line of information
@@ -58,18 +60,68 @@ pub struct Record {
     pub kind: RecordKind,
     /// The exact bytes.
     pub bytes: Arc<[u8]>,
-    /// Text of the bytes in the store's current encoding (`\xNN` for invalid bytes).
-    pub text: String,
+    /// Text of the bytes in the store's current encoding (`\xNN` for invalid bytes);
+    /// `None` when the text is the bytes themselves (valid, complete UTF-8 or ASCII in
+    /// an ASCII-compatible encoding), which saves a copy and half the memory.
+    text: Option<String>,
     /// Invalid bytes found while decoding this record.
     pub invalid: u32,
     /// True when this record was cut because a frame outgrew the framing limit.
     pub oversize: bool,
 }
 
+/// Heap overhead of one record beyond its bytes and text: the `Arc` header, allocator
+/// headers and the queue slot (measured: ~300 B per small record in all).
+const RECORD_OVERHEAD: usize = 64;
+
 impl Record {
+    /// The payload as text in the store's encoding (`\xNN` for invalid bytes).
+    pub fn text(&self) -> &str {
+        match &self.text {
+            Some(text) => text,
+            None => std::str::from_utf8(&self.bytes).unwrap_or_default(),
+        }
+    }
+
     /// Approximate heap cost of the record, used against the byte cap.
     fn cost(&self) -> usize {
-        self.bytes.len() + self.text.capacity() + std::mem::size_of::<Record>() + 16
+        self.bytes.len()
+            + self.text.as_ref().map_or(0, String::capacity)
+            + std::mem::size_of::<Record>()
+            + RECORD_OVERHEAD
+    }
+}
+
+/// True when `bytes`, decoded in `encoding` by a decoder holding no partial character,
+/// are exactly the same UTF-8 text.
+fn text_is_bytes(encoding: TextEncoding, bytes: &[u8]) -> bool {
+    match encoding {
+        TextEncoding::Utf8 => std::str::from_utf8(bytes).is_ok(),
+        TextEncoding::Utf16Le | TextEncoding::Utf16Be => false,
+        _ => bytes.is_ascii(),
+    }
+}
+
+/// True when a stream decoder that was given `bytes` last holds no partial character.
+/// Conservative: an ASCII last byte ends every character in these encodings, except that
+/// in GBK/GB18030 a digit may be the second byte of a four-byte sequence.
+fn ends_clean(encoding: TextEncoding, bytes: &[u8]) -> bool {
+    match bytes {
+        [] => false,
+        [.., before, last] if last.is_ascii() => match encoding {
+            TextEncoding::Utf16Le | TextEncoding::Utf16Be => false,
+            TextEncoding::Gbk | TextEncoding::Gb18030 => {
+                !last.is_ascii_digit() || before.is_ascii()
+            }
+            _ => true,
+        },
+        [last] => {
+            last.is_ascii()
+                && !(matches!(encoding, TextEncoding::Utf16Le | TextEncoding::Utf16Be))
+                && !(matches!(encoding, TextEncoding::Gbk | TextEncoding::Gb18030)
+                    && last.is_ascii_digit())
+        }
+        _ => false,
     }
 }
 
@@ -103,6 +155,8 @@ struct StreamKey {
 /// Per-stream state: the streaming decoder and the receive framer.
 struct StreamState {
     decoder: StreamDecoder,
+    /// The decoder holds no partial character (so text-is-bytes records may skip it).
+    clean: bool,
     framer: Option<Framer>,
     last_at: SystemTime,
 }
@@ -120,7 +174,7 @@ pub struct Store {
     evicted_bytes: u64,
     encoding: TextEncoding,
     frame_mode: FrameMode,
-    streams: HashMap<StreamKey, StreamState>,
+    streams: FastMap<StreamKey, StreamState>,
     invalid_held: u64,
     frame_buf: Vec<FrameOut>,
     /// Counters per session and per peer.
@@ -139,7 +193,7 @@ impl Store {
             evicted_bytes: 0,
             encoding,
             frame_mode: FrameMode::AsRead,
-            streams: HashMap::new(),
+            streams: FastMap::default(),
             invalid_held: 0,
             frame_buf: Vec::new(),
             stats: Stats::default(),
@@ -238,23 +292,22 @@ impl Store {
         self.encoding = encoding;
         for state in self.streams.values_mut() {
             state.decoder = StreamDecoder::new(encoding);
+            state.clean = true;
         }
-        let mut decoders: HashMap<StreamKey, StreamDecoder> = HashMap::new();
+        let mut decoders: HashMap<StreamKey, (StreamDecoder, bool)> = HashMap::new();
         let mut held = 0usize;
         let mut invalid_held = 0u64;
         for record in self.records.iter_mut() {
             if record.kind != RecordKind::Info {
-                let mut text = String::new();
-                let invalid = if record.conn.is_some() {
+                let (text, invalid) = if record.conn.is_some() {
                     let key = stream_key(record.session, record.conn, record.peer, record.kind);
-                    decoders
+                    let (decoder, clean) = decoders
                         .entry(key)
-                        .or_insert_with(|| StreamDecoder::new(encoding))
-                        .decode(&record.bytes, false, &mut text)
+                        .or_insert_with(|| (StreamDecoder::new(encoding), true));
+                    decode_record(encoding, Some((decoder, clean)), &record.bytes)
                 } else {
-                    decode_all(encoding, &record.bytes, &mut text)
+                    decode_record(encoding, None, &record.bytes)
                 };
-                text.shrink_to_fit();
                 record.text = text;
                 record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
                 invalid_held += invalid as u64;
@@ -265,9 +318,10 @@ impl Store {
         self.invalid_held = invalid_held;
         // Streams still open continue from where the re-decoding left them, so a
         // character split across the next read still comes out whole.
-        for (key, decoder) in decoders {
+        for (key, (decoder, clean)) in decoders {
             if let Some(state) = self.streams.get_mut(&key) {
                 state.decoder = decoder;
+                state.clean = clean;
             }
         }
         self.evict();
@@ -316,7 +370,7 @@ impl Store {
         at: SystemTime,
         text: String,
     ) {
-        let bytes: Arc<[u8]> = Arc::from(text.as_bytes());
+        let bytes: Arc<[u8]> = Arc::from(text.into_bytes());
         let record = Record {
             seq: 0,
             at,
@@ -325,7 +379,7 @@ impl Store {
             peer,
             kind: RecordKind::Info,
             bytes,
-            text,
+            text: None,
             invalid: 0,
             oversize: false,
         };
@@ -387,6 +441,7 @@ impl Store {
         let encoding = self.encoding;
         self.streams.entry(key).or_insert_with(|| StreamState {
             decoder: StreamDecoder::new(encoding),
+            clean: true,
             framer: None,
             last_at: SystemTime::now(),
         })
@@ -447,16 +502,18 @@ impl Store {
         bytes: Arc<[u8]>,
         oversize: bool,
     ) {
-        let mut text = String::new();
-        let invalid = if conn.is_some() {
+        let encoding = self.encoding;
+        let (text, invalid) = if conn.is_some() {
             let key = stream_key(session, conn, peer, kind);
-            self.stream_state(key)
-                .decoder
-                .decode(&bytes, false, &mut text)
+            let state = self.stream_state(key);
+            decode_record(
+                encoding,
+                Some((&mut state.decoder, &mut state.clean)),
+                &bytes,
+            )
         } else {
-            decode_all(self.encoding, &bytes, &mut text)
+            decode_record(encoding, None, &bytes)
         };
-        text.shrink_to_fit();
         let record = Record {
             seq: 0,
             at,
@@ -494,6 +551,32 @@ impl Store {
             self.evicted_bytes += old.bytes.len() as u64;
         }
     }
+}
+
+/// Decodes one record's bytes: through the stream's decoder (TCP) or on their own
+/// (datagrams). Returns `None` as the text when it equals the bytes, and the invalid count.
+fn decode_record(
+    encoding: TextEncoding,
+    stream: Option<(&mut StreamDecoder, &mut bool)>,
+    bytes: &[u8],
+) -> (Option<String>, usize) {
+    let clean_before = stream.as_ref().is_none_or(|(_, clean)| **clean);
+    // An empty read changes nothing (and must not mark a holding decoder clean).
+    if bytes.is_empty() || (clean_before && text_is_bytes(encoding, bytes)) {
+        // A clean decoder fed these bytes would output them unchanged and stay clean.
+        return (None, 0);
+    }
+    let mut text = String::with_capacity(bytes.len() + bytes.len() / 2);
+    let invalid = match stream {
+        Some((decoder, clean)) => {
+            let invalid = decoder.decode(bytes, false, &mut text);
+            *clean = ends_clean(encoding, bytes);
+            invalid
+        }
+        None => decode_all(encoding, bytes, &mut text),
+    };
+    text.shrink_to_fit();
+    (Some(text), invalid)
 }
 
 fn stream_key(
@@ -542,8 +625,8 @@ mod tests {
         let bytes = gbk("你好");
         push(&mut store, Some(7), &bytes[..1]);
         push(&mut store, Some(7), &bytes[1..]);
-        assert_eq!(store.get(0).unwrap().text, "");
-        assert_eq!(store.get(1).unwrap().text, "你好");
+        assert_eq!(store.get(0).unwrap().text(), "");
+        assert_eq!(store.get(1).unwrap().text(), "你好");
         assert_eq!(store.decode_errors(), 0);
     }
 
@@ -553,14 +636,14 @@ mod tests {
     fn encoding_switch_rerenders() {
         let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
         push(&mut store, Some(1), &gbk("你好\n"));
-        assert_eq!(store.get(0).unwrap().text, "\\xC4\\xE3\\xBA\\xC3\n");
+        assert_eq!(store.get(0).unwrap().text(), "\\xC4\\xE3\\xBA\\xC3\n");
         assert_eq!(store.decode_errors(), 4);
         store.set_encoding(TextEncoding::Gbk);
-        assert_eq!(store.get(0).unwrap().text, "你好\n");
+        assert_eq!(store.get(0).unwrap().text(), "你好\n");
         assert_eq!(store.decode_errors(), 0);
         // A UDP datagram (no connection) is decoded on its own.
         push(&mut store, None, &gbk("信息已收到"));
-        assert_eq!(store.get(1).unwrap().text, "信息已收到");
+        assert_eq!(store.get(1).unwrap().text(), "信息已收到");
     }
 
     /// The record cap evicts the oldest and keeps the tally; counters still count all.
@@ -640,5 +723,50 @@ mod tests {
         assert_eq!(store.stats.total.rx_bytes, total);
         let held_payload: u64 = store.iter().map(|r| r.bytes.len() as u64).sum();
         assert_eq!(held_payload + store.evicted_bytes(), total);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// However a stream is cut into reads, the records' texts joined equal the whole
+        /// stream decoded at once: the text-is-bytes shortcut never loses or adds a
+        /// character, in every ASCII-compatible encoding (GB18030's digit trail bytes too).
+        #[test]
+        fn cut_stream_texts_join_to_whole(
+            chars in proptest::collection::vec(proptest::sample::select(vec![
+                'a', '0', '9', ' ', '\n', '你', '好', '信', '息', '€', 'é', 'ö', '😀', '丂', '乣',
+            ]), 0..40),
+            cuts in proptest::collection::vec(0usize..200, 0..8),
+            which in 0usize..6,
+        ) {
+            let encoding = [
+                TextEncoding::Utf8,
+                TextEncoding::Gbk,
+                TextEncoding::Gb18030,
+                TextEncoding::Big5,
+                TextEncoding::ShiftJis,
+                TextEncoding::EucKr,
+            ][which];
+            let text: String = chars
+                .into_iter()
+                .filter(|c| crate::codec::text::encode(encoding, &c.to_string()).is_ok())
+                .collect();
+            let bytes = crate::codec::text::encode(encoding, &text).unwrap();
+            let mut points: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+            points.push(0);
+            points.push(bytes.len());
+            points.sort_unstable();
+            let mut store = Store::new(StoreCaps::default(), encoding);
+            for pair in points.windows(2) {
+                push(&mut store, Some(9), &bytes[pair[0]..pair[1]]);
+            }
+            let joined: String = store.iter().map(Record::text).collect();
+            proptest::prop_assert_eq!(&joined, &text);
+            proptest::prop_assert_eq!(store.decode_errors(), 0);
+        }
     }
 }

@@ -82,7 +82,7 @@ enum Needle {
 impl Needle {
     fn matches(&self, record: &Record) -> bool {
         match self {
-            Needle::Text(text) => record.text.contains(text.as_str()),
+            Needle::Text(text) => record.text().contains(text.as_str()),
             Needle::Bytes(bytes) => {
                 bytes.is_empty()
                     || record
@@ -446,7 +446,7 @@ fn row_job(record: &Record, view: ViewMode, font: &FontId, text_color: Color32) 
         job.append(&peer.to_string(), 8.0, fmt(Color32::GRAY));
     }
     if record.kind == RecordKind::Info {
-        job.append(&record.text, 8.0, fmt(INFO_COLOR));
+        job.append(record.text(), 8.0, fmt(INFO_COLOR));
         return job;
     }
     job.append(
@@ -467,10 +467,10 @@ fn row_job(record: &Record, view: ViewMode, font: &FontId, text_color: Color32) 
         s
     };
     match view {
-        ViewMode::Text => job.append(&row_text(&record.text), 8.0, fmt(text_color)),
+        ViewMode::Text => job.append(&row_text(record.text()), 8.0, fmt(text_color)),
         ViewMode::Hex => job.append(&hex_part(&record.bytes), 8.0, fmt(text_color)),
         // The hexdump lines follow the header (see `dump_line_job`).
-        ViewMode::Both => job.append(&row_text(&record.text), 8.0, fmt(color)),
+        ViewMode::Both => job.append(&row_text(record.text()), 8.0, fmt(color)),
     }
     job
 }
@@ -538,7 +538,7 @@ fn detail_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 ui.ctx().copy_text(hex::to_spaced(&record.bytes));
             }
             if ui.button(t.copy_text).clicked() {
-                ui.ctx().copy_text(record.text.clone());
+                ui.ctx().copy_text(record.text().to_string());
             }
         }
     });
@@ -564,7 +564,7 @@ fn detail_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 }
                 ui.label(RichText::new(dump).monospace());
                 ui.separator();
-                ui.label(RichText::new(&record.text).monospace());
+                ui.label(RichText::new(record.text()).monospace());
             }
         });
 }
