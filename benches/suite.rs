@@ -66,11 +66,23 @@ fn main() {
         p34::client_helper(&addr, n);
         return;
     }
+    // Profiling entry points (valgrind --tool=callgrind): one Sockscope run alone.
+    if args.first().map(String::as_str) == Some("__profile") {
+        match args.get(1).map(String::as_str) {
+            Some("p1") => p1::profile(),
+            Some("p2") => p2::profile(),
+            _ => println!("__profile p1|p2"),
+        }
+        return;
+    }
     let cfg = Config {
         quick: args.iter().any(|a| a == "--quick"),
     };
     if args.first().map(String::as_str) == Some("__part") {
-        let index: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
+        let index: usize = args
+            .get(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(usize::MAX);
         if let Some((_, _, body)) = PARTS.get(index) {
             let mut rows = Vec::new();
             body(&cfg, &mut rows);

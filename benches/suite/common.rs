@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -206,6 +205,18 @@ pub fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// CPU time (user + system) of the whole process so far.
+pub fn process_cpu() -> Duration {
+    // SAFETY: getrusage fills the rusage struct we pass; all-zero is a valid start value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; RUSAGE_SELF is always valid.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
 /// Raises the soft RLIMIT_NOFILE to the hard limit; returns (soft, hard) after.
 pub fn raise_nofile() -> (u64, u64) {
     let mut lim = libc::rlimit {
@@ -294,10 +305,7 @@ pub struct Live {
 /// The UI's data path on its own thread: drains the engine's events into a `Store`
 /// with default caps, as `SockscopeApp::handle_event` does for data (push_data) and
 /// connection events (push_info), until `live.stop` is set and the queue is empty.
-pub fn spawn_store_consumer(
-    events: EventReceiver,
-    live: Arc<Live>,
-) -> JoinHandle<StoreTotals> {
+pub fn spawn_store_consumer(events: EventReceiver, live: Arc<Live>) -> JoinHandle<StoreTotals> {
     std::thread::spawn(move || {
         let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
         let mut totals = StoreTotals {
@@ -342,7 +350,13 @@ pub fn spawn_store_consumer(
                     totals.joined += 1;
                     totals.last_joined = Some(Instant::now());
                     live.joined.fetch_add(1, Ordering::Relaxed);
-                    store.push_info(session, Some(conn), Some(peer), at, format!("{peer} joined"));
+                    store.push_info(
+                        session,
+                        Some(conn),
+                        Some(peer),
+                        at,
+                        format!("{peer} joined"),
+                    );
                 }
                 Event::Closed {
                     session,
@@ -386,22 +400,6 @@ pub fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(2));
     }
     true
-}
-
-/// Waits for `n` events matching `pred` on a plain receiver (unused events dropped).
-#[allow(dead_code)]
-pub fn wait_events(rx: &Receiver<Event>, deadline: Instant, pred: impl Fn(&Event) -> bool) -> bool {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        match rx.recv_timeout(left) {
-            Ok(e) if pred(&e) => return true,
-            Ok(_) => {}
-            Err(_) => return false,
-        }
-    }
 }
 
 /// 127.0.0.1 with this port.

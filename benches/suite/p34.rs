@@ -95,6 +95,11 @@ fn sockscope_burst(n: usize) -> Result<(Duration, u64, Vec<String>), String> {
     std::thread::sleep(Duration::from_millis(50));
     let start = Instant::now();
     let (streams, connect_errors) = connect_many(addr, n);
+    println!(
+        "    all {n} connect() calls returned after {:.3} s; {} ClientJoined by then",
+        start.elapsed().as_secs_f64(),
+        live.joined.load(Ordering::Relaxed)
+    );
     wait_until(Instant::now() + Duration::from_secs(30), || {
         live.joined.load(Ordering::Relaxed) >= n as u64
     });
@@ -128,7 +133,11 @@ pub fn run_p3(cfg: &Config, rows: &mut Vec<Row>) {
         let our_over = o2.zip(o1).map(|(a, b)| a - b);
         let drops = d2.zip(d0).map(|(a, b)| a - b);
         let reference_text = reference.map_or("failed".into(), |t| {
-            format!("{:.3} s (socket2 accept loop), {} overflows", t.as_secs_f64(), ref_over.unwrap_or(0))
+            format!(
+                "{:.3} s (socket2 accept loop), {} overflows",
+                t.as_secs_f64(),
+                ref_over.unwrap_or(0)
+            )
         });
         println!("  {n} clients, plain accept loop: {reference_text}");
         match ours {
@@ -152,16 +161,23 @@ pub fn run_p3(cfg: &Config, rows: &mut Vec<Row>) {
                     "0 overflows, all joined"
                 };
                 rows.push(
-                    Row::new("P3", format!("burst of {n} clients: time to last ClientJoined, overflows"))
-                        .ours(format!(
-                            "{:.3} s, {} overflows{}",
-                            t.as_secs_f64(),
-                            our_over.map_or("?".into(), |o| o.to_string()),
-                            if joined == n as u64 { String::new() } else { format!(", only {joined} joined") }
-                        ))
-                        .reference(reference_text)
-                        .ratio(ratio)
-                        .goal(goal, met),
+                    Row::new(
+                        "P3",
+                        format!("burst of {n} clients: time to last ClientJoined, overflows"),
+                    )
+                    .ours(format!(
+                        "{:.3} s, {} overflows{}",
+                        t.as_secs_f64(),
+                        our_over.map_or("?".into(), |o| o.to_string()),
+                        if joined == n as u64 {
+                            String::new()
+                        } else {
+                            format!(", only {joined} joined")
+                        }
+                    ))
+                    .reference(reference_text)
+                    .ratio(ratio)
+                    .goal(goal, met),
                 );
             }
             Err(e) => println!("  {n} clients, Sockscope failed: {e}"),
@@ -194,7 +210,9 @@ pub fn client_helper(addr: &str, n: usize) {
 pub fn run_p4(cfg: &Config, rows: &mut Vec<Row>) {
     let n: usize = if cfg.quick { 500 } else { 10_000 };
     let (soft, hard) = crate::common::raise_nofile();
-    println!("P4 clients held: {n} idle clients from a helper process; RLIMIT_NOFILE {soft}/{hard}");
+    println!(
+        "P4 clients held: {n} idle clients from a helper process; RLIMIT_NOFILE {soft}/{hard}"
+    );
     let (engine, events) = Engine::new(4096, Box::new(|| {}));
     let live = Arc::new(Live::default());
     let consumer = spawn_store_consumer(events, live.clone());
@@ -209,7 +227,9 @@ pub fn run_p4(cfg: &Config, rows: &mut Vec<Row>) {
             return;
         }
     };
-    let Some(addr) = handle.local_addr() else { return };
+    let Some(addr) = handle.local_addr() else {
+        return;
+    };
     std::thread::sleep(Duration::from_millis(100));
     let rss0 = rss();
     let k0 = kernel_mem();
@@ -278,15 +298,22 @@ pub fn run_p4(cfg: &Config, rows: &mut Vec<Row>) {
     }
     let total = rss1 + k_delta;
     rows.push(
-        Row::new("P4", format!("{n} idle clients held: RSS + kernel (KernelStack+Slab Δ)"))
-            .ours(format!(
-                "{} RSS (+{} for clients) + {} kernel = {}; {held} held{}",
-                mib(rss1),
-                mib(rss_delta),
-                mib(k_delta),
-                mib(total),
-                if fd_limit_error.is_some() { ", open-file limit hit" } else { "" }
-            ))
-            .goal("≤ 600 MB in all", total <= 600_000_000 && held == n),
+        Row::new(
+            "P4",
+            format!("{n} idle clients held: RSS + kernel (KernelStack+Slab Δ)"),
+        )
+        .ours(format!(
+            "{} RSS (+{} for clients) + {} kernel = {}; {held} held{}",
+            mib(rss1),
+            mib(rss_delta),
+            mib(k_delta),
+            mib(total),
+            if fd_limit_error.is_some() {
+                ", open-file limit hit"
+            } else {
+                ""
+            }
+        ))
+        .goal("≤ 600 MB in all", total <= 600_000_000 && held == n),
     );
 }

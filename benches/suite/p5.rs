@@ -30,15 +30,27 @@ pub fn raw_input(n: u64) -> egui::RawInput {
 }
 
 /// One frame as eframe runs it, minus the GPU upload: `tick` (drain within the budget,
-/// framers, rates), `run_ui` with `draw`, `tessellate`. Returns (thread CPU, wall).
-pub fn frame(ctx: &egui::Context, app: &mut SockscopeApp, input: egui::RawInput) -> (Duration, Duration) {
+/// framers, rates), `run_ui` with `draw`, `tessellate`. Returns (thread CPU, wall,
+/// vertices tessellated).
+pub fn frame(
+    ctx: &egui::Context,
+    app: &mut SockscopeApp,
+    input: egui::RawInput,
+) -> (Duration, Duration, usize) {
     let cpu0 = thread_cpu();
     let wall0 = Instant::now();
     app.tick(ctx);
     let out = ctx.run_ui(input, |ui| app.draw(ui));
     let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+    let vertices = prims
+        .iter()
+        .map(|p| match &p.primitive {
+            egui::epaint::Primitive::Mesh(m) => m.vertices.len(),
+            egui::epaint::Primitive::Callback(_) => 0,
+        })
+        .sum();
     black_box(prims);
-    (thread_cpu() - cpu0, wall0.elapsed())
+    (thread_cpu() - cpu0, wall0.elapsed(), vertices)
 }
 
 /// A line of text like a device log, numbered.
@@ -67,11 +79,12 @@ fn measure(
     per_s: u64,
     next_frame: &mut u64,
     seq: &mut u64,
-) -> (Vec<Duration>, Vec<Duration>) {
+) -> (Vec<Duration>, Vec<Duration>, usize) {
     let peer = SocketAddr::from(([127, 0, 0, 1], 40000));
     let pool: Vec<Arc<[u8]>> = (0..256).map(line).collect();
     let mut cpu = Vec::new();
     let mut wall = Vec::new();
+    let mut vertices = 0;
     for i in 0..warmup + frames {
         // Records due by the end of this frame at `per_s`.
         let due = (*next_frame + 1) * per_s / 60 - *next_frame * per_s / 60;
@@ -82,7 +95,8 @@ fn measure(
             *seq += 1;
         }
         let pushed = (thread_cpu() - cpu0, wall0.elapsed());
-        let (c, w) = frame(ctx, app, raw_input(*next_frame));
+        let (c, w, v) = frame(ctx, app, raw_input(*next_frame));
+        vertices = v;
         *next_frame += 1;
         if i >= warmup {
             cpu.push(c + pushed.0);
@@ -91,7 +105,7 @@ fn measure(
     }
     cpu.sort();
     wall.sort();
-    (cpu, wall)
+    (cpu, wall, vertices)
 }
 
 /// Runs P5 and appends its rows.
@@ -121,9 +135,17 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
     for view in views {
         app.store.clear();
         app.settings.view = view;
-        let (cpu, wall) = measure(&ctx, &mut app, warmup, frames, per_s, &mut next_frame, &mut seq);
+        let (cpu, wall, vertices) = measure(
+            &ctx,
+            &mut app,
+            warmup,
+            frames,
+            per_s,
+            &mut next_frame,
+            &mut seq,
+        );
         println!(
-            "  empty store, {view:?}: CPU p50 {} p99 {}, wall p50 {} p99 {}",
+            "  empty store, {view:?}: CPU p50 {} p99 {}, wall p50 {} p99 {}, {vertices} vertices",
             ms(percentile(&cpu, 50.0)),
             ms(percentile(&cpu, 99.0)),
             ms(percentile(&wall, 50.0)),
@@ -146,10 +168,18 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
     );
     for (view, (e50, e99)) in views.into_iter().zip(empty) {
         app.settings.view = view;
-        let (cpu, wall) = measure(&ctx, &mut app, warmup, frames, per_s, &mut next_frame, &mut seq);
+        let (cpu, wall, vertices) = measure(
+            &ctx,
+            &mut app,
+            warmup,
+            frames,
+            per_s,
+            &mut next_frame,
+            &mut seq,
+        );
         let (p50, p99) = (percentile(&cpu, 50.0), percentile(&cpu, 99.0));
         println!(
-            "  {} records, {view:?}: CPU p50 {} p99 {}, wall p50 {} p99 {}",
+            "  {} records, {view:?}: CPU p50 {} p99 {}, wall p50 {} p99 {}, {vertices} vertices",
             app.store.len(),
             ms(p50),
             ms(p99),
@@ -158,11 +188,20 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
         );
         let ratio = p99.as_secs_f64() / e99.as_secs_f64().max(1e-9);
         rows.push(
-            Row::new("P5", format!("frame CPU p50 / p99, {}k records, {view:?} view", held / 1000))
-                .ours(format!("{} / {}", ms(p50), ms(p99)))
-                .reference(format!("{} / {} (empty store)", ms(e50), ms(e99)))
-                .ratio(ratio)
-                .goal("p99 ≤ 4 ms and ≤ 2× empty", p99 <= Duration::from_millis(4) && ratio <= 2.0),
+            Row::new(
+                "P5",
+                format!(
+                    "frame CPU p50 / p99, {}k records, {view:?} view",
+                    held / 1000
+                ),
+            )
+            .ours(format!("{} / {}", ms(p50), ms(p99)))
+            .reference(format!("{} / {} (empty store)", ms(e50), ms(e99)))
+            .ratio(ratio)
+            .goal(
+                "p99 ≤ 4 ms and ≤ 2× empty",
+                p99 <= Duration::from_millis(4) && ratio <= 2.0,
+            ),
         );
     }
 }

@@ -11,21 +11,45 @@ use sockscope::codec::text::TextEncoding;
 use sockscope::engine::{Direction, Engine, SessionConfig, TcpServerConfig};
 use sockscope::session::store::{Store, StoreCaps};
 
-use crate::common::{Config, Live, Row, loopback, mib, rss, spawn_store_consumer, text_payload, wait_until};
+use crate::common::{
+    Config, Live, Row, loopback, mib, rss, spawn_store_consumer, text_payload, wait_until,
+};
 
 /// VmHWM (peak RSS) of this process, bytes.
 fn peak_rss() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l[6..].split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+            t.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l[6..]
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
         })
         .map_or(0, |kb| kb * 1024)
 }
 
-fn row(what: String, cap: u64, base: u64, after: u64, held: usize, records: usize) -> Row {
+/// RSS after glibc's `malloc_trim(0)` returned free heap pages: what is left is live
+/// data; the difference to the RSS before is memory the allocator kept.
+fn trimmed_rss() -> u64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap memory back to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    rss()
+}
+
+fn row(
+    what: String,
+    cap: u64,
+    base: u64,
+    after: u64,
+    trimmed: u64,
+    held: usize,
+    records: usize,
+) -> Row {
     let ratio = after as f64 / cap as f64;
     let delta = after.saturating_sub(base) as f64 / cap as f64;
     println!(
@@ -35,8 +59,17 @@ fn row(what: String, cap: u64, base: u64, after: u64, held: usize, records: usiz
         mib(peak_rss()),
         mib(held as u64)
     );
+    println!(
+        "    after malloc_trim(0) with the store still full: RSS {}",
+        mib(trimmed)
+    );
     Row::new("P6", what)
-        .ours(format!("{} RSS ({} before; +{:.2}× cap)", mib(after), mib(base), delta))
+        .ours(format!(
+            "{} RSS ({} before; +{:.2}× cap)",
+            mib(after),
+            mib(base),
+            delta
+        ))
         .reference(format!("cap {}", mib(cap)))
         .ratio(ratio)
         .goal("RSS / cap ≤ 1.10", ratio <= 1.1)
@@ -80,18 +113,26 @@ pub fn run_tcp(cfg: &Config, rows: &mut Vec<Row>) {
     });
     let _ = client.join();
     let after = rss();
+    let trimmed = trimmed_rss();
     handle.stop();
     live.stop.store(true, Ordering::Release);
     drop(engine);
     let Ok(totals) = consumer.join() else { return };
     if !done {
-        println!("  only {} of {total} bytes reached the store", totals.rx_bytes);
+        println!(
+            "  only {} of {total} bytes reached the store",
+            totals.rx_bytes
+        );
     }
     rows.push(row(
-        format!("RSS after {} MiB TCP through the store (64 KiB reads), default cap", total >> 20),
+        format!(
+            "RSS after {} MiB TCP through the store (64 KiB reads), default cap",
+            total >> 20
+        ),
         cap,
         base,
         after,
+        trimmed,
         totals.held_bytes,
         totals.records,
     ));
@@ -108,7 +149,14 @@ pub fn run_small(cfg: &Config, rows: &mut Vec<Row>) {
     let start = Instant::now();
     let mut pushed = 0u64;
     while pushed < total {
-        store.push_data(1, None, peer, Direction::Rx, SystemTime::now(), Arc::from(&payload[..]));
+        store.push_data(
+            1,
+            None,
+            peer,
+            Direction::Rx,
+            SystemTime::now(),
+            Arc::from(&payload[..]),
+        );
         pushed += payload.len() as u64;
     }
     println!(
@@ -117,11 +165,16 @@ pub fn run_small(cfg: &Config, rows: &mut Vec<Row>) {
         start.elapsed().as_secs_f64()
     );
     let after = rss();
+    let trimmed = trimmed_rss();
     rows.push(row(
-        format!("RSS after {} MiB in 64-byte records through the store, default cap", total >> 20),
+        format!(
+            "RSS after {} MiB in 64-byte records through the store, default cap",
+            total >> 20
+        ),
         cap,
         base,
         after,
+        trimmed,
         store.held_bytes(),
         store.len(),
     ));
