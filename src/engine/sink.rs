@@ -27,7 +27,7 @@ pub type Waker = Box<dyn Fn() + Send + Sync>;
 
 /// Most payload bytes queued for the consumer at once (TCP workers wait above it, UDP
 /// workers count the datagram as dropped).
-pub(crate) const QUEUE_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const QUEUE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Payload bytes in the queue, and a way for producers to wait for room.
 struct ByteBudget {

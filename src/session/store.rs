@@ -70,9 +70,9 @@ pub struct Record {
     pub oversize: bool,
 }
 
-/// Heap overhead of one record beyond its bytes and text: the `Arc` header, allocator
-/// headers and the queue slot (measured: ~300 B per small record in all).
-const RECORD_OVERHEAD: usize = 64;
+/// Heap overhead of one record's allocations beyond their contents: the `Arc` header and
+/// the allocator's headers. The record's own slot is counted through the queue's capacity.
+const RECORD_OVERHEAD: usize = 32;
 
 impl Record {
     /// The payload as text in the store's encoding (`\xNN` for invalid bytes).
@@ -85,10 +85,7 @@ impl Record {
 
     /// Approximate heap cost of the record, used against the byte cap.
     fn cost(&self) -> usize {
-        self.bytes.len()
-            + self.text.as_ref().map_or(0, String::capacity)
-            + std::mem::size_of::<Record>()
-            + RECORD_OVERHEAD
+        self.bytes.len() + self.text.as_ref().map_or(0, |t| t.capacity() + 16) + RECORD_OVERHEAD
     }
 }
 
@@ -242,9 +239,10 @@ impl Store {
         self.evicted_bytes
     }
 
-    /// Approximate memory held by the records.
+    /// Approximate memory held by the records: their allocations plus the queue's slots
+    /// (its whole capacity, since that is what is allocated).
     pub fn held_bytes(&self) -> usize {
-        self.held_bytes
+        self.held_bytes + self.records.capacity() * std::mem::size_of::<Record>()
     }
 
     /// The caps in force.
@@ -430,7 +428,7 @@ impl Store {
 
     /// Drops every record and resets the eviction tally (counters are kept).
     pub fn clear(&mut self) {
-        self.records.clear();
+        self.records = VecDeque::new();
         self.held_bytes = 0;
         self.invalid_held = 0;
         self.evicted_records = 0;
@@ -534,13 +532,19 @@ impl Store {
         self.next_seq += 1;
         self.held_bytes += record.cost();
         self.invalid_held += u64::from(record.invalid);
+        if self.records.len() == self.records.capacity() {
+            // Grow by a quarter rather than doubling, so the slots never hold twice what
+            // the records need (the byte cap counts the slots).
+            let more = (self.records.len() / 4).max(1024);
+            self.records.reserve_exact(more);
+        }
         self.records.push_back(record);
         self.evict();
     }
 
     fn evict(&mut self) {
         while self.records.len() > self.caps.max_records
-            || (self.held_bytes > self.caps.max_bytes && self.records.len() > 1)
+            || (self.held_bytes() > self.caps.max_bytes && self.records.len() > 1)
         {
             let Some(old) = self.records.pop_front() else {
                 break;

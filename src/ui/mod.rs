@@ -39,7 +39,7 @@ pub use i18n::{Lang, Texts};
 pub use settings::{Mode, Settings, ViewMode};
 
 /// Capacity of the engine → UI event queue, in events. Payload bytes are bounded
-/// separately by the engine (8 MiB), so a deep queue costs little memory and lets a
+/// separately by the engine (4 MiB), so a deep queue costs little memory and lets a
 /// datagram flood wait out a slow frame instead of being dropped.
 const EVENT_QUEUE: usize = 32_768;
 /// Time the UI spends draining events per frame before it draws.
