@@ -11,10 +11,13 @@
 //!   common encoding, escapes, line endings, checksums, framing.
 //! - [`session`]: the capped record store and counters the window draws from.
 //! - [`ui`]: the eframe application, one panel per file, English and 简体中文 text.
+//! - [`automation`]: periodic sends, file sends, quick commands and auto-reply rules,
+//!   run on workers and inside the engine's readers (no egui).
 //! - [`cli`]: command-line arguments that open a session at start-up.
 //!
 //! Worker threads never touch the UI; the UI thread never touches a socket or a file.
 
+pub mod automation;
 pub mod cli;
 pub mod codec;
 pub mod engine;

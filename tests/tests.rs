@@ -1,6 +1,7 @@
 //! Sockscope's one integration-test binary: real sockets on loopback, every wait bounded.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod automation;
 mod engine;
 mod ui;
 mod util;

@@ -18,6 +18,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::counters::CounterCell;
+use super::responder::{Action, Responder, Timer};
 use super::sink::Sink;
 use super::{CloseReason, ConnId, Direction, EngineError, Event, SessionId, SessionKind};
 
@@ -33,6 +34,8 @@ pub(crate) const WRITER_IDLE: Duration = Duration::from_secs(2);
 /// Initial read buffer; grows to `READ_BUF` the first time a read fills it, so 10,000 idle
 /// clients do not pin 640 MiB of buffers.
 const FIRST_READ_BUF: usize = 8 << 10;
+/// Minimum gap between two reported auto-reply errors of one session.
+const ACTION_ERROR_EVERY: Duration = Duration::from_secs(1);
 /// Largest read: one `Data` event per read of at most this many bytes.
 pub(crate) const READ_BUF: usize = 64 << 10;
 
@@ -64,6 +67,13 @@ pub(crate) struct SessionCore {
     pub(crate) conns: Mutex<HashMap<ConnId, Arc<Conn>>>,
     /// Test hook: the next worker to look panics.
     fault: AtomicBool,
+    /// The auto-reply hook (see `responder`); `has_responder` lets readers skip the lock.
+    responder: Mutex<Option<Arc<dyn Responder>>>,
+    has_responder: AtomicBool,
+    /// Delayed auto-reply actions.
+    pub(crate) timer: Timer,
+    /// When an auto-reply error was last reported (they are rate-limited).
+    action_error_at: Mutex<Option<Instant>>,
 }
 
 impl SessionCore {
@@ -84,7 +94,68 @@ impl SessionCore {
             local: Mutex::new(None),
             conns: Mutex::new(HashMap::new()),
             fault: AtomicBool::new(false),
+            responder: Mutex::new(None),
+            has_responder: AtomicBool::new(false),
+            timer: Timer::default(),
+            action_error_at: Mutex::new(None),
         })
+    }
+
+    /// Installs or removes the auto-reply hook; takes effect from the next read.
+    pub(crate) fn set_responder(&self, responder: Option<Arc<dyn Responder>>) {
+        let mut slot = lock(&self.responder);
+        self.has_responder
+            .store(responder.is_some(), Ordering::SeqCst);
+        *slot = responder;
+    }
+
+    /// The auto-reply hook, if any (one atomic load when there is none).
+    pub(crate) fn responder(&self) -> Option<Arc<dyn Responder>> {
+        if !self.has_responder.load(Ordering::Relaxed) {
+            return None;
+        }
+        lock(&self.responder).clone()
+    }
+
+    /// Asks the responder about received bytes, catching a panic in it (reported as
+    /// `WorkerPanic`, the read goes on). None when no responder is installed.
+    pub(crate) fn ask_responder(
+        &self,
+        conn: Option<ConnId>,
+        peer: SocketAddr,
+        bytes: &[u8],
+    ) -> Option<Vec<Action>> {
+        let responder = self.responder()?;
+        match catch_unwind(AssertUnwindSafe(|| responder.on_data(conn, peer, bytes))) {
+            Ok(actions) => Some(actions),
+            Err(payload) => {
+                self.error(EngineError::WorkerPanic {
+                    worker: format!("auto-reply of session {}", self.id),
+                    message: panic_message(payload.as_ref()),
+                });
+                None
+            }
+        }
+    }
+
+    /// Reports an error from an auto-reply action, at most once per
+    /// `ACTION_ERROR_EVERY` (echo towards a peer that does not read would otherwise
+    /// report `QueueFull` on every read), and never once the session ended (a delayed
+    /// reply may fire after stop; `Stopped` must stay the last event). A reply to a
+    /// connection that closed meanwhile is not an error.
+    pub(crate) fn action_error(&self, error: EngineError) {
+        if matches!(error, EngineError::NotConnected) || self.is_done() {
+            return;
+        }
+        {
+            let mut last = lock(&self.action_error_at);
+            let now = Instant::now();
+            if last.is_some_and(|t| now.duration_since(t) < ACTION_ERROR_EVERY) {
+                return;
+            }
+            *last = Some(now);
+        }
+        self.error(error);
     }
 
     /// A guard for one more worker, or None if the session already ended.
@@ -353,6 +424,11 @@ impl<T> SendQueue<T> {
         }
     }
 
+    /// Bytes queued and not yet written (including the write in progress).
+    pub(crate) fn queued(&self) -> usize {
+        lock(&self.state).bytes
+    }
+
     /// The writer finished with `len` bytes (written or failed).
     pub(crate) fn done(&self, len: usize) {
         let mut st = lock(&self.state);
@@ -388,7 +464,8 @@ pub(crate) struct Conn {
     stream: TcpStream,
     pub(crate) counters: CounterCell,
     reason: Mutex<Option<CloseReason>>,
-    queue: SendQueue<()>,
+    /// Items flagged `true` are close markers (see `close_after_flush`).
+    queue: SendQueue<bool>,
     life: Mutex<ConnLife>,
     core: Arc<SessionCore>,
 }
@@ -423,6 +500,9 @@ impl Drop for ConnGuard {
                 peer: c.peer,
                 reason,
             });
+            if let Some(responder) = c.core.responder() {
+                let _ = catch_unwind(AssertUnwindSafe(|| responder.on_closed(c.id)));
+            }
         }
         // `_session` drops after this, so `Stopped` (if last) follows `Closed`.
     }
@@ -493,13 +573,74 @@ impl Conn {
 
     /// Queues bytes for the writer thread, starting it if needed.
     pub(crate) fn send(self: &Arc<Self>, bytes: Arc<[u8]>) -> Result<(), EngineError> {
-        match self.queue.push((), bytes) {
+        match self.queue.push(false, bytes) {
             Err(PushError::Closed) => Err(EngineError::NotConnected),
             Err(PushError::Full) => Err(EngineError::QueueFull {
                 conn: Some(self.id),
             }),
             Ok(false) => Ok(()),
             Ok(true) => self.start_writer(),
+        }
+    }
+
+    /// Bytes queued on this connection and not yet written.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queue.queued()
+    }
+
+    /// Closes the connection after everything queued so far is written (the writer
+    /// meets a close marker), with the reason a local close has in this session kind.
+    pub(crate) fn close_after_flush(self: &Arc<Self>) {
+        match self.queue.push(true, Arc::from(Vec::new())) {
+            Ok(false) => {}
+            Ok(true) => {
+                if self.start_writer().is_err() {
+                    self.close(self.local_close_reason());
+                }
+            }
+            Err(PushError::Closed) => {}
+            Err(PushError::Full) => self.close(self.local_close_reason()),
+        }
+    }
+
+    fn local_close_reason(&self) -> CloseReason {
+        if self.core.kind == SessionKind::TcpServer {
+            CloseReason::Kicked
+        } else {
+            CloseReason::LocalDisconnect
+        }
+    }
+
+    /// Carries out one auto-reply action on this connection.
+    pub(crate) fn apply(self: &Arc<Self>, action: Action) {
+        match action {
+            Action::Send { bytes, .. } => {
+                if let Err(e) = self.send(Arc::from(bytes)) {
+                    self.core.action_error(e);
+                }
+            }
+            Action::Close { .. } => self.close_after_flush(),
+        }
+    }
+
+    /// Runs the responder on one read: immediate actions now, delayed ones on the timer.
+    fn respond(self: &Arc<Self>, bytes: &[u8]) {
+        let Some(actions) = self.core.ask_responder(Some(self.id), self.peer, bytes) else {
+            return;
+        };
+        let now = Instant::now();
+        for action in actions {
+            let delay = action.delay();
+            if delay.is_zero() {
+                self.apply(action);
+            } else {
+                let conn = self.clone();
+                self.core.timer.schedule(
+                    &self.core,
+                    now + delay,
+                    Box::new(move || conn.apply(action)),
+                );
+            }
         }
     }
 
@@ -534,7 +675,11 @@ impl Conn {
     }
 
     fn write_loop(&self) {
-        while let Some(((), bytes)) = self.queue.next(WRITER_IDLE) {
+        while let Some((close_marker, bytes)) = self.queue.next(WRITER_IDLE) {
+            if close_marker {
+                self.close(self.local_close_reason());
+                break;
+            }
             let result = (&self.stream).write_all(&bytes);
             self.queue.done(bytes.len());
             match result {
@@ -559,7 +704,7 @@ impl Conn {
     }
 
     /// The reader: one `Data` event per read until EOF, error or close.
-    pub(crate) fn read_loop(&self) {
+    pub(crate) fn read_loop(self: &Arc<Self>) {
         let mut buf = vec![0u8; FIRST_READ_BUF];
         loop {
             match (&self.stream).read(&mut buf) {
@@ -577,14 +722,16 @@ impl Conn {
                 Ok(n) => {
                     self.counters.add_rx(n);
                     self.core.counters.add_rx(n);
+                    let bytes: Arc<[u8]> = Arc::from(&buf[..n]);
                     self.core.emit(Event::Data {
                         session: self.core.id,
                         conn: Some(self.id),
                         peer: self.peer,
                         dir: Direction::Rx,
                         at: SystemTime::now(),
-                        bytes: Arc::from(&buf[..n]),
+                        bytes: bytes.clone(),
                     });
+                    self.respond(&bytes);
                     if n == buf.len() && buf.len() < READ_BUF {
                         buf.resize(READ_BUF, 0);
                     }

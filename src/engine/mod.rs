@@ -13,13 +13,16 @@
 //! - TCP data is never dropped (workers wait for the queue), UDP data that does not fit
 //!   the queue is counted and reported as [`Event::Dropped`];
 //! - errors arrive typed ([`EngineError`]) with a sentence for the user;
-//! - a panic in a worker is caught and reported as [`EngineError::WorkerPanic`].
+//! - a panic in a worker is caught and reported as [`EngineError::WorkerPanic`];
+//! - an installed [`Responder`] (auto-reply) sees every read on the worker that read it,
+//!   after its Rx event, and its replies travel the normal send path.
 //!
 //! Imports: std and socket2 only.
 
 mod core;
 mod counters;
 mod error;
+mod responder;
 mod sink;
 mod tcp_client;
 mod tcp_server;
@@ -35,6 +38,7 @@ use std::time::{Duration, SystemTime};
 use self::core::{SessionCore, lock};
 pub use self::counters::Counters;
 pub use self::error::{EngineError, MAX_DATAGRAM};
+pub use self::responder::{Action, Responder};
 pub use self::sink::{EventReceiver, Waker};
 
 /// Identifies a session; unique per [`Engine`], starting at 1.
@@ -622,6 +626,31 @@ impl SessionHandle {
     /// UDP: cumulative (datagrams, bytes) dropped because the event queue was full.
     pub fn udp_dropped(&self) -> (u64, u64) {
         self.udp.as_ref().map(|u| u.dropped()).unwrap_or_default()
+    }
+
+    /// Installs (or with `None` removes) the auto-reply hook of this session. From the
+    /// next read on, every TCP read / UDP datagram is passed to it on the worker that
+    /// read it, after its Rx `Data` event; see [`Responder`] and [`Action`].
+    pub fn set_responder(&self, responder: Option<Arc<dyn Responder>>) {
+        self.core.set_responder(responder);
+    }
+
+    /// Bytes queued for writing and not yet written: of connection `conn` (None if it is
+    /// not open), or with `conn` None the whole session (UDP: its one queue; TCP: the sum
+    /// over connections). Senders of big data use it to keep a bounded amount in flight
+    /// below the queue cap that makes `send` fail with `QueueFull`.
+    pub fn queued_bytes(&self, conn: Option<ConnId>) -> Option<usize> {
+        if let Some(udp) = &self.udp {
+            return match conn {
+                None => Some(udp.queued_bytes()),
+                Some(_) => None,
+            };
+        }
+        let conns = lock(&self.core.conns);
+        match conn {
+            Some(id) => conns.get(&id).map(|c| c.queued_bytes()),
+            None => Some(conns.values().map(|c| c.queued_bytes()).sum()),
+        }
     }
 
     /// Test hook: makes the next worker loop of this session panic, to prove panics are

@@ -21,6 +21,7 @@ use super::core::{
 };
 use super::counters::Counters;
 use super::error::{MAX_DATAGRAM, io_error, map_io};
+use super::responder::Action;
 use super::{Direction, EngineError, Event, SendTarget, UdpConfig, parse_host_port, resolve};
 
 /// How often the worker wakes up to check for stop when no datagram arrives.
@@ -167,7 +168,43 @@ impl UdpState {
         )
     }
 
-    fn recv_loop(&self, local: SocketAddr) {
+    /// Bytes queued for sending and not yet sent.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queue.queued()
+    }
+
+    /// Carries out one auto-reply action towards `peer` (`Close` means nothing here).
+    fn apply(self: &Arc<Self>, peer: SocketAddr, action: Action) {
+        if let Action::Send { bytes, .. } = action
+            && let Err(e) = self.send(SendTarget::Peer(peer), bytes)
+        {
+            self.core.action_error(e);
+        }
+    }
+
+    /// Runs the responder on one datagram: immediate actions now, delayed ones on the
+    /// session's timer.
+    fn respond(self: &Arc<Self>, peer: SocketAddr, bytes: &[u8]) {
+        let Some(actions) = self.core.ask_responder(None, peer, bytes) else {
+            return;
+        };
+        let now = Instant::now();
+        for action in actions {
+            let delay = action.delay();
+            if delay.is_zero() {
+                self.apply(peer, action);
+            } else {
+                let state = self.clone();
+                self.core.timer.schedule(
+                    &self.core,
+                    now + delay,
+                    Box::new(move || state.apply(peer, action)),
+                );
+            }
+        }
+    }
+
+    fn recv_loop(self: &Arc<Self>, local: SocketAddr) {
         let core = &self.core;
         core.emit(Event::Listening {
             session: core.id,
@@ -196,6 +233,8 @@ impl UdpState {
                         at: SystemTime::now(),
                         bytes: Arc::from(&buf[..n]),
                     });
+                    // The device expects its answer even if the view could not keep up.
+                    self.respond(peer, &buf[..n]);
                     if !queued {
                         self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
                         self.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
