@@ -458,3 +458,53 @@ fn records_from_the_window() {
     assert!(matches!(h.state().status, Status::Listening(_)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A quick command made through the window (compose text saved under a name) is sent
+/// with one click, reaches the peer with its variables expanded, and shows as a TX record.
+#[test]
+fn quick_command_from_the_window() {
+    let (mut h, mut peer) = connected_client(blank_settings(Mode::TcpClient));
+    step_until(&mut h, "connected", |app| {
+        matches!(app.status, Status::Connected { .. })
+    });
+    fill(&mut h, "Data to send", "AT+N={counter}\\r\\n");
+    h.get_by_label("Quick commands").click();
+    h.run_steps(2);
+    fill(&mut h, "Name", "version");
+    h.get_by_label("Save compose box as command").click();
+    h.run_steps(2);
+    h.get_by_label("▶ version").click();
+    h.run_steps(1);
+    h.get_by_label("▶ version").click();
+    h.run_steps(1);
+    assert_eq!(read_exact_timeout(&mut peer, 16), b"AT+N=1\r\nAT+N=2\r\n");
+    step_until(&mut h, "TX records", |app| {
+        app.store
+            .iter()
+            .filter(|r| r.kind == RecordKind::Tx)
+            .count()
+            == 2
+    });
+    assert!(h.query_by_label_contains("AT+N=2\\r\\n").is_some());
+}
+
+/// Turning on echo in the auto-reply tab makes the server answer a client's bytes by
+/// itself, and the reply appears as a TX record.
+#[test]
+fn echo_rule_from_the_window() {
+    let (mut h, addr) = listening_server();
+    h.get_by_label("Auto-reply").click();
+    h.run_steps(2);
+    h.get_by_label("Echo everything").click();
+    h.run_steps(1);
+    h.get_by_label("Auto-reply on").click();
+    h.run_steps(1);
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.write_all(b"ping 42").unwrap();
+    assert_eq!(read_exact_timeout(&mut client, 7), b"ping 42");
+    step_until(&mut h, "echo record", |app| {
+        app.store
+            .iter()
+            .any(|r| r.kind == RecordKind::Tx && &*r.bytes == b"ping 42")
+    });
+}

@@ -510,12 +510,20 @@ impl Write for CountingFile {
 type Out = BufWriter<CountingFile>;
 
 fn create(path: &Path, count: &Arc<AtomicU64>) -> Result<Out, RecorderError> {
+    create_with(path, count, BUF_SIZE)
+}
+
+/// Raw logs get a small buffer: `BufWriter` hands writes at least as large as its buffer
+/// straight to the file, so 64 KiB reads skip one copy while small ones are still batched.
+const RAW_BUF_SIZE: usize = 16 * 1024;
+
+fn create_with(path: &Path, count: &Arc<AtomicU64>, capacity: usize) -> Result<Out, RecorderError> {
     let file = File::create(path).map_err(|e| RecorderError::Create {
         path: path.to_path_buf(),
         cause: e.to_string(),
     })?;
     Ok(BufWriter::with_capacity(
-        BUF_SIZE,
+        capacity,
         CountingFile {
             file,
             count: count.clone(),
@@ -993,8 +1001,8 @@ impl Sink {
             LogFormat::TextHex => text(TextStyle::Hex),
             LogFormat::Hexdump => text(TextStyle::Hexdump),
             LogFormat::Raw => Ok(Sink::Raw {
-                rx: create(path, count)?,
-                tx: create(&raw_tx_path(path), count)?,
+                rx: create_with(path, count, RAW_BUF_SIZE)?,
+                tx: create_with(&raw_tx_path(path), count, RAW_BUF_SIZE)?,
             }),
             LogFormat::Csv => {
                 let mut out = create(path, count)?;

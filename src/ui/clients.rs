@@ -15,11 +15,9 @@ use super::{ClientKey, SockscopeApp};
 /// Draws the clients (or UDP peers) list.
 pub fn clients_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     let t = app.texts();
-    let udp = app.settings.mode == Mode::Udp;
     ui.add_space(4.0);
+    // The tab above already says how many there are.
     ui.horizontal(|ui| {
-        let title = if udp { t.peers } else { t.clients };
-        ui.strong(format!("{title} ({})", app.clients.len()));
         if ui.small_button(t.select_all).clicked() {
             app.clients.values_mut().for_each(|c| c.selected = true);
         }

@@ -4,8 +4,7 @@
 //! and the window says so.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use egui::{RichText, TextEdit, Ui};
 
@@ -18,21 +17,10 @@ use crate::session::time::format_iso;
 
 use super::SockscopeApp;
 use super::connection::{ERROR_COLOR, OK_COLOR};
+use super::files::{DialogPurpose, JobResult, Slot, no_dialog_message};
 
 /// Events the recorder's tap may hold before TCP workers wait for it.
 const TAP_CAPACITY: usize = 4096;
-/// A dialog that answers faster than this could not have been shown to anyone.
-const DIALOG_NOT_SHOWN: Duration = Duration::from_millis(250);
-
-/// What a pending file dialog is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DialogPurpose {
-    /// Pick the recording's path.
-    RecordPath,
-    /// Pick where to save the view.
-    SaveView,
-}
-
 /// State of the log row.
 #[derive(Default)]
 pub struct LogState {
@@ -40,8 +28,6 @@ pub struct LogState {
     pub recorder: Option<Recorder>,
     /// Last word on recording or saving: (ok, message).
     pub message: Option<(bool, String)>,
-    dialog: Option<(DialogPurpose, Instant, Receiver<Option<PathBuf>>)>,
-    save_job: Option<Receiver<Result<String, String>>>,
 }
 
 impl std::fmt::Debug for LogState {
@@ -134,113 +120,46 @@ impl SockscopeApp {
         {
             options.locals.push((session.id(), local));
         }
-        let (tx, rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("save-view".into())
-            .spawn(move || {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                let result = write_records_with(&path, &options, records.iter())
-                    .map(|s| {
-                        format!(
-                            "saved {} records ({}) to {}",
-                            s.records,
-                            human_bytes(s.bytes_written as f64),
-                            s.path.display()
-                        )
-                    })
-                    .map_err(|e| e.to_string());
-                let _ = tx.send(result);
-            });
-        match spawned {
-            Ok(_) => self.log.save_job = Some(rx),
-            Err(error) => self.log.message = Some((false, format!("cannot save: {error}"))),
-        }
+        self.spawn_job(move || {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match write_records_with(&path, &options, records.iter()) {
+                Ok(s) => JobResult::Message(
+                    Slot::Log,
+                    true,
+                    format!(
+                        "saved {} records ({}) to {}",
+                        s.records,
+                        human_bytes(s.bytes_written as f64),
+                        s.path.display()
+                    ),
+                ),
+                Err(e) => JobResult::Message(Slot::Log, false, e.to_string()),
+            }
+        });
     }
 
-    /// Collects answers from dialogs and save jobs; called every frame.
-    pub(crate) fn poll_log(&mut self) {
-        if let Some((purpose, started, rx)) = &self.log.dialog {
-            match rx.try_recv() {
-                Ok(answer) => {
-                    let (purpose, quick) = (*purpose, started.elapsed() < DIALOG_NOT_SHOWN);
-                    self.log.dialog = None;
-                    match answer {
-                        Some(path) => self.dialog_answered(purpose, path),
-                        None if quick => {
-                            // rfd returns at once when it cannot show a dialog: say so and
-                            // fall back to the path field.
-                            let path = PathBuf::from(self.settings.log_path.trim());
-                            self.log.message = Some((
-                                false,
-                                format!(
-                                    "no file dialog is available here; using the path field: {}",
-                                    path.display()
-                                ),
-                            ));
-                            if purpose == DialogPurpose::SaveView {
-                                let format = self.log_format();
-                                self.save_view(default_log_path("view", format), format);
-                            }
-                        }
-                        None => {}
-                    }
-                }
-                Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Disconnected) => self.log.dialog = None,
+    /// The answer of a log dialog; `None` when no dialog could be shown.
+    pub(crate) fn log_path_chosen(&mut self, purpose: DialogPurpose, path: Option<PathBuf>) {
+        let format = path
+            .as_deref()
+            .and_then(LogFormat::from_path)
+            .unwrap_or_else(|| self.log_format());
+        match (purpose, path) {
+            (DialogPurpose::SaveView, Some(path)) => self.save_view(path, format),
+            (DialogPurpose::SaveView, None) => {
+                let path = default_log_path("view", format);
+                self.log.message = Some((false, no_dialog_message(&path)));
+                self.save_view(path, format);
             }
-        }
-        if let Some(rx) = &self.log.save_job {
-            match rx.try_recv() {
-                Ok(result) => {
-                    self.log.message = Some(match result {
-                        Ok(message) => (true, message),
-                        Err(message) => (false, message),
-                    });
-                    self.log.save_job = None;
-                }
-                Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Disconnected) => self.log.save_job = None,
-            }
-        }
-    }
-
-    fn dialog_answered(&mut self, purpose: DialogPurpose, path: PathBuf) {
-        let format = LogFormat::from_path(&path).unwrap_or_else(|| self.log_format());
-        match purpose {
-            DialogPurpose::RecordPath => {
+            (_, Some(path)) => {
                 self.settings.log_path = path.display().to_string();
                 self.settings.log_format = format.name().to_string();
             }
-            DialogPurpose::SaveView => self.save_view(path, format),
-        }
-    }
-
-    fn open_dialog(&mut self, purpose: DialogPurpose) {
-        let format = self.log_format();
-        let suggested = match purpose {
-            DialogPurpose::RecordPath => PathBuf::from(self.settings.log_path.trim()),
-            DialogPurpose::SaveView => default_log_path("view", format),
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("file-dialog".into())
-            .spawn(move || {
-                let mut dialog =
-                    rfd::FileDialog::new().add_filter(format.name(), &[format.extension()]);
-                if let Some(dir) = suggested.parent() {
-                    dialog = dialog.set_directory(dir);
-                }
-                if let Some(name) = suggested.file_name() {
-                    dialog = dialog.set_file_name(name.to_string_lossy());
-                }
-                let _ = tx.send(dialog.save_file());
-            });
-        match spawned {
-            Ok(_) => self.log.dialog = Some((purpose, Instant::now(), rx)),
-            Err(error) => {
-                self.log.message = Some((false, format!("cannot open a dialog: {error}")))
+            (_, None) => {
+                let path = PathBuf::from(self.settings.log_path.trim());
+                self.log.message = Some((false, no_dialog_message(&path)));
             }
         }
     }
@@ -249,7 +168,6 @@ impl SockscopeApp {
 /// Draws the log row.
 pub fn log_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     let t = app.texts();
-    app.poll_log();
     let recording = app.recording();
     ui.horizontal_wrapped(|ui| {
         let label = ui.label(t.log_file);
@@ -284,12 +202,17 @@ pub fn log_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                     .to_string();
             }
         }
-        let dialog_open = app.log.dialog.is_some();
+        let dialog_open = app.files.dialog_open();
         if ui
             .add_enabled(!recording && !dialog_open, egui::Button::new(t.choose))
             .clicked()
         {
-            app.open_dialog(DialogPurpose::RecordPath);
+            let suggested = PathBuf::from(app.settings.log_path.trim());
+            app.open_dialog(
+                DialogPurpose::RecordPath,
+                suggested,
+                (format.name(), format.extension()),
+            );
         }
         if recording {
             if ui
@@ -308,13 +231,15 @@ pub fn log_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         }
         ui.separator();
         if ui
-            .add_enabled(
-                !dialog_open && app.log.save_job.is_none(),
-                egui::Button::new(t.save_log),
-            )
+            .add_enabled(!app.files.busy(), egui::Button::new(t.save_log))
             .clicked()
         {
-            app.open_dialog(DialogPurpose::SaveView);
+            let suggested = default_log_path("view", format);
+            app.open_dialog(
+                DialogPurpose::SaveView,
+                suggested,
+                (format.name(), format.extension()),
+            );
         }
     });
     if let Some(recorder) = &app.log.recorder {
@@ -356,7 +281,7 @@ pub fn log_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     if let Some((ok, message)) = &app.log.message {
         ui.label(RichText::new(message).color(if *ok { OK_COLOR } else { ERROR_COLOR }));
     }
-    if app.log.dialog.is_some() || app.log.save_job.is_some() {
+    if app.files.busy() {
         ui.ctx().request_repaint_after(Duration::from_millis(100));
     }
 }

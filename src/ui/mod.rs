@@ -7,10 +7,12 @@
 //! more are waiting (so a flood slows the peer through TCP flow control instead of
 //! freezing the window).
 
+pub mod automation;
 pub mod clients;
 pub mod compare;
 pub mod connection;
 pub mod errors;
+pub mod files;
 pub mod fonts;
 pub mod i18n;
 pub mod log;
@@ -110,6 +112,10 @@ pub struct SockscopeApp {
     pub send: send::SendState,
     /// Recording and saving logs.
     pub log: log::LogState,
+    /// Repeat, file send, quick commands, auto-reply.
+    pub automation: automation::AutomationState,
+    /// Pending file dialogs and file jobs.
+    pub files: files::FileJobs,
     /// Datagrams the engine dropped because the UI fell behind (UDP).
     pub udp_dropped: u64,
     /// Errors shown as a banner until dismissed or replaced.
@@ -173,6 +179,8 @@ impl SockscopeApp {
             receive: receive::ReceiveState::default(),
             send: send::SendState::default(),
             log: log::LogState::default(),
+            automation: automation::AutomationState::default(),
+            files: files::FileJobs::default(),
             udp_dropped: 0,
             last_error: None,
             engine,
@@ -246,6 +254,9 @@ impl SockscopeApp {
                     };
                 }
                 self.last_error = None;
+                if let Some(responder) = &self.automation.responder {
+                    responder.install(&handle);
+                }
                 self.session = Some(handle);
             }
             Err(error) => self.fail(errors::error_text(self.settings.lang, &error)),
@@ -517,6 +528,7 @@ impl SockscopeApp {
         if self.drain_events(DRAIN_BUDGET) {
             ctx.request_repaint();
         }
+        self.poll_files();
         let now = Instant::now();
         self.store.poll(now);
         self.store.stats.tick(now);
@@ -535,13 +547,58 @@ impl SockscopeApp {
             .resizable(true)
             .default_size(170.0)
             .show(ui, |ui| send::send_ui(ui, self));
-        if self.settings.mode != Mode::TcpClient {
-            egui::Panel::right("clients")
-                .resizable(true)
-                .default_size(330.0)
-                .show(ui, |ui| clients::clients_ui(ui, self));
-        }
+        egui::Panel::right("side")
+            .resizable(true)
+            .default_size(340.0)
+            .show(ui, |ui| self.side_ui(ui));
         egui::CentralPanel::default().show(ui, |ui| receive::receive_ui(ui, self));
+    }
+}
+
+impl SockscopeApp {
+    /// The right-hand panel: clients (server and UDP modes), quick commands, auto-reply.
+    fn side_ui(&mut self, ui: &mut egui::Ui) {
+        let t = self.texts();
+        let has_clients = self.settings.mode != Mode::TcpClient;
+        if !has_clients && self.automation.tab == automation::RightTab::Clients {
+            self.automation.tab = automation::RightTab::Commands;
+        }
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            if has_clients {
+                let title = if self.settings.mode == Mode::Udp {
+                    t.peers
+                } else {
+                    t.clients
+                };
+                ui.selectable_value(
+                    &mut self.automation.tab,
+                    automation::RightTab::Clients,
+                    format!("{title} ({})", self.clients.len()),
+                );
+            }
+            ui.selectable_value(
+                &mut self.automation.tab,
+                automation::RightTab::Commands,
+                t.tab_commands,
+            );
+            let auto = if self.automation.responder.is_some() {
+                format!("{} ●", t.tab_auto_reply)
+            } else {
+                t.tab_auto_reply.to_string()
+            };
+            ui.selectable_value(
+                &mut self.automation.tab,
+                automation::RightTab::AutoReply,
+                auto,
+            );
+        });
+        ui.separator();
+        match self.automation.tab {
+            automation::RightTab::Clients => clients::clients_ui(ui, self),
+            automation::RightTab::Commands => automation::commands_ui(ui, self),
+            automation::RightTab::AutoReply => automation::auto_reply_ui(ui, self),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use egui::{RichText, TextEdit, Ui};
 
 use crate::codec::checksum::Checksum;
-use crate::codec::escape::{self, LineEnding, SendOptions};
+use crate::codec::escape::LineEnding;
 use crate::codec::hex;
 use crate::codec::text::TextEncoding;
 use crate::engine::SendTarget;
@@ -38,21 +38,21 @@ pub struct SendState {
     pub history_pos: Option<usize>,
     /// Result of the last send, in words.
     pub feedback: Option<(bool, String)>,
+    /// Sends made from the compose box (`{counter}` of the next one is this + 1).
+    pub counter: u64,
 }
 
-/// The bytes the current input and options make (data, checksum of the data, line
-/// ending), or the problem in words.
+/// The bytes the next send makes from the compose box (variables expanded with the
+/// next counter value; data, checksum of the data, line ending), or the problem in words.
 pub fn build_payload(app: &SockscopeApp) -> Result<Vec<u8>, String> {
-    let settings = &app.settings;
-    let options = SendOptions {
-        hex: settings.send_hex,
-        encoding: TextEncoding::from_name(&settings.send_encoding).unwrap_or_default(),
-        escapes: settings.escapes,
-        line_ending: settings.line_ending(),
-        checksum: settings.checksum(),
-    };
-    escape::build_payload(&app.send.input, &options)
-        .map_err(|e| super::errors::payload_error_text(settings.lang, &e))
+    let spec = super::automation::compose_spec(app);
+    match spec.compile() {
+        Ok(template) => Ok(template.render(app.send.counter + 1)),
+        Err(error) => Err(super::automation::template_error_text(
+            app.settings.lang,
+            &error,
+        )),
+    }
 }
 
 /// Sends the current input to the chosen target and records it in the history.
@@ -92,7 +92,10 @@ pub fn send_now(app: &mut SockscopeApp) {
     }
     app.send.feedback = Some(match failure {
         Some(message) => (false, message),
-        None => (true, format!("{len} B → {queued}")),
+        None => {
+            app.send.counter += 1;
+            (true, format!("{len} B → {queued}"))
+        }
     });
     remember(app);
 }
@@ -273,6 +276,7 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 .color(egui::Color32::GRAY),
         );
     });
+    super::automation::compose_automation_ui(ui, app);
 }
 
 fn browse_history(app: &mut SockscopeApp, older: bool) {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::automation::{AutoReplyConfig, QuickCommands};
 use crate::codec::checksum::Checksum;
 use crate::codec::escape::LineEnding;
 use crate::codec::framing::FrameMode;
@@ -137,6 +138,24 @@ pub struct Settings {
     pub log_path: String,
     /// Log row: the log format's name.
     pub log_format: String,
+    /// Compose: expand `{counter}`, `{time}`, … in sends.
+    pub variables: bool,
+    /// Compose: repeat interval in ms.
+    pub periodic_ms: String,
+    /// Compose: how many repeats (empty or 0 = until stopped).
+    pub periodic_count: String,
+    /// Compose: the file to send.
+    pub file_path: String,
+    /// Compose: file chunk size in bytes.
+    pub file_chunk: String,
+    /// Compose: delay between file chunks in ms.
+    pub file_delay_ms: String,
+    /// Quick commands: the JSON file for import/export.
+    pub commands_path: String,
+    /// The quick commands.
+    pub quick_commands: QuickCommands,
+    /// The auto-reply rules (auto-reply itself starts off at every start).
+    pub auto_reply: AutoReplyConfig,
 }
 
 impl Default for Settings {
@@ -167,6 +186,15 @@ impl Default for Settings {
             history: Vec::new(),
             log_path: String::new(),
             log_format: "text".into(),
+            variables: true,
+            periodic_ms: "1000".into(),
+            periodic_count: String::new(),
+            file_path: String::new(),
+            file_chunk: "65536".into(),
+            file_delay_ms: "0".into(),
+            commands_path: String::new(),
+            quick_commands: QuickCommands::default(),
+            auto_reply: AutoReplyConfig::default(),
         }
     }
 }
