@@ -9,7 +9,6 @@ use egui::{RichText, ScrollArea, Ui};
 use crate::session::stats::human_bytes;
 use crate::session::time::format_time;
 
-use super::settings::Mode;
 use super::{ClientKey, SockscopeApp};
 
 /// Draws the clients (or UDP peers) list.
