@@ -3,6 +3,6 @@
 
 mod automation;
 mod engine;
+mod recorder;
 mod ui;
 mod util;
-mod recorder;
