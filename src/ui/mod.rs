@@ -641,6 +641,13 @@ impl eframe::App for SockscopeApp {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         if let Some(session) = &self.session {
             session.stop();
+            // Let the session's last events (closes, "stopped") reach the log: keep the
+            // queue moving for up to a second while the workers finish.
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while !session.is_stopped() && Instant::now() < deadline {
+                while self.events.try_recv().is_some() {}
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
         // The log file is finished (flushed, last record whole) before the process ends.
         if let Some(status) = self.finish_recording(Duration::from_secs(5)) {
