@@ -6,7 +6,16 @@ use sockscope::cli::{Parsed, USAGE, parse_args};
 use sockscope::ui::SockscopeApp;
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
+    // Arguments that are not valid Unicode are refused in words rather than panicking.
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| {
+            a.into_string()
+                .map_err(|a| format!("argument {a:?} is not valid Unicode"))
+        })
+        .collect();
+    let parsed = args.and_then(parse_args);
+    let options = match parsed {
         Ok(Parsed::Run(options)) => options,
         Ok(Parsed::Print(text)) => {
             print!("{text}");
@@ -40,6 +49,9 @@ fn main() -> ExitCode {
         }),
     );
     match result {
+        Ok(()) if sockscope::ui::SCREENSHOT_FAILED.load(std::sync::atomic::Ordering::Acquire) => {
+            ExitCode::FAILURE
+        }
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("sockscope: cannot open the window: {error}");

@@ -422,7 +422,28 @@ impl Store {
             .collect();
         for key in keys {
             self.finish_stream(key);
-            self.streams.remove(&key);
+            // A character cut off by the close is shown as `\xNN`, never lost silently.
+            if let Some(mut state) = self.streams.remove(&key)
+                && !state.clean
+            {
+                let mut text = String::new();
+                let invalid = state.decoder.decode(&[], true, &mut text);
+                if !text.is_empty() {
+                    let record = Record {
+                        seq: 0,
+                        at: state.last_at,
+                        session: key.session,
+                        conn: key.conn,
+                        peer: key.peer,
+                        kind: key.kind,
+                        bytes: Arc::from(Vec::new()),
+                        text: Some(text),
+                        invalid: u32::try_from(invalid).unwrap_or(u32::MAX),
+                        oversize: false,
+                    };
+                    self.insert(record);
+                }
+            }
         }
     }
 
@@ -543,9 +564,19 @@ impl Store {
     }
 
     fn evict(&mut self) {
-        while self.records.len() > self.caps.max_records
-            || (self.held_bytes() > self.caps.max_bytes && self.records.len() > 1)
-        {
+        loop {
+            let over_bytes = self.held_bytes() > self.caps.max_bytes && self.records.len() > 1;
+            if !over_bytes && self.records.len() <= self.caps.max_records {
+                break;
+            }
+            // Spare slots left by an earlier flood of small records count against the
+            // cap: give them back before evicting records for them. Only when well over
+            // (half again what is wanted), so shrinking stays rare while evicting.
+            let wanted = self.records.len() + self.records.len() / 4 + 1024;
+            if over_bytes && self.records.capacity() > wanted + wanted / 2 {
+                self.records.shrink_to(wanted);
+                continue;
+            }
             let Some(old) = self.records.pop_front() else {
                 break;
             };
@@ -686,6 +717,38 @@ mod tests {
             b"wor",
             "pending bytes flushed on close"
         );
+    }
+
+    /// A character cut off by the connection closing shows as `\xNN` in a record of its
+    /// own and counts as a decode error, rather than vanishing.
+    #[test]
+    fn close_flushes_partial_character() {
+        let mut store = Store::new(StoreCaps::default(), TextEncoding::Gbk);
+        push(&mut store, Some(4), &gbk("你")[..1]);
+        assert_eq!(store.decode_errors(), 0);
+        store.end_conn(1, 4);
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.get(1).unwrap().text(), "\\xC4");
+        assert_eq!(store.decode_errors(), 1);
+    }
+
+    /// Lowering the byte cap after a flood of small records gives back the spare queue
+    /// slots instead of evicting everything.
+    #[test]
+    fn lower_cap_keeps_records() {
+        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+        for _ in 0..200_000 {
+            push(&mut store, None, b"0123456789abcdef");
+        }
+        let before = store.len();
+        store.set_caps(StoreCaps {
+            max_bytes: 8 * 1024 * 1024,
+            max_records: 1_000_000,
+        });
+        assert!(store.held_bytes() <= 8 * 1024 * 1024);
+        assert!(store.len() > 20_000, "{} of {before} kept", store.len());
+        store.push_info(1, None, None, SystemTime::now(), "still here".into());
+        assert!(store.len() > 20_000);
     }
 
     /// Idle-gap framing emits the pending frame once the gap has passed.

@@ -26,6 +26,9 @@ use super::send::TargetChoice;
 use super::settings::{Mode, parse_number};
 use super::{Lang, SockscopeApp};
 
+/// Largest file chunk the window offers (one read, one record, one send).
+const MAX_CHUNK: usize = 1024 * 1024;
+
 /// What the right-hand panel shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum RightTab {
@@ -198,10 +201,15 @@ impl SockscopeApp {
             self.automation.message = Some((false, t.nothing_to_send.to_string()));
             return;
         };
+        let chunk = parse_number(&self.settings.file_chunk)
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0);
+        if !(1..=MAX_CHUNK).contains(&chunk) {
+            self.automation.message = Some((false, format!("{}: 1 … {MAX_CHUNK}", t.chunk)));
+            return;
+        }
         let options = FileSendOptions {
-            chunk_size: parse_number(&self.settings.file_chunk)
-                .and_then(|n| usize::try_from(n).ok())
-                .unwrap_or(0),
+            chunk_size: chunk,
             chunk_delay: Duration::from_millis(
                 parse_number(&self.settings.file_delay_ms).unwrap_or(0),
             ),
@@ -388,9 +396,10 @@ pub fn compose_automation_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 let suggested = PathBuf::from(app.settings.file_path.trim());
                 app.open_dialog(DialogPurpose::SendFile, suggested, ("file", "*"));
             }
+            // No stat per frame: a missing file is reported when the send starts.
             let path = PathBuf::from(app.settings.file_path.trim());
             if ui
-                .add_enabled(path.is_file(), egui::Button::new(t.send_path))
+                .add_enabled(!path.as_os_str().is_empty(), egui::Button::new(t.send_path))
                 .clicked()
             {
                 app.start_file_send(path);
@@ -539,9 +548,12 @@ pub fn commands_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     }
     if let Some((from, to)) = move_item {
         app.settings.quick_commands.move_item(from, to);
-        if app.automation.editing == Some(from) {
-            app.automation.editing = Some(to);
-        }
+        // The editor follows the command it was opened on.
+        app.automation.editing = match app.automation.editing {
+            Some(e) if e == from => Some(to),
+            Some(e) if e == to => Some(from),
+            other => other,
+        };
     }
     if let Some(i) = remove {
         app.settings.quick_commands.remove(i);

@@ -162,7 +162,7 @@ fn advanced_ui(ui: &mut Ui, app: &mut SockscopeApp, errors: &[(Field, &'static s
     });
     ui.horizontal(|ui| {
         let l = ui.label(t.view_cap);
-        let mut cap = app.settings.view_cap_mib as u32;
+        let mut cap = app.settings.view_cap_mib.clamp(1, 4096) as u32;
         if ui
             .add(egui::DragValue::new(&mut cap).range(1..=4096))
             .labelled_by(l.id)
@@ -170,7 +170,7 @@ fn advanced_ui(ui: &mut Ui, app: &mut SockscopeApp, errors: &[(Field, &'static s
         {
             app.settings.view_cap_mib = cap as usize;
             let mut caps = app.store.caps();
-            caps.max_bytes = app.settings.view_cap_mib * 1024 * 1024;
+            caps.max_bytes = app.settings.view_cap_mib.clamp(1, 4096) * 1024 * 1024;
             app.store.set_caps(caps);
         }
     });

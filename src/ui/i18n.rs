@@ -136,6 +136,8 @@ texts! {
     target_selected_peers: "Ticked peers", "选中的对端";
     hex_ok: "bytes", "字节";
     nothing_to_send: "Nothing to send: not connected.", "无法发送：未连接。";
+    none_selected: "No client is ticked in the list: tick one, or send to all.", "列表中没有勾选客户端：请勾选，或发送给全部。";
+    bind_ip: "Use an IP address (e.g. 0.0.0.0, ::, 127.0.0.1) or localhost", "请填写 IP 地址（如 0.0.0.0、::、127.0.0.1）或 localhost";
     clients: "Clients", "客户端";
     peers: "UDP peers", "UDP 对端";
     address: "Address", "地址";

@@ -40,6 +40,10 @@ use crate::session::store::{Store, StoreCaps};
 pub use i18n::{Lang, Texts};
 pub use settings::{Mode, Settings, ViewMode};
 
+/// Set when `--screenshot` could not write its PNG, so `main` exits with failure.
+pub static SCREENSHOT_FAILED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Capacity of the engine → UI event queue, in events. Payload bytes are bounded
 /// separately by the engine (4 MiB), so a deep queue costs little memory and lets a
 /// datagram flood wait out a slow frame instead of being dropped.
@@ -148,11 +152,22 @@ impl SockscopeApp {
         } else {
             None
         };
+        let mut options = options;
+        // Plain start: the first time, a TCP server on a free port; later, the session the
+        // user left (a server or UDP socket is opened again, a client waits for Connect).
+        let restore = stored.is_some() && options.auto_start;
+        if restore {
+            options.auto_start = false;
+        }
         let settings = stored.unwrap_or_else(|| Settings {
             lang: Lang::from_system(),
             ..Settings::default()
         });
-        Self::with_settings(ctx, settings, options)
+        let mut app = Self::with_settings(ctx, settings, options);
+        if restore && app.settings.mode != Mode::TcpClient {
+            app.start_session();
+        }
+        app
     }
 
     /// Builds the app with explicit settings (tests use this with persistence off).
@@ -168,7 +183,7 @@ impl SockscopeApp {
             Engine::new(EVENT_QUEUE, Box::new(move || waker_ctx.request_repaint()));
         let encoding = settings.encoding();
         let caps = StoreCaps {
-            max_bytes: settings.view_cap_mib.max(1) * 1024 * 1024,
+            max_bytes: settings.view_cap_mib.clamp(1, 4096) * 1024 * 1024,
             ..StoreCaps::default()
         };
         let mut app = SockscopeApp {
@@ -445,7 +460,13 @@ impl SockscopeApp {
                     format!("{}: {message}", t.info_error),
                 );
                 if current {
-                    if is_fatal(&error) {
+                    // Errors before the session is up (refused, in use, …) end it; later
+                    // ones (a failed UDP send, an accept hiccup) are shown and it goes on.
+                    let up = matches!(
+                        self.status,
+                        Status::Connected { .. } | Status::Listening(_) | Status::Bound(_)
+                    );
+                    if is_fatal(&error) && !up {
                         self.status = Status::Failed(message.clone());
                     }
                     self.last_error = Some(message);
@@ -513,7 +534,8 @@ impl SockscopeApp {
             0 | 1 => ctx.request_repaint_after(Duration::from_millis(50)),
             stage => {
                 if stage == 3 {
-                    std::process::exit(1);
+                    // Closing normally (not exiting) lets on_exit finish a --log file.
+                    SCREENSHOT_FAILED.store(true, Ordering::Release);
                 }
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }

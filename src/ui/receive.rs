@@ -515,14 +515,20 @@ fn row_text(text: &str) -> String {
 
 /// The detail pane: the selected record in full (hexdump and text), or the comparison.
 fn detail_ui(ui: &mut Ui, app: &mut SockscopeApp) {
+    let app = &*app;
     let t = app.texts();
-    // With nothing selected, the comparison follows the newest received record.
+    // With nothing selected, the comparison follows the newest received record (looked
+    // for among the last few thousand only, so a long run of sends costs nothing).
     let record = match app.receive.selected {
         Some(seq) => app.store.index_of_seq(seq).and_then(|i| app.store.get(i)),
-        None if app.receive.compare => app.store.iter().rev().find(|r| r.kind == RecordKind::Rx),
+        None if app.receive.compare => app
+            .store
+            .iter()
+            .rev()
+            .take(4096)
+            .find(|r| r.kind == RecordKind::Rx),
         None => None,
-    }
-    .cloned();
+    };
     ui.horizontal(|ui| {
         ui.strong(t.selected);
         if let Some(record) = &record {
@@ -546,6 +552,12 @@ fn detail_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         ui.label(RichText::new(t.select_hint).color(Color32::GRAY));
         return;
     };
+    let text = record.text();
+    // Laying out megabytes of text would stall the frame: show the start, copy the rest.
+    let text_end = text
+        .char_indices()
+        .nth(DETAIL_BYTES)
+        .map_or(text.len(), |(i, _)| i);
     ScrollArea::vertical()
         .id_salt("detail_scroll")
         .auto_shrink([false, false])
@@ -564,7 +576,11 @@ fn detail_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 }
                 ui.label(RichText::new(dump).monospace());
                 ui.separator();
-                ui.label(RichText::new(record.text()).monospace());
+                let mut shown_text = text[..text_end].to_string();
+                if text_end < text.len() {
+                    shown_text.push_str("\n… (copy to see all)");
+                }
+                ui.label(RichText::new(shown_text).monospace());
             }
         });
 }

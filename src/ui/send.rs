@@ -70,6 +70,13 @@ pub fn send_now(app: &mut SockscopeApp) {
         return;
     };
     let selected = app.selected_clients();
+    if app.settings.mode != Mode::TcpClient
+        && app.send.target == TargetChoice::Selected
+        && selected.is_empty()
+    {
+        app.send.feedback = Some((false, t.none_selected.to_string()));
+        return;
+    }
     let targets: Vec<SendTarget> = match (app.settings.mode, app.send.target) {
         (Mode::TcpClient, _) | (Mode::Udp, TargetChoice::All) => vec![SendTarget::Default],
         (Mode::TcpServer, TargetChoice::All) => vec![SendTarget::All],

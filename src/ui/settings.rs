@@ -240,6 +240,9 @@ impl Settings {
         };
         if host.trim().is_empty() {
             errors.push((Field::Host, t.empty_host));
+        } else if self.mode != Mode::TcpClient && !is_bind_host(host) {
+            // Binding resolves the name on the UI thread: only names that need no DNS.
+            errors.push((Field::Host, t.bind_ip));
         }
         match parse_u16(port) {
             Some(0) if self.mode == Mode::TcpClient => {
@@ -325,6 +328,16 @@ impl Settings {
     }
 }
 
+/// An address to bind: an IP literal (IPv6 with or without brackets) or `localhost`.
+pub fn is_bind_host(host: &str) -> bool {
+    let host = host.trim();
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok()
+}
+
 /// A port: digits only, 0..=65535.
 pub fn parse_u16(input: &str) -> Option<u16> {
     let input = input.trim();
@@ -366,6 +379,30 @@ mod tests {
         s.lang = Lang::Zh;
         s.client_host = " ".into();
         assert_eq!(s.field_errors()[0].1, super::super::i18n::ZH.empty_host);
+    }
+
+    /// Bind addresses must need no DNS lookup (the UI thread binds): IPs and localhost.
+    #[test]
+    fn bind_hosts() {
+        for ok in [
+            "0.0.0.0",
+            "::",
+            "[::1]",
+            "127.0.0.1",
+            "localhost",
+            " LOCALHOST ",
+        ] {
+            assert!(is_bind_host(ok), "{ok}");
+        }
+        for bad in ["foo.example", "192.168.1", "::1]", ""] {
+            assert!(!is_bind_host(bad), "{bad}");
+        }
+        let s = Settings {
+            mode: Mode::Udp,
+            udp_host: "nosuch.invalid".into(),
+            ..Settings::default()
+        };
+        assert_eq!(s.field_errors()[0].0, Field::Host);
     }
 
     /// A server may bind port 0; a client may not connect to it.
