@@ -40,6 +40,9 @@ use crate::session::store::{Store, StoreCaps};
 pub use i18n::{Lang, Texts};
 pub use settings::{Mode, Settings, ViewMode};
 
+/// Most UDP peers listed in the clients panel.
+const MAX_UDP_PEERS: usize = 10_000;
+
 /// Set when `--screenshot` could not write its PNG, so `main` exits with failure.
 pub static SCREENSHOT_FAILED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
@@ -406,7 +409,13 @@ impl SockscopeApp {
                 at,
                 bytes,
             } => {
-                if current && conn.is_none() {
+                // UDP peers are listed up to a bound: a flood from random source ports
+                // must not grow the list (and every frame's work) without end.
+                if current
+                    && conn.is_none()
+                    && (self.clients.len() < MAX_UDP_PEERS
+                        || self.clients.contains_key(&ClientKey::Peer(peer)))
+                {
                     self.clients
                         .entry(ClientKey::Peer(peer))
                         .or_insert(ClientRow {
