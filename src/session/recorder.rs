@@ -339,7 +339,71 @@ pub(crate) enum Entry<'a> {
     },
 }
 
+/// The line an entry other than data makes, shared by the text and CSV logs.
+struct EventLine<'a> {
+    at: SystemTime,
+    session: SessionId,
+    conn: Option<ConnId>,
+    peer: Option<SocketAddr>,
+    text: Cow<'a, str>,
+}
+
 impl Entry<'_> {
+    /// The event line of a non-data entry (`None` for data).
+    fn event_line(&self) -> Option<EventLine<'_>> {
+        let (at, session, conn, peer, text) = match self {
+            Entry::Data { .. } => return None,
+            Entry::Open {
+                at,
+                session,
+                conn,
+                local,
+                peer,
+                initiator,
+            } => {
+                let text = match initiator {
+                    Initiator::Local => format!("connected {local} -> {peer}"),
+                    Initiator::Peer => format!("client {peer} joined (local {local})"),
+                };
+                (*at, *session, Some(*conn), Some(*peer), Cow::Owned(text))
+            }
+            Entry::Listening { at, session, local } => (
+                *at,
+                *session,
+                None,
+                None,
+                Cow::Owned(format!("listening on {local}")),
+            ),
+            Entry::Close {
+                at,
+                session,
+                conn,
+                peer,
+                reason,
+            } => (
+                *at,
+                *session,
+                Some(*conn),
+                Some(*peer),
+                Cow::Owned(format!("closed: {reason}")),
+            ),
+            Entry::Note {
+                at,
+                session,
+                conn,
+                peer,
+                text,
+            } => (*at, *session, *conn, *peer, Cow::Borrowed(text.as_ref())),
+        };
+        Some(EventLine {
+            at,
+            session,
+            conn,
+            peer,
+            text,
+        })
+    }
+
     fn from_event(event: &Event) -> Entry<'_> {
         let now = SystemTime::now;
         match event {
@@ -639,56 +703,32 @@ impl TextLog {
     }
 
     fn entry(&mut self, entry: &Entry<'_>) -> io::Result<()> {
-        match entry {
-            Entry::Data {
-                at,
-                session,
-                conn,
-                peer,
-                dir,
-                bytes,
-            } => self.data(*at, *session, *conn, *peer, *dir, bytes),
-            Entry::Open {
-                at,
-                session,
-                conn,
-                local,
-                peer,
-                initiator,
-            } => {
-                let text = match initiator {
-                    Initiator::Local => format!("connected {local} -> {peer}"),
-                    Initiator::Peer => format!("client {peer} joined (local {local})"),
-                };
-                self.event_line(*at, *session, Some(*conn), Some(*peer), &text)
-            }
-            Entry::Listening { at, session, local } => {
-                let text = format!("listening on {local}");
-                self.event_line(*at, *session, None, None, &text)
-            }
-            Entry::Close {
-                at,
-                session,
-                conn,
-                peer,
-                reason,
-            } => {
-                for dir in [Direction::Rx, Direction::Tx] {
-                    self.offsets.remove(&(*session, *conn, dir));
-                    if let Some((decoder, peer)) = self.decoders.remove(&(*session, *conn, dir)) {
-                        self.tail(*at, *session, *conn, peer, dir, decoder)?;
-                    }
+        if let Entry::Data {
+            at,
+            session,
+            conn,
+            peer,
+            dir,
+            bytes,
+        } = entry
+        {
+            return self.data(*at, *session, *conn, *peer, *dir, bytes);
+        }
+        if let Entry::Close {
+            at, session, conn, ..
+        } = entry
+        {
+            // A character cut off by the close is written before the close line.
+            for dir in [Direction::Rx, Direction::Tx] {
+                self.offsets.remove(&(*session, *conn, dir));
+                if let Some((decoder, peer)) = self.decoders.remove(&(*session, *conn, dir)) {
+                    self.tail(*at, *session, *conn, peer, dir, decoder)?;
                 }
-                let text = format!("closed: {reason}");
-                self.event_line(*at, *session, Some(*conn), Some(*peer), &text)
             }
-            Entry::Note {
-                at,
-                session,
-                conn,
-                peer,
-                text,
-            } => self.event_line(*at, *session, *conn, *peer, text),
+        }
+        match entry.event_line() {
+            Some(line) => self.event_line(line.at, line.session, line.conn, line.peer, &line.text),
+            None => Ok(()),
         }
     }
 
@@ -893,15 +933,16 @@ impl CsvLog {
     }
 
     fn entry(&mut self, entry: &Entry<'_>) -> io::Result<()> {
-        match entry {
-            Entry::Data {
-                at,
-                session,
-                conn,
-                peer,
-                dir,
-                bytes,
-            } => self.row(
+        if let Entry::Data {
+            at,
+            session,
+            conn,
+            peer,
+            dir,
+            bytes,
+        } = entry
+        {
+            return self.row(
                 *at,
                 *session,
                 *conn,
@@ -909,58 +950,19 @@ impl CsvLog {
                 dir_tag(*dir),
                 Some(bytes),
                 "",
+            );
+        }
+        match entry.event_line() {
+            Some(line) => self.row(
+                line.at,
+                line.session,
+                line.conn,
+                line.peer,
+                "EVENT",
+                None,
+                &line.text,
             ),
-            Entry::Open {
-                at,
-                session,
-                conn,
-                local,
-                peer,
-                initiator,
-            } => {
-                let text = match initiator {
-                    Initiator::Local => format!("connected {local} -> {peer}"),
-                    Initiator::Peer => format!("client {peer} joined (local {local})"),
-                };
-                self.row(
-                    *at,
-                    *session,
-                    Some(*conn),
-                    Some(*peer),
-                    "EVENT",
-                    None,
-                    &text,
-                )
-            }
-            Entry::Listening { at, session, local } => {
-                let text = format!("listening on {local}");
-                self.row(*at, *session, None, None, "EVENT", None, &text)
-            }
-            Entry::Close {
-                at,
-                session,
-                conn,
-                peer,
-                reason,
-            } => {
-                let text = format!("closed: {reason}");
-                self.row(
-                    *at,
-                    *session,
-                    Some(*conn),
-                    Some(*peer),
-                    "EVENT",
-                    None,
-                    &text,
-                )
-            }
-            Entry::Note {
-                at,
-                session,
-                conn,
-                peer,
-                text,
-            } => self.row(*at, *session, *conn, *peer, "EVENT", None, text),
+            None => Ok(()),
         }
     }
 }
