@@ -92,8 +92,18 @@ pub fn compare_ui(ui: &mut Ui, bytes: &[u8]) {
                 // A span that started on an earlier line is shown there; here just the box.
                 if span.range.start >= line_start {
                     let shown = visible_char(&span.text);
-                    let (font, text) = if span.valid {
+                    // A valid character the bundled font cannot draw is named by code
+                    // point instead of drawn as an empty box.
+                    let drawable = ui.fonts_mut(|f| f.has_glyphs(&cjk, &shown));
+                    let (font, text) = if span.valid && drawable {
                         (cjk.clone(), shown)
+                    } else if span.valid {
+                        let code: String = span
+                            .text
+                            .chars()
+                            .map(|c| format!("U+{:04X}", c as u32))
+                            .collect();
+                        (FontId::monospace(9.0), code)
                     } else {
                         (FontId::monospace(10.0), span.text.clone())
                     };
@@ -106,7 +116,23 @@ pub fn compare_ui(ui: &mut Ui, bytes: &[u8]) {
     // A plain-text line per encoding, for copying and for screen readers.
     for (enc, spans) in &readings {
         let invalid = spans.iter().filter(|s| !s.valid).count();
-        let text: String = spans.iter().map(|s| visible_char(&s.text)).collect();
+        let font = FontId::monospace(13.0);
+        let text: String = ui.fonts_mut(|f| {
+            spans
+                .iter()
+                .map(|s| {
+                    let shown = visible_char(&s.text);
+                    if !s.valid || f.has_glyphs(&font, &shown) {
+                        shown
+                    } else {
+                        s.text
+                            .chars()
+                            .map(|c| format!("\\u{{{:X}}}", c as u32))
+                            .collect()
+                    }
+                })
+                .collect()
+        });
         ui.label(RichText::new(format!("{}: {text}  ({invalid} invalid)", enc.name())).monospace());
     }
 }

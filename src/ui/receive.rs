@@ -338,7 +338,10 @@ pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 };
                 let selected = app.receive.selected == Some(record.seq);
                 let job = if line == 0 {
-                    row_job(record, view, &font, text_color)
+                    ui.fonts_mut(|fonts| {
+                        let mut drawable = |c: char| fonts.has_glyph(&font, c);
+                        row_job(record, view, &font, text_color, &mut drawable)
+                    })
                 } else {
                     dump_line_job(record, line, &font)
                 };
@@ -432,7 +435,13 @@ fn toolbar_ui(ui: &mut Ui, app: &mut SockscopeApp) {
 }
 
 /// One list row: time, direction, peer, length and the payload in the chosen view.
-fn row_job(record: &Record, view: ViewMode, font: &FontId, text_color: Color32) -> LayoutJob {
+fn row_job(
+    record: &Record,
+    view: ViewMode,
+    font: &FontId,
+    text_color: Color32,
+    drawable: &mut dyn FnMut(char) -> bool,
+) -> LayoutJob {
     let mut job = LayoutJob::default();
     let fmt = |color: Color32| TextFormat::simple(font.clone(), color);
     job.append(&format_time(record.at), 0.0, fmt(Color32::GRAY));
@@ -467,10 +476,10 @@ fn row_job(record: &Record, view: ViewMode, font: &FontId, text_color: Color32) 
         s
     };
     match view {
-        ViewMode::Text => job.append(&row_text(record.text()), 8.0, fmt(text_color)),
+        ViewMode::Text => job.append(&row_text(record.text(), drawable), 8.0, fmt(text_color)),
         ViewMode::Hex => job.append(&hex_part(&record.bytes), 8.0, fmt(text_color)),
         // The hexdump lines follow the header (see `dump_line_job`).
-        ViewMode::Both => job.append(&row_text(record.text()), 8.0, fmt(color)),
+        ViewMode::Both => job.append(&row_text(record.text(), drawable), 8.0, fmt(color)),
     }
     job
 }
@@ -494,8 +503,10 @@ fn dump_line_job(record: &Record, line: u64, font: &FontId) -> LayoutJob {
     job
 }
 
-/// The payload text for a single row: control characters made visible, cut at ROW_CHARS.
-fn row_text(text: &str) -> String {
+/// The payload text for a single row: control characters made visible, characters the
+/// fonts cannot draw named by code point (`\u{3E2}`) instead of an empty box, cut at
+/// ROW_CHARS.
+fn row_text(text: &str, drawable: &mut dyn FnMut(char) -> bool) -> String {
     let mut out = String::with_capacity(text.len().min(ROW_CHARS * 4));
     for (count, ch) in text.chars().enumerate() {
         if count >= ROW_CHARS {
@@ -507,7 +518,8 @@ fn row_text(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
-            c => out.push(c),
+            c if c.is_ascii() || drawable(c) => out.push(c),
+            c => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
         }
     }
     out
