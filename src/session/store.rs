@@ -174,6 +174,8 @@ pub struct Store {
     streams: FastMap<StreamKey, StreamState>,
     invalid_held: u64,
     frame_buf: Vec<FrameOut>,
+    /// The view is paused: keep what it shows, drop new records that do not fit.
+    pinned: bool,
     /// Counters per session and per peer.
     pub stats: Stats,
 }
@@ -193,6 +195,7 @@ impl Store {
             streams: FastMap::default(),
             invalid_held: 0,
             frame_buf: Vec::new(),
+            pinned: false,
             stats: Stats::default(),
         }
     }
@@ -243,6 +246,16 @@ impl Store {
     /// (its whole capacity, since that is what is allocated).
     pub fn held_bytes(&self) -> usize {
         self.held_bytes + self.records.capacity() * std::mem::size_of::<Record>()
+    }
+
+    /// Pins the records held now (the view is paused): while pinned, eviction never
+    /// removes them; new records are kept while they fit and otherwise counted as dropped
+    /// from the view (counters and logs still see every byte).
+    pub fn set_pinned(&mut self, pinned: bool) {
+        self.pinned = pinned;
+        if !pinned {
+            self.evict();
+        }
     }
 
     /// The caps in force.
@@ -549,6 +562,16 @@ impl Store {
     }
 
     fn insert(&mut self, mut record: Record) {
+        if self.pinned
+            && (self.records.len() >= self.caps.max_records
+                || self.held_bytes() + record.cost() > self.caps.max_bytes)
+        {
+            // Paused and full: what the user is looking at stays; this one is dropped from
+            // the view (it takes no sequence number, so the held ones stay contiguous).
+            self.evicted_records += 1;
+            self.evicted_bytes += record.bytes.len() as u64;
+            return;
+        }
         record.seq = self.next_seq;
         self.next_seq += 1;
         self.held_bytes += record.cost();
@@ -749,6 +772,41 @@ mod tests {
         assert!(store.len() > 20_000, "{} of {before} kept", store.len());
         store.push_info(1, None, None, SystemTime::now(), "still here".into());
         assert!(store.len() > 20_000);
+    }
+
+    /// While pinned (paused) the held records survive a flood; what does not fit is
+    /// counted as dropped from the view; unpinning lets eviction resume.
+    #[test]
+    fn pinned_records_survive_a_flood() {
+        let caps = StoreCaps {
+            max_bytes: usize::MAX,
+            max_records: 100,
+        };
+        let mut store = Store::new(caps, TextEncoding::Utf8);
+        for _ in 0..50 {
+            push(&mut store, Some(1), b"old");
+        }
+        store.set_pinned(true);
+        for _ in 0..1000 {
+            push(&mut store, Some(1), b"new");
+        }
+        assert_eq!(store.len(), 100);
+        assert_eq!(
+            store.get(0).unwrap().seq,
+            1,
+            "the paused snapshot is intact"
+        );
+        assert_eq!(store.evicted_records(), 950);
+        assert_eq!(store.stats.total.rx_msgs, 1050, "counters saw everything");
+        assert_eq!(
+            store.index_of_seq(100),
+            Some(99),
+            "sequence numbers stay contiguous"
+        );
+        store.set_pinned(false);
+        push(&mut store, Some(1), b"after");
+        assert_eq!(store.len(), 100);
+        assert_eq!(&*store.get(99).unwrap().bytes, b"after");
     }
 
     /// Idle-gap framing emits the pending frame once the gap has passed.

@@ -114,7 +114,7 @@ texts! {
     copy_hex: "Copy hex", "复制十六进制";
     copy_text: "Copy text", "复制文本";
     no_records: "Nothing received yet.", "尚未收到数据。";
-    paused_note: "paused: new data is counted and kept but not shown", "已暂停：新数据照常计数和保存，但不显示";
+    paused_note: "paused: what you see stays; new data is counted and logged, and kept while the view has room", "已暂停：当前内容保持不变；新数据照常计数和记录日志，显示缓存有空间时保留";
     selected: "Selected record", "选中的记录";
     select_hint: "Click a record to see all of its bytes here.", "点击一条记录，在此查看全部字节。";
     invalid_bytes: "invalid bytes", "无效字节";

@@ -415,6 +415,7 @@ fn toolbar_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 Some(_) => None,
                 None => Some(app.store.next_seq()),
             };
+            app.store.set_pinned(app.receive.paused_at.is_some());
         }
         if ui.button(t.clear).clicked() {
             app.store.clear();
