@@ -156,6 +156,16 @@ impl SockscopeApp {
             None
         };
         let mut options = options;
+        // Settings that exist but cannot be read (written by another version) are left
+        // untouched: this run does not save over them, and says so.
+        let unreadable = options.persist
+            && stored.is_none()
+            && cc
+                .storage
+                .is_some_and(|storage| storage.get_string(eframe::APP_KEY).is_some());
+        if unreadable {
+            options.persist = false;
+        }
         // Plain start: the first time, a TCP server on a free port; later, the session the
         // user left (a server or UDP socket is opened again, a client waits for Connect).
         let restore = stored.is_some() && options.auto_start;
@@ -169,6 +179,13 @@ impl SockscopeApp {
         let mut app = Self::with_settings(ctx, settings, options);
         if restore && app.settings.mode != Mode::TcpClient {
             app.start_session();
+        }
+        if unreadable {
+            app.last_error = Some(
+                "the stored settings could not be read; they are left as they are and this \
+                 run's settings will not be saved"
+                    .into(),
+            );
         }
         app
     }
