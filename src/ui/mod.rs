@@ -51,7 +51,13 @@ pub static SCREENSHOT_FAILED: std::sync::atomic::AtomicBool =
 /// separately by the engine (4 MiB), so a deep queue costs little memory and lets a
 /// datagram flood wait out a slow frame instead of being dropped.
 const EVENT_QUEUE: usize = 32_768;
-/// Time the UI spends draining events per frame before it draws.
+/// Payload drained in one frame past which the UI treats the traffic as a flood.
+const FLOOD_BYTES: usize = 1024 * 1024;
+/// How long a flooded drain waits for the workers to refill the queue.
+const FLOOD_WAIT: Duration = Duration::from_micros(300);
+/// Most time the UI spends draining events in one frame.
+const MAX_DRAIN: Duration = Duration::from_millis(40);
+/// Time the UI spends draining events per frame before it draws (at least).
 const DRAIN_BUDGET: Duration = Duration::from_millis(6);
 
 /// What the current session is doing, in words for the status line.
@@ -131,6 +137,8 @@ pub struct SockscopeApp {
     events: EventReceiver,
     persist: bool,
     screenshot: Option<ScreenshotPlan>,
+    /// When the last frame's drain started and how long it took (for the next budget).
+    last_tick: Option<(Instant, Duration)>,
     exit_after_first_frame: bool,
     started: Instant,
 }
@@ -226,6 +234,7 @@ impl SockscopeApp {
                 delay: Duration::from_millis(options.screenshot_delay_ms),
                 stage: Arc::new(AtomicU8::new(0)),
             }),
+            last_tick: None,
             exit_after_first_frame: options.exit_after_first_frame,
             started: Instant::now(),
             settings,
@@ -326,14 +335,30 @@ impl SockscopeApp {
     pub fn drain_events(&mut self, budget: Duration) -> bool {
         let deadline = Instant::now() + budget;
         let mut handled = 0u32;
-        while let Some(event) = self.events.try_recv() {
+        let mut bytes = 0usize;
+        loop {
+            let event = match self.events.try_recv() {
+                Some(event) => event,
+                // Under a flood the workers refill the queue as fast as it empties: wait a
+                // moment for more (still within this frame's budget) rather than ending
+                // the frame's drain with a fraction of the budget used.
+                None if bytes >= FLOOD_BYTES && Instant::now() < deadline => {
+                    match self.events.recv_timeout(FLOOD_WAIT) {
+                        Some(event) => event,
+                        None => return false,
+                    }
+                }
+                None => return false,
+            };
+            if let Event::Data { bytes: payload, .. } = &event {
+                bytes += payload.len();
+            }
             self.handle_event(event);
             handled += 1;
-            if handled % 64 == 0 && Instant::now() >= deadline {
+            if handled % 8 == 0 && Instant::now() >= deadline {
                 return true;
             }
         }
-        false
     }
 
     /// Applies one engine event to the state.
@@ -573,7 +598,18 @@ impl SockscopeApp {
     /// Per-frame work that draws nothing: drain engine events within the budget, let
     /// idle-gap framers emit, update rates, drive the `--screenshot` plan.
     pub fn tick(&mut self, ctx: &egui::Context) {
-        if self.drain_events(DRAIN_BUDGET) {
+        // The drain gets about as much time as the rest of the frame took (at least
+        // DRAIN_BUDGET, at most MAX_DRAIN): with a fast renderer frames stay short; with a
+        // slow one (software GL) a flood still gets half of each frame instead of a sliver.
+        let start = Instant::now();
+        let budget = self
+            .last_tick
+            .map(|(at, drained)| start.saturating_duration_since(at).saturating_sub(drained))
+            .unwrap_or(DRAIN_BUDGET)
+            .clamp(DRAIN_BUDGET, MAX_DRAIN);
+        let more = self.drain_events(budget);
+        self.last_tick = Some((start, start.elapsed()));
+        if more {
             ctx.request_repaint();
         }
         self.poll_files();
