@@ -11,8 +11,9 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -22,6 +23,10 @@ use super::{CloseReason, EngineError, Event, TcpServerConfig, resolve};
 
 /// Sleep between accept polls when no client is waiting.
 const ACCEPT_POLL: Duration = Duration::from_millis(25);
+/// How long after the last accepted client the listener is polled fast.
+const BURST_WINDOW: Duration = Duration::from_millis(250);
+/// The fast poll interval during a burst.
+const BURST_POLL: Duration = Duration::from_millis(1);
 /// Back-off after an accept error (e.g. out of file descriptors) so we never spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -122,19 +127,64 @@ fn accept_loop(
         session: core.id,
         local,
     });
+    // Accepting is split from admitting (socket setup, the `ClientJoined` event, starting
+    // the reader): this thread only empties the kernel's accept queue, so a burst of
+    // thousands of clients never overflows it while readers are being started.
+    let (to_admit, admissions) = std::sync::mpsc::channel::<(TcpStream, SocketAddr)>();
+    let admitter = {
+        let core = core.clone();
+        std::thread::Builder::new()
+            .name(format!("sockscope-s{}-admit", core.id))
+            .stack_size(MAIN_STACK)
+            .spawn(move || {
+                let admitted = catch_unwind(AssertUnwindSafe(|| {
+                    for (stream, peer) in admissions {
+                        // After stop, queued clients are just closed.
+                        if !core.stopping() {
+                            admit(&core, stream, peer, max_clients);
+                        }
+                    }
+                }));
+                if admitted.is_err() {
+                    core.error(EngineError::WorkerPanic {
+                        worker: format!("sockscope-s{}-admit", core.id),
+                        message: "panicked while admitting a client".into(),
+                    });
+                }
+            })
+            .ok()
+    };
     // Report an accept error once per streak, not every back-off.
     let mut failing = false;
+    let mut last_accept = Instant::now()
+        .checked_sub(BURST_WINDOW)
+        .unwrap_or_else(Instant::now);
     while !core.stopping() {
         core.check_fault();
         match listener.accept() {
             Ok((stream, peer)) => {
                 failing = false;
+                last_accept = Instant::now();
                 if core.stopping() {
                     break;
                 }
-                admit(core, stream, peer, max_clients);
+                match &admitter {
+                    Some(_) => {
+                        if let Err(returned) = to_admit.send((stream, peer)) {
+                            // The admitter is gone (it panicked): admit here instead.
+                            let (stream, peer) = returned.0;
+                            admit(core, stream, peer, max_clients);
+                        }
+                    }
+                    None => admit(core, stream, peer, max_clients),
+                }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // Right after a client came, poll fast: more of a burst is on its way and
+                // the kernel's accept queue must not fill while this thread sleeps.
+                let busy = last_accept.elapsed() < BURST_WINDOW;
+                std::thread::sleep(if busy { BURST_POLL } else { ACCEPT_POLL });
+            }
             Err(e)
                 if matches!(
                     e.kind(),
@@ -164,6 +214,11 @@ fn accept_loop(
     }
     // Release the port before the clients are told, so `Stopped` means "rebindable".
     drop(listener);
+    // Every client handed over is admitted (or dropped) before the rest are closed.
+    drop(to_admit);
+    if let Some(admitter) = admitter {
+        let _ = admitter.join();
+    }
     core.close_all(CloseReason::ServerStopped);
 }
 
