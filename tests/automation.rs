@@ -27,7 +27,7 @@ use sockscope::engine::{
     TcpClientConfig, TcpServerConfig, UdpConfig,
 };
 
-use crate::util::{Prng, WAIT, engine, gbk, wait_for};
+use crate::util::{Prng, WAIT, engine, gbk, next_close, wait_for};
 
 /// Polls `cond` every millisecond until it holds; panics after `timeout`.
 fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
@@ -577,17 +577,7 @@ fn preset_close_on_exit_closes() {
     c.write_all(b"exit").unwrap();
     let mut buf = [0u8; 16];
     assert_eq!(c.read(&mut buf).unwrap(), 0, "expected EOF");
-    let closed = wait_for(&rx, WAIT, |e| matches!(e, Event::Closed { .. }));
-    assert!(
-        matches!(
-            closed,
-            Event::Closed {
-                reason: CloseReason::Kicked,
-                ..
-            }
-        ),
-        "{closed:?}"
-    );
+    assert_eq!(next_close(&rx).1, CloseReason::Kicked);
     assert_eq!(responder.hits(), [1, 1]);
 }
 

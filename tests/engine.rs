@@ -14,7 +14,8 @@ use sockscope::engine::{
 };
 
 use crate::util::{
-    WAIT, assert_nothing_after, engine, from_gbk, gbk, until_stopped, wait_for, wait_for_all,
+    WAIT, assert_nothing_after, engine, from_gbk, gbk, next_close, until_stopped, wait_for,
+    wait_for_all,
 };
 
 const HELLO: &str = "你好服务端，我是客户端小黑!";
@@ -193,10 +194,7 @@ fn seed_server_gbk_vs_std_client() {
     assert_eq!(from_gbk(&read_rx(&rx, gbk(HELLO).len())), HELLO);
     assert_eq!(h.send(SendTarget::Conn(conn), gbk(REPLY)).unwrap(), 1);
     assert_eq!(client.join().unwrap(), REPLY);
-    let closed = wait_for(&rx, WAIT, |e| matches!(e, Event::Closed { .. }));
-    assert!(
-        matches!(closed, Event::Closed { reason: CloseReason::PeerClosed, conn: c, .. } if c == conn)
-    );
+    assert_eq!(next_close(&rx), (conn, CloseReason::PeerClosed));
     h.stop();
     until_stopped(&rx, h.id(), WAIT);
 }
@@ -242,17 +240,7 @@ fn seed_sequential_clients_and_exit() {
             wait_for(&rx, WAIT, |e| is_data(e, Direction::Tx));
         }
         h.kick(conn).unwrap();
-        let closed = wait_for(&rx, WAIT, |e| matches!(e, Event::Closed { .. }));
-        assert!(
-            matches!(
-                closed,
-                Event::Closed {
-                    reason: CloseReason::Kicked,
-                    ..
-                }
-            ),
-            "{closed:?}"
-        );
+        assert_eq!(next_close(&rx).1, CloseReason::Kicked);
     }
     client.join().unwrap();
     assert_eq!(h.kick(9999), Err(EngineError::UnknownConn { conn: 9999 }));
@@ -301,12 +289,9 @@ fn seed_three_clients_at_once_go_offline() {
     drop(clients);
     let mut closed = Vec::new();
     while closed.len() < 3 {
-        if let Event::Closed { conn, reason, .. } =
-            wait_for(&rx, WAIT, |e| matches!(e, Event::Closed { .. }))
-        {
-            assert_eq!(reason, CloseReason::PeerClosed);
-            closed.push(conn);
-        }
+        let (conn, reason) = next_close(&rx);
+        assert_eq!(reason, CloseReason::PeerClosed);
+        closed.push(conn);
     }
     closed.sort();
     assert_eq!(closed, conns);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sockscope::engine::{Engine, Event, EventReceiver, SessionId};
+use sockscope::engine::{CloseReason, ConnId, Engine, Event, EventReceiver, SessionId};
 
 /// Default upper bound for a single wait.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -53,6 +53,14 @@ pub fn wait_for_all(
 /// Receives events until `pred` matches one; panics if `timeout` passes first.
 pub fn wait_for(rx: &EventReceiver, timeout: Duration, pred: impl FnMut(&Event) -> bool) -> Event {
     wait_for_all(rx, timeout, pred).0
+}
+
+/// Waits for the next `Closed` event and returns its connection and reason.
+pub fn next_close(rx: &EventReceiver) -> (ConnId, CloseReason) {
+    match wait_for(rx, WAIT, |e| matches!(e, Event::Closed { .. })) {
+        Event::Closed { conn, reason, .. } => (conn, reason),
+        other => panic!("expected Closed, got {other:?}"),
+    }
 }
 
 /// Collects events up to and including the `Stopped` of `session`, then checks that
