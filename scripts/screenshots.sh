@@ -6,11 +6,13 @@ cd "$(dirname "$0")/.."
 cargo build --release
 BIN=target/release/sockscope
 mkdir -p screenshots
-Xvfb :98 -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+N=98
+while [ -e "/tmp/.X11-unix/X$N" ] || [ -e "/tmp/.X$N-lock" ]; do N=$((N + 1)); done
+Xvfb ":$N" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 XVFB=$!
 trap 'kill $XVFB 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
 sleep 1
-export DISPLAY=:98 LIBGL_ALWAYS_SOFTWARE=1
+export DISPLAY=":$N" LIBGL_ALWAYS_SOFTWARE=1
 common=(--no-persist --lang en)
 
 # Server mode: three GBK clients connect and talk.
