@@ -9,7 +9,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use sockscope::codec::text::TextEncoding;
-use sockscope::engine::{Event, EventReceiver};
+use sockscope::engine::{
+    Engine, Event, EventReceiver, SessionConfig, SessionHandle, TcpServerConfig,
+};
 use sockscope::session::store::{Store, StoreCaps};
 
 /// How the suite was asked to run.
@@ -405,4 +407,15 @@ pub fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
 /// 127.0.0.1 with this port.
 pub fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// Starts a Sockscope TCP server on 127.0.0.1 and a free port.
+pub fn start_loopback_server(engine: &Engine) -> Result<SessionHandle, String> {
+    engine
+        .start(SessionConfig::TcpServer(TcpServerConfig {
+            host: "127.0.0.1".into(),
+            port: 0,
+            ..TcpServerConfig::default()
+        }))
+        .map_err(|e| e.to_string())
 }

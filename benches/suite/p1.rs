@@ -8,11 +8,12 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use sockscope::codec::text::TextEncoding;
-use sockscope::engine::{Engine, SessionConfig, TcpServerConfig};
+use sockscope::engine::Engine;
 use sockscope::session::recorder::{LogFormat, Recorder, raw_tx_path};
 
 use crate::common::{
-    Config, Live, Row, loopback, mb_s, process_cpu, spawn_store_consumer, text_payload,
+    Config, Live, Row, loopback, mb_s, process_cpu, spawn_store_consumer, start_loopback_server,
+    text_payload,
 };
 
 /// Client write size.
@@ -95,13 +96,7 @@ fn sockscope(total: u64, format: Option<LogFormat>) -> Result<Run, String> {
     };
     let live = Arc::new(Live::default());
     let consumer = spawn_store_consumer(events, live.clone());
-    let handle = engine
-        .start(SessionConfig::TcpServer(TcpServerConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            ..TcpServerConfig::default()
-        }))
-        .map_err(|e| e.to_string())?;
+    let handle = start_loopback_server(&engine)?;
     let port = handle.local_addr().map(|a| a.port()).unwrap_or(0);
     let start = Instant::now();
     let cpu0 = process_cpu();

@@ -9,11 +9,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use sockscope::engine::{Engine, SessionConfig, TcpServerConfig};
+use sockscope::engine::Engine;
 
 use crate::common::{
     Config, Live, Row, kernel_mem, listen_drops, listen_overflows, loopback, mib, rss,
-    spawn_store_consumer, threads, wait_until,
+    spawn_store_consumer, start_loopback_server, threads, wait_until,
 };
 
 /// Threads that connect the clients.
@@ -82,13 +82,7 @@ fn sockscope_burst(n: usize) -> Result<(Duration, u64, Vec<String>), String> {
     let (engine, events) = Engine::new(4096, Box::new(|| {}));
     let live = Arc::new(Live::default());
     let consumer = spawn_store_consumer(events, live.clone());
-    let handle = engine
-        .start(SessionConfig::TcpServer(TcpServerConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            ..TcpServerConfig::default()
-        }))
-        .map_err(|e| e.to_string())?;
+    let handle = start_loopback_server(&engine)?;
     let addr = handle.local_addr().ok_or("no bound address")?;
     // The accept thread polls every 25 ms when idle: let it reach its sleep first, as a
     // server waiting for clients would be.
@@ -216,11 +210,7 @@ pub fn run_p4(cfg: &Config, rows: &mut Vec<Row>) {
     let (engine, events) = Engine::new(4096, Box::new(|| {}));
     let live = Arc::new(Live::default());
     let consumer = spawn_store_consumer(events, live.clone());
-    let handle = match engine.start(SessionConfig::TcpServer(TcpServerConfig {
-        host: "127.0.0.1".into(),
-        port: 0,
-        ..TcpServerConfig::default()
-    })) {
+    let handle = match start_loopback_server(&engine) {
         Ok(h) => h,
         Err(e) => {
             println!("  server start failed: {e}");

@@ -8,11 +8,12 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use sockscope::codec::text::TextEncoding;
-use sockscope::engine::{Direction, Engine, SessionConfig, TcpServerConfig};
+use sockscope::engine::{Direction, Engine};
 use sockscope::session::store::{Store, StoreCaps};
 
 use crate::common::{
-    Config, Live, Row, loopback, mib, rss, spawn_store_consumer, text_payload, wait_until,
+    Config, Live, Row, loopback, mib, rss, spawn_store_consumer, start_loopback_server,
+    text_payload, wait_until,
 };
 
 /// VmHWM (peak RSS) of this process, bytes.
@@ -82,11 +83,7 @@ pub fn run_tcp(cfg: &Config, rows: &mut Vec<Row>) {
     let (engine, events) = Engine::new(4096, Box::new(|| {}));
     let live = Arc::new(Live::default());
     let consumer = spawn_store_consumer(events, live.clone());
-    let handle = match engine.start(SessionConfig::TcpServer(TcpServerConfig {
-        host: "127.0.0.1".into(),
-        port: 0,
-        ..TcpServerConfig::default()
-    })) {
+    let handle = match start_loopback_server(&engine) {
         Ok(h) => h,
         Err(e) => {
             println!("  server start failed: {e}");
