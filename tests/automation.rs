@@ -24,10 +24,10 @@ use sockscope::codec::escape::LineEnding;
 use sockscope::codec::text::TextEncoding;
 use sockscope::engine::{
     CloseReason, Engine, Event, EventReceiver, SendTarget, SessionConfig, SessionHandle,
-    TcpClientConfig, TcpServerConfig, UdpConfig,
+    TcpClientConfig, UdpConfig,
 };
 
-use crate::util::{Prng, WAIT, engine, gbk, next_close, wait_for};
+use crate::util::{Prng, WAIT, engine, gbk, next_close, server_on, wait_for};
 
 /// Polls `cond` every millisecond until it holds; panics after `timeout`.
 fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
@@ -68,13 +68,7 @@ fn rule_server(
     SocketAddr,
 ) {
     let (engine, rx, _) = engine(4096);
-    let handle = engine
-        .start(SessionConfig::TcpServer(TcpServerConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            ..Default::default()
-        }))
-        .unwrap();
+    let handle = engine.start(server_on("127.0.0.1")).unwrap();
     let responder = AutoResponder::new(config).unwrap();
     responder.install(&handle);
     let addr = handle.local_addr().unwrap();
@@ -772,13 +766,7 @@ impl sockscope::engine::Responder for Probe {
 #[test]
 fn engine_hook_order_panic_and_close() {
     let (engine, rx, _) = engine(1024);
-    let handle = engine
-        .start(SessionConfig::TcpServer(TcpServerConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            ..Default::default()
-        }))
-        .unwrap();
+    let handle = engine.start(server_on("127.0.0.1")).unwrap();
     let probe = Arc::new(Probe {
         closed: AtomicU64::new(0),
     });

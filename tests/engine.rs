@@ -14,20 +14,12 @@ use sockscope::engine::{
 };
 
 use crate::util::{
-    WAIT, assert_nothing_after, engine, from_gbk, gbk, next_close, until_stopped, wait_for,
-    wait_for_all,
+    WAIT, assert_nothing_after, engine, from_gbk, gbk, next_close, server_on, until_stopped,
+    wait_for, wait_for_all,
 };
 
 const HELLO: &str = "你好服务端，我是客户端小黑!";
 const REPLY: &str = "ok, 问题正在处理中...";
-
-fn server_cfg(host: &str) -> SessionConfig {
-    SessionConfig::TcpServer(TcpServerConfig {
-        host: host.into(),
-        port: 0,
-        ..Default::default()
-    })
-}
 
 fn client_cfg(addr: SocketAddr) -> SessionConfig {
     SessionConfig::TcpClient(TcpClientConfig {
@@ -175,7 +167,7 @@ fn seed_client_gbk_vs_std_server() {
 #[test]
 fn seed_server_gbk_vs_std_client() {
     let (engine, rx, _) = engine(1024);
-    let h = engine.start(server_cfg("127.0.0.1")).unwrap();
+    let h = engine.start(server_on("127.0.0.1")).unwrap();
     let addr = h.local_addr().unwrap();
     assert_ne!(addr.port(), 0);
     let l = wait_for(&rx, WAIT, |e| matches!(e, Event::Listening { .. }));
@@ -204,7 +196,7 @@ fn seed_server_gbk_vs_std_client() {
 #[test]
 fn seed_sequential_clients_and_exit() {
     let (engine, rx, _) = engine(1024);
-    let h = engine.start(server_cfg("127.0.0.1")).unwrap();
+    let h = engine.start(server_on("127.0.0.1")).unwrap();
     let addr = h.local_addr().unwrap();
     let client = thread::spawn(move || {
         for i in 0..3 {
@@ -253,7 +245,7 @@ fn seed_sequential_clients_and_exit() {
 #[test]
 fn seed_three_clients_at_once_go_offline() {
     let (engine, rx, _) = engine(1024);
-    let h = engine.start(server_cfg("127.0.0.1")).unwrap();
+    let h = engine.start(server_on("127.0.0.1")).unwrap();
     let addr = h.local_addr().unwrap();
     let mut clients: Vec<TcpStream> = (0..3).map(|_| std_client(addr)).collect();
     let mut conns = Vec::new();
@@ -390,7 +382,7 @@ fn ipv6_client_server_and_udp() {
         return;
     }
     let (engine, rx, _) = engine(1024);
-    let server = engine.start(server_cfg("::1")).unwrap();
+    let server = engine.start(server_on("::1")).unwrap();
     let addr = server.local_addr().unwrap();
     assert!(addr.is_ipv6());
     let client = engine.start(client_cfg(addr)).unwrap();
@@ -458,7 +450,7 @@ fn burst_of_1000_clients_then_prompt_stop() {
         return;
     }
     let (engine, rx, _) = engine(4096);
-    let h = engine.start(server_cfg("127.0.0.1")).unwrap();
+    let h = engine.start(server_on("127.0.0.1")).unwrap();
     let addr = h.local_addr().unwrap();
     wait_for(&rx, WAIT, |e| matches!(e, Event::Listening { .. }));
     let start = Instant::now();
@@ -515,7 +507,7 @@ fn burst_of_1000_clients_then_prompt_stop() {
 #[test]
 fn stop_while_peer_is_mid_send() {
     let (engine, rx, _) = engine(256);
-    let h = engine.start(server_cfg("127.0.0.1")).unwrap();
+    let h = engine.start(server_on("127.0.0.1")).unwrap();
     let addr = h.local_addr().unwrap();
     let blaster = thread::spawn(move || {
         let mut s = std_client(addr);
@@ -778,7 +770,7 @@ fn bad_input_typed_errors() {
     assert_eq!(e, EngineError::NotConnected);
     assert_eq!(e.to_string(), "not connected: send on a closed connection");
     // Server: unknown connection.
-    let s = engine.start(server_cfg("127.0.0.1")).unwrap();
+    let s = engine.start(server_on("127.0.0.1")).unwrap();
     assert_eq!(
         s.send(SendTarget::Conn(424242), b"x".to_vec()),
         Err(EngineError::UnknownConn { conn: 424242 })
@@ -826,7 +818,7 @@ fn client_limit_refuses_with_event() {
 fn byte_exact_50mb_client_to_server() {
     const TOTAL: usize = 50_000_000;
     let (engine, rx, _) = engine(1024);
-    let server = engine.start(server_cfg("127.0.0.1")).unwrap();
+    let server = engine.start(server_on("127.0.0.1")).unwrap();
     let client = engine
         .start(client_cfg(server.local_addr().unwrap()))
         .unwrap();
@@ -938,7 +930,7 @@ fn byte_exact_50mb_client_to_server() {
 fn byte_exact_server_to_std_client() {
     const TOTAL: usize = 20_000_000;
     let (engine, rx, _) = engine(1024);
-    let server = engine.start(server_cfg("127.0.0.1")).unwrap();
+    let server = engine.start(server_on("127.0.0.1")).unwrap();
     let addr = server.local_addr().unwrap();
     let reader = thread::spawn(move || {
         let mut s = std_client(addr);
@@ -1020,7 +1012,7 @@ fn send_queue_is_capped() {
 #[test]
 fn worker_panic_is_caught() {
     let (engine, rx, _) = engine(256);
-    let h = engine.start(server_cfg("127.0.0.1")).unwrap();
+    let h = engine.start(server_on("127.0.0.1")).unwrap();
     let _client = std_client(h.local_addr().unwrap());
     wait_for(&rx, WAIT, |e| matches!(e, Event::ClientJoined { .. }));
     h.inject_panic();

@@ -10,15 +10,13 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use sockscope::codec::text::TextEncoding;
-use sockscope::engine::{
-    Direction, Event, EventReceiver, SendTarget, SessionConfig, TcpServerConfig, UdpConfig,
-};
+use sockscope::engine::{Direction, Event, EventReceiver, SendTarget, SessionConfig, UdpConfig};
 use sockscope::session::recorder::{
     LogFormat, LogOptions, Recorder, RecorderStatus, raw_tx_path, write_records, write_records_with,
 };
 use sockscope::session::store::{Store, StoreCaps};
 
-use crate::util::{Prng, WAIT, engine, gbk, wait_for};
+use crate::util::{Prng, WAIT, engine, gbk, server_on, wait_for};
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
@@ -54,14 +52,6 @@ impl Drop for TempDir {
         }
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn server_on(host: &str) -> SessionConfig {
-    SessionConfig::TcpServer(TcpServerConfig {
-        host: host.into(),
-        port: 0,
-        ..Default::default()
-    })
 }
 
 /// Forwards every tap event to several recorders, so one session feeds every format.

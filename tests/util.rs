@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sockscope::engine::{CloseReason, ConnId, Engine, Event, EventReceiver, SessionId};
+use sockscope::engine::{
+    CloseReason, ConnId, Engine, Event, EventReceiver, SessionConfig, SessionId, TcpServerConfig,
+};
 
 /// Default upper bound for a single wait.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -124,4 +126,13 @@ impl Prng {
             chunk.copy_from_slice(&v[..chunk.len()]);
         }
     }
+}
+
+/// A TCP server on `host` and a free port.
+pub fn server_on(host: &str) -> SessionConfig {
+    SessionConfig::TcpServer(TcpServerConfig {
+        host: host.into(),
+        port: 0,
+        ..Default::default()
+    })
 }
