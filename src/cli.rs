@@ -1,15 +1,21 @@
-//! Command-line arguments: open a session directly, for shortcuts, scripts and smoke tests.
+//! Command-line arguments: open one or several sessions directly, for shortcuts, scripts
+//! and smoke tests. Knows nothing of the window: a session without one needs only `cli`,
+//! `engine`, `session` and `automation`.
 //!
-//! Hand-written rather than clap: the grammar is small and the binary is already large.
+//! Parsed with `lexopt` (tiny, no dependencies): the grammar is positional pairs
+//! (`server ADDR client ADDR …`) with options that follow the pair they belong to, which
+//! derive-style parsers express poorly.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::codec::text::TextEncoding;
 use crate::engine::parse_host_port;
+use crate::lang::{Lang, Theme};
+use crate::session::ViewMode;
 use crate::session::recorder::LogFormat;
-use crate::ui::{Lang, ViewMode};
 
-/// The session to open at start-up.
+/// A session to open at start-up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartSession {
     /// `sockscope server HOST:PORT`
@@ -37,19 +43,45 @@ pub enum StartSession {
     },
 }
 
-/// Everything the command line asked for.
+/// One session of the command line and the options that followed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StartOptions {
-    /// Session to open at once.
-    pub start: Option<StartSession>,
-    /// With no session given: open the default TCP server on a free port.
-    pub auto_start: bool,
+pub struct StartTab {
+    /// What to open.
+    pub session: StartSession,
     /// Receive view encoding.
     pub encoding: Option<TextEncoding>,
     /// Receive view mode.
     pub view: Option<ViewMode>,
+    /// Record this session to this file from the start.
+    pub log: Option<PathBuf>,
+    /// Format of `log` (otherwise taken from its extension).
+    pub log_format: Option<LogFormat>,
+}
+
+impl StartTab {
+    /// A session with no options of its own.
+    pub fn new(session: StartSession) -> Self {
+        StartTab {
+            session,
+            encoding: None,
+            view: None,
+            log: None,
+            log_format: None,
+        }
+    }
+}
+
+/// Everything the command line asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartOptions {
+    /// Sessions to open at once, one tab each, in order.
+    pub tabs: Vec<StartTab>,
+    /// With no session given: restore the stored tabs, or open the default TCP server.
+    pub auto_start: bool,
     /// UI language.
     pub lang: Option<Lang>,
+    /// Light or dark window.
+    pub theme: Option<Theme>,
     /// Save a PNG of the window after the delay, then exit.
     pub screenshot: Option<PathBuf>,
     /// Milliseconds to run before the screenshot.
@@ -58,10 +90,6 @@ pub struct StartOptions {
     pub compare: bool,
     /// Print the time to the first drawn frame and exit (start-up benchmark).
     pub exit_after_first_frame: bool,
-    /// Record the session to this file from the start.
-    pub log: Option<PathBuf>,
-    /// Format of `log` (otherwise taken from its extension).
-    pub log_format: Option<LogFormat>,
     /// Read and write the stored settings.
     pub persist: bool,
 }
@@ -69,18 +97,26 @@ pub struct StartOptions {
 impl Default for StartOptions {
     fn default() -> Self {
         StartOptions {
-            start: None,
+            tabs: Vec::new(),
             auto_start: false,
-            encoding: None,
-            view: None,
             lang: None,
+            theme: None,
             screenshot: None,
             screenshot_delay_ms: 500,
             compare: false,
             exit_after_first_frame: false,
-            log: None,
-            log_format: None,
             persist: true,
+        }
+    }
+}
+
+impl StartOptions {
+    /// Options that open exactly `session` (persistence off): what tests and scripts use.
+    pub fn one(session: StartSession) -> Self {
+        StartOptions {
+            tabs: vec![StartTab::new(session)],
+            persist: false,
+            ..StartOptions::default()
         }
     }
 }
@@ -99,146 +135,207 @@ pub const USAGE: &str = "\
 Sockscope — network debugging assistant (网络调试助手)
 
 USAGE:
-    sockscope [SESSION] [OPTIONS]
+    sockscope [SESSION [SESSION OPTIONS]]... [OPTIONS]
 
-SESSION (opened at start-up):
+SESSIONS (each opens a tab; repeat to open several):
     server HOST:PORT             TCP server, e.g. `server 0.0.0.0:8989` (port 0 = any free port)
     client HOST:PORT             TCP client, e.g. `client 127.0.0.1:8000`
     udp HOST:PORT                UDP socket, e.g. `udp 0.0.0.0:9000 --peer 127.0.0.1:9001`
-    (none)                       a TCP server on 0.0.0.0 and a free port
+    (none)                       the tabs of the last run, stopped; the first time, a TCP
+                                 server on 0.0.0.0 and a free port
 
-OPTIONS:
+SESSION OPTIONS (apply to the session they follow; before any session, to the first):
     --peer HOST:PORT             UDP default destination
     --encoding NAME              receive view encoding: utf-8, gbk, gb18030, big5, shift_jis,
                                  euc-kr, utf-16le, utf-16be, windows-1252, ascii
     --view text|hex|both         receive view mode
-    --lang en|zh                 UI language (default: the system's)
     --log PATH                   record the session to PATH from the start; the format follows
                                  the extension: .txt .hex .bin .csv .pcapng
     --log-format NAME            text, text-hex, hexdump, raw, csv or pcapng
-    --screenshot PATH            run the session, save a PNG of the window to PATH, exit
+
+OPTIONS:
+    --lang en|zh                 UI language (default: the system's)
+    --theme system|light|dark    window theme (default: the system's)
+    --screenshot PATH            run the sessions, save a PNG of the window to PATH, exit
     --screenshot-delay MS        milliseconds to run before the screenshot (default 500)
     --compare                    open the GBK / UTF-8 compare pane (newest received record)
     --no-persist                 neither read nor write stored settings
     --exit-after-first-frame     print the time to the first drawn frame, then exit
     -h, --help                   print this help
     -V, --version                print the version
+
+EXAMPLE:
+    sockscope server 127.0.0.1:9000 client 127.0.0.1:9000 --encoding gbk udp 0.0.0.0:9001
 ";
+
+/// Session options seen before any session (they go to the first one).
+#[derive(Default)]
+struct Pending {
+    encoding: Option<TextEncoding>,
+    view: Option<ViewMode>,
+    log: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    peer: Option<String>,
+}
 
 /// Parses the arguments after the program name.
 pub fn parse_args<I, S>(args: I) -> Result<Parsed, String>
 where
     I: IntoIterator<Item = S>,
-    S: Into<String>,
+    S: Into<OsString>,
 {
-    let args: Vec<String> = args.into_iter().map(Into::into).collect();
+    use lexopt::prelude::*;
+
+    let mut parser = lexopt::Parser::from_args(args);
     let mut options = StartOptions::default();
-    let mut session: Option<(String, String)> = None;
-    let mut peer: Option<String> = None;
-    let mut i = 0;
-    let value = |i: usize, flag: &str| -> Result<String, String> {
-        args.get(i + 1)
-            .cloned()
-            .ok_or_else(|| format!("{flag} needs a value"))
+    let mut pending = Pending::default();
+    let text = |value: OsString, flag: &str| -> Result<String, String> {
+        value
+            .into_string()
+            .map_err(|v| format!("{flag}: {v:?} is not valid Unicode"))
     };
-    while i < args.len() {
-        let arg = args[i].as_str();
+    loop {
+        let arg = parser.next().map_err(|e| e.to_string())?;
+        let Some(arg) = arg else { break };
         match arg {
-            "-h" | "--help" => return Ok(Parsed::Print(USAGE.to_string())),
-            "-V" | "--version" => {
+            Short('h') | Long("help") => return Ok(Parsed::Print(USAGE.to_string())),
+            Short('V') | Long("version") => {
                 return Ok(Parsed::Print(format!(
                     "sockscope {}\n",
                     env!("CARGO_PKG_VERSION")
                 )));
             }
-            "--no-persist" => options.persist = false,
-            "--compare" => options.compare = true,
-            "--exit-after-first-frame" => options.exit_after_first_frame = true,
-            "--peer" => {
-                let v = value(i, arg)?;
-                parse_host_port(&v).map_err(|e| format!("--peer: {e}"))?;
-                peer = Some(v);
-                i += 1;
-            }
-            "--encoding" => {
-                let v = value(i, arg)?;
-                options.encoding = Some(
-                    TextEncoding::from_name(&v)
-                        .ok_or_else(|| format!("--encoding: unknown encoding {v:?}"))?,
+            Long("no-persist") => options.persist = false,
+            Long("compare") => options.compare = true,
+            Long("exit-after-first-frame") => options.exit_after_first_frame = true,
+            Long("lang") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--lang")?;
+                options.lang = Some(
+                    Lang::from_arg(&v)
+                        .ok_or_else(|| format!("--lang: expected en or zh, got {v:?}"))?,
                 );
-                i += 1;
             }
-            "--view" => {
-                let v = value(i, arg)?;
-                options.view = Some(match v.to_ascii_lowercase().as_str() {
-                    "text" => ViewMode::Text,
-                    "hex" => ViewMode::Hex,
-                    "both" => ViewMode::Both,
-                    _ => return Err(format!("--view: expected text, hex or both, got {v:?}")),
-                });
-                i += 1;
-            }
-            "--lang" => {
-                let v = value(i, arg)?;
-                options.lang = Some(match v.to_ascii_lowercase().as_str() {
-                    "en" => Lang::En,
-                    "zh" | "zh-cn" | "zh_cn" => Lang::Zh,
-                    _ => return Err(format!("--lang: expected en or zh, got {v:?}")),
-                });
-                i += 1;
-            }
-            "--log" => {
-                options.log = Some(PathBuf::from(value(i, arg)?));
-                i += 1;
-            }
-            "--log-format" => {
-                let v = value(i, arg)?;
-                options.log_format = Some(LogFormat::from_name(&v).ok_or_else(|| {
-                    format!("--log-format: expected text, text-hex, hexdump, raw, csv or pcapng, got {v:?}")
+            Long("theme") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--theme")?;
+                options.theme = Some(Theme::from_arg(&v).ok_or_else(|| {
+                    format!("--theme: expected system, light or dark, got {v:?}")
                 })?);
-                i += 1;
             }
-            "--screenshot" => {
-                options.screenshot = Some(PathBuf::from(value(i, arg)?));
-                i += 1;
+            Long("screenshot") => {
+                options.screenshot =
+                    Some(PathBuf::from(parser.value().map_err(|e| e.to_string())?));
             }
-            "--screenshot-delay" => {
-                let v = value(i, arg)?;
+            Long("screenshot-delay") => {
+                let v = text(
+                    parser.value().map_err(|e| e.to_string())?,
+                    "--screenshot-delay",
+                )?;
                 options.screenshot_delay_ms = v
                     .parse()
                     .map_err(|_| format!("--screenshot-delay: {v:?} is not a number of ms"))?;
-                i += 1;
             }
-            "server" | "client" | "udp" if session.is_none() => {
-                let addr = args
-                    .get(i + 1)
-                    .cloned()
-                    .ok_or_else(|| format!("{arg} needs HOST:PORT"))?;
-                session = Some((arg.to_string(), addr));
-                i += 1;
+            Long("peer") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--peer")?;
+                parse_host_port(&v).map_err(|e| format!("--peer: {e}"))?;
+                match options.tabs.last_mut().map(|t| &mut t.session) {
+                    Some(StartSession::Udp { peer, .. }) => *peer = Some(v),
+                    Some(_) => return Err("--peer belongs to a udp session".into()),
+                    None => pending.peer = Some(v),
+                }
             }
-            other => return Err(format!("unexpected argument {other:?} (see --help)")),
+            Long("encoding") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--encoding")?;
+                let encoding = TextEncoding::from_name(&v)
+                    .ok_or_else(|| format!("--encoding: unknown encoding {v:?}"))?;
+                match options.tabs.last_mut() {
+                    Some(tab) => tab.encoding = Some(encoding),
+                    None => pending.encoding = Some(encoding),
+                }
+            }
+            Long("view") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--view")?;
+                let view = ViewMode::from_arg(&v)
+                    .ok_or_else(|| format!("--view: expected text, hex or both, got {v:?}"))?;
+                match options.tabs.last_mut() {
+                    Some(tab) => tab.view = Some(view),
+                    None => pending.view = Some(view),
+                }
+            }
+            Long("log") => {
+                let path = PathBuf::from(parser.value().map_err(|e| e.to_string())?);
+                match options.tabs.last_mut() {
+                    Some(tab) => tab.log = Some(path),
+                    None => pending.log = Some(path),
+                }
+            }
+            Long("log-format") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--log-format")?;
+                let format = LogFormat::from_name(&v).ok_or_else(|| {
+                    format!(
+                        "--log-format: expected text, text-hex, hexdump, raw, csv or pcapng, got {v:?}"
+                    )
+                })?;
+                match options.tabs.last_mut() {
+                    Some(tab) => tab.log_format = Some(format),
+                    None => pending.log_format = Some(format),
+                }
+            }
+            Value(value) => {
+                let kind = text(value, "session")?;
+                if !matches!(kind.as_str(), "server" | "client" | "udp") {
+                    return Err(format!("unexpected argument {kind:?} (see --help)"));
+                }
+                let addr = match parser.value() {
+                    Ok(addr) => text(addr, &kind)?,
+                    Err(_) => return Err(format!("{kind} needs HOST:PORT")),
+                };
+                let (host, port) = parse_host_port(&addr).map_err(|e| format!("{kind}: {e}"))?;
+                let session = match kind.as_str() {
+                    "server" => StartSession::Server { host, port },
+                    "client" => StartSession::Client { host, port },
+                    _ => StartSession::Udp {
+                        host,
+                        port,
+                        peer: None,
+                    },
+                };
+                options.tabs.push(StartTab::new(session));
+            }
+            other => return Err(format!("{} (see --help)", other.unexpected())),
         }
-        i += 1;
     }
-    options.start = match session {
-        None => {
-            if peer.is_some() {
-                return Err("--peer needs a udp session".into());
-            }
-            options.auto_start = true;
-            None
-        }
-        Some((kind, addr)) => {
-            let (host, port) = parse_host_port(&addr).map_err(|e| format!("{kind}: {e}"))?;
-            Some(match kind.as_str() {
-                "server" => StartSession::Server { host, port },
-                "client" => StartSession::Client { host, port },
-                _ => StartSession::Udp { host, port, peer },
-            })
-        }
-    };
+    apply_pending(&mut options, pending)?;
     Ok(Parsed::Run(options))
+}
+
+/// Gives options seen before any session to the first one; with no session, the plain
+/// start.
+fn apply_pending(options: &mut StartOptions, pending: Pending) -> Result<(), String> {
+    let Some(first) = options.tabs.first_mut() else {
+        if pending.peer.is_some() {
+            return Err("--peer needs a udp session".into());
+        }
+        if pending.log.is_some() || pending.log_format.is_some() {
+            return Err("--log needs a session (e.g. `server 0.0.0.0:8989 --log FILE`)".into());
+        }
+        options.auto_start = true;
+        return Ok(());
+    };
+    if let Some(value) = pending.peer {
+        match &mut first.session {
+            StartSession::Udp { peer, .. } => {
+                if peer.is_none() {
+                    *peer = Some(value);
+                }
+            }
+            _ => return Err("--peer belongs to a udp session".into()),
+        }
+    }
+    first.encoding = first.encoding.or(pending.encoding);
+    first.view = first.view.or(pending.view);
+    first.log = first.log.take().or(pending.log);
+    first.log_format = first.log_format.or(pending.log_format);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -252,39 +349,69 @@ mod tests {
         }
     }
 
-    /// The three session forms of the issue parse into start sessions.
+    /// The three session forms parse into start sessions, with their options.
     #[test]
     fn sessions() {
         assert_eq!(
-            run(&["server", "0.0.0.0:8989"]).start,
-            Some(StartSession::Server {
+            run(&["server", "0.0.0.0:8989"]).tabs,
+            vec![StartTab::new(StartSession::Server {
                 host: "0.0.0.0".into(),
                 port: 8989
-            })
+            })]
         );
-        assert_eq!(
-            run(&[
-                "client",
-                "127.0.0.1:8000",
-                "--encoding",
-                "gbk",
-                "--view",
-                "hex"
-            ])
-            .encoding,
-            Some(TextEncoding::Gbk)
-        );
+        let client = run(&[
+            "client",
+            "127.0.0.1:8000",
+            "--encoding",
+            "gbk",
+            "--view",
+            "hex",
+        ]);
+        assert_eq!(client.tabs[0].encoding, Some(TextEncoding::Gbk));
+        assert_eq!(client.tabs[0].view, Some(ViewMode::Hex));
         let udp = run(&["udp", "0.0.0.0:9000", "--peer", "127.0.0.1:9001"]);
         assert_eq!(
-            udp.start,
-            Some(StartSession::Udp {
+            udp.tabs[0].session,
+            StartSession::Udp {
                 host: "0.0.0.0".into(),
                 port: 9000,
                 peer: Some("127.0.0.1:9001".into())
-            })
+            }
         );
         let plain = run(&[]);
-        assert!(plain.auto_start && plain.start.is_none());
+        assert!(plain.auto_start && plain.tabs.is_empty());
+    }
+
+    /// Pairs repeat; each pair's options follow it; options before any pair go to the first.
+    #[test]
+    fn several_sessions() {
+        let o = run(&[
+            "--encoding",
+            "big5",
+            "server",
+            "127.0.0.1:9000",
+            "client",
+            "127.0.0.1:9000",
+            "--encoding",
+            "gbk",
+            "--log",
+            "c.txt",
+            "udp",
+            "0.0.0.0:9001",
+            "--lang",
+            "zh",
+        ]);
+        assert_eq!(o.tabs.len(), 3);
+        assert_eq!(o.tabs[0].encoding, Some(TextEncoding::Big5));
+        assert_eq!(o.tabs[1].encoding, Some(TextEncoding::Gbk));
+        assert_eq!(o.tabs[1].log, Some(PathBuf::from("c.txt")));
+        assert_eq!(o.tabs[2].encoding, None);
+        assert!(matches!(
+            o.tabs[2].session,
+            StartSession::Udp { port: 9001, .. }
+        ));
+        assert_eq!(o.lang, Some(Lang::Zh));
+        assert!(!o.auto_start);
     }
 
     /// Bad arguments are errors in words, not panics.
@@ -299,6 +426,12 @@ mod tests {
         );
         assert!(parse_args(["--view", "x"]).is_err());
         assert!(parse_args(["--bogus"]).unwrap_err().contains("--bogus"));
+        assert!(parse_args(["elephant"]).unwrap_err().contains("elephant"));
+        assert!(
+            parse_args(["server", "0.0.0.0:1", "--peer", "127.0.0.1:2"])
+                .unwrap_err()
+                .contains("udp")
+        );
         assert!(
             matches!(parse_args(["--help"]), Ok(Parsed::Print(t)) if t.contains("--screenshot"))
         );

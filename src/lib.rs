@@ -21,5 +21,6 @@ pub mod automation;
 pub mod cli;
 pub mod codec;
 pub mod engine;
+pub mod lang;
 pub mod session;
 pub mod ui;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 use sockscope::cli::{StartOptions, StartSession};
 use sockscope::engine::{Engine, SessionConfig, UdpConfig};
-use sockscope::ui::{Lang, Mode, Settings, SockscopeApp};
+use sockscope::ui::{AppSettings, Lang, Mode, SockscopeApp};
 
 use crate::common::{Config, Live, Row, loopback, spawn_store_consumer, udp_rcvbuf_errors};
 use crate::p5::{frame, raw_input};
@@ -262,26 +262,16 @@ fn engine_store(rates: &[u64], dur: Duration) -> Vec<Step> {
 /// tessellate, then a sleep to the next 16.7 ms slot. The sender runs on its own thread.
 fn app_path(rates: &[u64], dur: Duration) -> Vec<Step> {
     let ctx = egui::Context::default();
-    let settings = Settings {
-        lang: Lang::En,
-        mode: Mode::Udp,
-        udp_host: "127.0.0.1".into(),
-        udp_port: "0".into(),
-        udp_buffer_kib: (RCVBUF / 1024).to_string(),
-        ..Settings::default()
-    };
-    let options = StartOptions {
-        persist: false,
-        start: Some(StartSession::Udp {
-            host: "127.0.0.1".into(),
-            port: 0,
-            peer: None,
-        }),
-        ..StartOptions::default()
-    };
+    let mut settings = AppSettings::single(Lang::En, Mode::Udp);
+    settings.tabs[0].connection.udp_buffer_kib = (RCVBUF / 1024).to_string();
+    let options = StartOptions::one(StartSession::Udp {
+        host: "127.0.0.1".into(),
+        port: 0,
+        peer: None,
+    });
     let mut app = SockscopeApp::with_settings(ctx.clone(), settings, options);
-    let Some(addr) = app.session.as_ref().and_then(|s| s.local_addr()) else {
-        println!("  app did not bind a UDP socket: {:?}", app.status);
+    let Some(addr) = app.tab().session.as_ref().and_then(|s| s.local_addr()) else {
+        println!("  app did not bind a UDP socket: {:?}", app.tab().status);
         return Vec::new();
     };
     let mut frame_no = 0u64;
@@ -303,12 +293,12 @@ fn app_path(rates: &[u64], dur: Duration) -> Vec<Step> {
     let steps = ladder(
         rates,
         |rate| {
-            let before = app.store.stats.total.rx_msgs;
+            let before = app.tab().store.stats.total.rx_msgs;
             let sender = std::thread::spawn(move || paced_send(addr, rate, dur));
             run_frames(&mut app, &|| sender.is_finished());
             let sent = sender.join().ok()?;
             // Keep drawing until nothing more arrives for 150 ms.
-            let mut last = app.store.stats.total.rx_msgs;
+            let mut last = app.tab().store.stats.total.rx_msgs;
             let mut since = Instant::now();
             let deadline = Instant::now() + Duration::from_secs(3);
             while since.elapsed() < Duration::from_millis(150) && Instant::now() < deadline {
@@ -316,8 +306,8 @@ fn app_path(rates: &[u64], dur: Duration) -> Vec<Step> {
                     let t = Instant::now();
                     move || t.elapsed() >= Duration::from_millis(16)
                 });
-                if app.store.stats.total.rx_msgs != last {
-                    last = app.store.stats.total.rx_msgs;
+                if app.tab().store.stats.total.rx_msgs != last {
+                    last = app.tab().store.stats.total.rx_msgs;
                     since = Instant::now();
                 }
             }
@@ -329,14 +319,14 @@ fn app_path(rates: &[u64], dur: Duration) -> Vec<Step> {
             if step.lost() > 0 {
                 println!(
                     "    (app shows {} datagrams dropped by the event queue)",
-                    app.udp_dropped
+                    app.tab().udp_dropped
                 );
             }
             Some(step)
         },
         "app, 60 fps headless ",
     );
-    app.stop_session();
+    app.tab_mut().stop_session();
     steps
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use sockscope::cli::StartOptions;
 use sockscope::engine::{Direction, Event};
-use sockscope::ui::{Lang, Settings, SockscopeApp, ViewMode};
+use sockscope::ui::{AppSettings, Lang, Mode, SockscopeApp, ViewMode};
 
 use crate::common::{Config, Row, ms, percentile, thread_cpu};
 
@@ -91,7 +91,10 @@ fn measure(
         let cpu0 = thread_cpu();
         let wall0 = Instant::now();
         for _ in 0..due {
-            app.handle_event(data_event(pool[(*seq % 256) as usize].clone(), peer));
+            app.tab_mut().handle_event(
+                Lang::En,
+                data_event(pool[(*seq % 256) as usize].clone(), peer),
+            );
             *seq += 1;
         }
         let pushed = (thread_cpu() - cpu0, wall0.elapsed());
@@ -117,11 +120,10 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
         "P5 UI frame time: {SCREEN:?} px, {held} records held, {per_s} records/s arriving, {frames} frames per case; thread CPU time of handle_event×n + tick + run_ui(draw) + tessellate"
     );
     let ctx = egui::Context::default();
-    let settings = Settings {
-        lang: Lang::En,
+    let settings = AppSettings {
         // Room for 1M records: the default 64 MiB view cap would evict down to ~400k.
         view_cap_mib: 1024,
-        ..Settings::default()
+        ..AppSettings::single(Lang::En, Mode::TcpServer)
     };
     let options = StartOptions {
         persist: false,
@@ -133,8 +135,8 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
     let views = [ViewMode::Text, ViewMode::Hex, ViewMode::Both];
     let mut empty = Vec::new();
     for view in views {
-        app.store.clear();
-        app.settings.view = view;
+        app.tab_mut().store.clear();
+        app.tab_mut().settings.view.view = view;
         let (cpu, wall, vertices) = measure(
             &ctx,
             &mut app,
@@ -153,21 +155,22 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
         );
         empty.push((percentile(&cpu, 50.0), percentile(&cpu, 99.0)));
     }
-    app.store.clear();
+    app.tab_mut().store.clear();
     let fill = Instant::now();
     let peer = SocketAddr::from(([127, 0, 0, 1], 40000));
     for i in 0..held {
-        app.store
+        app.tab_mut()
+            .store
             .push_data(1, Some(1), peer, Direction::Rx, SystemTime::now(), line(i));
     }
     println!(
         "  filled {} records ({} held bytes) in {:.1} s",
-        app.store.len(),
-        crate::common::mib(app.store.held_bytes() as u64),
+        app.tab_mut().store.len(),
+        crate::common::mib(app.tab_mut().store.held_bytes() as u64),
         fill.elapsed().as_secs_f64()
     );
     for (view, (e50, e99)) in views.into_iter().zip(empty) {
-        app.settings.view = view;
+        app.tab_mut().settings.view.view = view;
         let (cpu, wall, vertices) = measure(
             &ctx,
             &mut app,
@@ -180,7 +183,7 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
         let (p50, p99) = (percentile(&cpu, 50.0), percentile(&cpu, 99.0));
         println!(
             "  {} records, {view:?}: CPU p50 {} p99 {}, wall p50 {} p99 {}, {vertices} vertices",
-            app.store.len(),
+            app.tab_mut().store.len(),
             ms(p50),
             ms(p99),
             ms(percentile(&wall, 50.0)),

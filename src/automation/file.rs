@@ -247,9 +247,9 @@ fn tcp_targets(handle: &SessionHandle, target: &SendTarget) -> Result<Vec<Conn>,
         SendTarget::Default | SendTarget::All => clients.iter().map(|c| c.conn).collect(),
         SendTarget::Conn(id) => vec![*id],
         SendTarget::Conns(ids) => ids.clone(),
-        SendTarget::Peer(addr) => clients
+        SendTarget::Peer(_) | SendTarget::Peers(_) => clients
             .iter()
-            .filter(|c| c.peer == *addr)
+            .filter(|c| target.names_peer(c.peer))
             .map(|c| c.conn)
             .collect(),
     };

@@ -322,6 +322,19 @@ pub enum SendTarget {
     All,
     /// UDP: this address; TCP: the connection(s) whose peer is this address.
     Peer(SocketAddr),
+    /// UDP: one datagram to each address; TCP: the connections whose peer is one of them.
+    Peers(Vec<SocketAddr>),
+}
+
+impl SendTarget {
+    /// True when the target names this peer address (`Peer` or `Peers`).
+    pub fn names_peer(&self, peer: SocketAddr) -> bool {
+        match self {
+            SendTarget::Peer(addr) => *addr == peer,
+            SendTarget::Peers(addrs) => addrs.contains(&peer),
+            _ => false,
+        }
+    }
 }
 
 /// One connection as seen by [`SessionHandle::clients`].
@@ -537,10 +550,10 @@ impl SessionHandle {
                 }
                 (v, false)
             }
-            SendTarget::Peer(addr) => {
+            SendTarget::Peer(_) | SendTarget::Peers(_) => {
                 let v: Vec<_> = conns
                     .values()
-                    .filter(|c| c.peer == *addr)
+                    .filter(|c| target.names_peer(c.peer))
                     .cloned()
                     .collect();
                 if v.is_empty() {

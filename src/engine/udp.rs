@@ -293,6 +293,8 @@ impl UdpState {
         }
         let targets: Vec<SocketAddr> = match target {
             SendTarget::Peer(a) => vec![a],
+            SendTarget::Peers(v) if v.is_empty() => return Err(EngineError::NoPeer),
+            SendTarget::Peers(v) => v,
             SendTarget::Default => {
                 let last = *lock(&self.last_peer);
                 vec![self.default_peer.or(last).ok_or(EngineError::NoPeer)?]

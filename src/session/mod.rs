@@ -7,3 +7,6 @@ pub mod recorder;
 pub mod stats;
 pub mod store;
 pub mod time;
+pub mod view;
+
+pub use view::{Framing, ViewMode};

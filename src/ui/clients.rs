@@ -6,26 +6,33 @@ use std::time::SystemTime;
 
 use egui::{RichText, ScrollArea, Ui};
 
-use crate::session::stats::human_bytes;
+use crate::session::stats::{Stats, human_bytes};
 use crate::session::time::format_time;
 
-use super::{ClientKey, SockscopeApp};
+use super::action::UiAction;
+use super::i18n::Texts;
+use super::tab::{ClientKey, Clients};
 
-/// Draws the clients (or UDP peers) list.
-pub fn clients_ui(ui: &mut Ui, app: &mut SockscopeApp) {
-    let t = app.texts();
+/// Draws the clients (or UDP peers) list; ticks change the rows in place.
+pub fn clients_ui(
+    ui: &mut Ui,
+    t: &Texts,
+    clients: &mut Clients,
+    stats: &Stats,
+    actions: &mut Vec<UiAction>,
+) {
     ui.add_space(4.0);
     // The tab above already says how many there are.
     ui.horizontal(|ui| {
         if ui.small_button(t.select_all).clicked() {
-            app.clients.values_mut().for_each(|c| c.selected = true);
+            clients.values_mut().for_each(|c| c.selected = true);
         }
         if ui.small_button(t.select_none).clicked() {
-            app.clients.values_mut().for_each(|c| c.selected = false);
+            clients.values_mut().for_each(|c| c.selected = false);
         }
     });
     ui.separator();
-    if app.clients.is_empty() {
+    if clients.is_empty() {
         ui.label(RichText::new(t.no_clients).color(egui::Color32::GRAY));
         return;
     }
@@ -37,30 +44,26 @@ pub fn clients_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         .small()
         .color(egui::Color32::GRAY),
     );
-    let keys: Vec<ClientKey> = app.clients.keys().copied().collect();
+    let keys: Vec<ClientKey> = clients.keys().copied().collect();
     let row_height = ui.spacing().interact_size.y * 2.0 + ui.spacing().item_spacing.y;
-    let mut kick = None;
     ScrollArea::vertical()
         .id_salt("clients_scroll")
         .auto_shrink([false, false])
         .show_rows(ui, row_height, keys.len(), |ui, range| {
             for key in &keys[range] {
-                let stats = app
-                    .clients
-                    .get(key)
-                    .and_then(|c| app.store.stats.per_peer.get(&c.peer).copied());
-                let Some(client) = app.clients.get_mut(key) else {
+                let Some(client) = clients.get_mut(key) else {
                     continue;
                 };
+                let peer_stats = stats.per_peer.get(&client.peer).copied();
                 ui.horizontal(|ui| {
                     ui.checkbox(&mut client.selected, client.peer.to_string());
-                    if let Some(conn) = client.conn {
-                        if ui.small_button(t.kick).clicked() {
-                            kick = Some(conn);
-                        }
+                    if let Some(conn) = client.conn
+                        && ui.small_button(t.kick).clicked()
+                    {
+                        actions.push(UiAction::Kick(conn));
                     }
                 });
-                let (rx, tx, last) = stats.map_or((0, 0, client.since), |s| {
+                let (rx, tx, last) = peer_stats.map_or((0, 0, client.since), |s| {
                     (s.counters.rx_bytes, s.counters.tx_bytes, s.last_activity)
                 });
                 ui.label(
@@ -76,13 +79,6 @@ pub fn clients_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 );
             }
         });
-    if let Some(conn) = kick {
-        if let Some(session) = &app.session {
-            if let Err(error) = session.kick(conn) {
-                app.last_error = Some(super::errors::error_text(app.settings.lang, &error));
-            }
-        }
-    }
 }
 
 /// "3 s ago" style age of a moment.

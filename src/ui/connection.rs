@@ -4,102 +4,98 @@
 
 use egui::{Color32, RichText, TextEdit, Ui};
 
-use super::settings::{Field, Mode};
-use super::{Lang, SockscopeApp, Status};
+use super::action::UiAction;
+use super::i18n::Texts;
+use super::settings::{ConnectionSettings, Field, Mode};
+use super::tab::Status;
+use super::widgets::{ERROR_COLOR, OK_COLOR};
 
-/// Colour for problems.
-pub const ERROR_COLOR: Color32 = Color32::from_rgb(0xE0, 0x40, 0x40);
-/// Colour for a running session.
-pub const OK_COLOR: Color32 = Color32::from_rgb(0x30, 0xB0, 0x50);
-
-/// Draws the connection panel.
-pub fn connection_ui(ui: &mut Ui, app: &mut SockscopeApp) {
-    let t = app.texts();
-    let running = app.running();
-    let errors = app.settings.field_errors();
+/// Draws the connection panel of one tab.
+pub fn connection_ui(
+    ui: &mut Ui,
+    t: &Texts,
+    settings: &mut ConnectionSettings,
+    status: &Status,
+    running: bool,
+    actions: &mut Vec<UiAction>,
+) {
+    let errors = settings.field_errors(t);
     let error_for = |field: Field| errors.iter().find(|(f, _)| *f == field).map(|(_, m)| *m);
 
-    ui.add_space(4.0);
+    ui.add_space(2.0);
     ui.horizontal_wrapped(|ui| {
-        ui.heading("Sockscope");
-        ui.separator();
         ui.label(t.mode);
         ui.add_enabled_ui(!running, |ui| {
-            for (mode, text) in [
-                (Mode::TcpClient, t.mode_client),
-                (Mode::TcpServer, t.mode_server),
-                (Mode::Udp, t.mode_udp),
-            ] {
-                ui.selectable_value(&mut app.settings.mode, mode, text);
+            for mode in Mode::ALL {
+                ui.selectable_value(&mut settings.mode, mode, mode.label(t))
+                    .on_disabled_hover_text(t.stop_first);
             }
         });
         ui.separator();
 
-        let (host_text, port_text) = match app.settings.mode {
+        let (host_text, port_text) = match settings.mode {
             Mode::TcpClient => (t.remote_host, t.remote_port),
             _ => (t.local_host, t.local_port),
         };
         ui.add_enabled_ui(!running, |ui| {
-            let (host, port) = app.settings.endpoint_fields();
+            let mode = settings.mode;
+            let (host, port) = settings.endpoint_fields();
             let label = ui.label(host_text);
             ui.add(TextEdit::singleline(host).desired_width(130.0))
-                .labelled_by(label.id);
+                .labelled_by(label.id)
+                .on_disabled_hover_text(t.stop_first);
             let label = ui.label(port_text);
             ui.add(TextEdit::singleline(port).desired_width(55.0))
-                .labelled_by(label.id);
-            if app.settings.mode == Mode::Udp {
+                .labelled_by(label.id)
+                .on_hover_text(if mode == Mode::TcpClient {
+                    t.remote_port_tip
+                } else {
+                    t.local_port_tip
+                });
+            if mode == Mode::Udp {
                 let label = ui.label(t.udp_peer);
                 ui.add(
-                    TextEdit::singleline(&mut app.settings.udp_peer)
+                    TextEdit::singleline(&mut settings.udp_peer)
                         .desired_width(150.0)
                         .hint_text("127.0.0.1:9001"),
                 )
-                .labelled_by(label.id);
+                .labelled_by(label.id)
+                .on_hover_text(t.udp_peer_tip);
             }
         });
 
-        let (start_text, stop_text) = match app.settings.mode {
+        let (start_text, stop_text) = match settings.mode {
             Mode::TcpClient => (t.connect, t.disconnect),
             Mode::TcpServer => (t.listen, t.stop),
             Mode::Udp => (t.open, t.close),
         };
         if running {
             if ui.button(RichText::new(stop_text).strong()).clicked() {
-                app.stop_session();
+                actions.push(UiAction::Stop);
             }
         } else if ui
             .add_enabled(
                 errors.is_empty(),
                 egui::Button::new(RichText::new(start_text).strong()),
             )
+            .on_disabled_hover_text(t.fix_fields_first)
             .clicked()
         {
-            app.start_session();
+            actions.push(UiAction::Start);
         }
-
         ui.separator();
-        let lang_label = ui.label(t.language);
-        egui::ComboBox::from_id_salt("language")
-            .selected_text(match app.settings.lang {
-                Lang::En => "English",
-                Lang::Zh => "简体中文",
-            })
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut app.settings.lang, Lang::En, "English");
-                ui.selectable_value(&mut app.settings.lang, Lang::Zh, "简体中文");
-            })
-            .response
-            .labelled_by(lang_label.id);
+        let (text, color) = status_text(t, status);
+        ui.label(RichText::new(text).color(color).strong());
     });
 
     for field in [Field::Host, Field::Port, Field::Peer] {
         if let Some(message) = error_for(field) {
             let name = match field {
-                Field::Host => match app.settings.mode {
+                Field::Host => match settings.mode {
                     Mode::TcpClient => t.remote_host,
                     _ => t.local_host,
                 },
-                Field::Port => match app.settings.mode {
+                Field::Port => match settings.mode {
                     Mode::TcpClient => t.remote_port,
                     _ => t.local_port,
                 },
@@ -109,78 +105,61 @@ pub fn connection_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         }
     }
 
-    ui.horizontal_wrapped(|ui| {
-        let (text, color) = status_text(app);
-        ui.label(RichText::new(text).color(color).strong());
-    });
-
-    super::log::log_ui(ui, app);
-
     egui::CollapsingHeader::new(t.advanced)
         .id_salt("advanced")
-        .show(ui, |ui| advanced_ui(ui, app, &errors));
-    ui.add_space(2.0);
+        .show(ui, |ui| advanced_ui(ui, t, settings, running, &errors));
 }
 
-fn advanced_ui(ui: &mut Ui, app: &mut SockscopeApp, errors: &[(Field, &'static str)]) {
-    let t = app.texts();
-    let running = app.running();
+fn advanced_ui(
+    ui: &mut Ui,
+    t: &Texts,
+    settings: &mut ConnectionSettings,
+    running: bool,
+    errors: &[(Field, &'static str)],
+) {
     ui.add_enabled_ui(!running, |ui| {
         ui.horizontal_wrapped(|ui| {
             let field = |ui: &mut Ui, label: &str, value: &mut String, which: Field| {
-                let l = ui.label(label);
-                ui.add(TextEdit::singleline(value).desired_width(70.0))
-                    .labelled_by(l.id);
-                if let Some((_, message)) = errors.iter().find(|(f, _)| *f == which) {
-                    ui.label(RichText::new(format!("! {message}")).color(ERROR_COLOR));
-                }
+                ui.horizontal(|ui| {
+                    let l = ui.label(label);
+                    ui.add(TextEdit::singleline(value).desired_width(70.0))
+                        .labelled_by(l.id);
+                    if let Some((_, message)) = errors.iter().find(|(f, _)| *f == which) {
+                        ui.label(RichText::new(format!("! {message}")).color(ERROR_COLOR));
+                    }
+                });
             };
-            match app.settings.mode {
+            match settings.mode {
                 Mode::TcpClient => field(
                     ui,
                     t.connect_timeout,
-                    &mut app.settings.connect_timeout_ms,
+                    &mut settings.connect_timeout_ms,
                     Field::Timeout,
                 ),
                 Mode::TcpServer => {
-                    field(ui, t.backlog, &mut app.settings.backlog, Field::Backlog);
+                    field(ui, t.backlog, &mut settings.backlog, Field::Backlog);
                     field(
                         ui,
                         t.max_clients,
-                        &mut app.settings.max_clients,
+                        &mut settings.max_clients,
                         Field::MaxClients,
                     );
                 }
                 Mode::Udp => field(
                     ui,
                     t.recv_buffer,
-                    &mut app.settings.udp_buffer_kib,
+                    &mut settings.udp_buffer_kib,
                     Field::Buffer,
                 ),
             }
         });
     });
-    ui.horizontal(|ui| {
-        let l = ui.label(t.view_cap);
-        let mut cap = app.settings.view_cap_mib.clamp(1, 4096) as u32;
-        if ui
-            .add(egui::DragValue::new(&mut cap).range(1..=4096))
-            .labelled_by(l.id)
-            .changed()
-        {
-            app.settings.view_cap_mib = cap as usize;
-            let mut caps = app.store.caps();
-            caps.max_bytes = app.settings.view_cap_mib.clamp(1, 4096) * 1024 * 1024;
-            app.store.set_caps(caps);
-        }
-    });
 }
 
 /// The status line: what the session is doing, in words, and its colour.
-pub fn status_text(app: &SockscopeApp) -> (String, Color32) {
-    let t = app.texts();
+pub fn status_text(t: &Texts, status: &Status) -> (String, Color32) {
     let gray = Color32::GRAY;
-    match &app.status {
+    match status {
         Status::Idle => (t.status_idle.to_string(), gray),
         Status::Connecting(target) => (format!("{} {target}…", t.status_connecting), gray),
         Status::Connected { local, peer } => (

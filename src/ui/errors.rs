@@ -1,10 +1,11 @@
 //! Engine errors and close reasons in the UI language. The engine speaks English (its
 //! `Display`); the window says the same things in 简体中文 when that is the language.
 
-use crate::codec::escape::{PayloadError, SendTextError};
+use crate::automation::{AutomationError, ImportError, RuleError, TemplateError};
 use crate::engine::{CloseReason, EngineError};
+use crate::session::recorder::RecorderError;
 
-use super::Lang;
+use crate::lang::Lang;
 
 /// The error in the UI language.
 pub fn error_text(lang: Lang, error: &EngineError) -> String {
@@ -55,26 +56,96 @@ pub fn close_reason_text(lang: Lang, reason: &CloseReason) -> String {
     }
 }
 
-/// Why typed input cannot be sent, in the UI language (the position is 1-based).
-pub fn payload_error_text(lang: Lang, error: &PayloadError) -> String {
+/// A template error in the UI language.
+pub fn template_error_text(lang: Lang, error: &TemplateError) -> String {
     if lang == Lang::En {
         return error.to_string();
     }
     match error {
-        PayloadError::Hex(e) => match e.found {
-            Some(ch) => format!("第 {} 个字符 {ch:?} 不是十六进制数字", e.position),
-            None => format!("十六进制数字个数为奇数：第 {} 个字符缺少配对", e.position),
-        },
-        PayloadError::Text(SendTextError::Escape(e)) => {
-            format!("第 {} 个字符处的转义有误：{}", e.position, e.message)
-        }
-        PayloadError::Text(SendTextError::Encode(e)) => format!(
-            "第 {} 个字符 {:?} (U+{:04X}) 无法用 {} 编码",
-            e.position,
-            e.ch,
-            e.ch as u32,
-            e.encoding.name()
+        TemplateError::UnknownVariable { name, position } => format!(
+            "第 {position} 个字符处的变量 {{{name}}} 未知（可用：counter、time、rand:N、len；花括号本身请写 {{{{）"
         ),
+        TemplateError::BadArgument {
+            variable,
+            position,
+            expected,
+        } => format!("第 {position} 个字符处的变量 {{{variable}}} 参数有误：应为 {expected}"),
+        TemplateError::Unclosed { position } => {
+            format!("第 {position} 个字符处的 {{ 没有闭合（花括号本身请写 {{{{）")
+        }
+        TemplateError::StrayBrace { position } => {
+            format!("第 {position} 个字符处的 }} 没有配对（花括号本身请写 }}}}）")
+        }
+        TemplateError::Hex { position, message } | TemplateError::Text { position, message } => {
+            format!("第 {position} 个字符：{message}")
+        }
+    }
+}
+
+/// An automation error (repeat, file send, quick commands, rules) in the UI language.
+pub fn automation_error_text(lang: Lang, error: &AutomationError) -> String {
+    match error {
+        AutomationError::Template(e) => template_error_text(lang, e),
+        AutomationError::Engine(e) => error_text(lang, e),
+        _ if lang == Lang::En => error.to_string(),
+        AutomationError::Io { context, cause } => format!("文件操作失败（{context}）：{cause}"),
+        AutomationError::Invalid { message } => format!("设置有误：{message}"),
+    }
+}
+
+/// Why a rule cannot be used, in the UI language.
+pub fn rule_error_text(lang: Lang, error: &RuleError) -> String {
+    if lang == Lang::En {
+        return error.to_string();
+    }
+    format!(
+        "第 {} 条规则 {:?}：{}",
+        error.index, error.name, error.message
+    )
+}
+
+/// Why a quick-command file could not be imported, in the UI language.
+pub fn import_error_text(lang: Lang, error: &ImportError) -> String {
+    if lang == Lang::En {
+        return error.to_string();
+    }
+    match error {
+        ImportError::Json {
+            message,
+            line,
+            column,
+        } => format!("不是有效的 JSON（第 {line} 行第 {column} 列）：{message}"),
+        ImportError::NotQuickCommands { found } => {
+            format!("不是 Sockscope 快捷指令文件（format = {found:?}）")
+        }
+        ImportError::UnsupportedVersion { found } => {
+            format!("文件版本 {found} 由更新的 Sockscope 写入，本版本无法读取")
+        }
+        ImportError::BadCommand { index, name, error } => format!(
+            "第 {index} 条指令 {name:?} 有误：{}",
+            template_error_text(lang, error)
+        ),
+        ImportError::Io { path, cause } => format!("无法读取 {path}：{cause}"),
+    }
+}
+
+/// A recorder error in the UI language.
+pub fn recorder_error_text(lang: Lang, error: &RecorderError) -> String {
+    if lang == Lang::En {
+        return error.to_string();
+    }
+    match error {
+        RecorderError::Create { path, cause } => {
+            format!("无法创建日志文件 {}：{cause}", path.display())
+        }
+        RecorderError::Write { path, cause } => {
+            format!(
+                "写入日志文件 {} 失败：{cause}（之前写入的内容已保留）",
+                path.display()
+            )
+        }
+        RecorderError::Spawn { cause } => format!("无法启动记录线程：{cause}"),
+        RecorderError::Panic { message } => format!("记录线程出现内部错误（已捕获）：{message}"),
     }
 }
 

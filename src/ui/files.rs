@@ -11,8 +11,7 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use crate::automation::QuickCommands;
-
-use super::SockscopeApp;
+use crate::lang::Lang;
 
 /// A dialog that answers faster than this could not have been shown to anyone.
 const DIALOG_NOT_SHOWN: Duration = Duration::from_millis(250);
@@ -40,6 +39,14 @@ impl DialogPurpose {
             DialogPurpose::ImportCommands | DialogPurpose::SendFile
         )
     }
+
+    /// Where messages about this dialog are shown.
+    pub fn slot(self) -> Slot {
+        match self {
+            DialogPurpose::RecordPath | DialogPurpose::SaveView => Slot::Log,
+            _ => Slot::Automation,
+        }
+    }
 }
 
 /// Where a job's message is shown.
@@ -60,6 +67,15 @@ pub enum JobResult {
     Imported(QuickCommands, PathBuf),
 }
 
+/// What [`FileJobs::poll`] found.
+#[derive(Debug)]
+pub enum FileOutcome {
+    /// A dialog was answered; `None` when no dialog could be shown.
+    Answer(DialogPurpose, Option<PathBuf>),
+    /// A job finished.
+    Job(JobResult),
+}
+
 /// Pending dialogs and jobs.
 #[derive(Debug, Default)]
 pub struct FileJobs {
@@ -77,16 +93,15 @@ impl FileJobs {
     pub fn busy(&self) -> bool {
         self.dialog.is_some() || !self.jobs.is_empty()
     }
-}
 
-impl SockscopeApp {
-    /// Opens a native dialog on a helper thread; its answer arrives in [`Self::poll_files`].
-    pub(crate) fn open_dialog(
+    /// Opens a native dialog on a helper thread; its answer arrives through [`Self::poll`].
+    pub fn open_dialog(
         &mut self,
+        lang: Lang,
         purpose: DialogPurpose,
         suggested: PathBuf,
         filter: (&'static str, &'static str),
-    ) {
+    ) -> Result<(), String> {
         let (tx, rx) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("file-dialog".into())
@@ -95,110 +110,72 @@ impl SockscopeApp {
                 if let Some(dir) = suggested.parent().filter(|d| d.is_dir()) {
                     dialog = dialog.set_directory(dir);
                 }
+                if let Some(name) = suggested.file_name() {
+                    dialog = dialog.set_file_name(name.to_string_lossy());
+                }
                 let answer = if purpose.opens() {
                     dialog.pick_file()
                 } else {
-                    if let Some(name) = suggested.file_name() {
-                        dialog = dialog.set_file_name(name.to_string_lossy());
-                    }
                     dialog.save_file()
                 };
                 let _ = tx.send(answer);
             });
         match spawned {
-            Ok(_) => self.files.dialog = Some((purpose, Instant::now(), rx)),
-            Err(error) => self.show_message(
-                slot_of(purpose),
-                false,
-                format!("cannot open a dialog: {error}"),
-            ),
+            Ok(_) => {
+                self.dialog = Some((purpose, Instant::now(), rx));
+                Ok(())
+            }
+            Err(error) => Err(format!("{}: {error}", lang.texts().cannot_dialog)),
         }
     }
 
-    /// Runs `job` on a helper thread; its result arrives in [`Self::poll_files`].
-    pub(crate) fn spawn_job(&mut self, job: impl FnOnce() -> JobResult + Send + 'static) {
+    /// Runs `job` on a helper thread; its result arrives through [`Self::poll`].
+    pub fn spawn_job(
+        &mut self,
+        lang: Lang,
+        job: impl FnOnce() -> JobResult + Send + 'static,
+    ) -> Result<(), String> {
         let (tx, rx) = std::sync::mpsc::channel();
         match std::thread::Builder::new()
             .name("file-job".into())
             .spawn(move || {
                 let _ = tx.send(job());
             }) {
-            Ok(_) => self.files.jobs.push(rx),
-            Err(error) => self.show_message(
-                Slot::Automation,
-                false,
-                format!("cannot start a file job: {error}"),
-            ),
+            Ok(_) => {
+                self.jobs.push(rx);
+                Ok(())
+            }
+            Err(error) => Err(format!("{}: {error}", lang.texts().cannot_job)),
         }
     }
 
-    /// Shows a message in its slot.
-    pub(crate) fn show_message(&mut self, slot: Slot, ok: bool, message: String) {
-        match slot {
-            Slot::Log => self.log.message = Some((ok, message)),
-            Slot::Automation => self.automation.message = Some((ok, message)),
-        }
-    }
-
-    /// Collects dialog answers and job results; called every frame.
-    pub(crate) fn poll_files(&mut self) {
-        if let Some((purpose, started, rx)) = &self.files.dialog {
+    /// Dialog answers and job results that arrived since the last call.
+    pub fn poll(&mut self) -> Vec<FileOutcome> {
+        let mut out = Vec::new();
+        if let Some((purpose, started, rx)) = &self.dialog {
             match rx.try_recv() {
                 Ok(answer) => {
                     let (purpose, quick) = (*purpose, started.elapsed() < DIALOG_NOT_SHOWN);
-                    self.files.dialog = None;
+                    self.dialog = None;
                     match answer {
-                        Some(path) => self.dialog_answered(purpose, Some(path)),
+                        Some(path) => out.push(FileOutcome::Answer(purpose, Some(path))),
                         // rfd returns at once when it cannot show a dialog.
-                        None if quick => self.dialog_answered(purpose, None),
+                        None if quick => out.push(FileOutcome::Answer(purpose, None)),
                         None => {}
                     }
                 }
                 Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Disconnected) => self.files.dialog = None,
+                Err(TryRecvError::Disconnected) => self.dialog = None,
             }
         }
-        let mut finished = Vec::new();
-        self.files.jobs.retain(|rx| match rx.try_recv() {
+        self.jobs.retain(|rx| match rx.try_recv() {
             Ok(result) => {
-                finished.push(result);
+                out.push(FileOutcome::Job(result));
                 false
             }
             Err(TryRecvError::Empty) => true,
             Err(TryRecvError::Disconnected) => false,
         });
-        for result in finished {
-            match result {
-                JobResult::Message(slot, ok, message) => self.show_message(slot, ok, message),
-                JobResult::Imported(commands, path) => self.imported_commands(commands, &path),
-            }
-        }
+        out
     }
-
-    /// A dialog's answer; `None` when no dialog could be shown (use the path field).
-    fn dialog_answered(&mut self, purpose: DialogPurpose, path: Option<PathBuf>) {
-        match purpose {
-            DialogPurpose::RecordPath | DialogPurpose::SaveView => {
-                self.log_path_chosen(purpose, path)
-            }
-            DialogPurpose::ExportCommands
-            | DialogPurpose::ImportCommands
-            | DialogPurpose::SendFile => self.automation_path_chosen(purpose, path),
-        }
-    }
-}
-
-fn slot_of(purpose: DialogPurpose) -> Slot {
-    match purpose {
-        DialogPurpose::RecordPath | DialogPurpose::SaveView => Slot::Log,
-        _ => Slot::Automation,
-    }
-}
-
-/// The words shown when no dialog could be shown and a path field is used instead.
-pub fn no_dialog_message(path: &std::path::Path) -> String {
-    format!(
-        "no file dialog is available here; using the path field: {}",
-        path.display()
-    )
 }

@@ -3,41 +3,9 @@
 //! Every visible string lives here as a field of [`Texts`], one table per language, so a
 //! missing translation is a compile error rather than an English word in a Chinese window.
 
-use serde::{Deserialize, Serialize};
-
-/// The UI language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Lang {
-    /// English.
-    #[default]
-    En,
-    /// Simplified Chinese.
-    Zh,
-}
+pub use crate::lang::Lang;
 
 impl Lang {
-    /// The language the system asks for: Chinese when the locale says `zh…`, else English.
-    pub fn from_system() -> Lang {
-        for var in ["LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"] {
-            if let Ok(value) = std::env::var(var) {
-                if value.is_empty() {
-                    continue;
-                }
-                return Lang::from_locale(&value);
-            }
-        }
-        Lang::En
-    }
-
-    /// Chinese for locales such as `zh_CN.UTF-8` or `zh-Hans`, English otherwise.
-    pub fn from_locale(locale: &str) -> Lang {
-        if locale.to_ascii_lowercase().starts_with("zh") {
-            Lang::Zh
-        } else {
-            Lang::En
-        }
-    }
-
     /// The table of strings for this language.
     pub fn texts(self) -> &'static Texts {
         match self {
@@ -102,7 +70,7 @@ texts! {
     frame_as_read: "As read", "按读取";
     frame_line: "Line (\\n)", "按行 (\\n)";
     frame_crlf: "CRLF", "CRLF";
-    frame_idle: "Idle 20 ms", "空闲 20 毫秒";
+    frame_idle: "Idle gap", "空闲间隔";
     pause: "Pause", "暂停";
     resume: "Resume", "继续";
     clear: "Clear", "清空";
@@ -220,4 +188,73 @@ texts! {
     recording_to: "Recording to", "正在记录到";
     recorded: "Recording finished:", "记录已完成：";
     recording_failed: "Recording stopped", "记录已停止";
+    auto_reply_tip: "Answer matching data from the engine's reader threads (rules below). Off at every start.", "由接收线程按下方规则自动应答。每次启动时关闭。";
+    big_endian: "Big-endian", "大端";
+    cannot_create: "cannot create", "无法创建";
+    cannot_import: "cannot import", "无法导入";
+    cannot_dialog: "cannot open a file dialog", "无法打开文件对话框";
+    cannot_job: "cannot start a file job", "无法启动文件任务";
+    clear_filter: "Clear the filter", "清除过滤";
+    close_tab: "Close tab (Ctrl+W): stops its session and finishes its log", "关闭标签页 (Ctrl+W)：停止其会话并完成日志";
+    compare_tip: "Each character under the bytes that made it, read as GBK and as UTF-8; invalid bytes in red", "按 GBK 和 UTF-8 分别解读，每个字符显示在其字节下方；无效字节为红色";
+    dismiss: "Dismiss", "关闭提示";
+    escapes_tip: "Type \\r \\n \\t \\\\ \\0 \\xNN for control bytes", "用 \\r \\n \\t \\\\ \\0 \\xNN 输入控制字节";
+    exported: "exported commands:", "已导出指令：";
+    imported: "imported commands:", "已导入指令：";
+    file_path_first: "Type a file path first, or use Send file…", "请先填写文件路径，或点“发送文件…”";
+    fix_fields_first: "Fix the fields marked in red first", "请先修正标红的字段";
+    fix_input_first: "Fix the data first (the problem is shown below the box)", "请先修正待发送数据（问题显示在输入框下方）";
+    frame_bytes: "Bytes", "字节数";
+    frame_check: "Frame check", "帧校验";
+    frame_fixed: "Fixed length", "固定长度";
+    frame_length_prefix: "Length prefix", "长度前缀";
+    framing_tip: "How a TCP stream is cut into records: as each read arrives, by line, by idle time, fixed length, or a length field", "TCP 数据流如何切分为记录：按读取、按行、按空闲时间、固定长度或长度字段";
+    header_bytes: "Header (B)", "帧头 (字节)";
+    idle_ms: "Idle (ms)", "空闲 (毫秒)";
+    info_bound: "UDP open on", "UDP 已绑定";
+    length_counts_all: "Length counts whole frame", "长度含整帧";
+    length_width: "Length field", "长度字段";
+    local_port_tip: "0 picks any free port; the port actually bound is shown in the status", "填 0 由系统选择空闲端口；实际端口显示在状态栏";
+    remote_port_tip: "The server's port, 1–65535", "服务器端口，1–65535";
+    log_file_tip: "Every byte of the session is written here while recording; the format follows the menu", "记录时会话的每个字节都写入此文件；格式见右侧菜单";
+    move_up: "Move up", "上移";
+    move_down: "Move down", "下移";
+    move_left: "Move left", "左移";
+    move_right: "Move right", "右移";
+    new_tab: "New tab (Ctrl+T)", "新建标签页 (Ctrl+T)";
+    no_dialog: "no file dialog is available here; using the path field", "此处无法显示文件对话框，改用路径栏";
+    preset_echo_ok: "Answer every message (\"ok, 问题正在处理中...\", GBK)", "应答每条消息（“ok, 问题正在处理中...”，GBK）";
+    preset_close_on_exit: "Close the connection on \"exit\"", "收到 “exit” 时关闭连接";
+    rename: "Rename", "重命名";
+    rule_action: "Then", "动作";
+    rule_enabled_tip: "Rule on / off", "启用 / 停用该规则";
+    rule_match: "Match", "匹配方式";
+    save_log_tip: "Write what the view holds now to a file", "将当前显示的内容写入文件";
+    saved: "saved", "已保存";
+    settings_menu: "Settings", "设置";
+    settings_unreadable: "The stored settings could not be read; they are left as they are and this run's settings will not be saved.", "无法读取已保存的设置；原设置保持不变，本次运行的设置不会保存。";
+    stop_first: "Stop the session first", "请先停止会话";
+    tab_client: "Client", "客户端";
+    tab_server: "Server", "服务器";
+    tab_running: "Running", "运行中";
+    tab_stopped: "Stopped", "已停止";
+    tab_tip: "Double-click to rename; right-click for more", "双击重命名；右键查看更多";
+    target_selected_tip: "Tick rows in the list on the right", "在右侧列表中勾选";
+    theme: "Theme", "主题";
+    theme_system: "System", "跟随系统";
+    theme_light: "Light", "浅色";
+    theme_dark: "Dark", "深色";
+    udp_peer_tip: "Where \"Default peer\" sends; empty: whoever sent last", "“默认目标”发送到此处；留空则发给最后发来数据的对端";
+    variables_tip: "{counter} {time} {rand:N} {len} are replaced in every send; untick to send braces as typed", "每次发送时替换 {counter} {time} {rand:N} {len}；取消勾选则按原样发送花括号";
+    view_memory: "View memory", "显示内存";
+    view_memory_tip: "One budget for the views of all tabs; the oldest records leave the view (never the log) when it is full", "所有标签页共用的显示内存上限；用满时最早的记录移出显示（日志不受影响）";
+    file_hint: "/path/to/firmware.bin", "/路径/固件.bin";
+    command_name_hint: "read registers", "读寄存器";
+    log_path_hint: "~/sockscope-logs/session.txt", "~/sockscope-logs/会话.txt";
+    send_text_hint: "你好 hello\\r\\n", "你好\\r\\n";
+    hex_tag: "[hex] ", "[十六进制] ";
+    none: "None", "无";
+    log_text: "text", "文本";
+    log_text_hex: "text-hex", "文本+十六进制";
+    log_raw: "raw", "原始字节";
 }

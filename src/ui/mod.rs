@@ -1,12 +1,16 @@
-//! The eframe application: plain state, one panel per file, events drained from the
-//! engine within a time budget each frame.
+//! The eframe application: a window of tabs, one session each.
 //!
-//! The UI thread never blocks: socket work happens on engine workers, the engine wakes
-//! the UI through `ctx.request_repaint()`, and [`SockscopeApp::logic`] drains at most a
-//! few milliseconds of events per frame into the [`Store`], asking for another frame when
-//! more are waiting (so a flood slows the peer through TCP flow control instead of
-//! freezing the window).
+//! [`SockscopeApp`] holds what is window-wide (language, theme, the view memory all tabs
+//! share) and the [`SessionTab`]s. Each frame it drains every tab's engine events within
+//! a time budget (`logic`), then draws the tab bar and the front tab's panels. Panels get
+//! only the state they draw and push [`UiAction`]s, which the tab applies after drawing
+//! (`action.rs`); the tab bar pushes [`TabAction`]s, which the app applies.
+//!
+//! The UI thread never blocks: socket work happens on engine workers, file dialogs and
+//! jobs on helper threads, and a closed tab finishes its session and log in the
+//! background.
 
+pub mod action;
 pub mod automation;
 pub mod clients;
 pub mod compare;
@@ -21,83 +25,36 @@ pub mod screenshot;
 pub mod send;
 pub mod settings;
 pub mod status;
+pub mod tab;
+pub mod tabs;
+pub mod widgets;
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use crate::cli::{StartOptions, StartSession};
-use crate::codec::text::TextEncoding;
-use crate::engine::{
-    ConnId, Engine, EngineError, Event, EventReceiver, SessionConfig, SessionHandle, SessionId,
-    SessionKind,
-};
-use crate::session::store::{Store, StoreCaps};
+use crate::cli::{StartOptions, StartSession, StartTab};
+use crate::session::recorder::LogFormat;
 
-pub use i18n::{Lang, Texts};
-pub use settings::{Mode, Settings, ViewMode};
-
-/// Most UDP peers listed in the clients panel.
-const MAX_UDP_PEERS: usize = 10_000;
+pub use crate::lang::Lang;
+pub use crate::session::{Framing, ViewMode};
+pub use action::UiAction;
+pub use i18n::Texts;
+pub use settings::{AppSettings, Mode, TabSettings, Theme};
+pub use tab::{ClientKey, ClientRow, SessionTab, Status};
+pub use tabs::TabAction;
 
 /// Set when `--screenshot` could not write its PNG, so `main` exits with failure.
 pub static SCREENSHOT_FAILED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
-/// Capacity of the engine → UI event queue, in events. Payload bytes are bounded
-/// separately by the engine (4 MiB), so a deep queue costs little memory and lets a
-/// datagram flood wait out a slow frame instead of being dropped.
-const EVENT_QUEUE: usize = 32_768;
-/// Payload drained in one frame past which the UI treats the traffic as a flood.
-const FLOOD_BYTES: usize = 1024 * 1024;
-/// How long a flooded drain waits for the workers to refill the queue.
-const FLOOD_WAIT: Duration = Duration::from_micros(300);
-/// Most time the UI spends draining events in one frame.
+/// Most time the UI spends draining events in one frame (all tabs together).
 const MAX_DRAIN: Duration = Duration::from_millis(40);
 /// Time the UI spends draining events per frame before it draws (at least).
 const DRAIN_BUDGET: Duration = Duration::from_millis(6);
-
-/// What the current session is doing, in words for the status line.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Status {
-    /// Nothing started.
-    Idle,
-    /// A TCP client is connecting.
-    Connecting(String),
-    /// A TCP client is connected.
-    Connected {
-        /// Our side.
-        local: SocketAddr,
-        /// The server.
-        peer: SocketAddr,
-    },
-    /// A TCP server listens on this address.
-    Listening(SocketAddr),
-    /// A UDP socket is bound to this address.
-    Bound(SocketAddr),
-    /// Stop was asked; waiting for the workers.
-    Stopping,
-    /// The session ended.
-    Stopped,
-    /// The session failed; the message says why.
-    Failed(String),
-}
-
-/// One connected TCP client (server mode) or UDP peer, as the clients list shows it.
-#[derive(Clone, Debug)]
-pub struct ClientRow {
-    /// The connection (None for UDP peers).
-    pub conn: Option<ConnId>,
-    /// Remote address.
-    pub peer: SocketAddr,
-    /// When it connected or was first heard from.
-    pub since: SystemTime,
-    /// Selected as a send target.
-    pub selected: bool,
-}
+/// The storage key this release writes its settings under.
+const SETTINGS_KEY: &str = eframe::APP_KEY;
 
 /// State of the PNG capture asked for with `--screenshot`.
 struct ScreenshotPlan {
@@ -107,34 +64,22 @@ struct ScreenshotPlan {
     stage: Arc<AtomicU8>,
 }
 
-/// The whole application state.
+/// The whole application: window-wide settings and the tabs.
 pub struct SockscopeApp {
-    /// Settings that persist across restarts.
-    pub settings: Settings,
-    /// What the session is doing.
-    pub status: Status,
-    /// The running session, if any.
-    pub session: Option<SessionHandle>,
-    /// The record store the views draw from.
-    pub store: Store,
-    /// Clients (server mode) or peers (UDP), keyed by connection id or address.
-    pub clients: BTreeMap<ClientKey, ClientRow>,
-    /// Receive view state.
-    pub receive: receive::ReceiveState,
-    /// Send panel state.
-    pub send: send::SendState,
-    /// Recording and saving logs.
-    pub log: log::LogState,
-    /// Repeat, file send, quick commands, auto-reply.
-    pub automation: automation::AutomationState,
-    /// Pending file dialogs and file jobs.
-    pub files: files::FileJobs,
-    /// Datagrams the engine dropped because the UI fell behind (UDP).
-    pub udp_dropped: u64,
-    /// Errors shown as a banner until dismissed or replaced.
-    pub last_error: Option<String>,
-    engine: Engine,
-    events: EventReceiver,
+    /// Language, theme, the shared view budget (the tabs' own settings live in the tabs).
+    pub settings: AppSettings,
+    /// One per session, in tab-bar order.
+    pub tabs: Vec<SessionTab>,
+    /// The tab in front.
+    pub active: usize,
+    /// Closed tabs whose sessions and logs are still finishing.
+    closing: Vec<SessionTab>,
+    /// The tab being renamed and the name typed so far.
+    renaming: Option<(usize, String)>,
+    /// A note about the stored settings (unreadable ones are not overwritten).
+    pub settings_note: Option<String>,
+    ctx: egui::Context,
+    next_uid: u64,
     persist: bool,
     screenshot: Option<ScreenshotPlan>,
     /// When the last frame's drain started and how long it took (for the next budget).
@@ -143,91 +88,76 @@ pub struct SockscopeApp {
     started: Instant,
 }
 
-/// Key of a row in the clients list: TCP connections by id, UDP peers by address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ClientKey {
-    /// A TCP connection.
-    Conn(ConnId),
-    /// A UDP peer.
-    Peer(SocketAddr),
-}
-
 impl SockscopeApp {
     /// Builds the app from eframe's creation context: fonts, stored settings, the engine,
-    /// and the session asked for on the command line (or the default TCP server).
+    /// and the sessions asked for on the command line. A plain start restores the stored
+    /// tabs, stopped; the very first one opens a TCP server on a free port.
     pub fn new(cc: &eframe::CreationContext<'_>, options: StartOptions) -> Self {
-        let ctx = cc.egui_ctx.clone();
-        let stored: Option<Settings> = if options.persist {
-            cc.storage
-                .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
+        let mut options = options;
+        let stored_text = if options.persist {
+            cc.storage.and_then(|s| s.get_string(SETTINGS_KEY))
         } else {
             None
         };
-        let mut options = options;
+        let stored = stored_text.as_deref().and_then(AppSettings::from_stored);
         // Settings that exist but cannot be read (written by another version) are left
         // untouched: this run does not save over them, and says so.
-        let unreadable = options.persist
-            && stored.is_none()
-            && cc
-                .storage
-                .is_some_and(|storage| storage.get_string(eframe::APP_KEY).is_some());
+        let unreadable = stored_text.is_some() && stored.is_none();
         if unreadable {
             options.persist = false;
         }
-        // Plain start: the first time, a TCP server on a free port; later, the session the
-        // user left (a server or UDP socket is opened again, a client waits for Connect).
-        let restore = stored.is_some() && options.auto_start;
-        if restore {
-            options.auto_start = false;
-        }
-        let settings = stored.unwrap_or_else(|| Settings {
-            lang: Lang::from_system(),
-            ..Settings::default()
-        });
-        let mut app = Self::with_settings(ctx, settings, options);
-        if restore && app.settings.mode != Mode::TcpClient {
-            app.start_session();
-        }
+        let settings = match stored {
+            Some(settings) => {
+                // Restored tabs wait for Listen / Connect.
+                options.auto_start = false;
+                settings
+            }
+            None => {
+                let mut settings = AppSettings::single(Lang::from_system(), Mode::TcpServer);
+                // Plain first start: a TCP server on a free port, ready for `nc`.
+                settings.tabs[0].connection.server_port = "0".into();
+                settings
+            }
+        };
+        let mut app = Self::with_settings(cc.egui_ctx.clone(), settings, options);
         if unreadable {
-            app.last_error = Some(
-                "the stored settings could not be read; they are left as they are and this \
-                 run's settings will not be saved"
-                    .into(),
-            );
+            app.settings_note = Some(app.texts().settings_unreadable.to_string());
         }
         app
     }
 
     /// Builds the app with explicit settings (tests use this with persistence off).
-    pub fn with_settings(
-        ctx: egui::Context,
-        mut settings: Settings,
-        options: StartOptions,
-    ) -> Self {
-        settings.apply_start_options(&options);
+    /// Command-line sessions replace the stored tabs for this run, each starting from the
+    /// first stored tab's settings; they start at once, as does a plain first start.
+    pub fn with_settings(ctx: egui::Context, settings: AppSettings, options: StartOptions) -> Self {
+        let mut settings = settings;
+        if let Some(lang) = options.lang {
+            settings.lang = lang;
+        }
+        if let Some(theme) = options.theme {
+            settings.theme = theme;
+        }
         fonts::install(&ctx);
-        let waker_ctx = ctx;
-        let (engine, events) =
-            Engine::new(EVENT_QUEUE, Box::new(move || waker_ctx.request_repaint()));
-        let encoding = settings.encoding();
-        let caps = StoreCaps {
-            max_bytes: settings.view_cap_mib.clamp(1, 4096) * 1024 * 1024,
-            ..StoreCaps::default()
+        ctx.set_theme(settings.theme.preference());
+        let template = settings.tabs.first().cloned().unwrap_or_default();
+        let tab_settings: Vec<TabSettings> = if options.tabs.is_empty() {
+            std::mem::take(&mut settings.tabs)
+        } else {
+            options
+                .tabs
+                .iter()
+                .map(|start| tab_from_start(&template, start))
+                .collect()
         };
         let mut app = SockscopeApp {
-            store: Store::new(caps, encoding),
-            status: Status::Idle,
-            session: None,
-            clients: BTreeMap::new(),
-            receive: receive::ReceiveState::default(),
-            send: send::SendState::default(),
-            log: log::LogState::default(),
-            automation: automation::AutomationState::default(),
-            files: files::FileJobs::default(),
-            udp_dropped: 0,
-            last_error: None,
-            engine,
-            events,
+            active: settings.active.min(tab_settings.len().saturating_sub(1)),
+            settings,
+            tabs: Vec::new(),
+            closing: Vec::new(),
+            renaming: None,
+            settings_note: None,
+            ctx,
+            next_uid: 0,
             persist: options.persist,
             screenshot: options.screenshot.clone().map(|path| ScreenshotPlan {
                 path,
@@ -237,23 +167,36 @@ impl SockscopeApp {
             last_tick: None,
             exit_after_first_frame: options.exit_after_first_frame,
             started: Instant::now(),
-            settings,
         };
-        app.store.set_frame_mode(app.settings.framing.mode());
-        app.receive.compare = options.compare;
-        // Recording starts first so the log holds the session from its first event.
-        if let Some(path) = &options.log {
-            let format = options
-                .log_format
-                .or_else(|| crate::session::recorder::LogFormat::from_path(path))
-                .unwrap_or(crate::session::recorder::LogFormat::Text);
-            app.start_recording(path, format);
-            if let Some((false, message)) = &app.log.message {
-                eprintln!("sockscope: {message}");
+        for tab in tab_settings {
+            app.push_tab(tab);
+        }
+        if app.tabs.is_empty() {
+            app.push_tab(TabSettings::default());
+        }
+        if !options.tabs.is_empty() {
+            app.active = 0;
+        }
+        let lang = app.settings.lang;
+        let start = options.auto_start || !options.tabs.is_empty();
+        for (i, tab) in app.tabs.iter_mut().enumerate() {
+            // Recording starts first so the log holds the session from its first event.
+            if let Some(path) = options.tabs.get(i).and_then(|s| s.log.as_ref()) {
+                let format = options.tabs[i]
+                    .log_format
+                    .or_else(|| LogFormat::from_path(path))
+                    .unwrap_or(LogFormat::Text);
+                tab.start_recording(lang, path, format);
+                if let Some((false, message)) = &tab.log.message {
+                    eprintln!("sockscope: {message}");
+                }
+            }
+            if start {
+                tab.start_session(lang);
             }
         }
-        if options.start.is_some() || options.auto_start {
-            app.start_session();
+        if let Some(tab) = app.tabs.get_mut(app.active) {
+            tab.receive.compare = options.compare;
         }
         app
     }
@@ -263,285 +206,266 @@ impl SockscopeApp {
         self.settings.lang.texts()
     }
 
-    /// True while a session runs (connecting, connected, listening or bound).
-    pub fn running(&self) -> bool {
-        self.session.as_ref().is_some_and(|s| !s.is_stopped())
-            && !matches!(self.status, Status::Stopped | Status::Failed(_))
+    /// The tab in front.
+    pub fn tab(&self) -> &SessionTab {
+        &self.tabs[self.active.min(self.tabs.len() - 1)]
     }
 
-    /// Starts the session described by the connection panel. Invalid fields were already
-    /// flagged there; this reports the first one again instead of starting.
-    pub fn start_session(&mut self) {
-        if let Some(old) = self.session.take() {
-            old.stop();
+    /// The tab in front, to change.
+    pub fn tab_mut(&mut self) -> &mut SessionTab {
+        let active = self.active.min(self.tabs.len() - 1);
+        &mut self.tabs[active]
+    }
+
+    /// Closed tabs whose sessions or logs are still finishing.
+    pub fn closing_tabs(&self) -> usize {
+        self.closing.len()
+    }
+
+    /// Bytes each tab's view may hold: the shared budget split evenly.
+    fn view_share(&self, tabs: usize) -> usize {
+        let cap = self.settings.view_cap_mib.clamp(1, 4096) * 1024 * 1024;
+        cap / tabs.max(1)
+    }
+
+    /// Gives every tab its share of the view budget (after tabs come or go, or the cap
+    /// changes).
+    fn rebalance_views(&mut self) {
+        let share = self.view_share(self.tabs.len());
+        for tab in &mut self.tabs {
+            let mut caps = tab.store.caps();
+            caps.max_bytes = share;
+            tab.store.set_caps(caps);
         }
-        let config = match self.settings.session_config() {
-            Ok(config) => config,
-            Err(message) => {
-                self.fail(message);
-                return;
-            }
-        };
-        self.clients.clear();
-        self.udp_dropped = 0;
-        self.status = match &config {
-            SessionConfig::TcpClient(c) => Status::Connecting(format!("{}:{}", c.host, c.port)),
-            _ => Status::Idle,
-        };
-        match self.engine.start(config) {
-            Ok(handle) => {
-                if let Some(local) = handle.local_addr() {
-                    self.status = match handle.kind() {
-                        SessionKind::TcpServer => Status::Listening(local),
-                        SessionKind::Udp => Status::Bound(local),
-                        SessionKind::TcpClient => self.status.clone(),
-                    };
+    }
+
+    fn push_tab(&mut self, settings: TabSettings) {
+        let waker_ctx = self.ctx.clone();
+        let uid = self.next_uid;
+        self.next_uid += 1;
+        let share = self.view_share(self.tabs.len() + 1);
+        self.tabs.push(SessionTab::new(
+            settings,
+            uid,
+            share,
+            Box::new(move || waker_ctx.request_repaint()),
+        ));
+        self.rebalance_views();
+    }
+
+    /// Opens a new tab after the others: the front tab's settings, a fresh name, stopped.
+    pub fn new_tab(&mut self) {
+        if self.tabs.len() >= settings::MAX_TABS {
+            return;
+        }
+        let mut settings = self.tab().settings.clone();
+        settings.name.clear();
+        self.push_tab(settings);
+        self.active = self.tabs.len() - 1;
+    }
+
+    /// Closes tab `index`: its session stops and its log is finished in the background
+    /// (the tab keeps draining until both are done). The last tab is replaced by a fresh
+    /// one rather than leaving an empty window.
+    pub fn close_tab(&mut self, index: usize) {
+        if index >= self.tabs.len() {
+            return;
+        }
+        let mut tab = self.tabs.remove(index);
+        tab.stop_session();
+        if tab.session.is_none() {
+            tab.stop_recording();
+        }
+        self.closing.push(tab);
+        if self.tabs.is_empty() {
+            self.push_tab(TabSettings::default());
+        }
+        if self.active > index || self.active >= self.tabs.len() {
+            self.active = self.active.saturating_sub(1);
+        }
+        self.renaming = None;
+        self.rebalance_views();
+    }
+
+    fn apply_tab_actions(&mut self, actions: Vec<TabAction>) {
+        for action in actions {
+            match action {
+                TabAction::New => self.new_tab(),
+                TabAction::Select(i) if i < self.tabs.len() => {
+                    self.active = i;
+                    self.tabs[i].unseen = 0;
                 }
-                self.last_error = None;
-                if let Some(responder) = &self.automation.responder {
-                    responder.install(&handle);
-                }
-                self.session = Some(handle);
-            }
-            Err(error) => self.fail(errors::error_text(self.settings.lang, &error)),
-        }
-    }
-
-    /// Stops the running session (never blocks: the workers finish on their own).
-    pub fn stop_session(&mut self) {
-        if let Some(session) = &self.session {
-            session.stop();
-            self.status = Status::Stopping;
-        }
-    }
-
-    fn fail(&mut self, message: String) {
-        self.status = Status::Failed(message.clone());
-        self.store.push_info(
-            0,
-            None,
-            None,
-            SystemTime::now(),
-            format!("error: {message}"),
-        );
-        self.last_error = Some(message);
-    }
-
-    fn current_session(&self) -> Option<SessionId> {
-        self.session.as_ref().map(|s| s.id())
-    }
-
-    /// Drains engine events for at most `budget`; returns true if some are left.
-    pub fn drain_events(&mut self, budget: Duration) -> bool {
-        let deadline = Instant::now() + budget;
-        let mut handled = 0u32;
-        let mut bytes = 0usize;
-        loop {
-            let event = match self.events.try_recv() {
-                Some(event) => event,
-                // Under a flood the workers refill the queue as fast as it empties: wait a
-                // moment for more (still within this frame's budget) rather than ending
-                // the frame's drain with a fraction of the budget used.
-                None if bytes >= FLOOD_BYTES && Instant::now() < deadline => {
-                    match self.events.recv_timeout(FLOOD_WAIT) {
-                        Some(event) => event,
-                        None => return false,
+                TabAction::Close(i) => self.close_tab(i),
+                TabAction::Move { from, to } if from < self.tabs.len() && to < self.tabs.len() => {
+                    let tab = self.tabs.remove(from);
+                    self.tabs.insert(to, tab);
+                    if self.active == from {
+                        self.active = to;
+                    } else if self.active == to {
+                        self.active = from;
                     }
                 }
-                None => return false,
-            };
-            if let Event::Data { bytes: payload, .. } = &event {
-                bytes += payload.len();
-            }
-            self.handle_event(event);
-            handled += 1;
-            if handled % 8 == 0 && Instant::now() >= deadline {
-                return true;
+                TabAction::StartRename(i) if i < self.tabs.len() => {
+                    self.renaming = Some((i, self.tabs[i].settings.name.clone()));
+                }
+                TabAction::Rename(i, name) => {
+                    if let Some(tab) = self.tabs.get_mut(i) {
+                        tab.settings.name = name.trim().to_string();
+                    }
+                    self.renaming = None;
+                }
+                _ => {}
             }
         }
     }
 
-    /// Applies one engine event to the state.
-    pub fn handle_event(&mut self, event: Event) {
+    /// Per-frame work that draws nothing: drain every tab's engine events within the
+    /// budget, poll file jobs and idle-gap framers, finish closed tabs, drive the
+    /// `--screenshot` plan.
+    pub fn tick(&mut self, ctx: &egui::Context) {
+        // The drain gets about as much time as the rest of the frame took (at least
+        // DRAIN_BUDGET, at most MAX_DRAIN): with a fast renderer frames stay short; with a
+        // slow one (software GL) a flood still gets half of each frame instead of a sliver.
+        let start = Instant::now();
+        let budget = self
+            .last_tick
+            .map(|(at, drained)| start.saturating_duration_since(at).saturating_sub(drained))
+            .unwrap_or(DRAIN_BUDGET)
+            .clamp(DRAIN_BUDGET, MAX_DRAIN);
+        let lang = self.settings.lang;
+        let share = budget / self.tabs.len().max(1) as u32;
+        let mut more = false;
+        let mut running = false;
+        for (i, tab) in self.tabs.iter_mut().enumerate() {
+            more |= tab.drain_events(lang, share, i != self.active);
+            tab.poll(lang);
+            running |= tab.running() || tab.files.busy();
+        }
+        self.last_tick = Some((start, start.elapsed()));
+        self.finish_closing(lang);
+        if more || !self.closing.is_empty() {
+            ctx.request_repaint();
+        }
+        if running {
+            // Rates and "last activity" need a refresh even when nothing arrives.
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        self.screenshot_step(ctx);
+    }
+
+    /// Keeps closed tabs draining until their sessions stopped, then lets their logs
+    /// finish on the recorder thread and drops them.
+    fn finish_closing(&mut self, lang: Lang) {
+        for tab in &mut self.closing {
+            tab.drain_events(lang, DRAIN_BUDGET, true);
+            if tab.session.is_none() {
+                tab.stop_recording();
+            }
+        }
+        self.closing
+            .retain(|tab| tab.session.is_some() || tab.recording());
+    }
+
+    /// Draws the tab bar and the front tab.
+    pub fn draw(&mut self, ui: &mut egui::Ui) {
         let t = self.texts();
-        let current = self.current_session() == Some(event.session());
-        match event {
-            Event::Connecting { addr, .. } => {
-                if current {
-                    self.status = Status::Connecting(addr.to_string());
-                }
-            }
-            Event::Connected {
-                session,
-                conn,
-                local,
-                peer,
-            } => {
-                if current {
-                    self.status = Status::Connected { local, peer };
-                    self.last_error = None;
-                }
-                self.store.push_info(
-                    session,
-                    Some(conn),
-                    Some(peer),
-                    SystemTime::now(),
-                    format!("{} {local} → {peer}", t.info_connected),
-                );
-            }
-            Event::Listening { session, local } => {
-                if current {
-                    let udp = self
-                        .session
-                        .as_ref()
-                        .is_some_and(|s| s.kind() == SessionKind::Udp);
-                    self.status = if udp {
-                        Status::Bound(local)
-                    } else {
-                        Status::Listening(local)
-                    };
-                }
-                self.store.push_info(
-                    session,
-                    None,
-                    None,
-                    SystemTime::now(),
-                    format!("{} {local}", t.info_listening),
-                );
-            }
-            Event::ClientJoined {
-                session,
-                conn,
-                peer,
-                at,
-                ..
-            } => {
-                if current {
-                    self.clients.insert(
-                        ClientKey::Conn(conn),
-                        ClientRow {
-                            conn: Some(conn),
-                            peer,
-                            since: at,
-                            selected: false,
-                        },
-                    );
-                }
-                self.store
-                    .push_info(session, Some(conn), Some(peer), at, t.joined.to_string());
-            }
-            Event::ClientRefused {
-                session,
-                peer,
-                limit,
-            } => {
-                self.store.push_info(
-                    session,
-                    None,
-                    Some(peer),
-                    SystemTime::now(),
-                    format!("{} ({limit})", t.refused_limit),
-                );
-            }
-            Event::Data {
-                session,
-                conn,
-                peer,
-                dir,
-                at,
-                bytes,
-            } => {
-                // UDP peers are listed up to a bound: a flood from random source ports
-                // must not grow the list (and every frame's work) without end.
-                if current
-                    && conn.is_none()
-                    && (self.clients.len() < MAX_UDP_PEERS
-                        || self.clients.contains_key(&ClientKey::Peer(peer)))
-                {
-                    self.clients
-                        .entry(ClientKey::Peer(peer))
-                        .or_insert(ClientRow {
-                            conn: None,
-                            peer,
-                            since: at,
-                            selected: false,
-                        });
-                }
-                self.store.push_data(session, conn, peer, dir, at, bytes);
-            }
-            Event::Closed {
-                session,
-                conn,
-                peer,
-                reason,
-            } => {
-                self.clients.remove(&ClientKey::Conn(conn));
-                self.store.end_conn(session, conn);
-                self.store.push_info(
-                    session,
-                    Some(conn),
-                    Some(peer),
-                    SystemTime::now(),
-                    format!(
-                        "{}: {}",
-                        t.closed,
-                        errors::close_reason_text(self.settings.lang, &reason)
-                    ),
-                );
-                let client_mode = self
-                    .session
-                    .as_ref()
-                    .is_some_and(|s| s.kind() == SessionKind::TcpClient);
-                if current && client_mode {
-                    self.status = Status::Stopped;
-                }
-            }
-            Event::Dropped { datagrams, .. } => {
-                if current {
-                    self.udp_dropped = datagrams;
-                }
-            }
-            Event::Error { session, error } => {
-                let message = errors::error_text(self.settings.lang, &error);
-                self.store.push_info(
-                    session,
-                    None,
-                    None,
-                    SystemTime::now(),
-                    format!("{}: {message}", t.info_error),
-                );
-                if current {
-                    // Errors before the session is up (refused, in use, …) end it; later
-                    // ones (a failed UDP send, an accept hiccup) are shown and it goes on.
-                    let up = matches!(
-                        self.status,
-                        Status::Connected { .. } | Status::Listening(_) | Status::Bound(_)
-                    );
-                    if is_fatal(&error) && !up {
-                        self.status = Status::Failed(message.clone());
-                    }
-                    self.last_error = Some(message);
-                }
-            }
-            Event::Stopped { .. } => {
-                if current {
-                    if !matches!(self.status, Status::Failed(_)) {
-                        self.status = Status::Stopped;
-                    }
-                    self.session = None;
-                    self.clients.retain(|k, _| matches!(k, ClientKey::Peer(_)));
-                }
-            }
+        let (new_key, close_key) = ui.input_mut(|i| {
+            (
+                i.consume_key(egui::Modifiers::COMMAND, egui::Key::T),
+                i.consume_key(egui::Modifiers::COMMAND, egui::Key::W),
+            )
+        });
+        let mut tab_actions = Vec::new();
+        if new_key {
+            tab_actions.push(TabAction::New);
         }
+        if close_key {
+            tab_actions.push(TabAction::Close(self.active));
+        }
+        let labels: Vec<tabs::TabLabel> = self
+            .tabs
+            .iter()
+            .map(|tab| tabs::TabLabel {
+                title: tab.title(self.settings.lang),
+                running: tab.running(),
+                unseen: tab.unseen,
+            })
+            .collect();
+        egui::Panel::top("tab_bar").show(ui, |ui| {
+            ui.add_space(2.0);
+            ui.horizontal_wrapped(|ui| {
+                ui.heading("Sockscope");
+                ui.separator();
+                tabs::tab_bar_ui(
+                    ui,
+                    t,
+                    &labels,
+                    self.active,
+                    &mut self.renaming,
+                    &mut tab_actions,
+                );
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    self.window_menu_ui(ui);
+                });
+            });
+            if let Some(note) = &self.settings_note {
+                ui.label(egui::RichText::new(note).color(widgets::ERROR_COLOR));
+            }
+        });
+        self.apply_tab_actions(tab_actions);
+        let budget = status::ViewBudget {
+            used: self.tabs.iter().map(|t| t.store.held_bytes()).sum(),
+            cap: self.settings.view_cap_mib.clamp(1, 4096) * 1024 * 1024,
+            tabs: self.tabs.len(),
+        };
+        let lang = self.settings.lang;
+        let active = self.active.min(self.tabs.len() - 1);
+        self.tabs[active].unseen = 0;
+        tab_ui(ui, lang, &mut self.tabs[active], budget);
     }
 
-    /// The send targets chosen in the clients list.
-    pub fn selected_clients(&self) -> Vec<ClientRow> {
-        self.clients
-            .values()
-            .filter(|c| c.selected)
-            .cloned()
-            .collect()
+    /// Language, theme and the shared view memory, at the right of the tab bar.
+    fn window_menu_ui(&mut self, ui: &mut egui::Ui) {
+        let t = self.texts();
+        ui.menu_button(t.settings_menu, |ui| {
+            ui.label(egui::RichText::new(t.language).strong());
+            for lang in Lang::ALL {
+                ui.radio_value(&mut self.settings.lang, lang, lang.native_name());
+            }
+            ui.separator();
+            ui.label(egui::RichText::new(t.theme).strong());
+            for theme in Theme::ALL {
+                if ui
+                    .radio_value(&mut self.settings.theme, theme, theme.label(t))
+                    .changed()
+                {
+                    ui.ctx().set_theme(theme.preference());
+                }
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                let l = ui.label(t.view_cap);
+                let mut cap = self.settings.view_cap_mib.clamp(1, 4096) as u32;
+                if ui
+                    .add(egui::DragValue::new(&mut cap).range(1..=4096))
+                    .labelled_by(l.id)
+                    .on_hover_text(t.view_memory_tip)
+                    .changed()
+                {
+                    self.settings.view_cap_mib = cap as usize;
+                    self.rebalance_views();
+                }
+            });
+        });
+    }
+
+    /// The settings as they would be stored now.
+    pub fn stored_settings(&self) -> AppSettings {
+        AppSettings {
+            tabs: self.tabs.iter().map(|t| t.settings.clone()).collect(),
+            active: self.active,
+            ..self.settings.clone()
+        }
     }
 
     /// Handles the `--screenshot` plan: capture after the delay, then close.
@@ -594,109 +518,188 @@ impl SockscopeApp {
     }
 }
 
-impl SockscopeApp {
-    /// Per-frame work that draws nothing: drain engine events within the budget, let
-    /// idle-gap framers emit, update rates, drive the `--screenshot` plan.
-    pub fn tick(&mut self, ctx: &egui::Context) {
-        // The drain gets about as much time as the rest of the frame took (at least
-        // DRAIN_BUDGET, at most MAX_DRAIN): with a fast renderer frames stay short; with a
-        // slow one (software GL) a flood still gets half of each frame instead of a sliver.
-        let start = Instant::now();
-        let budget = self
-            .last_tick
-            .map(|(at, drained)| start.saturating_duration_since(at).saturating_sub(drained))
-            .unwrap_or(DRAIN_BUDGET)
-            .clamp(DRAIN_BUDGET, MAX_DRAIN);
-        let more = self.drain_events(budget);
-        self.last_tick = Some((start, start.elapsed()));
-        if more {
-            ctx.request_repaint();
+/// A command-line session as a tab: the template's settings with the session's mode,
+/// address and options.
+fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
+    let mut tab = template.clone();
+    tab.name.clear();
+    let c = &mut tab.connection;
+    match &start.session {
+        StartSession::Server { host, port } => {
+            c.mode = Mode::TcpServer;
+            c.server_host = host.clone();
+            c.server_port = port.to_string();
         }
-        self.poll_files();
-        let now = Instant::now();
-        self.store.poll(now);
-        self.store.stats.tick(now);
-        if self.running() {
-            // Rates and "last activity" need a refresh even when nothing arrives.
-            ctx.request_repaint_after(Duration::from_millis(500));
+        StartSession::Client { host, port } => {
+            c.mode = Mode::TcpClient;
+            c.client_host = host.clone();
+            c.client_port = port.to_string();
         }
-        self.screenshot_step(ctx);
+        StartSession::Udp { host, port, peer } => {
+            c.mode = Mode::Udp;
+            c.udp_host = host.clone();
+            c.udp_port = port.to_string();
+            if let Some(peer) = peer {
+                c.udp_peer = peer.clone();
+            }
+        }
     }
-
-    /// Draws every panel from the current state.
-    pub fn draw(&mut self, ui: &mut egui::Ui) {
-        egui::Panel::top("connection").show(ui, |ui| connection::connection_ui(ui, self));
-        egui::Panel::bottom("status").show(ui, |ui| status::status_ui(ui, self));
-        egui::Panel::bottom("send")
-            .resizable(true)
-            .default_size(170.0)
-            .show(ui, |ui| send::send_ui(ui, self));
-        egui::Panel::right("side")
-            .resizable(true)
-            .default_size(340.0)
-            .show(ui, |ui| self.side_ui(ui));
-        egui::CentralPanel::default().show(ui, |ui| receive::receive_ui(ui, self));
+    if let Some(encoding) = start.encoding {
+        tab.view.encoding = encoding;
     }
+    if let Some(view) = start.view {
+        tab.view.view = view;
+    }
+    tab
 }
 
-impl SockscopeApp {
-    /// The right-hand panel: clients (server and UDP modes), quick commands, auto-reply.
-    fn side_ui(&mut self, ui: &mut egui::Ui) {
-        let t = self.texts();
-        let has_clients = self.settings.mode != Mode::TcpClient;
-        if !has_clients && self.automation.tab == automation::RightTab::Clients {
-            self.automation.tab = automation::RightTab::Commands;
-        }
-        ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            if has_clients {
-                let title = if self.settings.mode == Mode::Udp {
-                    t.peers
-                } else {
-                    t.clients
-                };
-                ui.selectable_value(
-                    &mut self.automation.tab,
-                    automation::RightTab::Clients,
-                    format!("{title} ({})", self.clients.len()),
-                );
-            }
-            ui.selectable_value(
-                &mut self.automation.tab,
-                automation::RightTab::Commands,
-                t.tab_commands,
+/// Draws one tab's panels and applies what they asked for.
+fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: status::ViewBudget) {
+    let t = lang.texts();
+    let mut actions = Vec::new();
+    let running = tab.running();
+    let uid = tab.uid;
+    egui::Panel::top("connection").show(ui, |ui| {
+        ui.push_id(uid, |ui| {
+            connection::connection_ui(
+                ui,
+                t,
+                &mut tab.settings.connection,
+                &tab.status,
+                running,
+                &mut actions,
             );
-            let auto = if self.automation.responder.is_some() {
-                format!("{} ●", t.tab_auto_reply)
-            } else {
-                t.tab_auto_reply.to_string()
+            let row = log::LogRowState {
+                recording: tab.recording(),
+                dialog_open: tab.files.dialog_open(),
+                busy: tab.files.busy(),
             };
-            ui.selectable_value(
-                &mut self.automation.tab,
-                automation::RightTab::AutoReply,
-                auto,
+            log::log_ui(ui, t, &mut tab.settings.log, &tab.log, row, &mut actions);
+        });
+    });
+    egui::Panel::bottom("status").show(ui, |ui| {
+        status::status_ui(
+            ui,
+            t,
+            &tab.store,
+            tab.udp_dropped,
+            tab.last_error.as_deref(),
+            budget,
+            &mut actions,
+        );
+    });
+    egui::Panel::bottom("send")
+        .resizable(true)
+        .default_size(170.0)
+        .show(ui, |ui| {
+            ui.push_id(uid, |ui| {
+                send::compose_ui(
+                    ui,
+                    lang,
+                    &mut tab.settings.compose,
+                    &mut tab.compose,
+                    tab.settings.connection.mode,
+                    &mut actions,
+                );
+                automation::compose_automation_ui(
+                    ui,
+                    t,
+                    &mut tab.settings.compose,
+                    &tab.automation,
+                    tab.files.dialog_open(),
+                    &mut actions,
+                );
+            });
+        });
+    egui::Panel::right("side")
+        .resizable(true)
+        .default_size(340.0)
+        .show(ui, |ui| {
+            ui.push_id(uid, |ui| side_ui(ui, lang, tab, &mut actions))
+        });
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.push_id(uid, |ui| {
+            receive::receive_ui(
+                ui,
+                t,
+                &mut tab.receive,
+                &tab.settings.view,
+                &tab.store,
+                &mut actions,
             );
         });
-        ui.separator();
-        match self.automation.tab {
-            automation::RightTab::Clients => clients::clients_ui(ui, self),
-            automation::RightTab::Commands => automation::commands_ui(ui, self),
-            automation::RightTab::AutoReply => automation::auto_reply_ui(ui, self),
-        }
-    }
+    });
+    tab.apply(lang, actions);
 }
 
-/// Errors after which the session cannot go on (the rest are shown but the session lives).
-fn is_fatal(error: &EngineError) -> bool {
-    matches!(
-        error,
-        EngineError::Refused { .. }
-            | EngineError::TimedOut { .. }
-            | EngineError::Resolve { .. }
-            | EngineError::AddrInUse { .. }
-            | EngineError::PermissionDenied { .. }
-            | EngineError::AddrNotAvailable { .. }
-    )
+/// The right-hand panel: clients (server and UDP modes), quick commands, auto-reply.
+fn side_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, actions: &mut Vec<UiAction>) {
+    let t = lang.texts();
+    let mode = tab.settings.connection.mode;
+    let has_clients = mode != Mode::TcpClient;
+    let state = &mut tab.automation;
+    if !has_clients && state.tab == automation::RightTab::Clients {
+        state.tab = automation::RightTab::Commands;
+    }
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        if has_clients {
+            let title = if mode == Mode::Udp {
+                t.peers
+            } else {
+                t.clients
+            };
+            ui.selectable_value(
+                &mut state.tab,
+                automation::RightTab::Clients,
+                format!("{title} ({})", tab.clients.len()),
+            );
+        }
+        ui.selectable_value(
+            &mut state.tab,
+            automation::RightTab::Commands,
+            t.tab_commands,
+        );
+        let auto = if state.responder.is_some() {
+            format!("{} ●", t.tab_auto_reply)
+        } else {
+            t.tab_auto_reply.to_string()
+        };
+        ui.selectable_value(&mut state.tab, automation::RightTab::AutoReply, auto);
+    });
+    ui.separator();
+    match state.tab {
+        automation::RightTab::Clients => {
+            clients::clients_ui(ui, t, &mut tab.clients, &tab.store.stats, actions)
+        }
+        automation::RightTab::Commands => automation::commands_ui(
+            ui,
+            lang,
+            &mut tab.settings.automation,
+            &mut tab.automation,
+            tab.files.dialog_open(),
+            actions,
+        ),
+        automation::RightTab::AutoReply => {
+            let hits = state
+                .responder
+                .as_ref()
+                .map(|r| r.hits())
+                .unwrap_or_default();
+            let view = automation::AutoReplyView {
+                on: state.responder.is_some(),
+                hits: &hits,
+                error: state.rule_error.as_deref(),
+            };
+            automation::auto_reply_ui(
+                ui,
+                t,
+                &mut tab.settings.automation.auto_reply,
+                view,
+                actions,
+            );
+        }
+    }
 }
 
 impl eframe::App for SockscopeApp {
@@ -718,73 +721,27 @@ impl eframe::App for SockscopeApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.persist {
-            eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+            eframe::set_value(storage, SETTINGS_KEY, &self.stored_settings());
         }
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        if let Some(session) = &self.session {
-            session.stop();
-            // Let the session's last events (closes, "stopped") reach the log: keep the
-            // queue moving for up to a second while the workers finish.
-            let deadline = Instant::now() + Duration::from_secs(1);
-            while !session.is_stopped() && Instant::now() < deadline {
-                while self.events.try_recv().is_some() {}
-                std::thread::sleep(Duration::from_millis(5));
+        // Every session stops at once; then each gets up to a second for its last events
+        // (closes, "stopped") to reach its log, and each log is finished.
+        let tabs = self.tabs.iter_mut().chain(self.closing.iter_mut());
+        let tabs: Vec<&mut SessionTab> = tabs.collect();
+        for tab in &tabs {
+            if let Some(session) = &tab.session {
+                session.stop();
             }
         }
-        // The log file is finished (flushed, last record whole) before the process ends.
-        if let Some(status) = self.finish_recording(Duration::from_secs(5)) {
-            if let Some(error) = status.error {
+        for tab in tabs {
+            tab.wind_down(Duration::from_secs(1));
+            if let Some(status) = tab.finish_recording(Duration::from_secs(5))
+                && let Some(error) = status.error
+            {
                 eprintln!("sockscope: the recording stopped early: {error}");
             }
         }
-    }
-}
-
-/// Applies command-line start options on top of stored settings.
-impl Settings {
-    fn apply_start_options(&mut self, options: &StartOptions) {
-        if let Some(lang) = options.lang {
-            self.lang = lang;
-        }
-        if let Some(encoding) = options.encoding {
-            self.encoding = encoding.name().to_string();
-        }
-        if let Some(view) = options.view {
-            self.view = view;
-        }
-        match &options.start {
-            Some(StartSession::Server { host, port }) => {
-                self.mode = Mode::TcpServer;
-                self.server_host = host.clone();
-                self.server_port = port.to_string();
-            }
-            Some(StartSession::Client { host, port }) => {
-                self.mode = Mode::TcpClient;
-                self.client_host = host.clone();
-                self.client_port = port.to_string();
-            }
-            Some(StartSession::Udp { host, port, peer }) => {
-                self.mode = Mode::Udp;
-                self.udp_host = host.clone();
-                self.udp_port = port.to_string();
-                if let Some(peer) = peer {
-                    self.udp_peer = peer.clone();
-                }
-            }
-            None if options.auto_start => {
-                // Plain start: a TCP server on a free port, ready for `nc` or a seed script.
-                self.mode = Mode::TcpServer;
-                self.server_host = "0.0.0.0".into();
-                self.server_port = "0".into();
-            }
-            None => {}
-        }
-    }
-
-    /// The encoding picked in the receive view.
-    pub fn encoding(&self) -> TextEncoding {
-        TextEncoding::from_name(&self.encoding).unwrap_or(TextEncoding::Utf8)
     }
 }

@@ -8,20 +8,18 @@ use std::collections::VecDeque;
 use egui::text::LayoutJob;
 use egui::{Color32, FontId, RichText, ScrollArea, TextEdit, TextFormat, Ui};
 
+use crate::codec::checksum::Checksum;
 use crate::codec::hex;
 use crate::codec::text::TextEncoding;
 use crate::session::store::{Record, RecordKind, Store};
 use crate::session::time::format_time;
+use crate::session::{Framing, ViewMode};
 
-use super::settings::{Framing, ViewMode};
-use super::{SockscopeApp, compare};
-
-/// Received-bytes colour.
-pub const RX_COLOR: Color32 = Color32::from_rgb(0x3C, 0xB3, 0x71);
-/// Sent-bytes colour.
-pub const TX_COLOR: Color32 = Color32::from_rgb(0x4A, 0x90, 0xE2);
-/// Information-line colour.
-pub const INFO_COLOR: Color32 = Color32::from_rgb(0xC0, 0x9A, 0x30);
+use super::action::UiAction;
+use super::compare;
+use super::i18n::Texts;
+use super::settings::ViewSettings;
+use super::widgets::{ERROR_COLOR, INFO_COLOR, RX_COLOR, TX_COLOR, enum_picker, none_or};
 
 /// Most payload characters drawn in a list row; the detail pane shows everything.
 const ROW_CHARS: usize = 240;
@@ -259,20 +257,26 @@ impl Rows {
     }
 }
 
-/// Draws the receive view.
-pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
-    toolbar_ui(ui, app);
-    app.receive.refresh_filter(&app.store);
-    if let Some(error) = &app.receive.filter_cache.error {
-        ui.label(RichText::new(format!("! {error}")).color(super::connection::ERROR_COLOR));
+/// Draws the receive view of one tab.
+pub fn receive_ui(
+    ui: &mut Ui,
+    t: &Texts,
+    state: &mut ReceiveState,
+    view_settings: &ViewSettings,
+    store: &Store,
+    actions: &mut Vec<UiAction>,
+) {
+    toolbar_ui(ui, t, state, view_settings, store, actions);
+    state.refresh_filter(store);
+    if let Some(error) = &state.filter_cache.error {
+        ui.label(RichText::new(format!("! {error}")).color(ERROR_COLOR));
     }
-    let t = app.texts();
-    if app.receive.paused_at.is_some() {
+    if state.paused_at.is_some() {
         ui.label(RichText::new(format!("|| {}", t.paused_note)).color(INFO_COLOR));
     }
 
     // The comparison needs more room than the hexdump: it gets a panel of its own size.
-    let (detail_id, detail_size) = if app.receive.compare {
+    let (detail_id, detail_size) = if state.compare {
         ("record_compare", 330.0)
     } else {
         ("record_detail", 170.0)
@@ -280,9 +284,9 @@ pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     egui::Panel::bottom(detail_id)
         .resizable(true)
         .default_size(detail_size)
-        .show(ui, |ui| detail_ui(ui, app));
+        .show(ui, |ui| detail_ui(ui, t, state, store));
 
-    let rows = app.receive.rows(&app.store);
+    let rows = state.rows(store);
     if rows.count() == 0 {
         ui.label(RichText::new(t.no_records).color(Color32::GRAY));
         return;
@@ -290,45 +294,42 @@ pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
     let font = FontId::monospace(13.0);
     // Rows are buttons: their height is the text plus the button padding.
     let row_height = ui.fonts_mut(|f| f.row_height(&font)) + 2.0 * ui.spacing().button_padding.y;
-    let view = app.settings.view;
+    let view = view_settings.view;
     let mut clicked = None;
     let text_color = ui.visuals().text_color();
     if view == ViewMode::Both {
-        let limit = app.receive.paused_at.unwrap_or(u64::MAX);
-        let filter_on = !app.receive.filter.is_empty();
-        let receive = &mut app.receive;
-        receive
+        let limit = state.paused_at.unwrap_or(u64::MAX);
+        let filter_on = !state.filter.is_empty();
+        state
             .lines
-            .update(&app.store, &receive.filter_cache, filter_on, limit);
+            .update(store, &state.filter_cache, filter_on, limit);
     }
     let total = if view == ViewMode::Both {
-        app.receive.lines.count()
+        state.lines.count()
     } else {
         rows.count()
     };
     ScrollArea::both()
         .auto_shrink([false, false])
-        .stick_to_bottom(app.receive.auto_scroll)
+        .stick_to_bottom(state.auto_scroll)
         .show_rows(ui, row_height, total, |ui, range| {
             for row in range {
                 let (record, line) = if view == ViewMode::Both {
-                    match app.receive.lines.locate(row) {
-                        Some((seq, line)) => (
-                            app.store.index_of_seq(seq).and_then(|i| app.store.get(i)),
-                            line,
-                        ),
+                    match state.lines.locate(row) {
+                        Some((seq, line)) => {
+                            (store.index_of_seq(seq).and_then(|i| store.get(i)), line)
+                        }
                         None => (None, 0),
                     }
                 } else {
                     let record = match &rows {
-                        Rows::All(_) => app.store.get(row),
-                        Rows::Filtered(_) => app
-                            .receive
+                        Rows::All(_) => store.get(row),
+                        Rows::Filtered(_) => state
                             .filter_cache
                             .matches
                             .get(row)
-                            .and_then(|&seq| app.store.index_of_seq(seq))
-                            .and_then(|i| app.store.get(i)),
+                            .and_then(|&seq| store.index_of_seq(seq))
+                            .and_then(|i| store.get(i)),
                     };
                     (record, 0)
                 };
@@ -336,7 +337,7 @@ pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                     ui.label("");
                     continue;
                 };
-                let selected = app.receive.selected == Some(record.seq);
+                let selected = state.selected == Some(record.seq);
                 let job = if line == 0 {
                     ui.fonts_mut(|fonts| {
                         let mut drawable = |c: char| fonts.has_glyph(&font, c);
@@ -357,12 +358,79 @@ pub fn receive_ui(ui: &mut Ui, app: &mut SockscopeApp) {
             }
         });
     if let Some(seq) = clicked {
-        app.receive.selected = Some(seq);
+        state.selected = Some(seq);
     }
 }
 
-fn toolbar_ui(ui: &mut Ui, app: &mut SockscopeApp) {
-    let t = app.texts();
+/// The framing menu's name of a kind.
+fn framing_label(framing: Framing, t: &Texts) -> &'static str {
+    match framing {
+        Framing::AsRead => t.frame_as_read,
+        Framing::Line => t.frame_line,
+        Framing::CrLf => t.frame_crlf,
+        Framing::Idle { .. } => t.frame_idle,
+        Framing::Fixed { .. } => t.frame_fixed,
+        Framing::LengthPrefix { .. } => t.frame_length_prefix,
+    }
+}
+
+/// The framing kind menu and the chosen kind's parameters; returns the new framing when
+/// the user changed it.
+fn framing_ui(ui: &mut Ui, t: &Texts, current: Framing) -> Option<Framing> {
+    let mut next = current;
+    ui.horizontal(|ui| {
+        let label = ui.label(t.framing);
+        egui::ComboBox::from_id_salt("framing")
+            .selected_text(framing_label(current, t))
+            .show_ui(ui, |ui| {
+                for kind in Framing::KINDS {
+                    if ui
+                        .selectable_label(current.same_kind(kind), framing_label(kind, t))
+                        .clicked()
+                        && !current.same_kind(kind)
+                    {
+                        next = kind;
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text(t.framing_tip);
+        let number = |ui: &mut Ui, label: &str, value: &mut u32, range| {
+            let l = ui.label(label);
+            ui.add(egui::DragValue::new(value).range(range))
+                .labelled_by(l.id);
+        };
+        match &mut next {
+            Framing::Idle { ms } => number(ui, t.idle_ms, ms, 1..=60_000),
+            Framing::Fixed { len } => number(ui, t.frame_bytes, len, 1..=1 << 20),
+            Framing::LengthPrefix {
+                header,
+                width,
+                big_endian,
+                includes_header,
+            } => {
+                number(ui, t.header_bytes, header, 0..=1024);
+                enum_picker(ui, "length_width", t.length_width, width, &[1, 2, 4], |w| {
+                    format!("{w} B")
+                });
+                ui.checkbox(big_endian, t.big_endian);
+                ui.checkbox(includes_header, t.length_counts_all);
+            }
+            _ => {}
+        }
+    });
+    (next != current).then_some(next)
+}
+
+fn toolbar_ui(
+    ui: &mut Ui,
+    t: &Texts,
+    state: &mut ReceiveState,
+    settings: &ViewSettings,
+    store: &Store,
+    actions: &mut Vec<UiAction>,
+) {
     ui.horizontal_wrapped(|ui| {
         ui.strong(t.receive);
         ui.separator();
@@ -371,67 +439,67 @@ fn toolbar_ui(ui: &mut Ui, app: &mut SockscopeApp) {
             (ViewMode::Hex, t.view_hex),
             (ViewMode::Both, t.view_both),
         ] {
-            ui.selectable_value(&mut app.settings.view, mode, text);
+            if ui.selectable_label(settings.view == mode, text).clicked() {
+                actions.push(UiAction::SetView(mode));
+            }
         }
         ui.separator();
-        let label = ui.label(t.encoding);
-        let mut encoding = app.store.encoding();
-        egui::ComboBox::from_id_salt("view_encoding")
-            .selected_text(encoding.name())
-            .show_ui(ui, |ui| {
-                for enc in TextEncoding::ALL {
-                    ui.selectable_value(&mut encoding, enc, enc.name());
-                }
-            })
-            .response
-            .labelled_by(label.id);
-        if encoding != app.store.encoding() {
-            app.store.set_encoding(encoding);
-            app.settings.encoding = encoding.name().to_string();
+        let mut encoding = store.encoding();
+        if enum_picker(
+            ui,
+            "view_encoding",
+            t.encoding,
+            &mut encoding,
+            &TextEncoding::ALL,
+            |e| e.name().to_string(),
+        ) {
+            actions.push(UiAction::SetEncoding(encoding));
         }
-        let label = ui.label(t.framing);
-        let mut framing = app.settings.framing;
-        egui::ComboBox::from_id_salt("framing")
-            .selected_text(framing.label(t))
-            .show_ui(ui, |ui| {
-                for f in Framing::ALL {
-                    ui.selectable_value(&mut framing, f, f.label(t));
-                }
-            })
-            .response
-            .labelled_by(label.id);
-        if framing != app.settings.framing {
-            app.settings.framing = framing;
-            app.store.set_frame_mode(framing.mode());
+        if let Some(framing) = framing_ui(ui, t, settings.framing) {
+            actions.push(UiAction::SetFraming(framing));
+        }
+        let mut check = settings.frame_check;
+        if enum_picker(
+            ui,
+            "frame_check",
+            t.frame_check,
+            &mut check,
+            &Checksum::ALL,
+            |c| none_or(c.name(), t),
+        ) {
+            actions.push(UiAction::SetFrameCheck(check));
         }
         ui.separator();
-        let pause_text = if app.receive.paused_at.is_some() {
+        let pause_text = if state.paused_at.is_some() {
             t.resume
         } else {
             t.pause
         };
         if ui.button(pause_text).clicked() {
-            app.receive.paused_at = match app.receive.paused_at {
-                Some(_) => None,
-                None => Some(app.store.next_seq()),
-            };
-            app.store.set_pinned(app.receive.paused_at.is_some());
+            actions.push(UiAction::TogglePause);
         }
         if ui.button(t.clear).clicked() {
-            app.store.clear();
-            app.receive.selected = None;
+            actions.push(UiAction::Clear);
         }
-        ui.checkbox(&mut app.receive.auto_scroll, t.auto_scroll);
-        ui.checkbox(&mut app.receive.compare, t.compare);
+        ui.checkbox(&mut state.auto_scroll, t.auto_scroll);
+        ui.checkbox(&mut state.compare, t.compare)
+            .on_hover_text(t.compare_tip);
         ui.separator();
-        let label = ui.label(t.filter);
-        ui.add(
-            TextEdit::singleline(&mut app.receive.filter)
-                .desired_width(140.0)
-                .hint_text(t.filter_hint),
-        )
-        .labelled_by(label.id);
-        ui.checkbox(&mut app.receive.filter_hex, t.filter_hex);
+        ui.horizontal(|ui| {
+            let label = ui.label(t.filter);
+            ui.add(
+                TextEdit::singleline(&mut state.filter)
+                    .desired_width(140.0)
+                    .hint_text(t.filter_hint),
+            )
+            .labelled_by(label.id);
+            if !state.filter.is_empty()
+                && ui.small_button("x").on_hover_text(t.clear_filter).clicked()
+            {
+                state.filter.clear();
+            }
+        });
+        ui.checkbox(&mut state.filter_hex, t.filter_hex);
     });
 }
 
@@ -465,7 +533,7 @@ fn row_job(
         fmt(Color32::GRAY),
     );
     if record.oversize {
-        job.append("! oversize", 4.0, fmt(super::connection::ERROR_COLOR));
+        job.append("! oversize", 4.0, fmt(ERROR_COLOR));
     }
     let hex_part = |bytes: &[u8]| {
         let shown = &bytes[..bytes.len().min(ROW_HEX_BYTES)];
@@ -527,15 +595,12 @@ fn row_text(text: &str, drawable: &mut dyn FnMut(char) -> bool) -> String {
 }
 
 /// The detail pane: the selected record in full (hexdump and text), or the comparison.
-fn detail_ui(ui: &mut Ui, app: &mut SockscopeApp) {
-    let app = &*app;
-    let t = app.texts();
+fn detail_ui(ui: &mut Ui, t: &Texts, state: &ReceiveState, store: &Store) {
     // With nothing selected, the comparison follows the newest received record (looked
     // for among the last few thousand only, so a long run of sends costs nothing).
-    let record = match app.receive.selected {
-        Some(seq) => app.store.index_of_seq(seq).and_then(|i| app.store.get(i)),
-        None if app.receive.compare => app
-            .store
+    let record = match state.selected {
+        Some(seq) => store.index_of_seq(seq).and_then(|i| store.get(i)),
+        None if state.compare => store
             .iter()
             .rev()
             .take(4096)
@@ -576,7 +641,7 @@ fn detail_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         .auto_shrink([false, false])
         .show(ui, |ui| {
             let shown = &record.bytes[..record.bytes.len().min(DETAIL_BYTES)];
-            if app.receive.compare {
+            if state.compare {
                 compare::compare_ui(ui, shown);
             } else {
                 let mut dump = String::new();

@@ -1,37 +1,30 @@
-//! The send panel: a multi-line input in text or hex, validated live (the bad position is
-//! named before anything is sent), encoding, escapes, line ending, checksum, history, and
-//! in server mode a target picker (selected clients or all).
+//! The compose panel: a multi-line input in text or hex, validated live (the bad position
+//! is named before anything is sent), the send template's options (the same editor the
+//! quick commands use), history, and for servers and UDP a target choice.
 
 use egui::{RichText, TextEdit, Ui};
 
-use crate::codec::checksum::Checksum;
-use crate::codec::escape::LineEnding;
 use crate::codec::hex;
-use crate::codec::text::TextEncoding;
-use crate::engine::SendTarget;
+use crate::lang::Lang;
 
-use super::SockscopeApp;
-use super::connection::{ERROR_COLOR, OK_COLOR};
-use super::settings::Mode;
+use super::action::{Sender, UiAction};
+use super::errors::template_error_text;
+use super::settings::{ComposeSettings, Mode};
+use super::widgets::{ERROR_COLOR, OK_COLOR, spec_options_ui};
 
-/// Most entries kept in the send history.
-const HISTORY: usize = 50;
-
-/// Whom a server-mode send goes to.
+/// Whom a server or UDP send goes to (see [`super::action::send_target`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum TargetChoice {
-    /// Every connected client.
+    /// Every connected client, or the UDP default peer.
     #[default]
     All,
-    /// The clients ticked in the clients list.
+    /// The rows ticked in the clients list.
     Selected,
 }
 
-/// State of the send panel.
+/// State of the compose panel that does not persist.
 #[derive(Debug, Default)]
-pub struct SendState {
-    /// The text being typed.
-    pub input: String,
+pub struct ComposeState {
     /// Server / UDP target.
     pub target: TargetChoice,
     /// Position in the history while browsing it with Ctrl+Up/Down.
@@ -42,149 +35,49 @@ pub struct SendState {
     pub counter: u64,
 }
 
-/// The bytes the next send makes from the compose box (variables expanded with the
-/// next counter value; data, checksum of the data, line ending), or the problem in words.
-pub fn build_payload(app: &SockscopeApp) -> Result<Vec<u8>, String> {
-    let spec = super::automation::compose_spec(app);
-    match spec.compile() {
-        Ok(template) => Ok(template.render(app.send.counter + 1)),
-        Err(error) => Err(super::automation::template_error_text(
-            app.settings.lang,
-            &error,
-        )),
+impl ComposeState {
+    /// The bytes the next send makes from the compose box (variables expanded with the
+    /// next counter value; data, checksum of the data, line ending), or the problem in
+    /// words.
+    pub fn payload(&self, lang: Lang, settings: &ComposeSettings) -> Result<Vec<u8>, String> {
+        match settings.send_spec().compile() {
+            Ok(template) => Ok(template.render(self.counter + 1)),
+            Err(error) => Err(template_error_text(lang, &error)),
+        }
     }
 }
 
-/// Sends the current input to the chosen target and records it in the history.
-pub fn send_now(app: &mut SockscopeApp) {
-    let t = app.texts();
-    let payload = match build_payload(app) {
-        Ok(p) => p,
-        Err(message) => {
-            app.send.feedback = Some((false, message));
-            return;
-        }
-    };
-    let Some(session) = app.session.clone().filter(|_| app.running()) else {
-        app.send.feedback = Some((false, t.nothing_to_send.to_string()));
-        return;
-    };
-    let selected = app.selected_clients();
-    if app.settings.mode != Mode::TcpClient
-        && app.send.target == TargetChoice::Selected
-        && selected.is_empty()
-    {
-        app.send.feedback = Some((false, t.none_selected.to_string()));
-        return;
-    }
-    let targets: Vec<SendTarget> = match (app.settings.mode, app.send.target) {
-        (Mode::TcpClient, _) | (Mode::Udp, TargetChoice::All) => vec![SendTarget::Default],
-        (Mode::TcpServer, TargetChoice::All) => vec![SendTarget::All],
-        (Mode::TcpServer, TargetChoice::Selected) => vec![SendTarget::Conns(
-            selected.iter().filter_map(|c| c.conn).collect(),
-        )],
-        // Each ticked UDP peer gets its own datagram.
-        (Mode::Udp, TargetChoice::Selected) => {
-            selected.iter().map(|c| SendTarget::Peer(c.peer)).collect()
-        }
-    };
-    let len = payload.len();
-    let mut queued = 0;
-    let mut failure = None;
-    for target in targets {
-        match session.send(target, payload.clone()) {
-            Ok(n) => queued += n,
-            Err(e) => failure = Some(super::errors::error_text(app.settings.lang, &e)),
-        }
-    }
-    app.send.feedback = Some(match failure {
-        Some(message) => (false, message),
-        None => {
-            app.send.counter += 1;
-            (true, format!("{len} B → {queued}"))
-        }
-    });
-    remember(app);
-}
-
-fn remember(app: &mut SockscopeApp) {
-    let entry = app.send.input.clone();
-    if entry.is_empty() {
-        return;
-    }
-    let history = &mut app.settings.history;
-    history.retain(|h| h != &entry);
-    history.push(entry);
-    if history.len() > HISTORY {
-        let excess = history.len() - HISTORY;
-        history.drain(..excess);
-    }
-    app.send.history_pos = None;
-}
-
-/// Draws the send panel.
-pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
-    let t = app.texts();
+/// Draws the compose panel of one tab.
+pub fn compose_ui(
+    ui: &mut Ui,
+    lang: Lang,
+    settings: &mut ComposeSettings,
+    state: &mut ComposeState,
+    mode: Mode,
+    actions: &mut Vec<UiAction>,
+) {
+    let t = lang.texts();
     ui.add_space(2.0);
     ui.horizontal_wrapped(|ui| {
         ui.strong(t.send);
         ui.separator();
-        ui.selectable_value(&mut app.settings.send_hex, false, t.send_text);
-        ui.selectable_value(&mut app.settings.send_hex, true, t.send_hex);
+        ui.selectable_value(&mut settings.spec.hex, false, t.send_text);
+        ui.selectable_value(&mut settings.spec.hex, true, t.send_hex);
         ui.separator();
-        if !app.settings.send_hex {
-            let label = ui.label(t.send_encoding);
-            egui::ComboBox::from_id_salt("send_encoding")
-                .selected_text(app.settings.send_encoding.clone())
-                .show_ui(ui, |ui| {
-                    for enc in TextEncoding::ALL {
-                        ui.selectable_value(
-                            &mut app.settings.send_encoding,
-                            enc.name().to_string(),
-                            enc.name(),
-                        );
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-            ui.checkbox(&mut app.settings.escapes, t.escapes);
-        }
-        {
-            let label = ui.label(t.line_ending);
-            egui::ComboBox::from_id_salt("line_ending")
-                .selected_text(app.settings.line_ending.clone())
-                .show_ui(ui, |ui| {
-                    for le in LineEnding::ALL {
-                        ui.selectable_value(
-                            &mut app.settings.line_ending,
-                            le.name().to_string(),
-                            le.name(),
-                        );
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-        }
-        let label = ui.label(t.checksum);
-        egui::ComboBox::from_id_salt("checksum")
-            .selected_text(app.settings.checksum.clone())
-            .show_ui(ui, |ui| {
-                for c in Checksum::ALL {
-                    ui.selectable_value(&mut app.settings.checksum, c.name().to_string(), c.name());
-                }
-            })
-            .response
-            .labelled_by(label.id);
+        spec_options_ui(ui, &mut settings.spec, t, "compose");
         // Always present (disabled when empty) so the row does not shift after a send.
         let label = ui.label(t.history);
         let mut picked = None;
-        ui.add_enabled_ui(!app.settings.history.is_empty(), |ui| {
+        ui.add_enabled_ui(!settings.history.is_empty(), |ui| {
             egui::ComboBox::from_id_salt("history")
-                .selected_text(app.settings.history.len().to_string())
+                .selected_text(settings.history.len().to_string())
                 .width(50.0)
                 .show_ui(ui, |ui| {
-                    for (i, entry) in app.settings.history.iter().enumerate().rev() {
-                        let shown: String = entry.chars().take(60).collect();
+                    for (i, entry) in settings.history.iter().enumerate().rev() {
+                        let mut shown: String = entry.text.chars().take(60).collect();
+                        if entry.hex {
+                            shown.insert_str(0, t.hex_tag);
+                        }
                         if ui.selectable_label(false, shown).clicked() {
                             picked = Some(i);
                         }
@@ -194,26 +87,19 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 .labelled_by(label.id);
         });
         if let Some(i) = picked {
-            app.send.input = app.settings.history[i].clone();
+            settings.spec = settings.history[i].clone();
         }
-        if app.settings.mode != Mode::TcpClient {
+        if mode != Mode::TcpClient {
             ui.separator();
             ui.label(t.target);
-            let all_text = if app.settings.mode == Mode::Udp {
-                t.target_peer
+            let (all_text, selected_text) = if mode == Mode::Udp {
+                (t.target_peer, t.target_selected_peers)
             } else {
-                t.target_all
+                (t.target_all, t.target_selected)
             };
-            ui.selectable_value(&mut app.send.target, TargetChoice::All, all_text);
-            ui.selectable_value(
-                &mut app.send.target,
-                TargetChoice::Selected,
-                if app.settings.mode == Mode::Udp {
-                    t.target_selected_peers
-                } else {
-                    t.target_selected
-                },
-            );
+            ui.selectable_value(&mut state.target, TargetChoice::All, all_text);
+            ui.selectable_value(&mut state.target, TargetChoice::Selected, selected_text)
+                .on_hover_text(t.target_selected_tip);
         }
     });
 
@@ -226,32 +112,34 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
         )
     });
     if up || down {
-        browse_history(app, up);
+        browse_history(settings, state, up);
     }
 
-    let preview = build_payload(app);
+    let preview = state.payload(lang, settings);
     ui.horizontal(|ui| {
         let label = ui.label(t.send_input);
         let width = (ui.available_width() - 90.0).max(100.0);
         ui.add(
-            TextEdit::multiline(&mut app.send.input)
+            TextEdit::multiline(&mut settings.spec.text)
                 .desired_rows(3)
                 .desired_width(width)
                 .font(egui::TextStyle::Monospace)
-                .hint_text(if app.settings.send_hex {
+                .hint_text(if settings.spec.hex {
                     "48 65 6C 6C 6F"
                 } else {
-                    "你好 hello\\r\\n"
+                    t.send_text_hint
                 }),
         )
         .labelled_by(label.id);
-        let button = ui.add_enabled(
-            preview.is_ok(),
-            egui::Button::new(RichText::new(t.send_button).strong())
-                .min_size(egui::vec2(70.0, 40.0)),
-        );
+        let button = ui
+            .add_enabled(
+                preview.is_ok(),
+                egui::Button::new(RichText::new(t.send_button).strong())
+                    .min_size(egui::vec2(70.0, 40.0)),
+            )
+            .on_disabled_hover_text(t.fix_input_first);
         if button.clicked() || (send_key && preview.is_ok()) {
-            send_now(app);
+            actions.push(UiAction::Send(Sender::Compose));
         }
     });
     ui.horizontal_wrapped(|ui| {
@@ -272,7 +160,7 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 ui.label(RichText::new(format!("! {message}")).color(ERROR_COLOR));
             }
         }
-        if let Some((ok, message)) = &app.send.feedback {
+        if let Some((ok, message)) = &state.feedback {
             ui.separator();
             ui.label(RichText::new(message).color(if *ok { OK_COLOR } else { ERROR_COLOR }));
         }
@@ -283,25 +171,24 @@ pub fn send_ui(ui: &mut Ui, app: &mut SockscopeApp) {
                 .color(egui::Color32::GRAY),
         );
     });
-    super::automation::compose_automation_ui(ui, app);
 }
 
-fn browse_history(app: &mut SockscopeApp, older: bool) {
-    let len = app.settings.history.len();
+fn browse_history(settings: &mut ComposeSettings, state: &mut ComposeState, older: bool) {
+    let len = settings.history.len();
     if len == 0 {
         return;
     }
-    let pos = match (app.send.history_pos, older) {
+    let pos = match (state.history_pos, older) {
         (None, true) => len - 1,
         (None, false) => return,
         (Some(p), true) => p.saturating_sub(1),
         (Some(p), false) if p + 1 >= len => {
-            app.send.history_pos = None;
-            app.send.input.clear();
+            state.history_pos = None;
+            settings.spec.text.clear();
             return;
         }
         (Some(p), false) => p + 1,
     };
-    app.send.history_pos = Some(pos);
-    app.send.input = app.settings.history[pos].clone();
+    state.history_pos = Some(pos);
+    settings.spec = settings.history[pos].clone();
 }

@@ -1,0 +1,683 @@
+//! What the panels ask for, and the one place it happens. Panels draw from the state
+//! they are given and push [`UiAction`]s; after drawing, [`SessionTab::apply`] runs them:
+//! it starts and stops sessions, sends (every sender through [`send_target`]), changes
+//! view choices in the store and the settings together, kicks, records and saves.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::automation::{
+    AutoResponder, FileSendOptions, FileSender, PeriodicConfig, PeriodicSender, QuickCommand,
+    QuickCommands,
+};
+use crate::codec::checksum::Checksum;
+use crate::codec::text::TextEncoding;
+use crate::engine::{ConnId, SendTarget, SessionConfig, SessionKind};
+use crate::lang::Lang;
+use crate::session::recorder::{LogFormat, LogOptions, Recorder, RecorderStatus};
+use crate::session::stats::human_bytes;
+use crate::session::store::Record;
+use crate::session::{Framing, ViewMode};
+
+use super::errors;
+use super::files::{DialogPurpose, FileOutcome, JobResult, Slot};
+use super::log::default_log_path;
+use super::send::TargetChoice;
+use super::settings::{Mode, parse_number};
+use super::tab::{Clients, SessionTab, Status};
+
+/// Events the recorder's tap may hold before TCP workers wait for it.
+const TAP_CAPACITY: usize = 4096;
+/// Largest file chunk the window offers (one read, one record, one send).
+pub const MAX_CHUNK: usize = 1024 * 1024;
+
+/// Who is sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// The compose box.
+    Compose,
+    /// Quick command number `n`.
+    Quick(usize),
+}
+
+/// Something a panel asks the tab to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiAction {
+    /// Start the session the connection panel describes.
+    Start,
+    /// Stop the running session.
+    Stop,
+    /// Send once.
+    Send(Sender),
+    /// Start repeating the compose box.
+    StartRepeat,
+    /// Stop repeating.
+    StopRepeat,
+    /// Stream this file to the target.
+    SendFile(PathBuf),
+    /// Stop the file send.
+    CancelFile,
+    /// Open a file dialog.
+    OpenDialog(DialogPurpose),
+    /// Decode the view with this encoding.
+    SetEncoding(TextEncoding),
+    /// Cut received streams this way.
+    SetFraming(Framing),
+    /// Check received frames against this checksum (None: no check).
+    SetFrameCheck(Checksum),
+    /// Show payloads as text, hex or both.
+    SetView(ViewMode),
+    /// Pause or resume the view.
+    TogglePause,
+    /// Empty the view.
+    Clear,
+    /// Close one client's connection.
+    Kick(ConnId),
+    /// Record to the log row's path and format.
+    StartRecording,
+    /// Stop recording.
+    StopRecording,
+    /// Turn auto-reply on or off.
+    SetAutoReply(bool),
+    /// The rules were edited.
+    RulesChanged,
+    /// Save the compose box as a quick command with this name.
+    SaveQuickCommand(String),
+    /// Forget the status bar's error.
+    DismissError,
+}
+
+/// Why a send has nowhere to go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetError {
+    /// "Selected" with nothing ticked in the list.
+    NoneSelected,
+}
+
+/// Where a send goes, the same for every sender (Send button, repeat, file, quick
+/// commands). A TCP client always sends on its connection. "All" is every client of a
+/// server, or a UDP socket's default peer (the configured one, else the last sender).
+/// "Selected" is every row ticked in the clients list: TCP clients by connection, UDP
+/// peers by address, one datagram each.
+pub fn send_target(
+    mode: Mode,
+    choice: TargetChoice,
+    clients: &Clients,
+) -> Result<SendTarget, TargetError> {
+    let ticked = || clients.values().filter(|c| c.selected);
+    match (mode, choice) {
+        (Mode::TcpClient, _) | (Mode::Udp, TargetChoice::All) => Ok(SendTarget::Default),
+        (Mode::TcpServer, TargetChoice::All) => Ok(SendTarget::All),
+        (Mode::TcpServer, TargetChoice::Selected) => {
+            let conns: Vec<ConnId> = ticked().filter_map(|c| c.conn).collect();
+            if conns.is_empty() {
+                Err(TargetError::NoneSelected)
+            } else {
+                Ok(SendTarget::Conns(conns))
+            }
+        }
+        (Mode::Udp, TargetChoice::Selected) => {
+            let peers: Vec<_> = ticked().map(|c| c.peer).collect();
+            if peers.is_empty() {
+                Err(TargetError::NoneSelected)
+            } else {
+                Ok(SendTarget::Peers(peers))
+            }
+        }
+    }
+}
+
+impl SessionTab {
+    /// Runs the actions the panels pushed this frame, in order.
+    pub fn apply(&mut self, lang: Lang, actions: Vec<UiAction>) {
+        for action in actions {
+            self.apply_one(lang, action);
+        }
+    }
+
+    fn apply_one(&mut self, lang: Lang, action: UiAction) {
+        match action {
+            UiAction::Start => self.start_session(lang),
+            UiAction::Stop => self.stop_session(),
+            UiAction::Send(sender) => self.send(lang, sender),
+            UiAction::StartRepeat => self.start_periodic(lang),
+            UiAction::StopRepeat => {
+                if let Some(p) = &self.automation.periodic {
+                    p.stop();
+                }
+            }
+            UiAction::SendFile(path) => self.start_file_send(lang, path),
+            UiAction::CancelFile => {
+                if let Some(f) = &self.automation.file {
+                    f.cancel();
+                }
+            }
+            UiAction::OpenDialog(purpose) => self.open_dialog(lang, purpose),
+            UiAction::SetEncoding(encoding) => {
+                self.store.set_encoding(encoding);
+                self.settings.view.encoding = encoding;
+            }
+            UiAction::SetFraming(framing) => {
+                self.store.set_frame_mode(framing.mode());
+                self.settings.view.framing = framing;
+            }
+            UiAction::SetFrameCheck(check) => {
+                self.settings.view.frame_check = check;
+            }
+            UiAction::SetView(view) => self.settings.view.view = view,
+            UiAction::TogglePause => {
+                self.receive.paused_at = match self.receive.paused_at {
+                    Some(_) => None,
+                    None => Some(self.store.next_seq()),
+                };
+                self.store.set_pinned(self.receive.paused_at.is_some());
+            }
+            UiAction::Clear => {
+                self.store.clear();
+                self.receive.selected = None;
+            }
+            UiAction::Kick(conn) => {
+                if let Some(session) = &self.session
+                    && let Err(error) = session.kick(conn)
+                {
+                    self.last_error = Some(errors::error_text(lang, &error));
+                }
+            }
+            UiAction::StartRecording => {
+                let format = self.settings.log.format;
+                let typed = self.settings.log.path.trim();
+                let path = if typed.is_empty() {
+                    default_log_path("session", format)
+                } else {
+                    PathBuf::from(typed)
+                };
+                self.start_recording(lang, &path, format);
+            }
+            UiAction::StopRecording => self.stop_recording(),
+            UiAction::SetAutoReply(on) => self.set_auto_reply(lang, on),
+            UiAction::RulesChanged => self.rules_changed(lang),
+            UiAction::SaveQuickCommand(name) => self.save_quick_command(&name),
+            UiAction::DismissError => self.last_error = None,
+        }
+    }
+
+    /// Starts the session described by the connection panel. Invalid fields were already
+    /// flagged there; this reports the first one again instead of starting.
+    pub fn start_session(&mut self, lang: Lang) {
+        if let Some(old) = self.session.take() {
+            old.stop();
+        }
+        let config = match self.settings.connection.session_config(lang.texts()) {
+            Ok(config) => config,
+            Err(message) => {
+                self.fail(lang, message);
+                return;
+            }
+        };
+        self.clients.clear();
+        self.udp_dropped = 0;
+        self.status = match &config {
+            SessionConfig::TcpClient(c) => Status::Connecting(format!("{}:{}", c.host, c.port)),
+            _ => Status::Idle,
+        };
+        match self.engine.start(config) {
+            Ok(handle) => {
+                if let Some(local) = handle.local_addr() {
+                    self.status = match handle.kind() {
+                        SessionKind::TcpServer => Status::Listening(local),
+                        SessionKind::Udp => Status::Bound(local),
+                        SessionKind::TcpClient => self.status.clone(),
+                    };
+                }
+                self.last_error = None;
+                if let Some(responder) = &self.automation.responder {
+                    responder.install(&handle);
+                }
+                self.session = Some(handle);
+            }
+            Err(error) => self.fail(lang, errors::error_text(lang, &error)),
+        }
+    }
+
+    /// Stops the running session (never blocks: the workers finish on their own).
+    pub fn stop_session(&mut self) {
+        if let Some(session) = &self.session {
+            session.stop();
+            self.status = Status::Stopping;
+        }
+    }
+
+    /// The target every sender uses now, or why there is none, in words.
+    pub fn current_target(&self, lang: Lang) -> Result<SendTarget, String> {
+        send_target(
+            self.settings.connection.mode,
+            self.compose.target,
+            &self.clients,
+        )
+        .map_err(|TargetError::NoneSelected| lang.texts().none_selected.to_string())
+    }
+
+    /// The running session and the target, or why a send cannot happen, in words.
+    fn send_route(&self, lang: Lang) -> Result<(crate::engine::SessionHandle, SendTarget), String> {
+        let session = self
+            .session
+            .clone()
+            .filter(|_| self.running())
+            .ok_or_else(|| lang.texts().nothing_to_send.to_string())?;
+        Ok((session, self.current_target(lang)?))
+    }
+
+    fn send(&mut self, lang: Lang, sender: Sender) {
+        match sender {
+            Sender::Compose => self.send_compose(lang),
+            Sender::Quick(index) => self.send_quick_command(lang, index),
+        }
+    }
+
+    /// Sends the compose box once and records it in the history.
+    fn send_compose(&mut self, lang: Lang) {
+        let payload = match self.compose.payload(lang, &self.settings.compose) {
+            Ok(p) => p,
+            Err(message) => {
+                self.compose.feedback = Some((false, message));
+                return;
+            }
+        };
+        let (session, target) = match self.send_route(lang) {
+            Ok(route) => route,
+            Err(message) => {
+                self.compose.feedback = Some((false, message));
+                return;
+            }
+        };
+        let len = payload.len();
+        self.compose.feedback = Some(match session.send(target, payload) {
+            Ok(queued) => {
+                self.compose.counter += 1;
+                let spec = self.settings.compose.spec.clone();
+                self.settings.compose.remember(spec);
+                self.compose.history_pos = None;
+                (true, format!("{len} B → {queued}"))
+            }
+            Err(e) => (false, errors::error_text(lang, &e)),
+        });
+    }
+
+    /// Starts repeating the compose box every `periodic_ms`, `periodic_count` times.
+    fn start_periodic(&mut self, lang: Lang) {
+        let t = lang.texts();
+        let (session, target) = match self.send_route(lang) {
+            Ok(route) => route,
+            Err(message) => {
+                self.automation.message = Some((false, message));
+                return;
+            }
+        };
+        let compose = &self.settings.compose;
+        let interval = parse_number(&compose.periodic_ms).unwrap_or(0);
+        if interval == 0 {
+            self.automation.message =
+                Some((false, format!("{}: {}", t.every_ms, t.invalid_number)));
+            return;
+        }
+        let count = parse_number(&compose.periodic_count).filter(|&n| n > 0);
+        let config = PeriodicConfig {
+            send: compose.send_spec(),
+            target,
+            interval: Duration::from_millis(interval),
+            count,
+        };
+        match PeriodicSender::start(session, config) {
+            Ok(sender) => {
+                self.automation.periodic = Some(sender);
+                self.automation.message = None;
+            }
+            Err(error) => {
+                self.automation.message = Some((false, errors::automation_error_text(lang, &error)))
+            }
+        }
+    }
+
+    /// Starts streaming the file at `path` to the target.
+    fn start_file_send(&mut self, lang: Lang, path: PathBuf) {
+        let t = lang.texts();
+        let (session, target) = match self.send_route(lang) {
+            Ok(route) => route,
+            Err(message) => {
+                self.automation.message = Some((false, message));
+                return;
+            }
+        };
+        let compose = &mut self.settings.compose;
+        let chunk = parse_number(&compose.file_chunk)
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0);
+        if !(1..=MAX_CHUNK).contains(&chunk) {
+            self.automation.message = Some((false, format!("{}: 1 … {MAX_CHUNK}", t.chunk)));
+            return;
+        }
+        let options = FileSendOptions {
+            chunk_size: chunk,
+            chunk_delay: Duration::from_millis(parse_number(&compose.file_delay_ms).unwrap_or(0)),
+            ..FileSendOptions::default()
+        };
+        compose.file_path = path.display().to_string();
+        match FileSender::start(session, target, &path, options) {
+            Ok(sender) => {
+                self.automation.file = Some(sender);
+                self.automation.message = None;
+            }
+            Err(error) => {
+                self.automation.message = Some((false, errors::automation_error_text(lang, &error)))
+            }
+        }
+    }
+
+    /// Sends quick command `index` to the target.
+    fn send_quick_command(&mut self, lang: Lang, index: usize) {
+        let t = lang.texts();
+        let (session, target) = match self.send_route(lang) {
+            Ok(route) => route,
+            Err(message) => {
+                self.automation.message = Some((false, message));
+                return;
+            }
+        };
+        let commands = &mut self.settings.automation.quick_commands;
+        self.automation.message = Some(match commands.send(index, &session, target) {
+            Ok(n) => (true, format!("{} → {n}", t.sent)),
+            Err(error) => (false, errors::automation_error_text(lang, &error)),
+        });
+    }
+
+    /// Saves the compose box as a new quick command.
+    fn save_quick_command(&mut self, name: &str) {
+        let commands = &mut self.settings.automation.quick_commands;
+        let name = if name.trim().is_empty() {
+            format!("#{}", commands.commands.len() + 1)
+        } else {
+            name.trim().to_string()
+        };
+        commands.add(QuickCommand::new(name, self.settings.compose.send_spec()));
+    }
+
+    /// Turns auto-reply on (installing the rules in the running session and every later
+    /// one) or off.
+    fn set_auto_reply(&mut self, lang: Lang, on: bool) {
+        if !on {
+            self.automation.responder = None;
+            if let Some(session) = &self.session {
+                session.set_responder(None);
+            }
+            return;
+        }
+        match AutoResponder::new(&self.settings.automation.auto_reply) {
+            Ok(responder) => {
+                if let Some(session) = &self.session {
+                    responder.install(session);
+                }
+                self.automation.responder = Some(responder);
+                self.automation.rule_error = None;
+            }
+            Err(error) => self.automation.rule_error = Some(errors::rule_error_text(lang, &error)),
+        }
+    }
+
+    /// Applies edited rules to the running responder.
+    fn rules_changed(&mut self, lang: Lang) {
+        if let Some(responder) = &self.automation.responder {
+            self.automation.rule_error = responder
+                .set_config(&self.settings.automation.auto_reply)
+                .err()
+                .map(|e| errors::rule_error_text(lang, &e));
+        }
+    }
+
+    /// True while a recording runs.
+    pub fn recording(&self) -> bool {
+        self.log.recorder.as_ref().is_some_and(|r| !r.is_finished())
+    }
+
+    /// Log options for this tab's files: the view's encoding and the session's address.
+    fn log_options(&self, format: LogFormat) -> LogOptions {
+        let mut options = LogOptions::new(format, self.store.encoding());
+        if let Some(session) = &self.session
+            && let Some(local) = session.local_addr()
+        {
+            options.locals.push((session.id(), local));
+        }
+        options
+    }
+
+    /// Starts recording every event to `path` in `format`. Errors (the file cannot be
+    /// created) are shown and nothing else changes.
+    pub fn start_recording(&mut self, lang: Lang, path: &Path, format: LogFormat) {
+        let t = lang.texts();
+        self.stop_recording();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Err(error) = std::fs::create_dir_all(dir)
+        {
+            self.log.message = Some((
+                false,
+                format!("{} {}: {error}", t.cannot_create, dir.display()),
+            ));
+            return;
+        }
+        match Recorder::start_with(path, &self.log_options(format), TAP_CAPACITY) {
+            Ok((recorder, tap)) => {
+                self.engine.set_tap(Some(tap));
+                self.log.recorder = Some(recorder);
+                self.log.message = None;
+                self.settings.log.path = path.display().to_string();
+                self.settings.log.format = format;
+            }
+            Err(error) => {
+                self.log.message = Some((false, errors::recorder_error_text(lang, &error)))
+            }
+        }
+    }
+
+    /// Stops the recording (the file is finished on the recorder's thread).
+    pub fn stop_recording(&mut self) {
+        self.engine.set_tap(None);
+        if let Some(recorder) = &self.log.recorder {
+            recorder.stop();
+        }
+    }
+
+    /// Stops the recording and waits up to `timeout` for the file to be complete
+    /// (tab or window closing, Ctrl+C).
+    pub fn finish_recording(&mut self, timeout: Duration) -> Option<RecorderStatus> {
+        self.stop_recording();
+        let status = self.log.recorder.as_mut().map(|r| r.finish(timeout));
+        self.log.recorder = None;
+        status
+    }
+
+    /// Writes the records the view holds now to `path` on a worker thread.
+    fn save_view(&mut self, lang: Lang, path: PathBuf, format: LogFormat) {
+        let t = lang.texts();
+        let records: Vec<Record> = self.store.iter().cloned().collect();
+        let options = self.log_options(format);
+        self.spawn_job(lang, move || {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match crate::session::recorder::write_records_with(&path, &options, records.iter()) {
+                Ok(s) => JobResult::Message(
+                    Slot::Log,
+                    true,
+                    format!(
+                        "{} {} {} ({}) → {}",
+                        t.saved,
+                        s.records,
+                        t.records,
+                        human_bytes(s.bytes_written as f64),
+                        s.path.display()
+                    ),
+                ),
+                Err(e) => {
+                    JobResult::Message(Slot::Log, false, errors::recorder_error_text(lang, &e))
+                }
+            }
+        });
+    }
+
+    /// Opens the dialog for `purpose`, suggesting what the fields hold.
+    fn open_dialog(&mut self, lang: Lang, purpose: DialogPurpose) {
+        let format = self.settings.log.format;
+        let field = |s: &str| PathBuf::from(s.trim());
+        let (suggested, filter) = match purpose {
+            DialogPurpose::RecordPath => (
+                field(&self.settings.log.path),
+                (format.name(), format.extension()),
+            ),
+            DialogPurpose::SaveView => (
+                default_log_path("view", format),
+                (format.name(), format.extension()),
+            ),
+            DialogPurpose::SendFile => (field(&self.settings.compose.file_path), ("file", "*")),
+            DialogPurpose::ImportCommands => (
+                field(&self.settings.automation.commands_path),
+                ("JSON", "json"),
+            ),
+            DialogPurpose::ExportCommands => {
+                let mut path = field(&self.settings.automation.commands_path);
+                if path.as_os_str().is_empty() {
+                    path = default_log_path("commands", LogFormat::Text).with_extension("json");
+                }
+                (path, ("JSON", "json"))
+            }
+        };
+        if let Err(message) = self.files.open_dialog(lang, purpose, suggested, filter) {
+            self.show_message(purpose.slot(), false, message);
+        }
+    }
+
+    fn spawn_job(&mut self, lang: Lang, job: impl FnOnce() -> JobResult + Send + 'static) {
+        if let Err(message) = self.files.spawn_job(lang, job) {
+            self.show_message(Slot::Automation, false, message);
+        }
+    }
+
+    fn show_message(&mut self, slot: Slot, ok: bool, message: String) {
+        match slot {
+            Slot::Log => self.log.message = Some((ok, message)),
+            Slot::Automation => self.automation.message = Some((ok, message)),
+        }
+    }
+
+    /// Collects dialog answers and job results and acts on them.
+    pub(super) fn poll_files(&mut self, lang: Lang) {
+        for outcome in self.files.poll() {
+            match outcome {
+                FileOutcome::Job(JobResult::Message(slot, ok, message)) => {
+                    self.show_message(slot, ok, message)
+                }
+                FileOutcome::Job(JobResult::Imported(commands, path)) => {
+                    self.imported_commands(lang, commands, &path)
+                }
+                FileOutcome::Answer(purpose, path) => self.dialog_answered(lang, purpose, path),
+            }
+        }
+    }
+
+    /// A dialog's answer; `None` when no dialog could be shown (the path field is used).
+    fn dialog_answered(&mut self, lang: Lang, purpose: DialogPurpose, path: Option<PathBuf>) {
+        let t = lang.texts();
+        let typed = |s: &str| Some(PathBuf::from(s.trim())).filter(|p| !p.as_os_str().is_empty());
+        let fallback = match purpose {
+            DialogPurpose::RecordPath => typed(&self.settings.log.path),
+            DialogPurpose::SaveView => Some(default_log_path("view", self.settings.log.format)),
+            DialogPurpose::SendFile => typed(&self.settings.compose.file_path),
+            DialogPurpose::ImportCommands | DialogPurpose::ExportCommands => {
+                typed(&self.settings.automation.commands_path)
+            }
+        };
+        let path = match path {
+            Some(path) => path,
+            None => {
+                let shown = fallback.clone().unwrap_or_default();
+                self.show_message(
+                    purpose.slot(),
+                    false,
+                    format!("{}: {}", t.no_dialog, shown.display()),
+                );
+                match fallback {
+                    Some(path) if purpose != DialogPurpose::RecordPath => path,
+                    _ => return,
+                }
+            }
+        };
+        match purpose {
+            DialogPurpose::RecordPath => {
+                if let Some(format) = LogFormat::from_path(&path) {
+                    self.settings.log.format = format;
+                }
+                self.settings.log.path = path.display().to_string();
+            }
+            DialogPurpose::SaveView => {
+                let format = LogFormat::from_path(&path).unwrap_or(self.settings.log.format);
+                self.save_view(lang, path, format);
+            }
+            DialogPurpose::SendFile => self.start_file_send(lang, path),
+            DialogPurpose::ExportCommands => self.export_commands(lang, path),
+            DialogPurpose::ImportCommands => self.import_commands(lang, path),
+        }
+    }
+
+    /// Writes the quick commands to `path` as JSON, off the UI thread.
+    fn export_commands(&mut self, lang: Lang, path: PathBuf) {
+        let t = lang.texts();
+        self.settings.automation.commands_path = path.display().to_string();
+        let commands = self.settings.automation.quick_commands.clone();
+        self.spawn_job(lang, move || match commands.export_file(&path) {
+            Ok(()) => JobResult::Message(
+                Slot::Automation,
+                true,
+                format!(
+                    "{} {} → {}",
+                    t.exported,
+                    commands.commands.len(),
+                    path.display()
+                ),
+            ),
+            Err(error) => JobResult::Message(
+                Slot::Automation,
+                false,
+                errors::automation_error_text(lang, &error),
+            ),
+        });
+    }
+
+    /// Reads quick commands from `path`, off the UI thread; they are appended.
+    fn import_commands(&mut self, lang: Lang, path: PathBuf) {
+        let t = lang.texts();
+        self.settings.automation.commands_path = path.display().to_string();
+        self.spawn_job(lang, move || match QuickCommands::import_file(&path) {
+            Ok(commands) => JobResult::Imported(commands, path),
+            Err(error) => JobResult::Message(
+                Slot::Automation,
+                false,
+                format!(
+                    "{} {}: {}",
+                    t.cannot_import,
+                    path.display(),
+                    errors::import_error_text(lang, &error)
+                ),
+            ),
+        });
+    }
+
+    /// Appends imported commands.
+    fn imported_commands(&mut self, lang: Lang, commands: QuickCommands, path: &Path) {
+        let count = commands.commands.len();
+        for command in commands.commands {
+            self.settings.automation.quick_commands.add(command);
+        }
+        self.automation.message = Some((
+            true,
+            format!("{} {count} ← {}", lang.texts().imported, path.display()),
+        ));
+    }
+}

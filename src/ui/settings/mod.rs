@@ -1,0 +1,562 @@
+//! Settings that persist across restarts (eframe persistence): typed, grouped by the
+//! panel that owns them, versioned. The window-wide part ([`AppSettings`]) holds the
+//! language, the theme, the shared view budget and one [`TabSettings`] per tab.
+//!
+//! Connection fields stay as the user typed them (strings), so a half-typed port survives
+//! a restart and the panel can flag exactly which field is wrong before anything is tried.
+//! Everything else is an enum or a number. Settings written by the previous release (one
+//! flat struct, see [`legacy`]) load into the first tab.
+
+pub mod legacy;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::automation::{AutoReplyConfig, QuickCommands, SendSpec};
+use crate::codec::checksum::Checksum;
+use crate::codec::text::TextEncoding;
+use crate::engine::{SessionConfig, TcpClientConfig, TcpServerConfig, UdpConfig, parse_host_port};
+pub use crate::lang::{Lang, Theme};
+use crate::session::recorder::LogFormat;
+use crate::session::{Framing, ViewMode};
+
+use super::i18n::Texts;
+
+/// The version [`AppSettings`] is written with.
+pub const SETTINGS_VERSION: u32 = 2;
+/// Most tabs a window holds.
+pub const MAX_TABS: usize = 16;
+/// Most entries kept in a compose history.
+pub const HISTORY: usize = 50;
+
+/// The three kinds of session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Mode {
+    /// Connect to a server.
+    TcpClient,
+    /// Listen for clients.
+    #[default]
+    TcpServer,
+    /// Bind a UDP socket.
+    Udp,
+}
+
+impl Mode {
+    /// Every mode, in menu order.
+    pub const ALL: [Mode; 3] = [Mode::TcpClient, Mode::TcpServer, Mode::Udp];
+
+    /// The mode's name in the UI language.
+    pub fn label(self, t: &Texts) -> &'static str {
+        match self {
+            Mode::TcpClient => t.mode_client,
+            Mode::TcpServer => t.mode_server,
+            Mode::Udp => t.mode_udp,
+        }
+    }
+}
+
+impl Theme {
+    /// egui's preference for this choice.
+    pub fn preference(self) -> egui::ThemePreference {
+        match self {
+            Theme::System => egui::ThemePreference::System,
+            Theme::Light => egui::ThemePreference::Light,
+            Theme::Dark => egui::ThemePreference::Dark,
+        }
+    }
+
+    /// The choice's name in the UI language.
+    pub fn label(self, t: &Texts) -> &'static str {
+        match self {
+            Theme::System => t.theme_system,
+            Theme::Light => t.theme_light,
+            Theme::Dark => t.theme_dark,
+        }
+    }
+}
+
+/// Everything that persists: window-wide choices and the tabs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppSettings {
+    /// Always [`SETTINGS_VERSION`] when written by this release.
+    pub version: u32,
+    /// UI language.
+    #[serde(default)]
+    pub lang: Lang,
+    /// Light or dark.
+    #[serde(default)]
+    pub theme: Theme,
+    /// Memory all tabs' views may use together, in MiB.
+    #[serde(default = "default_view_cap")]
+    pub view_cap_mib: usize,
+    /// The tab in front.
+    #[serde(default)]
+    pub active: usize,
+    /// One entry per tab, in order.
+    pub tabs: Vec<TabSettings>,
+}
+
+fn default_view_cap() -> usize {
+    64
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            version: SETTINGS_VERSION,
+            lang: Lang::En,
+            theme: Theme::System,
+            view_cap_mib: default_view_cap(),
+            active: 0,
+            tabs: vec![TabSettings::default()],
+        }
+    }
+}
+
+impl AppSettings {
+    /// Settings with a single tab in `mode` (the rest default).
+    pub fn single(lang: Lang, mode: Mode) -> Self {
+        let mut tab = TabSettings::default();
+        tab.connection.mode = mode;
+        AppSettings {
+            lang,
+            tabs: vec![tab],
+            ..AppSettings::default()
+        }
+    }
+
+    /// Reads stored settings: this release's, or the previous release's flat struct
+    /// (into the first tab). `None` when neither reads, or when a later release wrote
+    /// them.
+    pub fn from_stored(text: &str) -> Option<AppSettings> {
+        match ron::from_str::<AppSettings>(text) {
+            Ok(settings) if settings.version == SETTINGS_VERSION => Some(settings),
+            // A later release's settings: left alone rather than misread.
+            Ok(_) => None,
+            Err(_) => ron::from_str::<legacy::Settings>(text)
+                .ok()
+                .map(legacy::Settings::migrate),
+        }
+    }
+}
+
+/// One tab's settings, grouped by the panel that owns them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TabSettings {
+    /// The name the user gave the tab (empty: named after its mode and address).
+    pub name: String,
+    /// Mode, addresses, engine options.
+    pub connection: ConnectionSettings,
+    /// Encoding, view mode, framing.
+    pub view: ViewSettings,
+    /// The compose box and its automation.
+    pub compose: ComposeSettings,
+    /// The recording.
+    pub log: LogSettings,
+    /// Quick commands and auto-reply rules.
+    pub automation: AutomationSettings,
+}
+
+/// The connection panel's fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectionSettings {
+    /// Session kind.
+    pub mode: Mode,
+    /// TCP client: server host.
+    pub client_host: String,
+    /// TCP client: server port.
+    pub client_port: String,
+    /// TCP server: bind address.
+    pub server_host: String,
+    /// TCP server: port (0 = any free port).
+    pub server_port: String,
+    /// UDP: bind address.
+    pub udp_host: String,
+    /// UDP: bind port.
+    pub udp_port: String,
+    /// UDP: default destination `host:port` (may be empty).
+    pub udp_peer: String,
+    /// Listen backlog.
+    pub backlog: String,
+    /// Most clients a server accepts at once.
+    pub max_clients: String,
+    /// TCP connect timeout in milliseconds.
+    pub connect_timeout_ms: String,
+    /// UDP receive buffer in KiB.
+    pub udp_buffer_kib: String,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        ConnectionSettings {
+            mode: Mode::TcpServer,
+            client_host: "127.0.0.1".into(),
+            client_port: "8989".into(),
+            server_host: "0.0.0.0".into(),
+            server_port: "8989".into(),
+            udp_host: "0.0.0.0".into(),
+            udp_port: "9000".into(),
+            udp_peer: String::new(),
+            backlog: "4096".into(),
+            max_clients: "10000".into(),
+            connect_timeout_ms: "5000".into(),
+            udp_buffer_kib: "4096".into(),
+        }
+    }
+}
+
+/// The receive view's choices. Changed only through `UiAction`s, which update the store
+/// at the same time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ViewSettings {
+    /// Encoding the view decodes with.
+    #[serde(with = "crate::automation::template::names::encoding")]
+    pub encoding: TextEncoding,
+    /// Text, hex or both.
+    pub view: ViewMode,
+    /// How TCP streams are cut into records.
+    pub framing: Framing,
+    /// Checksum each received frame ends with (None: not checked).
+    #[serde(with = "crate::automation::template::names::checksum")]
+    pub frame_check: Checksum,
+}
+
+/// The compose box: the same [`SendSpec`] a quick command holds, plus its automation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ComposeSettings {
+    /// What the box holds and how it is turned into bytes.
+    pub spec: SendSpec,
+    /// Expand `{counter}`, `{time}`, … in sends.
+    pub variables: bool,
+    /// Previous sends, newest last, each with its mode, encoding and checksum.
+    pub history: Vec<SendSpec>,
+    /// Repeat interval in ms.
+    pub periodic_ms: String,
+    /// How many repeats (empty or 0 = until stopped).
+    pub periodic_count: String,
+    /// The file to send.
+    pub file_path: String,
+    /// File chunk size in bytes.
+    pub file_chunk: String,
+    /// Delay between file chunks in ms.
+    pub file_delay_ms: String,
+}
+
+impl Default for ComposeSettings {
+    fn default() -> Self {
+        ComposeSettings {
+            spec: SendSpec::default(),
+            variables: true,
+            history: Vec::new(),
+            periodic_ms: "1000".into(),
+            periodic_count: String::new(),
+            file_path: String::new(),
+            file_chunk: "65536".into(),
+            file_delay_ms: "0".into(),
+        }
+    }
+}
+
+impl ComposeSettings {
+    /// The compose box as a send template. With variables off, braces in text are literal.
+    pub fn send_spec(&self) -> SendSpec {
+        let mut spec = self.spec.clone();
+        if !spec.hex && !self.variables {
+            spec.text = spec.text.replace('{', "{{").replace('}', "}}");
+        }
+        spec
+    }
+
+    /// Puts `spec` at the end of the history (once), dropping the oldest past the bound.
+    pub fn remember(&mut self, spec: SendSpec) {
+        if spec.text.is_empty() {
+            return;
+        }
+        self.history.retain(|h| h != &spec);
+        self.history.push(spec);
+        if self.history.len() > HISTORY {
+            let excess = self.history.len() - HISTORY;
+            self.history.drain(..excess);
+        }
+    }
+}
+
+/// The log row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// The recording's file.
+    pub path: String,
+    /// The recording's format.
+    #[serde(with = "log_format_name")]
+    pub format: LogFormat,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            path: String::new(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Quick commands and auto-reply rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AutomationSettings {
+    /// The JSON file for import/export.
+    pub commands_path: String,
+    /// The quick commands.
+    pub quick_commands: QuickCommands,
+    /// The auto-reply rules (auto-reply itself starts off at every start).
+    pub auto_reply: AutoReplyConfig,
+}
+
+/// `LogFormat` stored by its name.
+mod log_format_name {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::session::recorder::LogFormat;
+
+    pub fn serialize<S: Serializer>(v: &LogFormat, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<LogFormat, D::Error> {
+        let name = String::deserialize(d)?;
+        LogFormat::from_name(&name)
+            .ok_or_else(|| D::Error::custom(format!("unknown log format {name:?}")))
+    }
+}
+
+/// Which field of the connection panel a problem belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// The host / bind address field.
+    Host,
+    /// The port field.
+    Port,
+    /// The UDP default peer.
+    Peer,
+    /// Listen backlog.
+    Backlog,
+    /// Client limit.
+    MaxClients,
+    /// Connect timeout.
+    Timeout,
+    /// UDP receive buffer.
+    Buffer,
+}
+
+impl ConnectionSettings {
+    /// The host and port fields of the current mode.
+    pub fn endpoint_fields(&mut self) -> (&mut String, &mut String) {
+        match self.mode {
+            Mode::TcpClient => (&mut self.client_host, &mut self.client_port),
+            Mode::TcpServer => (&mut self.server_host, &mut self.server_port),
+            Mode::Udp => (&mut self.udp_host, &mut self.udp_port),
+        }
+    }
+
+    /// The host and port of the current mode, as typed.
+    pub fn endpoint(&self) -> (&str, &str) {
+        match self.mode {
+            Mode::TcpClient => (&self.client_host, &self.client_port),
+            Mode::TcpServer => (&self.server_host, &self.server_port),
+            Mode::Udp => (&self.udp_host, &self.udp_port),
+        }
+    }
+
+    /// Problems with the current mode's fields, each with the field it belongs to,
+    /// in the language of `t`. Empty when the session can start.
+    pub fn field_errors(&self, t: &Texts) -> Vec<(Field, &'static str)> {
+        let mut errors = Vec::new();
+        let (host, port) = self.endpoint();
+        if host.trim().is_empty() {
+            errors.push((Field::Host, t.empty_host));
+        } else if self.mode != Mode::TcpClient && !is_bind_host(host) {
+            // Binding resolves the name on the UI thread: only names that need no DNS.
+            errors.push((Field::Host, t.bind_ip));
+        }
+        match parse_u16(port) {
+            Some(0) | None if self.mode == Mode::TcpClient => {
+                errors.push((Field::Port, t.invalid_remote_port))
+            }
+            Some(_) => {}
+            None => errors.push((Field::Port, t.invalid_port)),
+        }
+        match self.mode {
+            Mode::TcpClient => {
+                if parse_number(&self.connect_timeout_ms).is_none_or(|v| v == 0) {
+                    errors.push((Field::Timeout, t.invalid_number));
+                }
+            }
+            Mode::TcpServer => {
+                if parse_number(&self.backlog).is_none_or(|v| v == 0 || v > i32::MAX as u64) {
+                    errors.push((Field::Backlog, t.invalid_number));
+                }
+                if parse_number(&self.max_clients).is_none_or(|v| v == 0) {
+                    errors.push((Field::MaxClients, t.invalid_number));
+                }
+            }
+            Mode::Udp => {
+                let peer = self.udp_peer.trim();
+                if !peer.is_empty() && parse_host_port(peer).is_err() {
+                    errors.push((Field::Peer, t.invalid_peer));
+                }
+                if parse_number(&self.udp_buffer_kib).is_none_or(|v| v == 0) {
+                    errors.push((Field::Buffer, t.invalid_number));
+                }
+            }
+        }
+        errors
+    }
+
+    /// The engine configuration for the current fields, or the first problem in words.
+    pub fn session_config(&self, t: &Texts) -> Result<SessionConfig, String> {
+        if let Some((_, message)) = self.field_errors(t).first() {
+            return Err((*message).to_string());
+        }
+        let number = |s: &str| parse_number(s).unwrap_or(0);
+        Ok(match self.mode {
+            Mode::TcpClient => SessionConfig::TcpClient(TcpClientConfig {
+                host: self.client_host.trim().to_string(),
+                port: parse_u16(&self.client_port).unwrap_or(0),
+                connect_timeout: Duration::from_millis(number(&self.connect_timeout_ms)),
+                ..TcpClientConfig::default()
+            }),
+            Mode::TcpServer => SessionConfig::TcpServer(TcpServerConfig {
+                host: self.server_host.trim().to_string(),
+                port: parse_u16(&self.server_port).unwrap_or(0),
+                backlog: i32::try_from(number(&self.backlog)).unwrap_or(i32::MAX),
+                max_clients: usize::try_from(number(&self.max_clients)).unwrap_or(usize::MAX),
+            }),
+            Mode::Udp => SessionConfig::Udp(UdpConfig {
+                host: self.udp_host.trim().to_string(),
+                port: parse_u16(&self.udp_port).unwrap_or(0),
+                peer: Some(self.udp_peer.trim().to_string()).filter(|p| !p.is_empty()),
+                recv_buffer: usize::try_from(number(&self.udp_buffer_kib))
+                    .unwrap_or(4096)
+                    .saturating_mul(1024),
+            }),
+        })
+    }
+}
+
+/// An address to bind: an IP literal (IPv6 with or without brackets) or `localhost`.
+pub fn is_bind_host(host: &str) -> bool {
+    let host = host.trim();
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// A port: digits only, 0..=65535.
+pub fn parse_u16(input: &str) -> Option<u16> {
+    parse_number(input).and_then(|n| u16::try_from(n).ok())
+}
+
+/// A non-negative whole number.
+pub fn parse_number(input: &str) -> Option<u64> {
+    let input = input.trim();
+    if input.is_empty() || !input.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    input.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::i18n::{EN, ZH};
+
+    /// A port out of range or with letters is flagged at the port field, in the UI language.
+    #[test]
+    fn bad_port_is_flagged() {
+        let mut c = ConnectionSettings {
+            mode: Mode::TcpClient,
+            client_port: "70000".into(),
+            ..ConnectionSettings::default()
+        };
+        assert_eq!(
+            c.field_errors(&EN),
+            vec![(Field::Port, EN.invalid_remote_port)]
+        );
+        c.client_port = "80a".into();
+        assert!(c.session_config(&EN).is_err());
+        c.client_port = "8080".into();
+        assert!(c.session_config(&EN).is_ok());
+        c.client_host = " ".into();
+        assert_eq!(c.field_errors(&ZH)[0].1, ZH.empty_host);
+    }
+
+    /// Bind addresses must need no DNS lookup (the UI thread binds): IPs and localhost.
+    #[test]
+    fn bind_hosts() {
+        for ok in [
+            "0.0.0.0",
+            "::",
+            "[::1]",
+            "127.0.0.1",
+            "localhost",
+            " LOCALHOST ",
+        ] {
+            assert!(is_bind_host(ok), "{ok}");
+        }
+        for bad in ["foo.example", "192.168.1", "::1]", ""] {
+            assert!(!is_bind_host(bad), "{bad}");
+        }
+        let c = ConnectionSettings {
+            mode: Mode::Udp,
+            udp_host: "nosuch.invalid".into(),
+            ..ConnectionSettings::default()
+        };
+        assert_eq!(c.field_errors(&EN)[0].0, Field::Host);
+    }
+
+    /// A server may bind port 0; a client may not connect to it.
+    #[test]
+    fn port_zero() {
+        let server = ConnectionSettings {
+            mode: Mode::TcpServer,
+            server_port: "0".into(),
+            ..ConnectionSettings::default()
+        };
+        assert!(server.field_errors(&EN).is_empty());
+        let client = ConnectionSettings {
+            mode: Mode::TcpClient,
+            client_port: "0".into(),
+            ..ConnectionSettings::default()
+        };
+        assert_eq!(client.field_errors(&EN)[0].0, Field::Port);
+    }
+
+    /// This release's settings round-trip through RON with every typed field intact.
+    #[test]
+    fn round_trip() {
+        let mut settings = AppSettings::single(Lang::Zh, Mode::Udp);
+        settings.theme = Theme::Light;
+        let mut tab = TabSettings::default();
+        tab.name = "device".into();
+        tab.view.encoding = TextEncoding::Gbk;
+        tab.view.framing = Framing::Fixed { len: 12 };
+        tab.view.frame_check = Checksum::Crc16Modbus;
+        tab.compose.spec.hex = true;
+        tab.compose.spec.text = "01 03".into();
+        tab.compose.remember(tab.compose.spec.clone());
+        tab.log.format = LogFormat::Pcapng;
+        settings.tabs.push(tab);
+        let text = ron::to_string(&settings).unwrap();
+        assert_eq!(AppSettings::from_stored(&text), Some(settings));
+        assert_eq!(AppSettings::from_stored("not ron at all"), None);
+    }
+}

@@ -1,0 +1,428 @@
+//! One session in the window: its typed settings, the engine that runs it, the record
+//! store its view draws from, its clients and the state of each of its panels. Engine
+//! events are applied here ([`SessionTab::handle_event`]); what the user asks for arrives
+//! as [`UiAction`](super::action::UiAction)s and is applied in `action.rs`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::engine::{
+    ConnId, Engine, EngineError, Event, EventReceiver, SessionHandle, SessionId, SessionKind,
+};
+use crate::lang::Lang;
+use crate::session::store::{Store, StoreCaps};
+
+use super::settings::{Mode, TabSettings};
+use super::{automation, errors, files, log, receive, send};
+
+/// Capacity of a tab's engine → UI event queue, in events. Payload bytes are bounded
+/// separately by the engine (4 MiB), so a deep queue costs little memory and lets a
+/// datagram flood wait out a slow frame instead of being dropped.
+const EVENT_QUEUE: usize = 32_768;
+/// Payload drained in one frame past which the UI treats the traffic as a flood.
+const FLOOD_BYTES: usize = 1024 * 1024;
+/// How long a flooded drain waits for the workers to refill the queue.
+const FLOOD_WAIT: Duration = Duration::from_micros(300);
+/// Most UDP peers listed in the clients panel.
+const MAX_UDP_PEERS: usize = 10_000;
+
+/// What a session is doing, in words for the status line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    /// Nothing started.
+    Idle,
+    /// A TCP client is connecting.
+    Connecting(String),
+    /// A TCP client is connected.
+    Connected {
+        /// Our side.
+        local: SocketAddr,
+        /// The server.
+        peer: SocketAddr,
+    },
+    /// A TCP server listens on this address.
+    Listening(SocketAddr),
+    /// A UDP socket is bound to this address.
+    Bound(SocketAddr),
+    /// Stop was asked; waiting for the workers.
+    Stopping,
+    /// The session ended.
+    Stopped,
+    /// The session failed; the message says why.
+    Failed(String),
+}
+
+/// One connected TCP client (server mode) or UDP peer, as the clients list shows it.
+#[derive(Clone, Debug)]
+pub struct ClientRow {
+    /// The connection (None for UDP peers).
+    pub conn: Option<ConnId>,
+    /// Remote address.
+    pub peer: SocketAddr,
+    /// When it connected or was first heard from.
+    pub since: SystemTime,
+    /// Ticked as a send target.
+    pub selected: bool,
+}
+
+/// Key of a row in the clients list: TCP connections by id, UDP peers by address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClientKey {
+    /// A TCP connection.
+    Conn(ConnId),
+    /// A UDP peer.
+    Peer(SocketAddr),
+}
+
+/// The clients list of a tab, in connection order.
+pub type Clients = BTreeMap<ClientKey, ClientRow>;
+
+/// One session and everything the window keeps for it.
+pub struct SessionTab {
+    /// What persists: addresses, view choices, compose box, log, automation.
+    pub settings: TabSettings,
+    /// What the session is doing.
+    pub status: Status,
+    /// The running session, if any.
+    pub session: Option<SessionHandle>,
+    /// The record store the view draws from.
+    pub store: Store,
+    /// Clients (server mode) or peers (UDP).
+    pub clients: Clients,
+    /// Receive view state.
+    pub receive: receive::ReceiveState,
+    /// Compose panel state.
+    pub compose: send::ComposeState,
+    /// Recording and saving logs.
+    pub log: log::LogState,
+    /// Repeat, file send, quick commands, auto-reply.
+    pub automation: automation::AutomationState,
+    /// Pending file dialogs and file jobs.
+    pub files: files::FileJobs,
+    /// Datagrams the engine dropped because the UI fell behind (UDP).
+    pub udp_dropped: u64,
+    /// Error shown in the status bar until dismissed or replaced.
+    pub last_error: Option<String>,
+    /// Records that arrived while the tab was in the background.
+    pub unseen: u64,
+    /// Stable id for egui widget ids (tabs move; ids must not).
+    pub uid: u64,
+    pub(super) engine: Engine,
+    events: EventReceiver,
+}
+
+impl SessionTab {
+    /// A stopped tab with these settings; `waker` is called when its engine has events.
+    pub fn new(
+        settings: TabSettings,
+        uid: u64,
+        view_bytes: usize,
+        waker: Box<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        let (engine, events) = Engine::new(EVENT_QUEUE, waker);
+        let caps = StoreCaps {
+            max_bytes: view_bytes,
+            ..StoreCaps::default()
+        };
+        let mut store = Store::new(caps, settings.view.encoding);
+        store.set_frame_mode(settings.view.framing.mode());
+        SessionTab {
+            settings,
+            status: Status::Idle,
+            session: None,
+            store,
+            clients: Clients::new(),
+            receive: receive::ReceiveState::default(),
+            compose: send::ComposeState::default(),
+            log: log::LogState::default(),
+            automation: automation::AutomationState::default(),
+            files: files::FileJobs::default(),
+            udp_dropped: 0,
+            last_error: None,
+            unseen: 0,
+            uid,
+            engine,
+            events,
+        }
+    }
+
+    /// True while the session runs (connecting, connected, listening or bound).
+    pub fn running(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| !s.is_stopped())
+            && !matches!(self.status, Status::Stopped | Status::Failed(_))
+    }
+
+    /// The tab's title: the name the user gave it, else its mode and address.
+    pub fn title(&self, lang: Lang) -> String {
+        if !self.settings.name.trim().is_empty() {
+            return self.settings.name.trim().to_string();
+        }
+        let t = lang.texts();
+        let c = &self.settings.connection;
+        let (host, port) = c.endpoint();
+        let port = match &self.status {
+            Status::Listening(addr) | Status::Bound(addr) => addr.port().to_string(),
+            _ => port.trim().to_string(),
+        };
+        let kind = match c.mode {
+            Mode::TcpClient => t.tab_client,
+            Mode::TcpServer => t.tab_server,
+            Mode::Udp => t.mode_udp,
+        };
+        format!("{kind} {}:{port}", host.trim())
+    }
+
+    fn current_session(&self) -> Option<SessionId> {
+        self.session.as_ref().map(|s| s.id())
+    }
+
+    pub(super) fn fail(&mut self, lang: Lang, message: String) {
+        self.status = Status::Failed(message.clone());
+        let t = lang.texts();
+        self.store.push_info(
+            0,
+            None,
+            None,
+            SystemTime::now(),
+            format!("{}: {message}", t.info_error),
+        );
+        self.last_error = Some(message);
+    }
+
+    /// Drains engine events for at most `budget`; returns true if some are left.
+    /// `background` counts received records as unseen (the tab bar shows them).
+    pub fn drain_events(&mut self, lang: Lang, budget: Duration, background: bool) -> bool {
+        let deadline = Instant::now() + budget;
+        let mut handled = 0u32;
+        let mut bytes = 0usize;
+        loop {
+            let event = match self.events.try_recv() {
+                Some(event) => event,
+                // Under a flood the workers refill the queue as fast as it empties: wait a
+                // moment for more (still within this frame's budget) rather than ending
+                // the frame's drain with a fraction of the budget used.
+                None if bytes >= FLOOD_BYTES && Instant::now() < deadline => {
+                    match self.events.recv_timeout(FLOOD_WAIT) {
+                        Some(event) => event,
+                        None => return false,
+                    }
+                }
+                None => return false,
+            };
+            if let Event::Data { bytes: payload, .. } = &event {
+                bytes += payload.len();
+                if background {
+                    self.unseen += 1;
+                }
+            }
+            self.handle_event(lang, event);
+            handled += 1;
+            if handled % 8 == 0 && Instant::now() >= deadline {
+                return true;
+            }
+        }
+    }
+
+    /// Lets the session's last events (closes, "stopped") reach the log at exit or when
+    /// the tab closes: keeps the queue moving for up to `timeout` while the workers end.
+    pub(super) fn wind_down(&mut self, timeout: Duration) {
+        if let Some(session) = &self.session {
+            session.stop();
+            let deadline = Instant::now() + timeout;
+            while !session.is_stopped() && Instant::now() < deadline {
+                while self.events.try_recv().is_some() {}
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
+    /// Applies one engine event to the tab.
+    pub fn handle_event(&mut self, lang: Lang, event: Event) {
+        let t = lang.texts();
+        let current = self.current_session() == Some(event.session());
+        match event {
+            Event::Connecting { addr, .. } => {
+                if current {
+                    self.status = Status::Connecting(addr.to_string());
+                }
+            }
+            Event::Connected {
+                session,
+                conn,
+                local,
+                peer,
+            } => {
+                if current {
+                    self.status = Status::Connected { local, peer };
+                    self.last_error = None;
+                }
+                self.store.push_info(
+                    session,
+                    Some(conn),
+                    Some(peer),
+                    SystemTime::now(),
+                    format!("{} {local} → {peer}", t.info_connected),
+                );
+            }
+            Event::Listening { session, local } => {
+                let udp = self.settings.connection.mode == Mode::Udp;
+                if current {
+                    self.status = if udp {
+                        Status::Bound(local)
+                    } else {
+                        Status::Listening(local)
+                    };
+                }
+                let what = if udp { t.info_bound } else { t.info_listening };
+                self.store.push_info(
+                    session,
+                    None,
+                    None,
+                    SystemTime::now(),
+                    format!("{what} {local}"),
+                );
+            }
+            Event::ClientJoined {
+                session,
+                conn,
+                peer,
+                at,
+                ..
+            } => {
+                if current {
+                    self.clients.insert(
+                        ClientKey::Conn(conn),
+                        ClientRow {
+                            conn: Some(conn),
+                            peer,
+                            since: at,
+                            selected: false,
+                        },
+                    );
+                }
+                self.store
+                    .push_info(session, Some(conn), Some(peer), at, t.joined.to_string());
+            }
+            Event::ClientRefused {
+                session,
+                peer,
+                limit,
+            } => {
+                self.store.push_info(
+                    session,
+                    None,
+                    Some(peer),
+                    SystemTime::now(),
+                    format!("{} ({limit})", t.refused_limit),
+                );
+            }
+            Event::Data {
+                session,
+                conn,
+                peer,
+                dir,
+                at,
+                bytes,
+            } => {
+                // UDP peers are listed up to a bound: a flood from random source ports
+                // must not grow the list (and every frame's work) without end.
+                if current
+                    && conn.is_none()
+                    && (self.clients.len() < MAX_UDP_PEERS
+                        || self.clients.contains_key(&ClientKey::Peer(peer)))
+                {
+                    self.clients
+                        .entry(ClientKey::Peer(peer))
+                        .or_insert(ClientRow {
+                            conn: None,
+                            peer,
+                            since: at,
+                            selected: false,
+                        });
+                }
+                self.store.push_data(session, conn, peer, dir, at, bytes);
+            }
+            Event::Closed {
+                session,
+                conn,
+                peer,
+                reason,
+            } => {
+                self.clients.remove(&ClientKey::Conn(conn));
+                self.store.end_conn(session, conn);
+                self.store.push_info(
+                    session,
+                    Some(conn),
+                    Some(peer),
+                    SystemTime::now(),
+                    format!("{}: {}", t.closed, errors::close_reason_text(lang, &reason)),
+                );
+                let client_mode = self
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.kind() == SessionKind::TcpClient);
+                if current && client_mode {
+                    self.status = Status::Stopped;
+                }
+            }
+            Event::Dropped { datagrams, .. } => {
+                if current {
+                    self.udp_dropped = datagrams;
+                }
+            }
+            Event::Error { session, error } => {
+                let message = errors::error_text(lang, &error);
+                self.store.push_info(
+                    session,
+                    None,
+                    None,
+                    SystemTime::now(),
+                    format!("{}: {message}", t.info_error),
+                );
+                if current {
+                    // Errors before the session is up (refused, in use, …) end it; later
+                    // ones (a failed UDP send, an accept hiccup) are shown and it goes on.
+                    let up = matches!(
+                        self.status,
+                        Status::Connected { .. } | Status::Listening(_) | Status::Bound(_)
+                    );
+                    if is_fatal(&error) && !up {
+                        self.status = Status::Failed(message.clone());
+                    }
+                    self.last_error = Some(message);
+                }
+            }
+            Event::Stopped { .. } => {
+                if current {
+                    if !matches!(self.status, Status::Failed(_)) {
+                        self.status = Status::Stopped;
+                    }
+                    self.session = None;
+                    self.clients.retain(|k, _| matches!(k, ClientKey::Peer(_)));
+                }
+            }
+        }
+    }
+
+    /// Per-frame work that draws nothing: file dialogs and jobs, idle-gap framers, rates.
+    pub fn poll(&mut self, lang: Lang) {
+        self.poll_files(lang);
+        let now = Instant::now();
+        self.store.poll(now);
+        self.store.stats.tick(now);
+    }
+}
+
+/// Errors after which the session cannot go on (the rest are shown but the session lives).
+fn is_fatal(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::Refused { .. }
+            | EngineError::TimedOut { .. }
+            | EngineError::Resolve { .. }
+            | EngineError::AddrInUse { .. }
+            | EngineError::PermissionDenied { .. }
+            | EngineError::AddrNotAvailable { .. }
+    )
+}

@@ -1,0 +1,115 @@
+//! Pieces every panel uses: colours, a labelled enum picker, a message line, and the one
+//! editor for a send template's options (compose box, quick commands, rule replies).
+
+use egui::{Color32, RichText, Ui};
+
+use crate::automation::SendSpec;
+use crate::codec::checksum::Checksum;
+use crate::codec::escape::LineEnding;
+use crate::codec::text::TextEncoding;
+use crate::session::recorder::LogFormat;
+
+use super::i18n::Texts;
+
+/// Colour for problems.
+pub const ERROR_COLOR: Color32 = Color32::from_rgb(0xE0, 0x40, 0x40);
+/// Colour for a running session and for success.
+pub const OK_COLOR: Color32 = Color32::from_rgb(0x30, 0xB0, 0x50);
+/// Received-bytes colour.
+pub const RX_COLOR: Color32 = Color32::from_rgb(0x3C, 0xB3, 0x71);
+/// Sent-bytes colour.
+pub const TX_COLOR: Color32 = Color32::from_rgb(0x4A, 0x90, 0xE2);
+/// Information-line colour.
+pub const INFO_COLOR: Color32 = Color32::from_rgb(0xC0, 0x9A, 0x30);
+
+/// A label and a drop-down of `all`, the label naming the drop-down for screen readers
+/// and tests. Returns true when the user picked another value.
+pub fn enum_picker<T: Copy + PartialEq>(
+    ui: &mut Ui,
+    id_salt: impl std::hash::Hash + std::fmt::Debug,
+    label: &str,
+    value: &mut T,
+    all: &[T],
+    name: impl Fn(T) -> String,
+) -> bool {
+    let before = *value;
+    ui.horizontal(|ui| {
+        let label = ui.label(label);
+        egui::ComboBox::from_id_salt(id_salt)
+            .selected_text(name(*value))
+            .show_ui(ui, |ui| {
+                for &v in all {
+                    ui.selectable_value(value, v, name(v));
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    *value != before
+}
+
+/// The last word of an action: green when it went well, red when not.
+pub fn message_label(ui: &mut Ui, message: Option<&(bool, String)>) {
+    if let Some((ok, text)) = message {
+        ui.label(RichText::new(text).color(if *ok { OK_COLOR } else { ERROR_COLOR }));
+    }
+}
+
+/// Encoding, escapes, line ending and checksum of a send template. Returns true when
+/// something changed.
+pub fn spec_options_ui(
+    ui: &mut Ui,
+    spec: &mut SendSpec,
+    t: &Texts,
+    id: impl std::hash::Hash + std::fmt::Debug + Copy,
+) -> bool {
+    let before = spec.clone();
+    if !spec.hex {
+        enum_picker(
+            ui,
+            ("spec_encoding", id),
+            t.send_encoding,
+            &mut spec.encoding,
+            &TextEncoding::ALL,
+            |e| e.name().to_string(),
+        );
+        ui.checkbox(&mut spec.escapes, t.escapes)
+            .on_hover_text(t.escapes_tip);
+    }
+    enum_picker(
+        ui,
+        ("spec_line_ending", id),
+        t.line_ending,
+        &mut spec.line_ending,
+        &LineEnding::ALL,
+        |l| none_or(l.name(), t),
+    );
+    enum_picker(
+        ui,
+        ("spec_checksum", id),
+        t.checksum,
+        &mut spec.checksum,
+        &Checksum::ALL,
+        |c| none_or(c.name(), t),
+    );
+    *spec != before
+}
+
+/// A codec choice's name for a menu, with "None" in the UI language.
+pub fn none_or(name: &str, t: &Texts) -> String {
+    if name == "None" {
+        t.none.to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+/// A log format's name for a menu, in the UI language.
+pub fn log_format_label(format: LogFormat, t: &Texts) -> String {
+    match format {
+        LogFormat::Text => t.log_text.to_string(),
+        LogFormat::TextHex => t.log_text_hex.to_string(),
+        LogFormat::Raw => t.log_raw.to_string(),
+        other => other.name().to_string(),
+    }
+}
