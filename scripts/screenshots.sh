@@ -40,4 +40,19 @@ python3 scripts/gbk_peer.py server 18992 &
 sleep 0.5
 "$BIN" client 127.0.0.1:18992 --no-persist --lang zh --encoding gbk --view both \
   --screenshot screenshots/client-zh.png --screenshot-delay 1500
+# Several sessions in one window: a server, a client of it, and a UDP socket, one tab
+# each; GBK clients talk to the server (the tab in front).
+"$BIN" server 127.0.0.1:18993 --encoding gbk client 127.0.0.1:18993 --encoding gbk \
+  udp 127.0.0.1:18994 "${common[@]}" \
+  --screenshot screenshots/tabs.png --screenshot-delay 2500 &
+APP=$!
+sleep 0.8
+python3 scripts/gbk_peer.py client 18993 2 &
+wait $APP
+
+# The light theme.
+python3 scripts/gbk_peer.py server 18995 &
+sleep 0.5
+"$BIN" client 127.0.0.1:18995 "${common[@]}" --theme light --encoding gbk --view both \
+  --screenshot screenshots/light.png --screenshot-delay 1500
 ls -l screenshots

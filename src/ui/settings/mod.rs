@@ -545,8 +545,10 @@ mod tests {
     fn round_trip() {
         let mut settings = AppSettings::single(Lang::Zh, Mode::Udp);
         settings.theme = Theme::Light;
-        let mut tab = TabSettings::default();
-        tab.name = "device".into();
+        let mut tab = TabSettings {
+            name: "device".into(),
+            ..TabSettings::default()
+        };
         tab.view.encoding = TextEncoding::Gbk;
         tab.view.framing = Framing::Fixed { len: 12 };
         tab.view.frame_check = Checksum::Crc16Modbus;
