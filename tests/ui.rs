@@ -881,8 +881,6 @@ fn chinese_window_has_no_english_words() {
     h.run_steps(2);
     h.get_by_label("编辑").click();
     look(&mut h, "quick commands");
-    h.get_by_label("编辑").click();
-    h.run_steps(2);
     h.get_by_label("自动回复").click();
     h.run_steps(2);
     h.get_by_label("添加规则").click();

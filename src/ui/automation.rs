@@ -328,7 +328,8 @@ fn spec_editor(ui: &mut Ui, name: &mut String, spec: &mut SendSpec, t: &Texts, i
                 .font(egui::TextStyle::Monospace),
         )
         .labelled_by(label.id);
-        ui.horizontal_wrapped(|ui| spec_options_ui(ui, spec, t, ("command", id)));
+        // One option a row: the side panel is narrow, and a wide row would widen it.
+        spec_options_ui(ui, spec, t, ("command", id));
     });
 }
 
@@ -469,6 +470,9 @@ fn rule_ui(
                 ui.checkbox(&mut rule.pattern_hex, t.filter_hex);
             }
         }
+    });
+    // Rows kept short: the side panel is narrow, and a wide row would widen it.
+    ui.horizontal_wrapped(|ui| {
         enum_picker(
             ui,
             ("rule_action", i),
@@ -505,7 +509,7 @@ fn rule_ui(
             )
             .labelled_by(label.id);
         });
-        ui.horizontal_wrapped(|ui| spec_options_ui(ui, &mut rule.reply, t, ("rule", i)));
+        spec_options_ui(ui, &mut rule.reply, t, ("rule", i));
     }
     *rule != before
 }

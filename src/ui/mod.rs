@@ -635,6 +635,9 @@ fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: status::V
 /// The right-hand panel: clients (server and UDP modes), quick commands, auto-reply.
 fn side_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, actions: &mut Vec<UiAction>) {
     let t = lang.texts();
+    // Editors wrap inside the panel's width instead of widening the panel and moving
+    // every control under the pointer.
+    ui.set_max_width(ui.available_width());
     let mode = tab.settings.connection.mode;
     let has_clients = mode != Mode::TcpClient;
     let state = &mut tab.automation;
@@ -717,6 +720,12 @@ impl eframe::App for SockscopeApp {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
             self.exit_after_first_frame = false;
         }
+    }
+
+    /// Panel sizes and other egui memory persist only when settings do (`--no-persist`
+    /// runs leave nothing behind).
+    fn persist_egui_memory(&self) -> bool {
+        self.persist
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
