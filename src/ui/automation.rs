@@ -19,7 +19,7 @@ use crate::lang::Lang;
 use crate::session::stats::human_bytes;
 
 use super::action::{Sender, UiAction};
-use super::errors::template_error_text;
+use super::errors::{stop_reason_text, template_error_text};
 use super::files::DialogPurpose;
 use super::i18n::Texts;
 use super::settings::{AutomationSettings, ComposeSettings, parse_number};
@@ -72,12 +72,13 @@ impl std::fmt::Debug for AutomationState {
 /// The compose panel's automation row: variables, repeat and send file.
 pub fn compose_automation_ui(
     ui: &mut Ui,
-    t: &Texts,
+    lang: Lang,
     compose: &mut ComposeSettings,
     state: &AutomationState,
     dialog_open: bool,
     actions: &mut Vec<UiAction>,
 ) {
+    let t = lang.texts();
     ui.horizontal_wrapped(|ui| {
         ui.checkbox(&mut compose.variables, t.variables)
             .on_hover_text(t.variables_tip);
@@ -113,7 +114,7 @@ pub fn compose_automation_ui(
         if let Some(p) = &state.periodic {
             let mut text = format!("{} {}", t.sent, p.sent());
             if let Some(reason) = p.stop_reason() {
-                text.push_str(&format!(" ({reason})"));
+                text.push_str(&format!(" ({})", stop_reason_text(lang, &reason)));
             }
             ui.label(text);
         }
@@ -166,7 +167,7 @@ pub fn compose_automation_ui(
         let p = f.progress();
         let eta = p
             .eta
-            .map(|d| format!(" · ETA {:.0} s", d.as_secs_f64()))
+            .map(|d| format!(" · {} {:.0} s", t.eta, d.as_secs_f64()))
             .unwrap_or_default();
         let mut text = format!(
             "{} / {} · {}{}{eta}",
@@ -176,7 +177,7 @@ pub fn compose_automation_ui(
             t.per_second
         );
         if let Some(reason) = f.stop_reason() {
-            text.push_str(&format!(" · {reason}"));
+            text.push_str(&format!(" · {}", stop_reason_text(lang, &reason)));
         }
         ui.add(egui::ProgressBar::new(p.fraction()).text(text));
     }

@@ -1,7 +1,7 @@
 //! Engine errors and close reasons in the UI language. The engine speaks English (its
 //! `Display`); the window says the same things in 简体中文 when that is the language.
 
-use crate::automation::{AutomationError, ImportError, RuleError, TemplateError};
+use crate::automation::{AutomationError, ImportError, RuleError, StopReason, TemplateError};
 use crate::engine::{CloseReason, EngineError};
 use crate::session::recorder::RecorderError;
 
@@ -90,6 +90,23 @@ pub fn automation_error_text(lang: Lang, error: &AutomationError) -> String {
         _ if lang == Lang::En => error.to_string(),
         AutomationError::Io { context, cause } => format!("文件操作失败（{context}）：{cause}"),
         AutomationError::Invalid { message } => format!("设置有误：{message}"),
+    }
+}
+
+/// Why a repeat or a file send stopped, in the UI language.
+pub fn stop_reason_text(lang: Lang, reason: &StopReason) -> String {
+    match (lang, reason) {
+        (_, StopReason::Failed(e)) => {
+            format!(
+                "{}: {}",
+                lang.texts().failed,
+                automation_error_text(lang, e)
+            )
+        }
+        (Lang::En, other) => other.to_string(),
+        (Lang::Zh, StopReason::Finished) => "已完成".to_string(),
+        (Lang::Zh, StopReason::Stopped) => "已停止".to_string(),
+        (Lang::Zh, StopReason::ConnectionGone) => "连接已断开".to_string(),
     }
 }
 

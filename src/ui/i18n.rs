@@ -257,4 +257,6 @@ texts! {
     log_text: "text", "文本";
     log_text_hex: "text-hex", "文本+十六进制";
     log_raw: "raw", "原始字节";
+    failed: "failed", "失败";
+    eta: "ETA", "预计剩余";
 }

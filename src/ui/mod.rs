@@ -19,6 +19,7 @@ pub mod errors;
 pub mod files;
 pub mod fonts;
 pub mod i18n;
+pub mod layout;
 pub mod log;
 pub mod receive;
 pub mod screenshot;
@@ -421,7 +422,7 @@ impl SockscopeApp {
         let lang = self.settings.lang;
         let active = self.active.min(self.tabs.len() - 1);
         self.tabs[active].unseen = 0;
-        tab_ui(ui, lang, &mut self.tabs[active], budget);
+        layout::tab_ui(ui, lang, &mut self.tabs[active], budget);
     }
 
     /// Language, theme and the shared view memory, at the right of the tab bar.
@@ -551,158 +552,6 @@ fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
         tab.view.view = view;
     }
     tab
-}
-
-/// Draws one tab's panels and applies what they asked for.
-fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: status::ViewBudget) {
-    let t = lang.texts();
-    let mut actions = Vec::new();
-    let running = tab.running();
-    let uid = tab.uid;
-    egui::Panel::top("connection").show(ui, |ui| {
-        ui.push_id(uid, |ui| {
-            connection::connection_ui(
-                ui,
-                t,
-                &mut tab.settings.connection,
-                &tab.status,
-                running,
-                &mut actions,
-            );
-            let row = log::LogRowState {
-                recording: tab.recording(),
-                dialog_open: tab.files.dialog_open(),
-                busy: tab.files.busy(),
-            };
-            log::log_ui(ui, t, &mut tab.settings.log, &tab.log, row, &mut actions);
-        });
-    });
-    egui::Panel::bottom("status").show(ui, |ui| {
-        status::status_ui(
-            ui,
-            t,
-            &tab.store,
-            tab.udp_dropped,
-            tab.last_error.as_deref(),
-            budget,
-            &mut actions,
-        );
-    });
-    egui::Panel::bottom("send")
-        .resizable(true)
-        .default_size(170.0)
-        .show(ui, |ui| {
-            ui.push_id(uid, |ui| {
-                send::compose_ui(
-                    ui,
-                    lang,
-                    &mut tab.settings.compose,
-                    &mut tab.compose,
-                    tab.settings.connection.mode,
-                    &mut actions,
-                );
-                automation::compose_automation_ui(
-                    ui,
-                    t,
-                    &mut tab.settings.compose,
-                    &tab.automation,
-                    tab.files.dialog_open(),
-                    &mut actions,
-                );
-            });
-        });
-    egui::Panel::right("side")
-        .resizable(true)
-        .default_size(340.0)
-        .show(ui, |ui| {
-            ui.push_id(uid, |ui| side_ui(ui, lang, tab, &mut actions))
-        });
-    egui::CentralPanel::default().show(ui, |ui| {
-        ui.push_id(uid, |ui| {
-            receive::receive_ui(
-                ui,
-                t,
-                &mut tab.receive,
-                &tab.settings.view,
-                &tab.store,
-                &mut actions,
-            );
-        });
-    });
-    tab.apply(lang, actions);
-}
-
-/// The right-hand panel: clients (server and UDP modes), quick commands, auto-reply.
-fn side_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, actions: &mut Vec<UiAction>) {
-    let t = lang.texts();
-    // Editors wrap inside the panel's width instead of widening the panel and moving
-    // every control under the pointer.
-    ui.set_max_width(ui.available_width());
-    let mode = tab.settings.connection.mode;
-    let has_clients = mode != Mode::TcpClient;
-    let state = &mut tab.automation;
-    if !has_clients && state.tab == automation::RightTab::Clients {
-        state.tab = automation::RightTab::Commands;
-    }
-    ui.add_space(4.0);
-    ui.horizontal(|ui| {
-        if has_clients {
-            let title = if mode == Mode::Udp {
-                t.peers
-            } else {
-                t.clients
-            };
-            ui.selectable_value(
-                &mut state.tab,
-                automation::RightTab::Clients,
-                format!("{title} ({})", tab.clients.len()),
-            );
-        }
-        ui.selectable_value(
-            &mut state.tab,
-            automation::RightTab::Commands,
-            t.tab_commands,
-        );
-        let auto = if state.responder.is_some() {
-            format!("{} ●", t.tab_auto_reply)
-        } else {
-            t.tab_auto_reply.to_string()
-        };
-        ui.selectable_value(&mut state.tab, automation::RightTab::AutoReply, auto);
-    });
-    ui.separator();
-    match state.tab {
-        automation::RightTab::Clients => {
-            clients::clients_ui(ui, t, &mut tab.clients, &tab.store.stats, actions)
-        }
-        automation::RightTab::Commands => automation::commands_ui(
-            ui,
-            lang,
-            &mut tab.settings.automation,
-            &mut tab.automation,
-            tab.files.dialog_open(),
-            actions,
-        ),
-        automation::RightTab::AutoReply => {
-            let hits = state
-                .responder
-                .as_ref()
-                .map(|r| r.hits())
-                .unwrap_or_default();
-            let view = automation::AutoReplyView {
-                on: state.responder.is_some(),
-                hits: &hits,
-                error: state.rule_error.as_deref(),
-            };
-            automation::auto_reply_ui(
-                ui,
-                t,
-                &mut tab.settings.automation.auto_reply,
-                view,
-                actions,
-            );
-        }
-    }
 }
 
 impl eframe::App for SockscopeApp {
