@@ -16,7 +16,7 @@ const MAX_BYTES: usize = 4096;
 pub const COMPARED: [TextEncoding; 2] = [TextEncoding::Gbk, TextEncoding::Utf8];
 
 /// Draws the comparison of `bytes`.
-pub fn compare_ui(ui: &mut Ui, bytes: &[u8]) {
+pub fn compare_ui(ui: &mut Ui, t: &super::i18n::Texts, bytes: &[u8]) {
     let bytes = &bytes[..bytes.len().min(MAX_BYTES)];
     let readings: Vec<(TextEncoding, Vec<CharSpan>)> = COMPARED
         .iter()
@@ -133,7 +133,14 @@ pub fn compare_ui(ui: &mut Ui, bytes: &[u8]) {
                 })
                 .collect()
         });
-        ui.label(RichText::new(format!("{}: {text}  ({invalid} invalid)", enc.name())).monospace());
+        ui.label(
+            RichText::new(format!(
+                "{}: {text}  ({invalid} {})",
+                enc.name(),
+                t.invalid_short
+            ))
+            .monospace(),
+        );
     }
 }
 

@@ -5,6 +5,7 @@ use crate::automation::{AutomationError, ImportError, RuleError, StopReason, Tem
 use crate::engine::{CloseReason, EngineError};
 use crate::session::recorder::RecorderError;
 
+use crate::codec::hex::HexError;
 use crate::lang::Lang;
 
 /// The error in the UI language.
@@ -90,6 +91,20 @@ pub fn automation_error_text(lang: Lang, error: &AutomationError) -> String {
         _ if lang == Lang::En => error.to_string(),
         AutomationError::Io { context, cause } => format!("文件操作失败（{context}）：{cause}"),
         AutomationError::Invalid { message } => format!("设置有误：{message}"),
+    }
+}
+
+/// Why typed hex cannot be read, in the UI language (the position is 1-based).
+pub fn hex_error_text(lang: Lang, error: &HexError) -> String {
+    if lang == Lang::En {
+        return error.to_string();
+    }
+    match error.found {
+        Some(ch) => format!("第 {} 个字符 {ch:?} 不是十六进制数字", error.position),
+        None => format!(
+            "十六进制数字个数为奇数：第 {} 个字符缺少配对",
+            error.position
+        ),
     }
 }
 

@@ -259,4 +259,9 @@ texts! {
     log_raw: "raw", "原始字节";
     failed: "failed", "失败";
     eta: "ETA", "预计剩余";
+    more_bytes: "more bytes", "字节未显示";
+    select_to_see_all: "select the record to see all", "选中该记录查看全部";
+    copy_to_see_all: "copy to see all", "复制可得全部";
+    oversize: "oversize", "超长";
+    invalid_short: "invalid", "个无效";
 }

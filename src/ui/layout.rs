@@ -77,7 +77,7 @@ pub fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: statu
         ui.push_id(uid, |ui| {
             receive::receive_ui(
                 ui,
-                t,
+                lang,
                 &mut tab.receive,
                 &tab.settings.view,
                 &tab.store,

@@ -11,12 +11,14 @@ use egui::{Color32, FontId, RichText, ScrollArea, TextEdit, TextFormat, Ui};
 use crate::codec::checksum::Checksum;
 use crate::codec::hex;
 use crate::codec::text::TextEncoding;
+use crate::lang::Lang;
 use crate::session::store::{Record, RecordKind, Store};
 use crate::session::time::format_time;
 use crate::session::{Framing, ViewMode};
 
 use super::action::UiAction;
 use super::compare;
+use super::errors::hex_error_text;
 use super::i18n::Texts;
 use super::settings::ViewSettings;
 use super::widgets::{ERROR_COLOR, INFO_COLOR, RX_COLOR, TX_COLOR, enum_picker, none_or};
@@ -68,7 +70,7 @@ struct FilterCache {
     key: Option<(String, bool, TextEncoding)>,
     matches: VecDeque<u64>,
     scanned_to: u64,
-    error: Option<String>,
+    error: Option<hex::HexError>,
 }
 
 /// The compiled filter.
@@ -110,7 +112,7 @@ impl ReceiveState {
             match hex::parse(&self.filter) {
                 Ok(bytes) => Needle::Bytes(bytes),
                 Err(error) => {
-                    cache.error = Some(error.to_string());
+                    cache.error = Some(error);
                     return;
                 }
             }
@@ -260,16 +262,18 @@ impl Rows {
 /// Draws the receive view of one tab.
 pub fn receive_ui(
     ui: &mut Ui,
-    t: &Texts,
+    lang: Lang,
     state: &mut ReceiveState,
     view_settings: &ViewSettings,
     store: &Store,
     actions: &mut Vec<UiAction>,
 ) {
+    let t = lang.texts();
     toolbar_ui(ui, t, state, view_settings, store, actions);
     state.refresh_filter(store);
     if let Some(error) = &state.filter_cache.error {
-        ui.label(RichText::new(format!("! {error}")).color(ERROR_COLOR));
+        let text = hex_error_text(lang, error);
+        ui.label(RichText::new(format!("! {}: {text}", t.filter)).color(ERROR_COLOR));
     }
     if state.paused_at.is_some() {
         ui.label(RichText::new(format!("|| {}", t.paused_note)).color(INFO_COLOR));
@@ -341,10 +345,10 @@ pub fn receive_ui(
                 let job = if line == 0 {
                     ui.fonts_mut(|fonts| {
                         let mut drawable = |c: char| fonts.has_glyph(&font, c);
-                        row_job(record, view, &font, text_color, &mut drawable)
+                        row_job(record, view, &font, text_color, t, &mut drawable)
                     })
                 } else {
-                    dump_line_job(record, line, &font)
+                    dump_line_job(record, line, &font, t)
                 };
                 let response = ui.add(
                     egui::Button::selectable(selected, job)
@@ -509,6 +513,7 @@ fn row_job(
     view: ViewMode,
     font: &FontId,
     text_color: Color32,
+    t: &Texts,
     drawable: &mut dyn FnMut(char) -> bool,
 ) -> LayoutJob {
     let mut job = LayoutJob::default();
@@ -533,7 +538,7 @@ fn row_job(
         fmt(Color32::GRAY),
     );
     if record.oversize {
-        job.append("! oversize", 4.0, fmt(ERROR_COLOR));
+        job.append(&format!("! {}", t.oversize), 4.0, fmt(ERROR_COLOR));
     }
     let hex_part = |bytes: &[u8]| {
         let shown = &bytes[..bytes.len().min(ROW_HEX_BYTES)];
@@ -554,7 +559,7 @@ fn row_job(
 }
 
 /// Line `line` (1-based below the header) of a record's hexdump in the "both" view.
-fn dump_line_job(record: &Record, line: u64, font: &FontId) -> LayoutJob {
+fn dump_line_job(record: &Record, line: u64, font: &FontId, t: &Texts) -> LayoutJob {
     let mut job = LayoutJob::default();
     let start = (line as usize - 1) * hex::ROW_BYTES;
     let shown = record.bytes.len().min(BOTH_MAX_BYTES);
@@ -564,8 +569,10 @@ fn dump_line_job(record: &Record, line: u64, font: &FontId) -> LayoutJob {
         hex::hexdump_row(start, &record.bytes[start..end], &mut text);
     } else {
         text.push_str(&format!(
-            "… {} more bytes (select the record to see all)",
-            record.bytes.len() - shown
+            "… {} {} ({})",
+            record.bytes.len() - shown,
+            t.more_bytes,
+            t.select_to_see_all
         ));
     }
     job.append(&text, 0.0, TextFormat::simple(font.clone(), Color32::GRAY));
@@ -642,21 +649,23 @@ fn detail_ui(ui: &mut Ui, t: &Texts, state: &ReceiveState, store: &Store) {
         .show(ui, |ui| {
             let shown = &record.bytes[..record.bytes.len().min(DETAIL_BYTES)];
             if state.compare {
-                compare::compare_ui(ui, shown);
+                compare::compare_ui(ui, t, shown);
             } else {
                 let mut dump = String::new();
                 hex::hexdump(shown, &mut dump);
                 if record.bytes.len() > shown.len() {
                     dump.push_str(&format!(
-                        "\n… {} more bytes (copy to see all)",
-                        record.bytes.len() - shown.len()
+                        "\n… {} {} ({})",
+                        record.bytes.len() - shown.len(),
+                        t.more_bytes,
+                        t.copy_to_see_all
                     ));
                 }
                 ui.label(RichText::new(dump).monospace());
                 ui.separator();
                 let mut shown_text = text[..text_end].to_string();
                 if text_end < text.len() {
-                    shown_text.push_str("\n… (copy to see all)");
+                    shown_text.push_str(&format!("\n… ({})", t.copy_to_see_all));
                 }
                 ui.label(RichText::new(shown_text).monospace());
             }
