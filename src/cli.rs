@@ -43,11 +43,9 @@ pub enum StartSession {
     },
 }
 
-/// One session of the command line and the options that followed it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StartTab {
-    /// What to open.
-    pub session: StartSession,
+/// The options that belong to one session.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SessionOptions {
     /// Receive view encoding.
     pub encoding: Option<TextEncoding>,
     /// Receive view mode.
@@ -58,15 +56,33 @@ pub struct StartTab {
     pub log_format: Option<LogFormat>,
 }
 
+impl SessionOptions {
+    /// Options of `self`, and of `other` where `self` has none.
+    fn or(self, other: SessionOptions) -> SessionOptions {
+        SessionOptions {
+            encoding: self.encoding.or(other.encoding),
+            view: self.view.or(other.view),
+            log: self.log.or(other.log),
+            log_format: self.log_format.or(other.log_format),
+        }
+    }
+}
+
+/// One session of the command line and the options that followed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartTab {
+    /// What to open.
+    pub session: StartSession,
+    /// Its options.
+    pub options: SessionOptions,
+}
+
 impl StartTab {
     /// A session with no options of its own.
     pub fn new(session: StartSession) -> Self {
         StartTab {
             session,
-            encoding: None,
-            view: None,
-            log: None,
-            log_format: None,
+            options: SessionOptions::default(),
         }
     }
 }
@@ -171,11 +187,16 @@ EXAMPLE:
 /// Session options seen before any session (they go to the first one).
 #[derive(Default)]
 struct Pending {
-    encoding: Option<TextEncoding>,
-    view: Option<ViewMode>,
-    log: Option<PathBuf>,
-    log_format: Option<LogFormat>,
+    options: SessionOptions,
     peer: Option<String>,
+}
+
+/// Where a session option goes: the last session given, or (before any) the first one.
+fn scope<'a>(tabs: &'a mut [StartTab], pending: &'a mut Pending) -> &'a mut SessionOptions {
+    match tabs.last_mut() {
+        Some(tab) => &mut tab.options,
+        None => &mut pending.options,
+    }
 }
 
 /// Parses the arguments after the program name.
@@ -247,26 +268,17 @@ where
                 let v = text(parser.value().map_err(|e| e.to_string())?, "--encoding")?;
                 let encoding = TextEncoding::from_name(&v)
                     .ok_or_else(|| format!("--encoding: unknown encoding {v:?}"))?;
-                match options.tabs.last_mut() {
-                    Some(tab) => tab.encoding = Some(encoding),
-                    None => pending.encoding = Some(encoding),
-                }
+                scope(&mut options.tabs, &mut pending).encoding = Some(encoding);
             }
             Long("view") => {
                 let v = text(parser.value().map_err(|e| e.to_string())?, "--view")?;
                 let view = ViewMode::from_arg(&v)
                     .ok_or_else(|| format!("--view: expected text, hex or both, got {v:?}"))?;
-                match options.tabs.last_mut() {
-                    Some(tab) => tab.view = Some(view),
-                    None => pending.view = Some(view),
-                }
+                scope(&mut options.tabs, &mut pending).view = Some(view);
             }
             Long("log") => {
                 let path = PathBuf::from(parser.value().map_err(|e| e.to_string())?);
-                match options.tabs.last_mut() {
-                    Some(tab) => tab.log = Some(path),
-                    None => pending.log = Some(path),
-                }
+                scope(&mut options.tabs, &mut pending).log = Some(path);
             }
             Long("log-format") => {
                 let v = text(parser.value().map_err(|e| e.to_string())?, "--log-format")?;
@@ -275,10 +287,7 @@ where
                         "--log-format: expected text, text-hex, hexdump, raw, csv or pcapng, got {v:?}"
                     )
                 })?;
-                match options.tabs.last_mut() {
-                    Some(tab) => tab.log_format = Some(format),
-                    None => pending.log_format = Some(format),
-                }
+                scope(&mut options.tabs, &mut pending).log_format = Some(format);
             }
             Value(value) => {
                 let kind = text(value, "session")?;
@@ -315,7 +324,7 @@ fn apply_pending(options: &mut StartOptions, pending: Pending) -> Result<(), Str
         if pending.peer.is_some() {
             return Err("--peer needs a udp session".into());
         }
-        if pending.log.is_some() || pending.log_format.is_some() {
+        if pending.options.log.is_some() || pending.options.log_format.is_some() {
             return Err("--log needs a session (e.g. `server 0.0.0.0:8989 --log FILE`)".into());
         }
         options.auto_start = true;
@@ -331,10 +340,7 @@ fn apply_pending(options: &mut StartOptions, pending: Pending) -> Result<(), Str
             _ => return Err("--peer belongs to a udp session".into()),
         }
     }
-    first.encoding = first.encoding.or(pending.encoding);
-    first.view = first.view.or(pending.view);
-    first.log = first.log.take().or(pending.log);
-    first.log_format = first.log_format.or(pending.log_format);
+    first.options = std::mem::take(&mut first.options).or(pending.options);
     Ok(())
 }
 
@@ -367,8 +373,8 @@ mod tests {
             "--view",
             "hex",
         ]);
-        assert_eq!(client.tabs[0].encoding, Some(TextEncoding::Gbk));
-        assert_eq!(client.tabs[0].view, Some(ViewMode::Hex));
+        assert_eq!(client.tabs[0].options.encoding, Some(TextEncoding::Gbk));
+        assert_eq!(client.tabs[0].options.view, Some(ViewMode::Hex));
         let udp = run(&["udp", "0.0.0.0:9000", "--peer", "127.0.0.1:9001"]);
         assert_eq!(
             udp.tabs[0].session,
@@ -402,10 +408,10 @@ mod tests {
             "zh",
         ]);
         assert_eq!(o.tabs.len(), 3);
-        assert_eq!(o.tabs[0].encoding, Some(TextEncoding::Big5));
-        assert_eq!(o.tabs[1].encoding, Some(TextEncoding::Gbk));
-        assert_eq!(o.tabs[1].log, Some(PathBuf::from("c.txt")));
-        assert_eq!(o.tabs[2].encoding, None);
+        assert_eq!(o.tabs[0].options.encoding, Some(TextEncoding::Big5));
+        assert_eq!(o.tabs[1].options.encoding, Some(TextEncoding::Gbk));
+        assert_eq!(o.tabs[1].options.log, Some(PathBuf::from("c.txt")));
+        assert_eq!(o.tabs[2].options.encoding, None);
         assert!(matches!(
             o.tabs[2].session,
             StartSession::Udp { port: 9001, .. }

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::automation::{
-    AutoResponder, FileSendOptions, FileSender, PeriodicConfig, PeriodicSender, QuickCommand,
-    QuickCommands,
+    AutoResponder, AutomationError, FileSendOptions, FileSender, PeriodicConfig, PeriodicSender,
+    QuickCommand, QuickCommands,
 };
 use crate::codec::checksum::Checksum;
 use crate::codec::text::TextEncoding;
-use crate::engine::{ConnId, SendTarget, SessionConfig, SessionKind};
+use crate::engine::{ConnId, SendTarget, SessionConfig, SessionHandle, SessionKind};
 use crate::lang::Lang;
 use crate::session::recorder::{LogFormat, LogOptions, Recorder, RecorderStatus};
 use crate::session::stats::human_bytes;
@@ -258,13 +258,36 @@ impl SessionTab {
     }
 
     /// The running session and the target, or why a send cannot happen, in words.
-    fn send_route(&self, lang: Lang) -> Result<(crate::engine::SessionHandle, SendTarget), String> {
+    fn send_route(&self, lang: Lang) -> Result<(SessionHandle, SendTarget), String> {
         let session = self
             .session
             .clone()
             .filter(|_| self.running())
             .ok_or_else(|| lang.texts().nothing_to_send.to_string())?;
         Ok((session, self.current_target(lang)?))
+    }
+
+    /// The route for an automation sender; without one the automation panel says why.
+    fn automation_route(&mut self, lang: Lang) -> Option<(SessionHandle, SendTarget)> {
+        let route = self.send_route(lang);
+        route
+            .map_err(|m| self.automation.message = Some((false, m)))
+            .ok()
+    }
+
+    /// A sender that started, or none and the automation panel says why.
+    fn started<T>(&mut self, lang: Lang, started: Result<T, AutomationError>) -> Option<T> {
+        match started {
+            Ok(sender) => {
+                self.automation.message = None;
+                Some(sender)
+            }
+            Err(error) => {
+                self.automation.message =
+                    Some((false, errors::automation_error_text(lang, &error)));
+                None
+            }
+        }
     }
 
     fn send(&mut self, lang: Lang, sender: Sender) {
@@ -306,12 +329,8 @@ impl SessionTab {
     /// Starts repeating the compose box every `periodic_ms`, `periodic_count` times.
     fn start_periodic(&mut self, lang: Lang) {
         let t = lang.texts();
-        let (session, target) = match self.send_route(lang) {
-            Ok(route) => route,
-            Err(message) => {
-                self.automation.message = Some((false, message));
-                return;
-            }
+        let Some((session, target)) = self.automation_route(lang) else {
+            return;
         };
         let compose = &self.settings.compose;
         let interval = parse_number(&compose.periodic_ms).unwrap_or(0);
@@ -327,26 +346,17 @@ impl SessionTab {
             interval: Duration::from_millis(interval),
             count,
         };
-        match PeriodicSender::start(session, config) {
-            Ok(sender) => {
-                self.automation.periodic = Some(sender);
-                self.automation.message = None;
-            }
-            Err(error) => {
-                self.automation.message = Some((false, errors::automation_error_text(lang, &error)))
-            }
+        let started = PeriodicSender::start(session, config);
+        if let Some(sender) = self.started(lang, started) {
+            self.automation.periodic = Some(sender);
         }
     }
 
     /// Starts streaming the file at `path` to the target.
     fn start_file_send(&mut self, lang: Lang, path: PathBuf) {
         let t = lang.texts();
-        let (session, target) = match self.send_route(lang) {
-            Ok(route) => route,
-            Err(message) => {
-                self.automation.message = Some((false, message));
-                return;
-            }
+        let Some((session, target)) = self.automation_route(lang) else {
+            return;
         };
         let compose = &mut self.settings.compose;
         let chunk = parse_number(&compose.file_chunk)
@@ -362,26 +372,17 @@ impl SessionTab {
             ..FileSendOptions::default()
         };
         compose.file_path = path.display().to_string();
-        match FileSender::start(session, target, &path, options) {
-            Ok(sender) => {
-                self.automation.file = Some(sender);
-                self.automation.message = None;
-            }
-            Err(error) => {
-                self.automation.message = Some((false, errors::automation_error_text(lang, &error)))
-            }
+        let started = FileSender::start(session, target, &path, options);
+        if let Some(sender) = self.started(lang, started) {
+            self.automation.file = Some(sender);
         }
     }
 
     /// Sends quick command `index` to the target.
     fn send_quick_command(&mut self, lang: Lang, index: usize) {
         let t = lang.texts();
-        let (session, target) = match self.send_route(lang) {
-            Ok(route) => route,
-            Err(message) => {
-                self.automation.message = Some((false, message));
-                return;
-            }
+        let Some((session, target)) = self.automation_route(lang) else {
+            return;
         };
         let commands = &mut self.settings.automation.quick_commands;
         self.automation.message = Some(match commands.send(index, &session, target) {

@@ -182,8 +182,9 @@ impl SockscopeApp {
         let start = options.auto_start || !options.tabs.is_empty();
         for (i, tab) in app.tabs.iter_mut().enumerate() {
             // Recording starts first so the log holds the session from its first event.
-            if let Some(path) = options.tabs.get(i).and_then(|s| s.log.as_ref()) {
+            if let Some(path) = options.tabs.get(i).and_then(|s| s.options.log.as_ref()) {
                 let format = options.tabs[i]
+                    .options
                     .log_format
                     .or_else(|| LogFormat::from_path(path))
                     .unwrap_or(LogFormat::Text);
@@ -545,10 +546,10 @@ fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
             }
         }
     }
-    if let Some(encoding) = start.encoding {
+    if let Some(encoding) = start.options.encoding {
         tab.view.encoding = encoding;
     }
-    if let Some(view) = start.view {
+    if let Some(view) = start.options.view {
         tab.view.view = view;
     }
     tab
