@@ -50,11 +50,11 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::lock;
 use super::template::{SendSpec, Template, names};
 use crate::codec::escape::text_to_bytes;
 use crate::codec::text::{TextEncoding, decode_all};
 use crate::engine::{Action, ConnId, Responder, SessionHandle};
+use crate::sync::lock;
 
 /// Most unconsumed bytes kept per connection.
 pub const MAX_PENDING: usize = 64 << 10;
