@@ -28,8 +28,10 @@
 //!
 //! Text mode: literal text is encoded in the chosen encoding with the `\r \n \t \\ \0
 //! \xNN` escapes when enabled. Hex mode: literal text is hex (`01 03 00 00`). After the
-//! data come the checksum over the data, then the line ending, as in
-//! [`crate::codec::escape::build_payload`].
+//! data come the checksum over the data, then the line ending (the checksum belongs to
+//! the data, the line ending terminates the message, as serial/network assistants do).
+//! In text mode the line ending is encoded in the chosen encoding; in hex mode it is
+//! ASCII.
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
@@ -408,11 +410,6 @@ impl Template {
         })
     }
 
-    /// True when rendering gives the same bytes every time (no variables).
-    pub fn is_constant(&self) -> bool {
-        self.pieces.iter().all(|p| matches!(p, Piece::Bytes(_)))
-    }
-
     /// The bytes to send for send number `counter` (1-based), now.
     pub fn render(&self, counter: u64) -> Vec<u8> {
         self.render_at(counter, SystemTime::now())
@@ -731,9 +728,34 @@ mod tests {
         let r = render(&spec, 1);
         let crc = crc16_modbus(&[1, 3, 2, 0, 0x2A]).to_le_bytes();
         assert_eq!(r, [1, 3, 2, 0, 0x2A, crc[0], crc[1], b'\r', b'\n']);
-        // The same as the codec's build_payload for a constant template.
-        let expect = crate::codec::escape::build_payload(&spec.text, &spec.options()).unwrap();
-        assert_eq!(r, expect);
+    }
+
+    /// Constant payloads (what `codec::escape::build_payload` used to build): hex with a
+    /// Modbus CRC; a hex typo named by position; GBK text with an escape, SUM8 and CRLF;
+    /// a lone backslash refused.
+    #[test]
+    fn constant_payloads() {
+        let mut modbus = SendSpec::hex("01 03 00 00 00 01");
+        modbus.checksum = Checksum::Crc16Modbus;
+        assert_eq!(
+            render(&modbus, 1),
+            [0x01, 0x03, 0x00, 0x00, 0x00, 0x01, 0x84, 0x0A]
+        );
+        modbus.text = "01 0G".into();
+        assert!(matches!(
+            modbus.compile(),
+            Err(TemplateError::Hex { position: 5, .. })
+        ));
+        let mut text = SendSpec::text("你好\\x01", TextEncoding::Gbk);
+        text.escapes = true;
+        text.line_ending = LineEnding::CrLf;
+        text.checksum = Checksum::Sum8;
+        assert_eq!(
+            render(&text, 1),
+            [0xC4, 0xE3, 0xBA, 0xC3, 0x01, 0x25, 0x0D, 0x0A]
+        );
+        text.text = "\\".into();
+        assert!(text.compile().is_err());
     }
 
     /// GBK text with a variable.

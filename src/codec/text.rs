@@ -123,15 +123,9 @@ impl fmt::Display for TextEncoding {
     }
 }
 
-/// `\x00`…`\xFF` spelled out, so escaping an invalid byte is one table lookup.
-const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-
-/// Appends the visible escape for an invalid byte: `\xC4`.
+/// Appends the visible escape for an invalid byte: `\xC4` (one table lookup).
 fn push_invalid(out: &mut String, byte: u8) {
-    out.push('\\');
-    out.push('x');
-    out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
-    out.push(char::from(HEX_DIGITS[usize::from(byte & 0xF)]));
+    super::hex::push_byte_escape(out, byte);
 }
 
 /// The escape for an invalid byte as its own string, for [`CharSpan::text`].
