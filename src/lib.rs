@@ -14,6 +14,8 @@
 //! - [`automation`]: periodic sends, file sends, quick commands and auto-reply rules,
 //!   run on workers and inside the engine's readers (no egui).
 //! - [`cli`]: command-line arguments that open a session at start-up.
+//! - [`sync`]: the helpers every threaded layer shares: a poison-tolerant lock, panic
+//!   messages, and named threads whose panics are caught and handed back.
 //!
 //! Worker threads never touch the UI; the UI thread never touches a socket or a file.
 
@@ -23,4 +25,5 @@ pub mod codec;
 pub mod engine;
 pub mod lang;
 pub mod session;
+pub mod sync;
 pub mod ui;

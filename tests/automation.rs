@@ -5,7 +5,6 @@
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
@@ -138,15 +137,6 @@ fn modbus_crc(data: &[u8]) -> [u8; 2] {
     crc.to_le_bytes()
 }
 
-/// Deletes a temp file even when the test fails.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// 100 sends at 10 ms reach a std peer as exactly `n=1` … `n=100`, in order, in about
 /// one second (absolute deadlines, no drift), and the sender reports Finished.
 #[test]
@@ -232,8 +222,9 @@ fn periodic_stops_on_stop_and_when_the_connection_goes() {
 #[test]
 fn file_send_300mb_byte_exact_with_flat_memory() {
     const SIZE: usize = 300 << 20;
-    let path = std::env::temp_dir().join(format!("sockscope-file-{}.bin", std::process::id()));
-    let _cleanup = TempFile(path.clone());
+    // Removed with the directory, even when the test fails.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file.bin");
     let t0 = Instant::now();
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -351,8 +342,9 @@ fn file_send_300mb_byte_exact_with_flat_memory() {
 #[test]
 fn file_send_cancel_and_missing_file() {
     let (_engine, _rx, handle, mut peer) = client_pair();
-    let path = std::env::temp_dir().join(format!("sockscope-cancel-{}.bin", std::process::id()));
-    let _cleanup = TempFile(path.clone());
+    // Removed with the directory, even when the test fails.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cancel.bin");
     std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
     // 1 KiB chunks, 5 ms apart: ~5 s for the whole file, so cancel lands mid-way.
     let sender = FileSender::start(
@@ -402,8 +394,9 @@ fn file_send_to_one_chosen_client() {
     let Event::ClientJoined { conn, .. } = joined_a else {
         unreachable!()
     };
-    let path = std::env::temp_dir().join(format!("sockscope-one-{}.bin", std::process::id()));
-    let _cleanup = TempFile(path.clone());
+    // Removed with the directory, even when the test fails.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.bin");
     let mut data = vec![0u8; 200_000];
     Prng(9).fill(&mut data);
     std::fs::write(&path, &data).unwrap();
@@ -695,8 +688,9 @@ fn quick_commands_json_round_trip_and_send() {
         },
     ));
     assert!(list.move_item(1, 0));
-    let path = std::env::temp_dir().join(format!("sockscope-quick-{}.json", std::process::id()));
-    let _cleanup = TempFile(path.clone());
+    // Removed with the directory, even when the test fails.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quick.json");
     list.export_file(&path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(

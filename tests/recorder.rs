@@ -21,36 +21,25 @@ use crate::util::{Prng, WAIT, engine, gbk, server_on, wait_for};
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
+/// A fresh directory under the system temp dir, removed when dropped
+/// (`SOCKSCOPE_KEEP_LOGS=1` keeps the files for a look in Wireshark).
+struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "sockscope-rec-{}-{name}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let mut dir = tempfile::Builder::new()
+            .prefix(&format!("sockscope-rec-{name}-"))
+            .tempdir()
+            .unwrap();
+        if std::env::var_os("SOCKSCOPE_KEEP_LOGS").is_some() {
+            println!("keeping {}", dir.path().display());
+            dir.disable_cleanup(true);
+        }
         TempDir(dir)
     }
 
     fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        // SOCKSCOPE_KEEP_LOGS=1 keeps the files for a look in Wireshark.
-        if std::env::var_os("SOCKSCOPE_KEEP_LOGS").is_some() {
-            println!("kept {}", self.0.display());
-            return;
-        }
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path().join(file)
     }
 }
 
@@ -152,41 +141,27 @@ fn parse_line(line: &str) -> Line {
     }
 }
 
-/// A minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF rows).
+/// Reads an RFC 4180 file with the `csv` crate (quoted fields, doubled quotes, every
+/// row the same width), header row included, and checks that every row ends in CRLF.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
     let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            ',' => row.push(std::mem::take(&mut field)),
-            '\r' => {
-                assert_eq!(chars.next(), Some('\n'), "CR without LF");
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            '\n' => panic!("bare LF row end"),
-            _ => field.push(c),
-        }
+    for record in reader.records() {
+        let record = record.unwrap();
+        // The reader places a record after the CR of a CRLF, before its LF.
+        let start = record.position().unwrap().byte() as usize;
+        let (before, after) = text.split_at(start);
+        assert!(
+            start == 0
+                || before.ends_with("\r\n")
+                || (before.ends_with('\r') && after.starts_with('\n')),
+            "the row before byte {start} does not end in CRLF"
+        );
+        rows.push(record.iter().map(str::to_string).collect());
     }
-    assert!(
-        field.is_empty() && row.is_empty(),
-        "last row not terminated"
-    );
+    assert!(text.ends_with("\r\n"), "last row not terminated by CRLF");
     rows
 }
 

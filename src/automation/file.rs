@@ -20,8 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{AutomationError, StopFlag, StopReason, lock};
+use super::{AutomationError, StopFlag, StopReason};
 use crate::engine::{ConnId, EngineError, MAX_DATAGRAM, SendTarget, SessionHandle, SessionKind};
+use crate::sync::lock;
 
 /// How often the worker looks at the counters while it waits for room or for the end.
 const POLL: Duration = Duration::from_millis(1);
@@ -163,28 +164,26 @@ impl FileSender {
             reason: Mutex::new(None),
         });
         let worker = shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("sockscope-s{}-file", handle.id()))
-            .spawn(move || {
-                let mut job = Job {
-                    shared: &worker,
-                    handle: &handle,
-                    targets,
-                    options,
-                    queued: 0,
-                    wire_queued: 0,
-                };
-                let reason =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(file)))
-                        .unwrap_or_else(|_| {
-                            StopReason::Failed(AutomationError::Invalid {
-                                message: "internal error: the file sender panicked".into(),
-                            })
-                        });
-                *lock(&worker.ended) = Some(Instant::now());
-                *lock(&worker.reason) = Some(reason);
-                worker.running.store(false, Ordering::SeqCst);
-            });
+        let spawned = crate::sync::spawn(format!("sockscope-s{}-file", handle.id()), move || {
+            let mut job = Job {
+                shared: &worker,
+                handle: &handle,
+                targets,
+                options,
+                queued: 0,
+                wire_queued: 0,
+            };
+            // Caught here too: the reason must be set while nobody joins the thread.
+            let reason = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(file)))
+                .unwrap_or_else(|_| {
+                    StopReason::Failed(AutomationError::Invalid {
+                        message: "internal error: the file sender panicked".into(),
+                    })
+                });
+            *lock(&worker.ended) = Some(Instant::now());
+            *lock(&worker.reason) = Some(reason);
+            worker.running.store(false, Ordering::SeqCst);
+        });
         if let Err(e) = spawned {
             return Err(AutomationError::Io {
                 context: "starting the file sender thread".into(),

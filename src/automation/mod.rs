@@ -26,6 +26,7 @@ pub mod template;
 use std::fmt;
 
 use crate::engine::EngineError;
+use crate::sync::lock;
 
 pub use self::file::{FileProgress, FileSendOptions, FileSender};
 pub use self::periodic::{PeriodicConfig, PeriodicSender};
@@ -114,7 +115,7 @@ pub(crate) struct StopFlag {
 
 impl StopFlag {
     pub(crate) fn set(&self) {
-        *crate::automation::lock(&self.stop) = true;
+        *lock(&self.stop) = true;
         self.wake.notify_all();
     }
 
@@ -140,9 +141,4 @@ impl StopFlag {
                 .0;
         }
     }
-}
-
-/// Locks a mutex, recovering from poisoning (a panicked worker must not wedge the UI).
-pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::template::{SendSpec, Template};
-use super::{AutomationError, StopFlag, StopReason, lock};
+use super::{AutomationError, StopFlag, StopReason};
 use crate::engine::{EngineError, SendTarget, SessionHandle};
+use crate::sync::lock;
 
 /// The shortest interval.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -86,9 +87,9 @@ impl PeriodicSender {
             reason: Mutex::new(None),
         });
         let worker = shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("sockscope-s{}-periodic", handle.id()))
-            .spawn(move || {
+        let spawned =
+            crate::sync::spawn(format!("sockscope-s{}-periodic", handle.id()), move || {
+                // Caught here too: the reason must be set while nobody joins the thread.
                 let reason = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     run(&worker, &handle, &config, &template)
                 }))

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::checksum::Checksum;
-use super::hex::{self, HexError};
+use super::hex::HexError;
 use super::text::{self, EncodeError, TextEncoding};
 
 /// What is appended after the typed text when it is sent.
@@ -224,7 +224,6 @@ pub fn text_to_bytes(
 /// or UTF-8) turns back into the same bytes: printable ASCII as is, `\\`, `\r`, `\n`,
 /// `\t`, `\0`, and `\xNN` for everything else.
 pub fn escape_bytes_for_display(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(bytes.len());
     for &byte in bytes {
         match byte {
@@ -234,11 +233,7 @@ pub fn escape_bytes_for_display(bytes: &[u8]) -> String {
             b'\t' => out.push_str("\\t"),
             0 => out.push_str("\\0"),
             0x20..=0x7E => out.push(char::from(byte)),
-            _ => {
-                out.push_str("\\x");
-                out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-                out.push(char::from(DIGITS[usize::from(byte & 0xF)]));
-            }
+            _ => super::hex::push_byte_escape(&mut out, byte),
         }
     }
     out
@@ -284,25 +279,6 @@ impl std::error::Error for PayloadError {
             PayloadError::Text(e) => Some(e),
         }
     }
-}
-
-/// Builds the bytes to send: data (hex or text) + checksum of the data + line ending,
-/// the order serial/network assistants use (the line ending terminates the message,
-/// the checksum belongs to the data). In text mode the line ending is encoded in the
-/// chosen encoding; in hex mode it is ASCII.
-pub fn build_payload(input: &str, options: &SendOptions) -> Result<Vec<u8>, PayloadError> {
-    let mut data = if options.hex {
-        hex::parse(input).map_err(PayloadError::Hex)?
-    } else {
-        text_to_bytes(input, options.encoding, options.escapes).map_err(PayloadError::Text)?
-    };
-    options.checksum.append(&mut data);
-    if options.hex {
-        data.extend_from_slice(options.line_ending.bytes());
-    } else {
-        data.extend_from_slice(&options.line_ending.encoded(options.encoding));
-    }
-    Ok(data)
 }
 
 #[cfg(test)]
@@ -387,36 +363,6 @@ mod tests {
             [0x0D, 0x00, 0x0A, 0x00]
         );
         assert_eq!(LineEnding::CrLf.encoded(TextEncoding::Gbk), b"\r\n");
-    }
-
-    /// The whole payload: data, checksum of the data, then the line ending.
-    #[test]
-    fn payloads() {
-        let modbus = SendOptions {
-            hex: true,
-            checksum: Checksum::Crc16Modbus,
-            ..SendOptions::default()
-        };
-        assert_eq!(
-            build_payload("01 03 00 00 00 01", &modbus).unwrap(),
-            [0x01, 0x03, 0x00, 0x00, 0x00, 0x01, 0x84, 0x0A]
-        );
-        assert!(matches!(
-            build_payload("01 0G", &modbus),
-            Err(PayloadError::Hex(HexError { position: 5, .. }))
-        ));
-        let text = SendOptions {
-            encoding: TextEncoding::Gbk,
-            escapes: true,
-            line_ending: LineEnding::CrLf,
-            checksum: Checksum::Sum8,
-            ..SendOptions::default()
-        };
-        assert_eq!(
-            build_payload("你好\\x01", &text).unwrap(),
-            [0xC4, 0xE3, 0xBA, 0xC3, 0x01, 0x25, 0x0D, 0x0A]
-        );
-        assert!(build_payload("\\", &text).is_err());
     }
 
     /// The display form of a few awkward bytes.

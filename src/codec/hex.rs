@@ -106,17 +106,50 @@ pub fn parse(input: &str) -> Result<Vec<u8>, HexError> {
     }
 }
 
-/// `"00 "` … `"FF "`: the formatted form of every byte value, built at compile time.
-static SPACED: [[u8; 3]; 256] = {
-    let digits = *b"0123456789ABCDEF";
-    let mut table = [[0u8; 3]; 256];
+/// The uppercase hex digits: the crate's one digit table (every hex table and escape
+/// is built from it).
+pub(crate) const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `"00"` … `"FF"`: the uppercase hex pair of every byte value, built at compile time.
+pub(crate) static HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut table = [[0u8; 2]; 256];
     let mut i = 0;
     while i < 256 {
-        table[i] = [digits[i >> 4], digits[i & 0xF], b' '];
+        table[i] = [HEX_UPPER[i >> 4], HEX_UPPER[i & 0xF]];
         i += 1;
     }
     table
 };
+
+/// `"00 "` … `"FF "`: the spaced form of every byte value (a pair and a space, so the
+/// hex view copies three bytes per input byte).
+static SPACED: [[u8; 3]; 256] = {
+    let mut table = [[0u8; 3]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [HEX_PAIRS[i][0], HEX_PAIRS[i][1], b' '];
+        i += 1;
+    }
+    table
+};
+
+/// Appends `bytes` as contiguous uppercase hex (`00ABFF`), as raw ASCII bytes.
+pub(crate) fn extend_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + bytes.len() * 2, 0);
+    for (slot, &b) in out[start..].chunks_exact_mut(2).zip(bytes) {
+        slot.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+    }
+}
+
+/// Appends the visible escape of one byte: `\xC4`.
+pub(crate) fn push_byte_escape(out: &mut String, byte: u8) {
+    let [high, low] = HEX_PAIRS[usize::from(byte)];
+    out.push('\\');
+    out.push('x');
+    out.push(char::from(high));
+    out.push(char::from(low));
+}
 
 /// ASCII column character for each byte value: printable ASCII as is, everything else `.`.
 static PRINTABLE: [u8; 256] = {

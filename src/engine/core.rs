@@ -14,8 +14,10 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+
+use crate::sync::{lock, panic_message, spawn_with_stack};
 
 use super::counters::CounterCell;
 use super::responder::{Action, Responder, Timer};
@@ -38,12 +40,6 @@ const FIRST_READ_BUF: usize = 8 << 10;
 const ACTION_ERROR_EVERY: Duration = Duration::from_secs(1);
 /// Largest read: one `Data` event per read of at most this many bytes.
 pub(crate) const READ_BUF: usize = 64 << 10;
-
-/// Locks a mutex, recovering from poisoning: a panicking worker (caught and reported)
-/// must not take the session's state down with it.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 #[derive(Default)]
 struct Life {
@@ -257,17 +253,6 @@ impl Drop for SessionGuard {
     }
 }
 
-/// Text of a caught panic payload.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    }
-}
-
 /// Spawns a named worker thread running `body(&guards)` inside `catch_unwind`. A panic
 /// becomes `Event::Error(WorkerPanic)`, then `on_panic(&guards)` cleans up; the guards
 /// are dropped last, so `Closed`/`Stopped` come after the error. If the thread cannot be
@@ -289,24 +274,23 @@ where
     let thread_slot = slot.clone();
     let core = core.clone();
     let thread_name = name.clone();
-    let spawned = std::thread::Builder::new()
-        .name(name)
-        .stack_size(stack)
-        .spawn(move || {
-            let Some(guards) = lock(&thread_slot).take() else {
-                return;
-            };
-            drop(thread_slot);
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| body(&guards))) {
-                core.error(EngineError::WorkerPanic {
-                    worker: thread_name,
-                    message: panic_message(payload.as_ref()),
-                });
-                // A panicking cleanup must not escape either.
-                let _ = catch_unwind(AssertUnwindSafe(|| on_panic(&guards)));
-            }
-            drop(guards);
-        });
+    let spawned = spawn_with_stack(name, stack, move || {
+        let Some(guards) = lock(&thread_slot).take() else {
+            return;
+        };
+        drop(thread_slot);
+        // Caught here, not only by `spawn_with_stack`: the error must go out while the
+        // guards are still alive.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| body(&guards))) {
+            core.error(EngineError::WorkerPanic {
+                worker: thread_name,
+                message: panic_message(payload.as_ref()),
+            });
+            // A panicking cleanup must not escape either.
+            let _ = catch_unwind(AssertUnwindSafe(|| on_panic(&guards)));
+        }
+        drop(guards);
+    });
     match spawned {
         Ok(_) => Ok(()),
         Err(e) => match lock(&slot).take() {

@@ -35,11 +35,12 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
-use self::core::{SessionCore, lock};
+use self::core::SessionCore;
 pub use self::counters::Counters;
 pub use self::error::{EngineError, MAX_DATAGRAM};
 pub use self::responder::{Action, Responder};
 pub use self::sink::{EventReceiver, Waker};
+use crate::sync::lock;
 
 /// Identifies a session; unique per [`Engine`], starting at 1.
 pub type SessionId = u64;

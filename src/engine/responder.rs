@@ -18,7 +18,9 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::ConnId;
-use super::core::{MAIN_STACK, SessionCore, WRITER_IDLE, lock};
+use crate::sync::{lock, spawn_with_stack};
+
+use super::core::{MAIN_STACK, SessionCore, WRITER_IDLE};
 
 /// Decides what to answer to received bytes; implemented outside the engine
 /// (`automation::AutoResponder`). Called on the worker thread that read the bytes, so it
@@ -101,10 +103,11 @@ impl Timer {
             return;
         }
         let weak = Arc::downgrade(core);
-        let spawned = std::thread::Builder::new()
-            .name(format!("sockscope-s{}-timer", core.id))
-            .stack_size(MAIN_STACK)
-            .spawn(move || run(weak));
+        let spawned = spawn_with_stack(
+            format!("sockscope-s{}-timer", core.id),
+            MAIN_STACK,
+            move || run(weak),
+        );
         if let Err(e) = spawned {
             let mut st = lock(&self.state);
             st.running = false;

@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::Event;
-use super::core::lock;
+use crate::sync::lock;
 
 /// The callback the engine calls when new events are waiting (the app passes one that
 /// requests a repaint).

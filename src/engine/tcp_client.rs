@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::core::{Conn, MAIN_STACK, SessionCore, lock, spawn_worker};
+use crate::sync::{lock, spawn_with_stack};
+
+use super::core::{Conn, MAIN_STACK, SessionCore, spawn_worker};
 use super::error::{io_error, map_io};
 use super::{CloseReason, EngineError, Event, TcpClientConfig, resolve};
 
@@ -88,10 +90,12 @@ fn dial(host: String, port: u16, timeout: Duration, tx: Sender<Dial>) {
 fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
     let (tx, rx) = mpsc::channel();
     let (host, port, timeout) = (cfg.host.clone(), cfg.port, cfg.connect_timeout);
-    let dialer = std::thread::Builder::new()
-        .name(format!("sockscope-s{}-dial", core.id))
-        .stack_size(MAIN_STACK)
-        .spawn(move || dial(host, port, timeout, tx));
+    // A panicking dialer drops `tx`, which the loop below reports as an early end.
+    let dialer = spawn_with_stack(
+        format!("sockscope-s{}-dial", core.id),
+        MAIN_STACK,
+        move || dial(host, port, timeout, tx),
+    );
     if let Err(e) = dialer {
         core.error(io_error("starting the connect thread", &e));
         return;

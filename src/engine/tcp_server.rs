@@ -17,7 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::core::{CONN_STACK, Conn, MAIN_STACK, SessionCore, lock, spawn_worker};
+use crate::sync::{lock, spawn_with_stack};
+
+use super::core::{CONN_STACK, Conn, MAIN_STACK, SessionCore, spawn_worker};
 use super::error::{io_error, map_io};
 use super::{CloseReason, EngineError, Event, TcpServerConfig, resolve};
 
@@ -133,26 +135,25 @@ fn accept_loop(
     let (to_admit, admissions) = std::sync::mpsc::channel::<(TcpStream, SocketAddr)>();
     let admitter = {
         let core = core.clone();
-        std::thread::Builder::new()
-            .name(format!("sockscope-s{}-admit", core.id))
-            .stack_size(MAIN_STACK)
-            .spawn(move || {
-                let admitted = catch_unwind(AssertUnwindSafe(|| {
-                    for (stream, peer) in admissions {
-                        // After stop, queued clients are just closed.
-                        if !core.stopping() {
-                            admit(&core, stream, peer, max_clients);
-                        }
+        let name = format!("sockscope-s{}-admit", core.id);
+        spawn_with_stack(name, MAIN_STACK, move || {
+            // Caught here so the session hears of it while the admitter's state is alive.
+            let admitted = catch_unwind(AssertUnwindSafe(|| {
+                for (stream, peer) in admissions {
+                    // After stop, queued clients are just closed.
+                    if !core.stopping() {
+                        admit(&core, stream, peer, max_clients);
                     }
-                }));
-                if admitted.is_err() {
-                    core.error(EngineError::WorkerPanic {
-                        worker: format!("sockscope-s{}-admit", core.id),
-                        message: "panicked while admitting a client".into(),
-                    });
                 }
-            })
-            .ok()
+            }));
+            if admitted.is_err() {
+                core.error(EngineError::WorkerPanic {
+                    worker: format!("sockscope-s{}-admit", core.id),
+                    message: "panicked while admitting a client".into(),
+                });
+            }
+        })
+        .ok()
     };
     // Report an accept error once per streak, not every back-off.
     let mut failing = false;

@@ -16,8 +16,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::sync::lock;
+
 use super::core::{
-    CONN_STACK, MAIN_STACK, PushError, SendQueue, SessionCore, WRITER_IDLE, lock, spawn_worker,
+    CONN_STACK, MAIN_STACK, PushError, SendQueue, SessionCore, WRITER_IDLE, spawn_worker,
 };
 use super::counters::Counters;
 use super::error::{MAX_DATAGRAM, io_error, map_io};

@@ -8,6 +8,9 @@
 //! The store is capped by bytes and by record count; eviction drops the oldest records and
 //! keeps a tally of what was dropped so the UI can say so. Counters live in
 //! [`super::stats`] and are updated before eviction, so they never lie.
+//!
+//! Received TCP streams can be cut into frames (`frames`: any of codec's framings) and
+//! each complete frame checked against a checksum ([`Store::set_frame_check`]).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -15,112 +18,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use crate::codec::checksum::Checksum;
 use crate::codec::framing::{FrameMode, FrameOut, Framer};
-use crate::codec::text::{StreamDecoder, TextEncoding, decode_all};
+use crate::codec::text::{StreamDecoder, TextEncoding};
 use crate::engine::{ConnId, Direction, SessionId};
 
 use super::hash::FastMap;
 use super::stats::Stats;
 
-/// What a record holds: received bytes, sent bytes, or a line of information
-/// (a client joined, a connection closed, an error).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RecordKind {
-    /// Bytes received from the peer.
-    Rx,
-    /// Bytes written to the peer.
-    Tx,
-    /// A notice from the session (connected, closed, error); the bytes are UTF-8 text.
-    Info,
-}
+use self::decode::decode_record;
+pub use self::record::{Record, RecordKind};
 
-impl From<Direction> for RecordKind {
-    fn from(dir: Direction) -> Self {
-        match dir {
-            Direction::Rx => RecordKind::Rx,
-            Direction::Tx => RecordKind::Tx,
-        }
-    }
-}
-
-/// One entry in the store.
-#[derive(Clone, Debug)]
-pub struct Record {
-    /// Sequence number over the whole session (never reused, survives eviction).
-    pub seq: u64,
-    /// Wall-clock time the bytes were read or written.
-    pub at: SystemTime,
-    /// The engine session the record belongs to.
-    pub session: SessionId,
-    /// The TCP connection, if any (UDP has none).
-    pub conn: Option<ConnId>,
-    /// The remote address, when known.
-    pub peer: Option<SocketAddr>,
-    /// Received, sent or information.
-    pub kind: RecordKind,
-    /// The exact bytes.
-    pub bytes: Arc<[u8]>,
-    /// Text of the bytes in the store's current encoding (`\xNN` for invalid bytes);
-    /// `None` when the text is the bytes themselves (valid, complete UTF-8 or ASCII in
-    /// an ASCII-compatible encoding), which saves a copy and half the memory.
-    text: Option<String>,
-    /// Invalid bytes found while decoding this record.
-    pub invalid: u32,
-    /// True when this record was cut because a frame outgrew the framing limit.
-    pub oversize: bool,
-}
-
-/// Heap overhead of one record's allocations beyond their contents: the `Arc` header and
-/// the allocator's headers. The record's own slot is counted through the queue's capacity.
-const RECORD_OVERHEAD: usize = 32;
-
-impl Record {
-    /// The payload as text in the store's encoding (`\xNN` for invalid bytes).
-    pub fn text(&self) -> &str {
-        match &self.text {
-            Some(text) => text,
-            None => std::str::from_utf8(&self.bytes).unwrap_or_default(),
-        }
-    }
-
-    /// Approximate heap cost of the record, used against the byte cap.
-    fn cost(&self) -> usize {
-        self.bytes.len() + self.text.as_ref().map_or(0, |t| t.capacity() + 16) + RECORD_OVERHEAD
-    }
-}
-
-/// True when `bytes`, decoded in `encoding` by a decoder holding no partial character,
-/// are exactly the same UTF-8 text.
-fn text_is_bytes(encoding: TextEncoding, bytes: &[u8]) -> bool {
-    match encoding {
-        TextEncoding::Utf8 => std::str::from_utf8(bytes).is_ok(),
-        TextEncoding::Utf16Le | TextEncoding::Utf16Be => false,
-        _ => bytes.is_ascii(),
-    }
-}
-
-/// True when a stream decoder that was given `bytes` last holds no partial character.
-/// Conservative: an ASCII last byte ends every character in these encodings, except that
-/// in GBK/GB18030 a digit may be the second byte of a four-byte sequence.
-fn ends_clean(encoding: TextEncoding, bytes: &[u8]) -> bool {
-    match bytes {
-        [] => false,
-        [.., before, last] if last.is_ascii() => match encoding {
-            TextEncoding::Utf16Le | TextEncoding::Utf16Be => false,
-            TextEncoding::Gbk | TextEncoding::Gb18030 => {
-                !last.is_ascii_digit() || before.is_ascii()
-            }
-            _ => true,
-        },
-        [last] => {
-            last.is_ascii()
-                && !(matches!(encoding, TextEncoding::Utf16Le | TextEncoding::Utf16Be))
-                && !(matches!(encoding, TextEncoding::Gbk | TextEncoding::Gb18030)
-                    && last.is_ascii_digit())
-        }
-        _ => false,
-    }
-}
+mod decode;
+mod frames;
+mod record;
 
 /// The store's limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,6 +82,7 @@ pub struct Store {
     evicted_bytes: u64,
     encoding: TextEncoding,
     frame_mode: FrameMode,
+    frame_check: Option<Checksum>,
     streams: FastMap<StreamKey, StreamState>,
     invalid_held: u64,
     frame_buf: Vec<FrameOut>,
@@ -192,6 +104,7 @@ impl Store {
             evicted_bytes: 0,
             encoding,
             frame_mode: FrameMode::AsRead,
+            frame_check: None,
             streams: FastMap::default(),
             invalid_held: 0,
             frame_buf: Vec::new(),
@@ -279,21 +192,6 @@ impl Store {
         self.invalid_held
     }
 
-    /// The receive framing in force.
-    pub fn frame_mode(&self) -> &FrameMode {
-        &self.frame_mode
-    }
-
-    /// Changes how received streams are cut into records. Bytes pending in the old
-    /// framers are flushed as records first, so nothing is lost.
-    pub fn set_frame_mode(&mut self, mode: FrameMode) {
-        if mode == self.frame_mode {
-            return;
-        }
-        self.flush_framers();
-        self.frame_mode = mode;
-    }
-
     /// Switches the encoding and re-decodes every held record from its bytes, in order,
     /// with fresh streaming decoders.
     pub fn set_encoding(&mut self, encoding: TextEncoding) {
@@ -354,7 +252,7 @@ impl Store {
         let kind = RecordKind::from(dir);
         let framed = dir == Direction::Rx && conn.is_some() && self.frame_mode != FrameMode::AsRead;
         if !framed {
-            self.push_bytes(session, conn, Some(peer), kind, at, bytes, false);
+            self.push_bytes(session, conn, Some(peer), kind, at, bytes, false, false);
             return;
         }
         let key = stream_key(session, conn, Some(peer), kind);
@@ -368,7 +266,7 @@ impl Store {
                 .get_or_insert_with(|| Framer::new(mode, MAX_FRAME))
                 .push(&bytes, Instant::now(), &mut frames);
         }
-        self.push_frames(key, at, &mut frames);
+        self.push_frames(key, at, &mut frames, true);
         self.frame_buf = frames;
     }
 
@@ -393,35 +291,10 @@ impl Store {
             text: None,
             invalid: 0,
             oversize: false,
+            frame: false,
+            crc: None,
         };
         self.insert(record);
-    }
-
-    /// Lets idle-gap framers emit frames whose gap has passed. Call once per frame.
-    pub fn poll(&mut self, now: Instant) {
-        if !matches!(self.frame_mode, FrameMode::IdleGap(_)) {
-            return;
-        }
-        let keys: Vec<StreamKey> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| s.framer.as_ref().is_some_and(|f| f.pending_len() > 0))
-            .map(|(k, _)| *k)
-            .collect();
-        for key in keys {
-            let mut frames = std::mem::take(&mut self.frame_buf);
-            let at = match self.streams.get_mut(&key) {
-                Some(state) => {
-                    if let Some(framer) = state.framer.as_mut() {
-                        framer.poll(now, &mut frames);
-                    }
-                    state.last_at
-                }
-                None => SystemTime::now(),
-            };
-            self.push_frames(key, at, &mut frames);
-            self.frame_buf = frames;
-        }
     }
 
     /// Ends the streams of a connection (closed): pending frame bytes become a record and
@@ -453,6 +326,8 @@ impl Store {
                         text: Some(text),
                         invalid: u32::try_from(invalid).unwrap_or(u32::MAX),
                         oversize: false,
+                        frame: false,
+                        crc: None,
                     };
                     self.insert(record);
                 }
@@ -479,50 +354,6 @@ impl Store {
         })
     }
 
-    fn push_frames(&mut self, key: StreamKey, at: SystemTime, frames: &mut Vec<FrameOut>) {
-        for frame in frames.drain(..) {
-            let (bytes, oversize) = match frame {
-                FrameOut::Frame(bytes) => (bytes, false),
-                FrameOut::Oversize { bytes, .. } => (bytes, true),
-            };
-            self.push_bytes(
-                key.session,
-                key.conn,
-                key.peer,
-                key.kind,
-                at,
-                Arc::from(bytes),
-                oversize,
-            );
-        }
-    }
-
-    fn finish_stream(&mut self, key: StreamKey) {
-        let mut frames = std::mem::take(&mut self.frame_buf);
-        let at = match self.streams.get_mut(&key) {
-            Some(state) => {
-                if let Some(framer) = state.framer.as_mut() {
-                    framer.finish(&mut frames);
-                }
-                state.last_at
-            }
-            None => return,
-        };
-        self.push_frames(key, at, &mut frames);
-        self.frame_buf = frames;
-    }
-
-    fn flush_framers(&mut self) {
-        let keys: Vec<StreamKey> = self.streams.keys().copied().collect();
-        for key in keys {
-            self.finish_stream(key);
-            // A framer for the new mode is created on the stream's next bytes.
-            if let Some(state) = self.streams.get_mut(&key) {
-                state.framer = None;
-            }
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn push_bytes(
         &mut self,
@@ -533,6 +364,7 @@ impl Store {
         at: SystemTime,
         bytes: Arc<[u8]>,
         oversize: bool,
+        frame: bool,
     ) {
         let encoding = self.encoding;
         let (text, invalid) = if conn.is_some() {
@@ -546,6 +378,11 @@ impl Store {
         } else {
             decode_record(encoding, None, &bytes)
         };
+        let crc = if frame {
+            self.frame_check.map(|c| c.verify(&bytes))
+        } else {
+            None
+        };
         let record = Record {
             seq: 0,
             at,
@@ -557,6 +394,8 @@ impl Store {
             text,
             invalid: u32::try_from(invalid).unwrap_or(u32::MAX),
             oversize,
+            frame,
+            crc,
         };
         self.insert(record);
     }
@@ -611,32 +450,6 @@ impl Store {
     }
 }
 
-/// Decodes one record's bytes: through the stream's decoder (TCP) or on their own
-/// (datagrams). Returns `None` as the text when it equals the bytes, and the invalid count.
-fn decode_record(
-    encoding: TextEncoding,
-    stream: Option<(&mut StreamDecoder, &mut bool)>,
-    bytes: &[u8],
-) -> (Option<String>, usize) {
-    let clean_before = stream.as_ref().is_none_or(|(_, clean)| **clean);
-    // An empty read changes nothing (and must not mark a holding decoder clean).
-    if bytes.is_empty() || (clean_before && text_is_bytes(encoding, bytes)) {
-        // A clean decoder fed these bytes would output them unchanged and stay clean.
-        return (None, 0);
-    }
-    let mut text = String::with_capacity(bytes.len() + bytes.len() / 2);
-    let invalid = match stream {
-        Some((decoder, clean)) => {
-            let invalid = decoder.decode(bytes, false, &mut text);
-            *clean = ends_clean(encoding, bytes);
-            invalid
-        }
-        None => decode_all(encoding, bytes, &mut text),
-    };
-    text.shrink_to_fit();
-    (Some(text), invalid)
-}
-
 fn stream_key(
     session: SessionId,
     conn: Option<ConnId>,
@@ -655,13 +468,12 @@ fn stream_key(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
-    fn peer() -> SocketAddr {
+    pub(super) fn peer() -> SocketAddr {
         "127.0.0.1:5000".parse().unwrap()
     }
 
-    fn push(store: &mut Store, conn: Option<ConnId>, bytes: &[u8]) {
+    pub(super) fn push(store: &mut Store, conn: Option<ConnId>, bytes: &[u8]) {
         store.push_data(
             1,
             conn,
@@ -723,23 +535,6 @@ mod tests {
         assert_eq!(store.index_of_seq(3), None);
         assert_eq!(store.stats.total.rx_bytes, 75);
         assert_eq!(store.stats.total.rx_msgs, 25);
-    }
-
-    /// Line framing assembles a line split across reads and keeps every byte.
-    #[test]
-    fn line_framing_across_reads() {
-        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
-        store.set_frame_mode(FrameMode::Delimiter(b"\n".to_vec()));
-        push(&mut store, Some(3), b"hel");
-        push(&mut store, Some(3), b"lo\nwor");
-        assert_eq!(store.len(), 1);
-        assert_eq!(&*store.get(0).unwrap().bytes, b"hello\n");
-        store.end_conn(1, 3);
-        assert_eq!(
-            &*store.get(1).unwrap().bytes,
-            b"wor",
-            "pending bytes flushed on close"
-        );
     }
 
     /// A character cut off by the connection closing shows as `\xNN` in a record of its
@@ -807,19 +602,6 @@ mod tests {
         push(&mut store, Some(1), b"after");
         assert_eq!(store.len(), 100);
         assert_eq!(&*store.get(99).unwrap().bytes, b"after");
-    }
-
-    /// Idle-gap framing emits the pending frame once the gap has passed.
-    #[test]
-    fn idle_gap_framing() {
-        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
-        store.set_frame_mode(FrameMode::IdleGap(Duration::from_millis(20)));
-        push(&mut store, Some(3), b"ab");
-        push(&mut store, Some(3), b"cd");
-        assert_eq!(store.len(), 0);
-        store.poll(Instant::now() + Duration::from_millis(50));
-        assert_eq!(store.len(), 1);
-        assert_eq!(&*store.get(0).unwrap().bytes, b"abcd");
     }
 
     /// After 1 GiB has passed through, the store holds no more than its byte cap (by its

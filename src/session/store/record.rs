@@ -1,0 +1,89 @@
+//! One entry of the store: the exact bytes of a read, a datagram, a frame or a send,
+//! with its text in the store's encoding and, for received frames, the checksum verdict.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::engine::{ConnId, Direction, SessionId};
+
+/// What a record holds: received bytes, sent bytes, or a line of information
+/// (a client joined, a connection closed, an error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// Bytes received from the peer.
+    Rx,
+    /// Bytes written to the peer.
+    Tx,
+    /// A notice from the session (connected, closed, error); the bytes are UTF-8 text.
+    Info,
+}
+
+impl From<Direction> for RecordKind {
+    fn from(dir: Direction) -> Self {
+        match dir {
+            Direction::Rx => RecordKind::Rx,
+            Direction::Tx => RecordKind::Tx,
+        }
+    }
+}
+
+/// One entry in the store.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// Sequence number over the whole session (never reused, survives eviction).
+    pub seq: u64,
+    /// Wall-clock time the bytes were read or written.
+    pub at: SystemTime,
+    /// The engine session the record belongs to.
+    pub session: SessionId,
+    /// The TCP connection, if any (UDP has none).
+    pub conn: Option<ConnId>,
+    /// The remote address, when known.
+    pub peer: Option<SocketAddr>,
+    /// Received, sent or information.
+    pub kind: RecordKind,
+    /// The exact bytes.
+    pub bytes: Arc<[u8]>,
+    /// Text of the bytes in the store's current encoding (`\xNN` for invalid bytes);
+    /// `None` when the text is the bytes themselves (valid, complete UTF-8 or ASCII in
+    /// an ASCII-compatible encoding), which saves a copy and half the memory.
+    pub(super) text: Option<String>,
+    /// Invalid bytes found while decoding this record.
+    pub invalid: u32,
+    /// True when this record was cut because a frame outgrew the framing limit.
+    pub oversize: bool,
+    /// True when this record is one complete received frame (framing on), so the frame
+    /// check applies to it.
+    pub(super) frame: bool,
+    /// The frame check's verdict; `None` when no check is set or this is not a frame.
+    pub(super) crc: Option<bool>,
+}
+
+/// Heap overhead of one record's allocations beyond their contents: the `Arc` header and
+/// the allocator's headers. The record's own slot is counted through the queue's capacity.
+const RECORD_OVERHEAD: usize = 32;
+
+impl Record {
+    /// The payload as text in the store's encoding (`\xNN` for invalid bytes).
+    pub fn text(&self) -> &str {
+        match &self.text {
+            Some(text) => text,
+            None => std::str::from_utf8(&self.bytes).unwrap_or_default(),
+        }
+    }
+
+    /// The frame check's verdict on this record: `Some(true)` when it ends with the
+    /// correct checksum ("CRC ok"), `Some(false)` when not ("CRC bad"), `None` when no
+    /// check is set ([`super::Store::set_frame_check`]) or the record is not a complete
+    /// received frame (framing "as read", a send, a datagram, an information line, an
+    /// oversize piece, bytes left over when a connection closed mid-frame).
+    pub fn crc_ok(&self) -> Option<bool> {
+        self.crc
+    }
+
+    /// Approximate heap cost of the record, used against the byte cap.
+    pub(super) fn cost(&self) -> usize {
+        self.bytes.len() + self.text.as_ref().map_or(0, |t| t.capacity() + 16) + RECORD_OVERHEAD
+    }
+}
