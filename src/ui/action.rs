@@ -163,6 +163,7 @@ impl SessionTab {
             }
             UiAction::SetFrameCheck(check) => {
                 self.settings.view.frame_check = check;
+                self.store.set_frame_check(self.settings.view.frame_check());
             }
             UiAction::SetView(view) => self.settings.view.view = view,
             UiAction::TogglePause => {
@@ -570,7 +571,7 @@ impl SessionTab {
 
     /// Collects dialog answers and job results and acts on them.
     pub(super) fn poll_files(&mut self, lang: Lang) {
-        for outcome in self.files.poll() {
+        for outcome in self.files.poll(lang) {
             match outcome {
                 FileOutcome::Job(JobResult::Message(slot, ok, message)) => {
                     self.show_message(slot, ok, message)

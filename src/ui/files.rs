@@ -7,7 +7,7 @@
 //! field, saying so.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::automation::QuickCommands;
@@ -76,11 +76,16 @@ pub enum FileOutcome {
     Job(JobResult),
 }
 
-/// Pending dialogs and jobs.
+/// A helper thread's answer: its value, or the message of a panic it caught.
+type Answer<T> = JoinHandle<Result<T, String>>;
+
+/// Pending dialogs and jobs. Each runs on a helper thread (`crate::sync::spawn`, which
+/// catches a panic and hands back its message); the UI only collects threads that have
+/// already finished, so it never waits on one.
 #[derive(Debug, Default)]
 pub struct FileJobs {
-    dialog: Option<(DialogPurpose, Instant, Receiver<Option<PathBuf>>)>,
-    jobs: Vec<Receiver<JobResult>>,
+    dialog: Option<(DialogPurpose, Instant, Answer<Option<PathBuf>>)>,
+    jobs: Vec<Answer<JobResult>>,
 }
 
 impl FileJobs {
@@ -102,27 +107,23 @@ impl FileJobs {
         suggested: PathBuf,
         filter: (&'static str, &'static str),
     ) -> Result<(), String> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("file-dialog".into())
-            .spawn(move || {
-                let mut dialog = rfd::FileDialog::new().add_filter(filter.0, &[filter.1]);
-                if let Some(dir) = suggested.parent().filter(|d| d.is_dir()) {
-                    dialog = dialog.set_directory(dir);
-                }
-                if let Some(name) = suggested.file_name() {
-                    dialog = dialog.set_file_name(name.to_string_lossy());
-                }
-                let answer = if purpose.opens() {
-                    dialog.pick_file()
-                } else {
-                    dialog.save_file()
-                };
-                let _ = tx.send(answer);
-            });
+        let spawned = crate::sync::spawn("file-dialog", move || {
+            let mut dialog = rfd::FileDialog::new().add_filter(filter.0, &[filter.1]);
+            if let Some(dir) = suggested.parent().filter(|d| d.is_dir()) {
+                dialog = dialog.set_directory(dir);
+            }
+            if let Some(name) = suggested.file_name() {
+                dialog = dialog.set_file_name(name.to_string_lossy());
+            }
+            if purpose.opens() {
+                dialog.pick_file()
+            } else {
+                dialog.save_file()
+            }
+        });
         match spawned {
-            Ok(_) => {
-                self.dialog = Some((purpose, Instant::now(), rx));
+            Ok(handle) => {
+                self.dialog = Some((purpose, Instant::now(), handle));
                 Ok(())
             }
             Err(error) => Err(format!("{}: {error}", lang.texts().cannot_dialog)),
@@ -135,47 +136,60 @@ impl FileJobs {
         lang: Lang,
         job: impl FnOnce() -> JobResult + Send + 'static,
     ) -> Result<(), String> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        match std::thread::Builder::new()
-            .name("file-job".into())
-            .spawn(move || {
-                let _ = tx.send(job());
-            }) {
-            Ok(_) => {
-                self.jobs.push(rx);
+        match crate::sync::spawn("file-job", job) {
+            Ok(handle) => {
+                self.jobs.push(handle);
                 Ok(())
             }
             Err(error) => Err(format!("{}: {error}", lang.texts().cannot_job)),
         }
     }
 
-    /// Dialog answers and job results that arrived since the last call.
-    pub fn poll(&mut self) -> Vec<FileOutcome> {
+    /// Dialog answers and job results that arrived since the last call. A helper that
+    /// failed (a bug) is reported as a message rather than lost.
+    pub fn poll(&mut self, lang: Lang) -> Vec<FileOutcome> {
+        let t = lang.texts();
         let mut out = Vec::new();
-        if let Some((purpose, started, rx)) = &self.dialog {
-            match rx.try_recv() {
-                Ok(answer) => {
-                    let (purpose, quick) = (*purpose, started.elapsed() < DIALOG_NOT_SHOWN);
-                    self.dialog = None;
-                    match answer {
-                        Some(path) => out.push(FileOutcome::Answer(purpose, Some(path))),
-                        // rfd returns at once when it cannot show a dialog.
-                        None if quick => out.push(FileOutcome::Answer(purpose, None)),
-                        None => {}
-                    }
+        if self
+            .dialog
+            .as_ref()
+            .is_some_and(|(_, _, h)| h.is_finished())
+            && let Some((purpose, started, handle)) = self.dialog.take()
+        {
+            match collect(handle) {
+                Ok(Some(path)) => out.push(FileOutcome::Answer(purpose, Some(path))),
+                // rfd returns at once when it cannot show a dialog.
+                Ok(None) if started.elapsed() < DIALOG_NOT_SHOWN => {
+                    out.push(FileOutcome::Answer(purpose, None))
                 }
-                Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Disconnected) => self.dialog = None,
+                Ok(None) => {}
+                Err(message) => out.push(FileOutcome::Job(JobResult::Message(
+                    purpose.slot(),
+                    false,
+                    format!("{}: {message}", t.cannot_dialog),
+                ))),
             }
         }
-        self.jobs.retain(|rx| match rx.try_recv() {
-            Ok(result) => {
-                out.push(FileOutcome::Job(result));
-                false
-            }
-            Err(TryRecvError::Empty) => true,
-            Err(TryRecvError::Disconnected) => false,
-        });
+        let (done, pending): (Vec<_>, Vec<_>) = self.jobs.drain(..).partition(|h| h.is_finished());
+        self.jobs = pending;
+        for handle in done {
+            out.push(FileOutcome::Job(collect(handle).unwrap_or_else(
+                |message| {
+                    JobResult::Message(
+                        Slot::Automation,
+                        false,
+                        format!("{}: {message}", t.job_failed),
+                    )
+                },
+            )));
+        }
         out
     }
+}
+
+/// The value of a helper thread that has finished (joining it does not wait).
+fn collect<T>(handle: Answer<T>) -> Result<T, String> {
+    handle
+        .join()
+        .unwrap_or_else(|p| Err(crate::sync::panic_message(p.as_ref())))
 }

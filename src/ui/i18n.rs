@@ -264,4 +264,7 @@ texts! {
     copy_to_see_all: "copy to see all", "复制可得全部";
     oversize: "oversize", "超长";
     invalid_short: "invalid", "个无效";
+    job_failed: "a file job failed (internal error)", "文件任务失败（内部错误）";
+    crc_ok: "CRC ok", "CRC 正确";
+    crc_bad: "CRC bad", "CRC 错误";
 }

@@ -31,8 +31,9 @@ pub mod tabs;
 pub mod widgets;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::cli::{StartOptions, StartSession, StartTab};
@@ -61,8 +62,11 @@ const SETTINGS_KEY: &str = eframe::APP_KEY;
 struct ScreenshotPlan {
     path: PathBuf,
     delay: Duration,
-    /// 0 = waiting, 1 = requested, 2 = written, 3 = failed.
-    stage: Arc<AtomicU8>,
+    /// The capture was asked for.
+    requested: bool,
+    /// The thread writing the PNG, once egui handed over the image; it answers whether
+    /// the file was written.
+    writer: Arc<Mutex<Option<JoinHandle<Result<bool, String>>>>>,
 }
 
 /// The whole application: window-wide settings and the tabs.
@@ -163,7 +167,8 @@ impl SockscopeApp {
             screenshot: options.screenshot.clone().map(|path| ScreenshotPlan {
                 path,
                 delay: Duration::from_millis(options.screenshot_delay_ms),
-                stage: Arc::new(AtomicU8::new(0)),
+                requested: false,
+                writer: Arc::default(),
             }),
             last_tick: None,
             exit_after_first_frame: options.exit_after_first_frame,
@@ -470,52 +475,56 @@ impl SockscopeApp {
         }
     }
 
-    /// Handles the `--screenshot` plan: capture after the delay, then close.
+    /// Handles the `--screenshot` plan: capture after the delay, write the PNG on a helper
+    /// thread, then close (normally, so `on_exit` finishes any `--log` file).
     fn screenshot_step(&mut self, ctx: &egui::Context) {
-        let Some(plan) = &self.screenshot else {
+        let Some(plan) = &mut self.screenshot else {
             return;
         };
-        match plan.stage.load(Ordering::Acquire) {
-            0 if self.started.elapsed() >= plan.delay => {
-                plan.stage.store(1, Ordering::Release);
-                let path = plan.path.clone();
-                let stage = plan.stage.clone();
-                let waker = ctx.clone();
-                ctx.request_screenshot(move |image: Arc<egui::ColorImage>| {
-                    // Encoding and writing the PNG happen off the UI thread.
-                    let spawned =
-                        std::thread::Builder::new()
-                            .name("screenshot".into())
-                            .spawn(move || {
-                                let ok = match screenshot::write_png(&path, &image) {
-                                    Ok(()) => {
-                                        eprintln!("screenshot saved to {}", path.display());
-                                        true
-                                    }
-                                    Err(error) => {
-                                        eprintln!(
-                                            "cannot write screenshot {}: {error}",
-                                            path.display()
-                                        );
-                                        false
-                                    }
-                                };
-                                stage.store(if ok { 2 } else { 3 }, Ordering::Release);
-                                waker.request_repaint();
-                            });
-                    if spawned.is_err() {
-                        eprintln!("cannot start the screenshot writer thread");
+        if !plan.requested {
+            if self.started.elapsed() < plan.delay {
+                ctx.request_repaint_after(Duration::from_millis(50));
+                return;
+            }
+            plan.requested = true;
+            let path = plan.path.clone();
+            let writer = plan.writer.clone();
+            let waker = ctx.clone();
+            ctx.request_screenshot(move |image: Arc<egui::ColorImage>| {
+                // Encoding and writing the PNG happen off the UI thread.
+                let spawned = crate::sync::spawn("screenshot", move || {
+                    let written = screenshot::write_png(&path, &image);
+                    if let Err(error) = &written {
+                        eprintln!("cannot write screenshot {}: {error}", path.display());
+                    } else {
+                        eprintln!("screenshot saved to {}", path.display());
                     }
+                    waker.request_repaint();
+                    written.is_ok()
                 });
-            }
-            0 | 1 => ctx.request_repaint_after(Duration::from_millis(50)),
-            stage => {
-                if stage == 3 {
-                    // Closing normally (not exiting) lets on_exit finish a --log file.
-                    SCREENSHOT_FAILED.store(true, Ordering::Release);
+                match spawned {
+                    Ok(handle) => *crate::sync::lock(&writer) = Some(handle),
+                    Err(error) => {
+                        eprintln!("cannot start the screenshot writer thread: {error}");
+                        SCREENSHOT_FAILED.store(true, Ordering::Release);
+                    }
                 }
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            });
+        }
+        let mut writer = crate::sync::lock(&plan.writer);
+        let finished = writer.as_ref().is_some_and(JoinHandle::is_finished);
+        if finished || SCREENSHOT_FAILED.load(Ordering::Acquire) {
+            // The writer has ended, so taking its answer does not wait.
+            let written = writer
+                .take()
+                .map(|h| h.join().unwrap_or(Ok(false)))
+                .is_some_and(|answer| answer.unwrap_or(false));
+            if !written {
+                SCREENSHOT_FAILED.store(true, Ordering::Release);
             }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        } else {
+            ctx.request_repaint_after(Duration::from_millis(50));
         }
     }
 }

@@ -537,6 +537,11 @@ fn row_job(
         8.0,
         fmt(Color32::GRAY),
     );
+    match record.crc_ok() {
+        Some(true) => job.append(t.crc_ok, 4.0, fmt(RX_COLOR)),
+        Some(false) => job.append(t.crc_bad, 4.0, fmt(ERROR_COLOR)),
+        None => {}
+    }
     if record.oversize {
         job.append(&format!("! {}", t.oversize), 4.0, fmt(ERROR_COLOR));
     }
@@ -548,6 +553,12 @@ fn row_job(
             s.push_str(" …");
         }
         s
+    };
+    // A frame whose checksum does not match is drawn in red.
+    let text_color = if record.crc_ok() == Some(false) {
+        ERROR_COLOR
+    } else {
+        text_color
     };
     match view {
         ViewMode::Text => job.append(&row_text(record.text(), drawable), 8.0, fmt(text_color)),

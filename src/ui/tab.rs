@@ -127,6 +127,7 @@ impl SessionTab {
         };
         let mut store = Store::new(caps, settings.view.encoding);
         store.set_frame_mode(settings.view.framing.mode());
+        store.set_frame_check(settings.view.frame_check());
         SessionTab {
             settings,
             status: Status::Idle,

@@ -225,6 +225,13 @@ pub struct ViewSettings {
     pub frame_check: Checksum,
 }
 
+impl ViewSettings {
+    /// The checksum received frames are checked against, if any.
+    pub fn frame_check(&self) -> Option<Checksum> {
+        (self.frame_check != Checksum::None).then_some(self.frame_check)
+    }
+}
+
 /// The compose box: the same [`SendSpec`] a quick command holds, plus its automation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
