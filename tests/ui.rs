@@ -927,7 +927,11 @@ fn fixed_length_frames_are_crc_checked() {
     std::thread::sleep(Duration::from_millis(50));
     peer.write_all(&stream[5..]).unwrap();
     step_until(&mut h, "two frames", |tab| {
-        tab.store.iter().filter(|r| r.kind == RecordKind::Rx).count() == 2
+        tab.store
+            .iter()
+            .filter(|r| r.kind == RecordKind::Rx)
+            .count()
+            == 2
     });
     let verdicts: Vec<Option<bool>> = h
         .state()

@@ -42,7 +42,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::checksum::Checksum;
-use crate::codec::escape::{LineEnding, SendOptions, SendTextError, text_to_bytes};
+use crate::codec::escape::{LineEnding, SendTextError, text_to_bytes};
 use crate::codec::hex;
 use crate::codec::text::{self, TextEncoding};
 use crate::session::time::{format_iso, format_time};
@@ -103,17 +103,6 @@ impl SendSpec {
             text: text.into(),
             hex: true,
             ..SendSpec::default()
-        }
-    }
-
-    /// The codec's options for the same choices.
-    pub fn options(&self) -> SendOptions {
-        SendOptions {
-            hex: self.hex,
-            encoding: self.encoding,
-            escapes: self.escapes,
-            line_ending: self.line_ending,
-            checksum: self.checksum,
         }
     }
 

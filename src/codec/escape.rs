@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use super::checksum::Checksum;
-use super::hex::HexError;
 use super::text::{self, EncodeError, TextEncoding};
 
 /// What is appended after the typed text when it is sent.
@@ -237,48 +235,6 @@ pub fn escape_bytes_for_display(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-/// Everything the send box needs to turn what was typed into the bytes on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
-pub struct SendOptions {
-    /// The input is hex (`48 65 6C`) rather than text.
-    pub hex: bool,
-    /// Encoding of text input (ignored for hex).
-    pub encoding: TextEncoding,
-    /// Honour `\r \n \t \\ \0 \xNN` in text input (ignored for hex).
-    pub escapes: bool,
-    /// Appended after the checksum.
-    pub line_ending: LineEnding,
-    /// Computed over the data (not the line ending) and appended right after it.
-    pub checksum: Checksum,
-}
-
-/// Why a send payload could not be built.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PayloadError {
-    /// Hex input that does not parse.
-    Hex(HexError),
-    /// Text input with a bad escape or a character the encoding cannot carry.
-    Text(SendTextError),
-}
-
-impl fmt::Display for PayloadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PayloadError::Hex(e) => e.fmt(f),
-            PayloadError::Text(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for PayloadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            PayloadError::Hex(e) => Some(e),
-            PayloadError::Text(e) => Some(e),
-        }
-    }
 }
 
 #[cfg(test)]
