@@ -823,3 +823,47 @@ fn fixed_length_frames_are_crc_checked() {
     assert!(h.query_by_label_contains("CRC ok").is_some());
     assert!(h.query_by_label_contains("CRC bad").is_some());
 }
+
+/// Every panel rendered in 简体中文 (each mode, each side tab, the rule and command
+/// editors, Advanced, the framing parameters, the compare pane) shows no English word.
+#[test]
+fn chinese_window_has_no_english_words() {
+    let mut settings = blank_settings(Mode::TcpServer);
+    settings.lang = Lang::Zh;
+    let mut h = harness(settings, no_persist());
+    let mut found = Vec::new();
+    let mut look = |h: &mut Harness<'_, SockscopeApp>, what: &str| {
+        h.run_steps(2);
+        for word in english_words(h) {
+            found.push(format!("{what}: {word}"));
+        }
+    };
+    h.get_by_label("高级选项").click();
+    look(&mut h, "server");
+    h.get_by_label("快捷指令").click();
+    h.run_steps(2);
+    fill(&mut h, "待发送数据", "你好");
+    h.get_by_label("将发送框保存为快捷指令").click();
+    h.run_steps(2);
+    h.run_steps(2);
+    h.get_by_label("编辑").click();
+    look(&mut h, "quick commands");
+    h.get_by_label("自动回复").click();
+    h.run_steps(2);
+    h.get_by_label("添加规则").click();
+    look(&mut h, "auto-reply");
+    h.get_by_label("UDP").click();
+    look(&mut h, "udp");
+    h.get_by_label("TCP 客户端").click();
+    look(&mut h, "client");
+    h.get_by_label("分帧").click();
+    h.run_steps(2);
+    h.get_by_label("长度前缀").click();
+    h.get_by_label("两者").click();
+    h.get_by_label("对比 GBK / UTF-8").click();
+    look(&mut h, "framing, compare");
+    assert!(
+        found.is_empty(),
+        "English in the Chinese window: {found:#?}"
+    );
+}
