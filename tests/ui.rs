@@ -867,3 +867,71 @@ fn chinese_window_has_no_english_words() {
         "English in the Chinese window: {found:#?}"
     );
 }
+
+/// Every English-looking word (three or more ASCII letters) the window exposes through
+/// AccessKit: labels, values, descriptions and placeholders. Protocol, encoding, format
+/// and syntax names are allowed.
+fn english_words(h: &Harness<'_, SockscopeApp>) -> Vec<String> {
+    const ALLOWED: &[&str] = &[
+        "Sockscope",
+        "sockscope",
+        "TCP",
+        "UDP",
+        "GBK",
+        "UTF",
+        "CRC",
+        "MODBUS",
+        "CCITT",
+        "FALSE",
+        "XOR",
+        "sum",
+        "hex",
+        "Big",
+        "Shift",
+        "JIS",
+        "EUC",
+        "windows",
+        "ASCII",
+        "CRLF",
+        "KiB",
+        "MiB",
+        "GiB",
+        "csv",
+        "pcapng",
+        "hexdump",
+        "logs",
+        "txt",
+        "bin",
+        "JSON",
+        "xNN",
+        "counter",
+        "time",
+        "rand",
+        "len",
+        "Ctrl",
+        "Enter",
+        "localhost",
+        // The word the close-on-exit preset matches, quoted as the peer must send it.
+        "exit",
+    ];
+    let mut words = Vec::new();
+    for node in h.query_all_by(|_| true) {
+        let n = node.accesskit_node();
+        let texts = [
+            n.label(),
+            n.value(),
+            n.description(),
+            n.placeholder().map(str::to_string),
+        ];
+        // egui names its panel resize handles itself, in English, for screen readers only.
+        for text in texts.into_iter().flatten().filter(|t| t != "Resize panel") {
+            for word in text.split(|c: char| !c.is_ascii_alphabetic()) {
+                if word.len() >= 3 && !ALLOWED.contains(&word) && !words.contains(&word.to_string())
+                {
+                    words.push(word.to_string());
+                }
+            }
+        }
+    }
+    words
+}
