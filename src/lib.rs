@@ -14,6 +14,8 @@
 //! - [`automation`]: periodic sends, file sends, quick commands and auto-reply rules,
 //!   run on workers and inside the engine's readers (no egui).
 //! - [`cli`]: command-line arguments that open a session at start-up.
+//! - [`platform`]: per-OS services of the binary: Ctrl+C / SIGTERM / SIGHUP / Windows
+//!   console events, the Windows parent console, the app icon.
 //!
 //! Worker threads never touch the UI; the UI thread never touches a socket or a file.
 
@@ -21,5 +23,6 @@ pub mod automation;
 pub mod cli;
 pub mod codec;
 pub mod engine;
+pub mod platform;
 pub mod session;
 pub mod ui;

@@ -36,7 +36,7 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<()
     let mut first_err = None;
     let mut bound = None;
     for addr in addrs {
-        match bind_listener(addr, cfg.backlog) {
+        match bind_listener(addr, cfg.backlog, cfg.ipv6_only) {
             Ok(l) => {
                 bound = Some(l);
                 break;
@@ -84,15 +84,10 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<()
     })
 }
 
-/// A listening socket: SO_REUSEADDR (not on Windows), IPV6_V6ONLY left at the OS default.
-fn bind_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+/// A listening socket with the same binding rules on every system (see `bind`).
+fn bind_listener(addr: SocketAddr, backlog: i32, ipv6_only: bool) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // Lets a restarted server rebind at once despite connections in TIME_WAIT. On Linux
-    // it still refuses a second *listener* on the same port, so "in use" is reported.
-    // On Windows SO_REUSEADDR would let another program steal a bound port, and Windows
-    // rebinds over TIME_WAIT without it, so it stays off there.
-    #[cfg(not(windows))]
-    socket.set_reuse_address(true)?;
+    super::bind::prepare(&socket, addr, ipv6_only)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog.max(1))?;
     socket.set_nonblocking(true)?;

@@ -299,6 +299,7 @@ impl Settings {
                 port: parse_u16(&self.server_port).unwrap_or(0),
                 backlog: i32::try_from(number(&self.backlog)).unwrap_or(i32::MAX),
                 max_clients: usize::try_from(number(&self.max_clients)).unwrap_or(usize::MAX),
+                ..TcpServerConfig::default()
             }),
             Mode::Udp => SessionConfig::Udp(UdpConfig {
                 host: self.udp_host.trim().to_string(),
@@ -307,6 +308,7 @@ impl Settings {
                 recv_buffer: usize::try_from(number(&self.udp_buffer_kib))
                     .unwrap_or(4096)
                     .saturating_mul(1024),
+                ..UdpConfig::default()
             }),
         })
     }
