@@ -26,7 +26,9 @@ fn main() {
         return;
     };
     let out_dir = PathBuf::from(out_dir);
-    let icon = Path::new(&manifest_dir).join("assets").join("sockscope.ico");
+    let icon = Path::new(&manifest_dir)
+        .join("assets")
+        .join("sockscope.ico");
     let rc = out_dir.join("sockscope.rc");
     if let Err(e) = std::fs::write(&rc, resource_script(&icon)) {
         println!("cargo:warning=cannot write {}: {e}", rc.display());

@@ -508,7 +508,10 @@ fn second_listener_on_a_port_is_refused() {
             format!("address {addr} is already in use (another program is listening on that port)")
         );
         let zh = sockscope::ui::errors::error_text(sockscope::ui::Lang::Zh, &err);
-        assert_eq!(zh, format!("地址 {addr} 已被占用（已有其他程序在该端口监听）"));
+        assert_eq!(
+            zh,
+            format!("地址 {addr} 已被占用（已有其他程序在该端口监听）")
+        );
     }
     // Another program (plain std sockets, no options) cannot take it either.
     assert!(TcpListener::bind(("127.0.0.1", port)).is_err());

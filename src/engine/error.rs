@@ -234,7 +234,11 @@ mod tests {
             cfg!(all(unix, not(target_os = "macos"))),
             "{e}"
         );
-        assert_eq!(e.to_string().contains("excludedportrange"), cfg!(windows), "{e}");
+        assert_eq!(
+            e.to_string().contains("excludedportrange"),
+            cfg!(windows),
+            "{e}"
+        );
         let high = addr("127.0.0.1:8080");
         let e = map_io(
             &io::Error::from(io::ErrorKind::PermissionDenied),

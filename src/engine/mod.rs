@@ -37,8 +37,8 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
-use self::core::{SessionCore, lock};
 pub use self::bind::port_needs_privilege;
+use self::core::{SessionCore, lock};
 pub use self::counters::Counters;
 pub use self::error::{EngineError, MAX_DATAGRAM};
 pub use self::responder::{Action, Responder};

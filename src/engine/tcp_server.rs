@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::core::{CONN_STACK, Conn, MAIN_STACK, SessionCore, lock, spawn_worker};
-use super::error::{io_error, map_io};
+use super::error::io_error;
 use super::{CloseReason, EngineError, Event, TcpServerConfig, resolve};
 
 /// Sleep between accept polls when no client is waiting.
@@ -42,7 +42,7 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<()
                 break;
             }
             Err(e) => {
-                first_err.get_or_insert(map_io(&e, addr, "listening on", Duration::ZERO));
+                first_err.get_or_insert(super::bind::bind_error(&e, addr, true));
             }
         }
     }

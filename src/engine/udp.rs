@@ -89,7 +89,7 @@ pub(crate) fn start(
                 break;
             }
             Err(e) => {
-                first_err.get_or_insert(map_io(&e, addr, "binding", Duration::ZERO));
+                first_err.get_or_insert(super::bind::bind_error(&e, addr, false));
             }
         }
     }

@@ -182,7 +182,9 @@ fn install_handlers() -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
     use std::sync::Arc;
+    #[cfg(unix)]
     use std::sync::atomic::AtomicUsize;
 
     /// The first request closes; a second within the window exits; a later one closes.
@@ -190,13 +192,24 @@ mod tests {
     fn second_request_soon_exits() {
         let t0 = Instant::now();
         assert_eq!(react(None, t0), Reaction::Close);
-        assert_eq!(react(Some(t0), t0 + Duration::from_millis(500)), Reaction::ExitNow);
+        assert_eq!(
+            react(Some(t0), t0 + Duration::from_millis(500)),
+            Reaction::ExitNow
+        );
         assert_eq!(react(Some(t0), t0 + FORCE_WINDOW), Reaction::Close);
     }
 
-    /// A waiting close handler is released by `finished` and not before.
+    /// A waiting close handler is released by `finished` and not before (on Windows the
+    /// real console-close handler, which Windows runs on a thread of its own).
     #[test]
     fn close_waits_for_finished() {
+        #[cfg(windows)]
+        let waiter = std::thread::spawn(|| {
+            use windows_sys::Win32::System::Console::CTRL_CLOSE_EVENT;
+            // SAFETY: as Windows calls it, on a thread of its own.
+            unsafe { on_console_event(CTRL_CLOSE_EVENT) == 1 }
+        });
+        #[cfg(not(windows))]
         let waiter = std::thread::spawn(|| wait_finished(Duration::from_secs(10)));
         std::thread::sleep(Duration::from_millis(100));
         assert!(!waiter.is_finished(), "returned before `finished`");
@@ -208,6 +221,7 @@ mod tests {
     }
 
     /// Waits up to 10 s for `count` to reach `n`.
+    #[cfg(unix)]
     fn wait_count(count: &AtomicUsize, n: usize) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -238,26 +252,25 @@ mod tests {
         assert!(wait_count(&calls, 1), "SIGHUP never reached the callback");
     }
 
-    /// A real Ctrl+Break on the console reaches the callback (Windows; under Wine in
-    /// CI). The process gets a console of its own if it has none.
+    /// The console handler counts Ctrl+C and Ctrl+Break as requests and claims them
+    /// (so Windows does not end the process), and leaves unknown events to the next
+    /// handler. Delivery by Windows itself is checked end to end in CI (.ci/windows types
+    /// Ctrl+C into the console of the real `sockscope.exe` under Wine and reads its log):
+    /// an in-process GenerateConsoleCtrlEvent would reach every process on the console,
+    /// cargo included, and Wine 8 does not implement it for Ctrl+Break.
     #[cfg(windows)]
     #[test]
-    fn ctrl_break_requests_shutdown() {
-        use windows_sys::Win32::System::Console::{
-            AllocConsole, CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent,
-        };
-        let calls = Arc::new(AtomicUsize::new(0));
-        let seen = calls.clone();
-        on_shutdown_request(move || {
-            seen.fetch_add(1, Ordering::SeqCst);
-        })
-        .unwrap();
-        // SAFETY: plain Win32 calls without pointers.
-        let sent = unsafe {
-            GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, 0) != 0
-                || (AllocConsole() != 0 && GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, 0) != 0)
-        };
-        assert!(sent, "{}", io::Error::last_os_error());
-        assert!(wait_count(&calls, 1), "Ctrl+Break never reached the callback");
+    fn console_events_are_requests() {
+        use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT};
+        let before = REQUESTS.load(Ordering::SeqCst);
+        // SAFETY: the handler is a plain function; calling it directly is what Windows
+        // does on its own thread.
+        unsafe {
+            assert_eq!(on_console_event(CTRL_C_EVENT), 1);
+            assert_eq!(on_console_event(CTRL_BREAK_EVENT), 1);
+            assert_eq!(on_console_event(0xFFFF), 0);
+        }
+        // At least: the close test may count one more meanwhile.
+        assert!(REQUESTS.load(Ordering::SeqCst) >= before + 2);
     }
 }

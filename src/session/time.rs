@@ -207,10 +207,7 @@ mod tests {
             format_iso_with_offset(at, -(5 * 3600 + 30 * 60)),
             "2023-11-14T16:43:20.123-05:30"
         );
-        assert_eq!(
-            format_iso_with_offset(at, 0),
-            "2023-11-14T22:13:20.123Z"
-        );
+        assert_eq!(format_iso_with_offset(at, 0), "2023-11-14T22:13:20.123Z");
     }
 
     /// The offset used is the one the operating system itself gives for each instant,
@@ -255,7 +252,9 @@ mod tests {
                 let summer = UNIX_EPOCH + Duration::from_secs(1_688_212_800);
                 assert_eq!(local_offset_at(summer), -4 * 3600);
             }
-            _ => eprintln!("SKIP: exact offsets are checked with TZ=Asia/Shanghai or America/New_York"),
+            _ => eprintln!(
+                "SKIP: exact offsets are checked with TZ=Asia/Shanghai or America/New_York"
+            ),
         }
     }
 }

@@ -24,7 +24,9 @@ pub fn error_text(lang: Lang, error: &EngineError) -> String {
         EngineError::AddrInUse { addr } => {
             format!("地址 {addr} 已被占用（已有其他程序在该端口监听）")
         }
-        EngineError::PermissionDenied { addr } if crate::engine::port_needs_privilege(addr.port()) => {
+        EngineError::PermissionDenied { addr }
+            if crate::engine::port_needs_privilege(addr.port()) =>
+        {
             format!("无权限使用 {addr}（1024 以下的端口需要 root 权限）")
         }
         EngineError::PermissionDenied { addr } if cfg!(windows) => format!(
