@@ -157,7 +157,8 @@ pub fn under_wine() -> bool {
     }
 }
 
-/// How much longer timing budgets may be here: 5 under Wine, otherwise 1.
+/// How much longer timing budgets may be here: 10 under Wine (1,000 clients join in
+/// about 7 s there on 2 busy cores, against 2 s on Linux), otherwise 1.
 pub fn timing_factor() -> u32 {
-    if under_wine() { 5 } else { 1 }
+    if under_wine() { 10 } else { 1 }
 }
