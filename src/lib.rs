@@ -16,6 +16,8 @@
 //! - [`cli`]: command-line arguments that open a session at start-up.
 //! - [`sync`]: the helpers every threaded layer shares: a poison-tolerant lock, panic
 //!   messages, and named threads whose panics are caught and handed back.
+//! - [`platform`]: per-OS services of the binary: Ctrl+C / SIGTERM / SIGHUP / Windows
+//!   console events, the Windows parent console, the app icon.
 //!
 //! Worker threads never touch the UI; the UI thread never touches a socket or a file.
 
@@ -24,6 +26,7 @@ pub mod cli;
 pub mod codec;
 pub mod engine;
 pub mod lang;
+pub mod platform;
 pub mod session;
 pub mod sync;
 pub mod ui;

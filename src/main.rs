@@ -1,8 +1,13 @@
 //! Sockscope's binary: parse the command line, open the window.
 
+// Windows release builds are GUI programs: no console window opens behind the app
+// (`--help` and start-up errors attach to the starting terminal's console instead).
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
+
 use std::process::ExitCode;
 
 use sockscope::cli::{Parsed, USAGE, parse_args};
+use sockscope::platform::{console, icon, signals};
 use sockscope::ui::SockscopeApp;
 
 fn main() -> ExitCode {
@@ -18,10 +23,12 @@ fn main() -> ExitCode {
     let options = match parsed {
         Ok(Parsed::Run(options)) => options,
         Ok(Parsed::Print(text)) => {
+            console::attach_parent();
             print!("{text}");
             return ExitCode::SUCCESS;
         }
         Err(message) => {
+            console::attach_parent();
             eprintln!("sockscope: {message}\n\n{USAGE}");
             return ExitCode::from(2);
         }
@@ -31,6 +38,9 @@ fn main() -> ExitCode {
         .with_title("Sockscope")
         .with_inner_size([1180.0, 760.0])
         .with_min_inner_size([640.0, 420.0]);
+    if let Some(icon) = icon::window_icon() {
+        viewport = viewport.with_icon(icon);
+    }
     if options.screenshot.is_some() {
         // Screenshots have a fixed size whatever was stored.
         viewport = viewport.with_inner_size([1280.0, 800.0]);
@@ -44,66 +54,29 @@ fn main() -> ExitCode {
         "Sockscope",
         native,
         Box::new(move |cc| {
-            shutdown::close_window_on_signal(cc.egui_ctx.clone());
+            // Ctrl+C, SIGTERM, SIGHUP, console close: close the window the normal way, so
+            // `on_exit` stops the session and finishes the log file.
+            let ctx = cc.egui_ctx.clone();
+            if let Err(error) = signals::on_shutdown_request(move || {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                ctx.request_repaint();
+            }) {
+                eprintln!("sockscope: Ctrl+C will not finish log files cleanly: {error}");
+            }
             Ok(Box::new(SockscopeApp::new(cc, options)))
         }),
     );
+    signals::finished();
     match result {
         Ok(()) if sockscope::ui::SCREENSHOT_FAILED.load(std::sync::atomic::Ordering::Acquire) => {
             ExitCode::FAILURE
         }
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            console::attach_parent();
             eprintln!("sockscope: cannot open the window: {error}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Ctrl+C and SIGTERM close the window the normal way, so `on_exit` stops the session and
-/// finishes the log file (flushed, last record whole) instead of the process dying mid-write.
-mod shutdown {
-    use std::sync::atomic::AtomicBool;
-    #[cfg(unix)]
-    use std::sync::atomic::Ordering;
-    #[cfg(unix)]
-    use std::time::Duration;
-
-    static SIGNALLED: AtomicBool = AtomicBool::new(false);
-
-    #[cfg(unix)]
-    extern "C" fn on_signal(_signal: libc::c_int) {
-        // Only an atomic store: async-signal-safe.
-        SIGNALLED.store(true, Ordering::SeqCst);
-    }
-
-    /// Installs the handlers and a watcher that asks the window to close.
-    #[cfg(unix)]
-    pub fn close_window_on_signal(ctx: egui::Context) {
-        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(libc::SIGINT, handler);
-            libc::signal(libc::SIGTERM, handler);
-        }
-        let spawned = std::thread::Builder::new()
-            .name("signal-watch".into())
-            .spawn(move || {
-                while !SIGNALLED.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                ctx.request_repaint();
-            });
-        if let Err(error) = spawned {
-            eprintln!("sockscope: Ctrl+C will not finish log files cleanly: {error}");
-        }
-    }
-
-    /// Elsewhere the console's Ctrl+C ends the process; closing the window finishes logs.
-    #[cfg(not(unix))]
-    pub fn close_window_on_signal(_ctx: egui::Context) {
-        let _ = &SIGNALLED;
     }
 }
 

@@ -216,6 +216,7 @@ fn engine_store(rates: &[u64], dur: Duration) -> Vec<Step> {
         port: 0,
         peer: None,
         recv_buffer: RCVBUF,
+        ..UdpConfig::default()
     })) {
         Ok(h) => h,
         Err(e) => {

@@ -533,7 +533,7 @@ impl Conn {
     }
 
     /// Ends the connection: the first reason given wins; the socket is shut down both
-    /// ways, which wakes a blocked read or write on every OS.
+    /// ways and its reader and writer are woken (see [`wake_blocked`]).
     pub(crate) fn close(&self, reason: CloseReason) {
         {
             let mut r = lock(&self.reason);
@@ -543,6 +543,7 @@ impl Conn {
         }
         self.queue.close();
         let _ = self.stream.shutdown(Shutdown::Both);
+        wake_blocked(&self.stream);
     }
 
     /// Call after the connection's `Connected`/`ClientJoined` event: from now on sends
@@ -730,6 +731,34 @@ impl Conn {
         }
     }
 }
+
+/// Wakes threads blocked in `recv`/`send` on `stream` after it was shut down.
+///
+/// On Linux and macOS `shutdown` itself does it: a blocked `recv` returns 0 and a blocked
+/// `send` fails. Windows does not: `shutdown` only refuses *later* calls
+/// (<https://learn.microsoft.com/en-us/windows/win32/api/winsock/nf-winsock-shutdown>:
+/// "subsequent calls to the recv function on the socket will be disallowed"), so a reader
+/// waiting on a silent peer, or a writer waiting on a peer that does not read, would
+/// wait forever and the session would never stop. Sockets made by std are overlapped
+/// handles whose blocking calls are pending I/O requests, and `CancelIoEx` with no
+/// OVERLAPPED cancels every request pending on the handle, from any thread: the blocked
+/// call returns WSA_OPERATION_ABORTED / WSAEINTR, and any call made after the shutdown
+/// fails at once, so there is no window for a call to slip in between.
+#[cfg(windows)]
+fn wake_blocked(stream: &TcpStream) {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::System::IO::CancelIoEx;
+    // SAFETY: the socket handle stays valid while `stream` is borrowed; a null
+    // OVERLAPPED pointer means "all requests on this handle". Failure (nothing pending:
+    // ERROR_NOT_FOUND) is fine.
+    unsafe {
+        CancelIoEx(stream.as_raw_socket() as _, std::ptr::null());
+    }
+}
+
+/// Elsewhere `shutdown` wakes blocked calls by itself.
+#[cfg(not(windows))]
+fn wake_blocked(_stream: &TcpStream) {}
 
 /// Why a read or write error ended a connection.
 fn close_reason(e: &io::Error) -> CloseReason {

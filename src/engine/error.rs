@@ -118,10 +118,16 @@ impl fmt::Display for EngineError {
             ),
             EngineError::PermissionDenied { addr } => {
                 write!(f, "permission denied for {addr}")?;
-                if addr.port() != 0 && addr.port() < 1024 {
+                // Each system's own reason; macOS has none to add.
+                if super::port_needs_privilege(addr.port()) {
                     write!(
                         f,
-                        " (ports below 1024 are privileged: they need root/administrator rights; use a port from 1024 up)"
+                        " (ports below 1024 are privileged: they need root rights; use a port from 1024 up)"
+                    )?;
+                } else if cfg!(windows) {
+                    write!(
+                        f,
+                        " (Windows reserves some port ranges, see `netsh interface ipv4 show excludedportrange protocol=tcp`, or another program holds the port exclusively)"
                     )?;
                 }
                 Ok(())
@@ -221,7 +227,18 @@ mod tests {
             "binding",
             t,
         );
-        assert!(e.to_string().contains("ports below 1024"), "{e}");
+        // The privileged-ports hint only where such ports exist (Linux and other Unix
+        // systems; not macOS since 10.14, not Windows).
+        assert_eq!(
+            e.to_string().contains("ports below 1024"),
+            cfg!(all(unix, not(target_os = "macos"))),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string().contains("excludedportrange"),
+            cfg!(windows),
+            "{e}"
+        );
         let high = addr("127.0.0.1:8080");
         let e = map_io(
             &io::Error::from(io::ErrorKind::PermissionDenied),

@@ -17,8 +17,10 @@
 //! - an installed [`Responder`] (auto-reply) sees every read on the worker that read it,
 //!   after its Rx event, and its replies travel the normal send path.
 //!
-//! Imports: std and socket2 only.
+//! Imports: std and socket2 (plus `windows-sys` for the one Windows-only socket option,
+//! see `bind`).
 
+mod bind;
 mod core;
 mod counters;
 mod error;
@@ -35,6 +37,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
+pub use self::bind::port_needs_privilege;
 use self::core::SessionCore;
 pub use self::counters::Counters;
 pub use self::error::{EngineError, MAX_DATAGRAM};
@@ -116,11 +119,14 @@ impl Default for TcpClientConfig {
 /// Settings of a TCP server session.
 #[derive(Clone, Debug)]
 pub struct TcpServerConfig {
-    /// Address to bind: "0.0.0.0" (all IPv4), "::" (IPv6, dual-stack per OS default),
+    /// Address to bind: "0.0.0.0" (all IPv4), "::" (IPv6 and IPv4 unless `ipv6_only`),
     /// "127.0.0.1", or a name; empty means "0.0.0.0".
     pub host: String,
     /// Port to bind; 0 lets the OS choose (see [`Event::Listening`]).
     pub port: u16,
+    /// For an IPv6 address: accept IPv6 clients only (IPV6_V6ONLY). Off by default, so
+    /// `::` takes IPv4 clients too on every system (Windows' own default is on).
+    pub ipv6_only: bool,
     /// Listen backlog (pending connections the OS queues before we accept them).
     pub backlog: i32,
     /// Clients beyond this many are accepted and closed at once ([`Event::ClientRefused`]).
@@ -132,6 +138,7 @@ impl Default for TcpServerConfig {
         TcpServerConfig {
             host: "0.0.0.0".into(),
             port: 8080,
+            ipv6_only: false,
             backlog: 4096,
             max_clients: 10_000,
         }
@@ -141,10 +148,13 @@ impl Default for TcpServerConfig {
 /// Settings of a UDP session.
 #[derive(Clone, Debug)]
 pub struct UdpConfig {
-    /// Address to bind; empty means "0.0.0.0".
+    /// Address to bind; empty means "0.0.0.0"; "::" is IPv6 and IPv4 unless `ipv6_only`.
     pub host: String,
     /// Port to bind; 0 lets the OS choose.
     pub port: u16,
+    /// For an IPv6 address: IPv6 peers only (IPV6_V6ONLY). Off by default, so `::`
+    /// exchanges datagrams with IPv4 peers too on every system.
+    pub ipv6_only: bool,
     /// Default destination "host:port" (`[v6]:port`), used by [`SendTarget::Default`].
     pub peer: Option<String>,
     /// SO_RCVBUF in bytes (the OS may clamp it); big enough to absorb bursts.
@@ -156,6 +166,7 @@ impl Default for UdpConfig {
         UdpConfig {
             host: "0.0.0.0".into(),
             port: 8080,
+            ipv6_only: false,
             peer: None,
             recv_buffer: 4 << 20,
         }

@@ -20,7 +20,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::sync::{lock, spawn_with_stack};
 
 use super::core::{CONN_STACK, Conn, MAIN_STACK, SessionCore, spawn_worker};
-use super::error::{io_error, map_io};
+use super::error::io_error;
 use super::{CloseReason, EngineError, Event, TcpServerConfig, resolve};
 
 /// Sleep between accept polls when no client is waiting.
@@ -38,13 +38,13 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<()
     let mut first_err = None;
     let mut bound = None;
     for addr in addrs {
-        match bind_listener(addr, cfg.backlog) {
+        match bind_listener(addr, cfg.backlog, cfg.ipv6_only) {
             Ok(l) => {
                 bound = Some(l);
                 break;
             }
             Err(e) => {
-                first_err.get_or_insert(map_io(&e, addr, "listening on", Duration::ZERO));
+                first_err.get_or_insert(super::bind::bind_error(&e, addr, true));
             }
         }
     }
@@ -86,15 +86,10 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<()
     })
 }
 
-/// A listening socket: SO_REUSEADDR (not on Windows), IPV6_V6ONLY left at the OS default.
-fn bind_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+/// A listening socket with the same binding rules on every system (see `bind`).
+fn bind_listener(addr: SocketAddr, backlog: i32, ipv6_only: bool) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // Lets a restarted server rebind at once despite connections in TIME_WAIT. On Linux
-    // it still refuses a second *listener* on the same port, so "in use" is reported.
-    // On Windows SO_REUSEADDR would let another program steal a bound port, and Windows
-    // rebinds over TIME_WAIT without it, so it stays off there.
-    #[cfg(not(windows))]
-    socket.set_reuse_address(true)?;
+    super::bind::prepare(&socket, addr, ipv6_only)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog.max(1))?;
     socket.set_nonblocking(true)?;

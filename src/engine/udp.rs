@@ -60,8 +60,9 @@ pub(crate) struct UdpState {
     dropped_bytes: AtomicU64,
 }
 
-fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
+fn bind_udp(addr: SocketAddr, recv_buffer: usize, ipv6_only: bool) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    super::bind::prepare(&socket, addr, ipv6_only)?;
     // Best effort: the OS may clamp or refuse a big buffer; the socket still works.
     if recv_buffer > 0 {
         let _ = socket.set_recv_buffer_size(recv_buffer);
@@ -84,13 +85,13 @@ pub(crate) fn start(
     let mut first_err = None;
     let mut bound = None;
     for addr in addrs {
-        match bind_udp(addr, cfg.recv_buffer) {
+        match bind_udp(addr, cfg.recv_buffer, cfg.ipv6_only) {
             Ok(s) => {
                 bound = Some(s);
                 break;
             }
             Err(e) => {
-                first_err.get_or_insert(map_io(&e, addr, "binding", Duration::ZERO));
+                first_err.get_or_insert(super::bind::bind_error(&e, addr, false));
             }
         }
     }

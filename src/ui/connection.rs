@@ -152,6 +152,10 @@ fn advanced_ui(
                     Field::Buffer,
                 ),
             }
+            if settings.mode != Mode::TcpClient {
+                ui.checkbox(&mut settings.ipv6_only, t.ipv6_only)
+                    .on_hover_text(t.ipv6_only_tip);
+            }
         });
     });
 }

@@ -26,9 +26,14 @@ pub fn error_text(lang: Lang, error: &EngineError) -> String {
         EngineError::AddrInUse { addr } => {
             format!("地址 {addr} 已被占用（已有其他程序在该端口监听）")
         }
-        EngineError::PermissionDenied { addr } if addr.port() < 1024 => {
-            format!("无权限使用 {addr}（1024 以下的端口需要管理员权限）")
+        EngineError::PermissionDenied { addr }
+            if crate::engine::port_needs_privilege(addr.port()) =>
+        {
+            format!("无权限使用 {addr}（1024 以下的端口需要 root 权限）")
         }
+        EngineError::PermissionDenied { addr } if cfg!(windows) => format!(
+            "系统拒绝访问 {addr}（Windows 保留了部分端口范围，见 `netsh interface ipv4 show excludedportrange protocol=tcp`，或该端口已被其他程序独占）"
+        ),
         EngineError::PermissionDenied { addr } => format!("系统拒绝访问 {addr}"),
         EngineError::AddrNotAvailable { addr } => format!("{addr} 不是本机的地址"),
         EngineError::NotConnected => "未连接：不能在已关闭的连接上发送".to_string(),

@@ -267,4 +267,6 @@ texts! {
     job_failed: "a file job failed (internal error)", "文件任务失败（内部错误）";
     crc_ok: "CRC ok", "CRC 正确";
     crc_bad: "CRC bad", "CRC 错误";
+    ipv6_only: "IPv6 only", "仅 IPv6";
+    ipv6_only_tip: "A :: address takes IPv6 connections only; unticked, IPv4 ones too (on every system)", "地址为 :: 时只接受 IPv6；不勾选时同时接受 IPv4（各系统一致）";
 }

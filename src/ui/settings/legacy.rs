@@ -98,6 +98,7 @@ impl Settings {
             max_clients: or(self.max_clients, c.max_clients),
             connect_timeout_ms: or(self.connect_timeout_ms, c.connect_timeout_ms),
             udp_buffer_kib: or(self.udp_buffer_kib, c.udp_buffer_kib),
+            ipv6_only: false,
         };
         let view = ViewSettings {
             encoding: TextEncoding::from_name(&self.encoding).unwrap_or_default(),

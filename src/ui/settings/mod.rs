@@ -187,6 +187,8 @@ pub struct ConnectionSettings {
     pub connect_timeout_ms: String,
     /// UDP receive buffer in KiB.
     pub udp_buffer_kib: String,
+    /// Server and UDP: a `::` bind takes IPv6 only (otherwise IPv4 too, on every system).
+    pub ipv6_only: bool,
 }
 
 impl Default for ConnectionSettings {
@@ -204,6 +206,7 @@ impl Default for ConnectionSettings {
             max_clients: "10000".into(),
             connect_timeout_ms: "5000".into(),
             udp_buffer_kib: "4096".into(),
+            ipv6_only: false,
         }
     }
 }
@@ -444,6 +447,8 @@ impl ConnectionSettings {
                 port: parse_u16(&self.server_port).unwrap_or(0),
                 backlog: i32::try_from(number(&self.backlog)).unwrap_or(i32::MAX),
                 max_clients: usize::try_from(number(&self.max_clients)).unwrap_or(usize::MAX),
+                ipv6_only: self.ipv6_only,
+                ..TcpServerConfig::default()
             }),
             Mode::Udp => SessionConfig::Udp(UdpConfig {
                 host: self.udp_host.trim().to_string(),
@@ -452,6 +457,8 @@ impl ConnectionSettings {
                 recv_buffer: usize::try_from(number(&self.udp_buffer_kib))
                     .unwrap_or(4096)
                     .saturating_mul(1024),
+                ipv6_only: self.ipv6_only,
+                ..UdpConfig::default()
             }),
         })
     }
