@@ -58,6 +58,10 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(6);
 /// The storage key this release writes its settings under.
 const SETTINGS_KEY: &str = eframe::APP_KEY;
 
+/// The thread writing a screenshot: it answers whether the file was written (or the
+/// message of a panic it caught).
+type PngWriter = JoinHandle<Result<bool, String>>;
+
 /// State of the PNG capture asked for with `--screenshot`.
 struct ScreenshotPlan {
     path: PathBuf,
@@ -66,7 +70,7 @@ struct ScreenshotPlan {
     requested: bool,
     /// The thread writing the PNG, once egui handed over the image; it answers whether
     /// the file was written.
-    writer: Arc<Mutex<Option<JoinHandle<Result<bool, String>>>>>,
+    writer: Arc<Mutex<Option<PngWriter>>>,
 }
 
 /// The whole application: window-wide settings and the tabs.

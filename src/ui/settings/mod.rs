@@ -448,7 +448,6 @@ impl ConnectionSettings {
                 backlog: i32::try_from(number(&self.backlog)).unwrap_or(i32::MAX),
                 max_clients: usize::try_from(number(&self.max_clients)).unwrap_or(usize::MAX),
                 ipv6_only: self.ipv6_only,
-                ..TcpServerConfig::default()
             }),
             Mode::Udp => SessionConfig::Udp(UdpConfig {
                 host: self.udp_host.trim().to_string(),
@@ -458,7 +457,6 @@ impl ConnectionSettings {
                     .unwrap_or(4096)
                     .saturating_mul(1024),
                 ipv6_only: self.ipv6_only,
-                ..UdpConfig::default()
             }),
         })
     }
