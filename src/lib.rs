@@ -10,10 +10,15 @@
 //! - [`codec`]: bytes ⇄ what people read and type: hex, streaming text decoders for every
 //!   common encoding, escapes, line endings, checksums, framing.
 //! - [`session`]: the capped record store and counters the window draws from.
-//! - [`ui`]: the eframe application, one panel per file, English and 简体中文 text.
+//! - [`ui`]: the eframe application: a window of tabs, one session each; panels take
+//!   only their own state and push `UiAction`s that one place applies; English and
+//!   简体中文 text.
 //! - [`automation`]: periodic sends, file sends, quick commands and auto-reply rules,
 //!   run on workers and inside the engine's readers (no egui).
-//! - [`cli`]: command-line arguments that open a session at start-up.
+//! - [`cli`]: command-line arguments that open sessions at start-up (imports no window
+//!   types, so a session without a window needs only `cli`, `engine`, `session` and
+//!   `automation`).
+//! - [`lang`]: the window-wide choices the command line can set (language, theme).
 //! - [`sync`]: the helpers every threaded layer shares: a poison-tolerant lock, panic
 //!   messages, and named threads whose panics are caught and handed back.
 //! - [`platform`]: per-OS services of the binary: Ctrl+C / SIGTERM / SIGHUP / Windows

@@ -55,6 +55,8 @@ pub static SCREENSHOT_FAILED: std::sync::atomic::AtomicBool =
 const MAX_DRAIN: Duration = Duration::from_millis(40);
 /// Time the UI spends draining events per frame before it draws (at least).
 const DRAIN_BUDGET: Duration = Duration::from_millis(6);
+/// Longest a closed tab keeps draining while its session and log finish.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
 /// The storage key this release writes its settings under.
 const SETTINGS_KEY: &str = eframe::APP_KEY;
 
@@ -82,7 +84,7 @@ pub struct SockscopeApp {
     /// The tab in front.
     pub active: usize,
     /// Closed tabs whose sessions and logs are still finishing.
-    closing: Vec<SessionTab>,
+    closing: Vec<(SessionTab, Instant)>,
     /// The tab being renamed and the name typed so far.
     renaming: Option<(usize, String)>,
     /// A note about the stored settings (unreadable ones are not overwritten).
@@ -287,7 +289,7 @@ impl SockscopeApp {
         if tab.session.is_none() {
             tab.stop_recording();
         }
-        self.closing.push(tab);
+        self.closing.push((tab, Instant::now()));
         if self.tabs.is_empty() {
             self.push_tab(TabSettings::default());
         }
@@ -354,8 +356,11 @@ impl SockscopeApp {
         }
         self.last_tick = Some((start, start.elapsed()));
         self.finish_closing(lang);
-        if more || !self.closing.is_empty() {
+        if more {
             ctx.request_repaint();
+        }
+        if !self.closing.is_empty() {
+            ctx.request_repaint_after(Duration::from_millis(20));
         }
         if running {
             // Rates and "last activity" need a refresh even when nothing arrives.
@@ -365,16 +370,18 @@ impl SockscopeApp {
     }
 
     /// Keeps closed tabs draining until their sessions stopped, then lets their logs
-    /// finish on the recorder thread and drops them.
+    /// finish on the recorder thread and drops them. One that takes longer than
+    /// [`CLOSE_WAIT`] is let go (its recorder still finishes the file on its own thread).
     fn finish_closing(&mut self, lang: Lang) {
-        for tab in &mut self.closing {
+        for (tab, since) in &mut self.closing {
             tab.drain_events(lang, DRAIN_BUDGET, true);
-            if tab.session.is_none() {
+            if tab.session.is_none() || since.elapsed() > CLOSE_WAIT {
                 tab.stop_recording();
             }
         }
-        self.closing
-            .retain(|tab| tab.session.is_some() || tab.recording());
+        self.closing.retain(|(tab, since)| {
+            (tab.session.is_some() || tab.recording()) && since.elapsed() <= CLOSE_WAIT
+        });
     }
 
     /// Draws the tab bar and the front tab.
@@ -600,7 +607,8 @@ impl eframe::App for SockscopeApp {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         // Every session stops at once; then each gets up to a second for its last events
         // (closes, "stopped") to reach its log, and each log is finished.
-        let tabs = self.tabs.iter_mut().chain(self.closing.iter_mut());
+        let closing = self.closing.iter_mut().map(|(tab, _)| tab);
+        let tabs = self.tabs.iter_mut().chain(closing);
         let tabs: Vec<&mut SessionTab> = tabs.collect();
         for tab in &tabs {
             if let Some(session) = &tab.session {
