@@ -23,7 +23,7 @@ use super::errors::{stop_reason_text, template_error_text};
 use super::files::DialogPurpose;
 use super::i18n::Texts;
 use super::settings::{AutomationSettings, ComposeSettings, parse_number};
-use super::widgets::{ERROR_COLOR, enum_picker, message_label, spec_options_ui};
+use super::widgets::{ERROR_COLOR, enum_picker, keep_together, message_label, spec_options_ui};
 
 /// What the right-hand panel shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -83,12 +83,12 @@ pub fn compose_automation_ui(
         ui.checkbox(&mut compose.variables, t.variables)
             .on_hover_text(t.variables_tip);
         ui.separator();
-        ui.horizontal(|ui| {
+        keep_together(ui, |ui| {
             let label = ui.label(t.every_ms);
             ui.add(TextEdit::singleline(&mut compose.periodic_ms).desired_width(50.0))
                 .labelled_by(label.id);
         });
-        ui.horizontal(|ui| {
+        keep_together(ui, |ui| {
             let label = ui.label(t.times);
             ui.add(
                 TextEdit::singleline(&mut compose.periodic_count)
@@ -119,7 +119,7 @@ pub fn compose_automation_ui(
             ui.label(text);
         }
         ui.separator();
-        ui.horizontal(|ui| {
+        keep_together(ui, |ui| {
             let label = ui.label(t.file);
             ui.add(
                 TextEdit::singleline(&mut compose.file_path)
@@ -128,12 +128,12 @@ pub fn compose_automation_ui(
             )
             .labelled_by(label.id);
         });
-        ui.horizontal(|ui| {
+        keep_together(ui, |ui| {
             let label = ui.label(t.chunk);
             ui.add(TextEdit::singleline(&mut compose.file_chunk).desired_width(55.0))
                 .labelled_by(label.id);
         });
-        ui.horizontal(|ui| {
+        keep_together(ui, |ui| {
             let label = ui.label(t.chunk_delay);
             ui.add(TextEdit::singleline(&mut compose.file_delay_ms).desired_width(35.0))
                 .labelled_by(label.id);
@@ -459,7 +459,7 @@ fn rule_ui(
             |k| kind_name(k, t).to_string(),
         );
         if rule.kind != MatchKind::Any {
-            ui.horizontal(|ui| {
+            keep_together(ui, |ui| {
                 let label = ui.label(t.pattern);
                 ui.add(TextEdit::singleline(&mut rule.pattern).desired_width(110.0))
                     .labelled_by(label.id);
@@ -486,7 +486,7 @@ fn rule_ui(
             ],
             |a| action_name(a, t).to_string(),
         );
-        ui.horizontal(|ui| {
+        keep_together(ui, |ui| {
             let label = ui.label(t.delay_ms);
             let mut delay = rule.delay_ms.to_string();
             if ui

@@ -8,7 +8,7 @@ use super::action::UiAction;
 use super::i18n::Texts;
 use super::settings::{ConnectionSettings, Field, Mode};
 use super::tab::Status;
-use super::widgets::{ERROR_COLOR, OK_COLOR};
+use super::widgets::{ERROR_COLOR, OK_COLOR, keep_together};
 
 /// Draws the connection panel of one tab.
 pub fn connection_ui(
@@ -120,7 +120,7 @@ fn advanced_ui(
     ui.add_enabled_ui(!running, |ui| {
         ui.horizontal_wrapped(|ui| {
             let field = |ui: &mut Ui, label: &str, value: &mut String, which: Field| {
-                ui.horizontal(|ui| {
+                keep_together(ui, |ui| {
                     let l = ui.label(label);
                     ui.add(TextEdit::singleline(value).desired_width(70.0))
                         .labelled_by(l.id);

@@ -21,7 +21,9 @@ use super::compare;
 use super::errors::hex_error_text;
 use super::i18n::Texts;
 use super::settings::ViewSettings;
-use super::widgets::{ERROR_COLOR, INFO_COLOR, RX_COLOR, TX_COLOR, enum_picker, none_or};
+use super::widgets::{
+    ERROR_COLOR, INFO_COLOR, RX_COLOR, TX_COLOR, enum_picker, keep_together, none_or,
+};
 
 /// Most payload characters drawn in a list row; the detail pane shows everything.
 const ROW_CHARS: usize = 240;
@@ -382,7 +384,7 @@ fn framing_label(framing: Framing, t: &Texts) -> &'static str {
 /// the user changed it.
 fn framing_ui(ui: &mut Ui, t: &Texts, current: Framing) -> Option<Framing> {
     let mut next = current;
-    ui.horizontal(|ui| {
+    keep_together(ui, |ui| {
         let label = ui.label(t.framing);
         egui::ComboBox::from_id_salt("framing")
             .selected_text(framing_label(current, t))
@@ -489,7 +491,7 @@ fn toolbar_ui(
         ui.checkbox(&mut state.compare, t.compare)
             .on_hover_text(t.compare_tip);
         ui.separator();
-        ui.horizontal(|ui| {
+        keep_together(ui, |ui| {
             let label = ui.label(t.filter);
             ui.add(
                 TextEdit::singleline(&mut state.filter)

@@ -10,7 +10,7 @@ use crate::lang::Lang;
 use super::action::{Sender, UiAction};
 use super::errors::template_error_text;
 use super::settings::{ComposeSettings, Mode};
-use super::widgets::{ERROR_COLOR, OK_COLOR, spec_options_ui};
+use super::widgets::{ERROR_COLOR, OK_COLOR, keep_together, spec_options_ui};
 
 /// Whom a server or UDP send goes to (see [`super::action::send_target`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -91,15 +91,17 @@ pub fn compose_ui(
         }
         if mode != Mode::TcpClient {
             ui.separator();
-            ui.label(t.target);
-            let (all_text, selected_text) = if mode == Mode::Udp {
-                (t.target_peer, t.target_selected_peers)
-            } else {
-                (t.target_all, t.target_selected)
-            };
-            ui.selectable_value(&mut state.target, TargetChoice::All, all_text);
-            ui.selectable_value(&mut state.target, TargetChoice::Selected, selected_text)
-                .on_hover_text(t.target_selected_tip);
+            keep_together(ui, |ui| {
+                ui.label(t.target);
+                let (all_text, selected_text) = if mode == Mode::Udp {
+                    (t.target_peer, t.target_selected_peers)
+                } else {
+                    (t.target_all, t.target_selected)
+                };
+                ui.selectable_value(&mut state.target, TargetChoice::All, all_text);
+                ui.selectable_value(&mut state.target, TargetChoice::Selected, selected_text)
+                    .on_hover_text(t.target_selected_tip);
+            });
         }
     });
 

@@ -22,6 +22,27 @@ pub const TX_COLOR: Color32 = Color32::from_rgb(0x4A, 0x90, 0xE2);
 /// Information-line colour.
 pub const INFO_COLOR: Color32 = Color32::from_rgb(0xC0, 0x9A, 0x30);
 
+/// Lays out `add` left to right as one piece that a wrapping row never splits: when the
+/// piece (as wide as it was last frame) does not fit in what is left of the row, the row
+/// ends first. So a label stays beside its field, and nothing runs off the edge.
+pub fn keep_together<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
+    let id = ui.next_auto_id().with("keep_together");
+    let last_width: Option<f32> = ui.data(|d| d.get_temp(id));
+    // In a wrapping row, `available_width` is the whole row; what is left is measured
+    // from the cursor.
+    let left = ui.max_rect().right() - ui.cursor().min.x;
+    let row_started = ui.cursor().min.x > ui.max_rect().min.x + 1.0;
+    if let Some(width) = last_width
+        && row_started
+        && width > left
+    {
+        ui.end_row();
+    }
+    let response = ui.horizontal(add);
+    ui.data_mut(|d| d.insert_temp(id, response.response.rect.width()));
+    response.inner
+}
+
 /// A label and a drop-down of `all`, the label naming the drop-down for screen readers
 /// and tests. Returns true when the user picked another value.
 pub fn enum_picker<T: Copy + PartialEq>(
@@ -33,7 +54,7 @@ pub fn enum_picker<T: Copy + PartialEq>(
     name: impl Fn(T) -> String,
 ) -> bool {
     let before = *value;
-    ui.horizontal(|ui| {
+    keep_together(ui, |ui| {
         let label = ui.label(label);
         egui::ComboBox::from_id_salt(id_salt)
             .selected_text(name(*value))
