@@ -54,6 +54,8 @@ pub struct SessionOptions {
     pub log: Option<PathBuf>,
     /// Format of `log` (otherwise taken from its extension).
     pub log_format: Option<LogFormat>,
+    /// A `::` bind takes IPv6 only (servers and UDP).
+    pub ipv6_only: bool,
 }
 
 impl SessionOptions {
@@ -64,6 +66,7 @@ impl SessionOptions {
             view: self.view.or(other.view),
             log: self.log.or(other.log),
             log_format: self.log_format.or(other.log_format),
+            ipv6_only: self.ipv6_only || other.ipv6_only,
         }
     }
 }
@@ -168,6 +171,7 @@ SESSION OPTIONS (apply to the session they follow; before any session, to the fi
     --log PATH                   record the session to PATH from the start; the format follows
                                  the extension: .txt .hex .bin .csv .pcapng
     --log-format NAME            text, text-hex, hexdump, raw, csv or pcapng
+    --ipv6-only                  a server or UDP socket on :: takes IPv6 only (default: both)
 
 OPTIONS:
     --lang en|zh                 UI language (default: the system's)
@@ -276,6 +280,7 @@ where
                     .ok_or_else(|| format!("--view: expected text, hex or both, got {v:?}"))?;
                 scope(&mut options.tabs, &mut pending).view = Some(view);
             }
+            Long("ipv6-only") => scope(&mut options.tabs, &mut pending).ipv6_only = true,
             Long("log") => {
                 let path = PathBuf::from(parser.value().map_err(|e| e.to_string())?);
                 scope(&mut options.tabs, &mut pending).log = Some(path);
@@ -386,6 +391,11 @@ mod tests {
         );
         let plain = run(&[]);
         assert!(plain.auto_start && plain.tabs.is_empty());
+        assert!(
+            run(&["server", "[::]:0", "--ipv6-only"]).tabs[0]
+                .options
+                .ipv6_only
+        );
     }
 
     /// Pairs repeat; each pair's options follow it; options before any pair go to the first.
@@ -412,6 +422,7 @@ mod tests {
         assert_eq!(o.tabs[1].options.encoding, Some(TextEncoding::Gbk));
         assert_eq!(o.tabs[1].options.log, Some(PathBuf::from("c.txt")));
         assert_eq!(o.tabs[2].options.encoding, None);
+        assert!(!o.tabs[0].options.ipv6_only);
         assert!(matches!(
             o.tabs[2].session,
             StartSession::Udp { port: 9001, .. }

@@ -569,6 +569,9 @@ fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
     if let Some(encoding) = start.options.encoding {
         tab.view.encoding = encoding;
     }
+    if start.options.ipv6_only {
+        tab.connection.ipv6_only = true;
+    }
     if let Some(view) = start.options.view {
         tab.view.view = view;
     }
