@@ -4,8 +4,11 @@
 //!
 //! The first request runs the callback given to [`on_shutdown_request`] (the app closes
 //! its window the normal way, so the session stops and the log file is finished: flushed,
-//! last record whole). A second request within [`FORCE_WINDOW`] exits at once with
-//! [`FORCED_EXIT_CODE`], for when the user does not want to wait.
+//! last record whole). A second *interrupt* (Ctrl+C, Ctrl+Break, SIGINT) within
+//! [`FORCE_WINDOW`] of the first exits at once with [`FORCED_EXIT_CODE`], for when the
+//! user does not want to wait. Other requests (SIGTERM, SIGHUP, console close, log-off,
+//! shut-down) never force: they often follow an interrupt by themselves (the terminal
+//! goes away while the log is being finished), and forcing then would cut the log.
 //!
 //! The handlers only bump an atomic counter (async-signal-safe on Unix; on Windows the
 //! handler runs on a thread the system creates); a watcher thread turns the count into
@@ -28,8 +31,10 @@ pub const CLOSE_GRACE: Duration = Duration::from_millis(4500);
 /// How often the watcher thread looks at the request count.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
 
-/// Requests received so far (only ever incremented, from the handlers).
-static REQUESTS: AtomicUsize = AtomicUsize::new(0);
+/// Interrupts received so far (only ever incremented, from the handlers).
+static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
+/// Other requests received so far (only ever incremented, from the handlers).
+static OTHERS: AtomicUsize = AtomicUsize::new(0);
 /// Set by [`finished`]; a console-close handler waits for it.
 static FINISHED: Mutex<bool> = Mutex::new(false);
 static FINISHED_CHANGED: Condvar = Condvar::new();
@@ -43,7 +48,8 @@ pub enum Reaction {
     ExitNow,
 }
 
-/// The reaction to a request at `now` when the previous one came at `previous`.
+/// The reaction to an interrupt at `now` when the previous interrupt came at
+/// `previous` (other requests always close).
 pub fn react(previous: Option<Instant>, now: Instant) -> Reaction {
     match previous {
         Some(at) if now.saturating_duration_since(at) < FORCE_WINDOW => Reaction::ExitNow,
@@ -52,7 +58,7 @@ pub fn react(previous: Option<Instant>, now: Instant) -> Reaction {
 }
 
 /// Installs the handlers and a watcher thread that runs `close` on each request (and
-/// exits the process on a second request within [`FORCE_WINDOW`]). Call once.
+/// exits the process on a second interrupt within [`FORCE_WINDOW`]). Call once.
 pub fn on_shutdown_request(close: impl Fn() + Send + 'static) -> io::Result<()> {
     install_handlers()?;
     std::thread::Builder::new()
@@ -86,34 +92,69 @@ pub fn wait_finished(timeout: Duration) -> bool {
     true
 }
 
-/// Counts one request (called from the handlers: an atomic add only).
-fn request() {
-    REQUESTS.fetch_add(1, Ordering::SeqCst);
+/// Counts one interrupt (called from the handlers: an atomic add only).
+fn interrupt() {
+    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Counts one request that never forces (called from the handlers: an atomic add only).
+fn other_request() {
+    OTHERS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// What the watcher has seen of the counters so far.
+#[derive(Debug, Default)]
+struct Seen {
+    interrupts: usize,
+    others: usize,
+    /// When the last interrupt that closed came.
+    previous: Option<Instant>,
+}
+
+impl Seen {
+    /// What to do now that the counters read `interrupts` and `others`: `None` when
+    /// nothing new came; a forced exit wins over a close.
+    fn take(&mut self, interrupts: usize, others: usize, now: Instant) -> Option<Reaction> {
+        let mut reaction = None;
+        if self.others < others {
+            self.others = others;
+            reaction = Some(Reaction::Close);
+        }
+        while self.interrupts < interrupts {
+            self.interrupts += 1;
+            match react(self.previous, now) {
+                Reaction::Close => {
+                    self.previous = Some(now);
+                    reaction = Some(Reaction::Close);
+                }
+                Reaction::ExitNow => return Some(Reaction::ExitNow),
+            }
+        }
+        reaction
+    }
 }
 
 fn watch(close: impl Fn()) {
-    let mut seen = 0;
-    let mut previous = None;
+    let mut seen = Seen::default();
     loop {
         std::thread::sleep(WATCH_EVERY);
-        let now_count = REQUESTS.load(Ordering::SeqCst);
-        while seen < now_count {
-            seen += 1;
-            let now = Instant::now();
-            match react(previous, now) {
-                Reaction::Close => {
-                    previous = Some(now);
-                    close();
-                }
-                Reaction::ExitNow => std::process::exit(FORCED_EXIT_CODE),
-            }
+        let interrupts = INTERRUPTS.load(Ordering::SeqCst);
+        let others = OTHERS.load(Ordering::SeqCst);
+        match seen.take(interrupts, others, Instant::now()) {
+            Some(Reaction::Close) => close(),
+            Some(Reaction::ExitNow) => std::process::exit(FORCED_EXIT_CODE),
+            None => {}
         }
     }
 }
 
 #[cfg(unix)]
-extern "C" fn on_signal(_signal: libc::c_int) {
-    request();
+extern "C" fn on_signal(signal: libc::c_int) {
+    if signal == libc::SIGINT {
+        interrupt();
+    } else {
+        other_request();
+    }
 }
 
 /// SIGINT, SIGTERM and SIGHUP count as requests.
@@ -141,8 +182,9 @@ fn install_unix(signals: &[libc::c_int]) -> io::Result<()> {
     Ok(())
 }
 
-/// The console control handler: every event is a request; for close, log-off and
-/// shut-down the process ends when this returns, so it first waits for [`finished`].
+/// The console control handler: Ctrl+C and Ctrl+Break are interrupts, the others are
+/// requests that never force; for close, log-off and shut-down the process ends when
+/// this returns, so it first waits for [`finished`].
 #[cfg(windows)]
 unsafe extern "system" fn on_console_event(event: u32) -> windows_sys::core::BOOL {
     use windows_sys::Win32::System::Console::{
@@ -150,11 +192,11 @@ unsafe extern "system" fn on_console_event(event: u32) -> windows_sys::core::BOO
     };
     match event {
         CTRL_C_EVENT | CTRL_BREAK_EVENT => {
-            request();
+            interrupt();
             1
         }
         CTRL_CLOSE_EVENT | CTRL_LOGOFF_EVENT | CTRL_SHUTDOWN_EVENT => {
-            request();
+            other_request();
             wait_finished(CLOSE_GRACE);
             1
         }
@@ -197,6 +239,24 @@ mod tests {
             Reaction::ExitNow
         );
         assert_eq!(react(Some(t0), t0 + FORCE_WINDOW), Reaction::Close);
+    }
+
+    /// A console close, SIGTERM or SIGHUP right after Ctrl+C (the terminal going away
+    /// while the log is finished) closes and never forces; two interrupts do.
+    #[test]
+    fn only_a_second_interrupt_forces() {
+        let t0 = Instant::now();
+        let mut seen = Seen::default();
+        assert_eq!(seen.take(0, 0, t0), None);
+        assert_eq!(seen.take(1, 0, t0), Some(Reaction::Close));
+        let soon = t0 + Duration::from_millis(200);
+        assert_eq!(seen.take(1, 1, soon), Some(Reaction::Close));
+        assert_eq!(seen.take(1, 3, soon), Some(Reaction::Close));
+        assert_eq!(seen.take(1, 3, soon), None);
+        assert_eq!(seen.take(2, 3, soon), Some(Reaction::ExitNow));
+        // Two interrupts seen in one look force as well.
+        let mut seen = Seen::default();
+        assert_eq!(seen.take(2, 0, t0), Some(Reaction::ExitNow));
     }
 
     /// A waiting close handler is released by `finished` and not before (on Windows the
@@ -252,7 +312,7 @@ mod tests {
         assert!(wait_count(&calls, 1), "SIGHUP never reached the callback");
     }
 
-    /// The console handler counts Ctrl+C and Ctrl+Break as requests and claims them
+    /// The console handler counts Ctrl+C and Ctrl+Break as interrupts and claims them
     /// (so Windows does not end the process), and leaves unknown events to the next
     /// handler. Delivery by Windows itself is checked end to end in CI (.ci/windows types
     /// Ctrl+C into the console of the real `sockscope.exe` under Wine and reads its log):
@@ -262,7 +322,7 @@ mod tests {
     #[test]
     fn console_events_are_requests() {
         use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT};
-        let before = REQUESTS.load(Ordering::SeqCst);
+        let before = INTERRUPTS.load(Ordering::SeqCst);
         // SAFETY: the handler is a plain function; calling it directly is what Windows
         // does on its own thread.
         unsafe {
@@ -270,7 +330,6 @@ mod tests {
             assert_eq!(on_console_event(CTRL_BREAK_EVENT), 1);
             assert_eq!(on_console_event(0xFFFF), 0);
         }
-        // At least: the close test may count one more meanwhile.
-        assert!(REQUESTS.load(Ordering::SeqCst) >= before + 2);
+        assert_eq!(INTERRUPTS.load(Ordering::SeqCst), before + 2);
     }
 }
