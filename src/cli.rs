@@ -105,6 +105,8 @@ pub struct StartOptions {
     pub screenshot: Option<PathBuf>,
     /// Milliseconds to run before the screenshot.
     pub screenshot_delay_ms: u64,
+    /// Window size in points (width, height), instead of the stored or default one.
+    pub size: Option<(u16, u16)>,
     /// Open the GBK / UTF-8 compare pane.
     pub compare: bool,
     /// Print the time to the first drawn frame and exit (start-up benchmark).
@@ -122,6 +124,7 @@ impl Default for StartOptions {
             theme: None,
             screenshot: None,
             screenshot_delay_ms: 500,
+            size: None,
             compare: false,
             exit_after_first_frame: false,
             persist: true,
@@ -178,6 +181,7 @@ OPTIONS:
     --theme system|light|dark    window theme (default: the system's)
     --screenshot PATH            run the sessions, save a PNG of the window to PATH, exit
     --screenshot-delay MS        milliseconds to run before the screenshot (default 500)
+    --size WxH                   window size, e.g. 1024x700 (default: the last one, or 1180x760)
     --compare                    open the GBK / UTF-8 compare pane (newest received record)
     --no-persist                 neither read nor write stored settings
     --exit-after-first-frame     print the time to the first drawn frame, then exit
@@ -258,6 +262,12 @@ where
                 options.screenshot_delay_ms = v
                     .parse()
                     .map_err(|_| format!("--screenshot-delay: {v:?} is not a number of ms"))?;
+            }
+            Long("size") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--size")?;
+                options.size = Some(parse_size(&v).ok_or_else(|| {
+                    format!("--size: {v:?} is not WIDTHxHEIGHT (640x420 or more, e.g. 1024x700)")
+                })?);
             }
             Long("peer") => {
                 let v = text(parser.value().map_err(|e| e.to_string())?, "--peer")?;
@@ -347,6 +357,14 @@ fn apply_pending(options: &mut StartOptions, pending: Pending) -> Result<(), Str
     }
     first.options = std::mem::take(&mut first.options).or(pending.options);
     Ok(())
+}
+
+/// `1024x700` → (1024, 700); at least the window's minimum size, at most 16384.
+fn parse_size(text: &str) -> Option<(u16, u16)> {
+    let (w, h) = text.trim().split_once(['x', 'X', '×'])?;
+    let w: u16 = w.trim().parse().ok()?;
+    let h: u16 = h.trim().parse().ok()?;
+    ((640..=16384).contains(&w) && (420..=16384).contains(&h)).then_some((w, h))
 }
 
 #[cfg(test)]

@@ -41,13 +41,15 @@ fn main() -> ExitCode {
     if let Some(icon) = icon::window_icon() {
         viewport = viewport.with_icon(icon);
     }
-    if options.screenshot.is_some() {
+    if let Some((width, height)) = options.size {
+        viewport = viewport.with_inner_size([f32::from(width), f32::from(height)]);
+    } else if options.screenshot.is_some() {
         // Screenshots have a fixed size whatever was stored.
         viewport = viewport.with_inner_size([1280.0, 800.0]);
     }
     let native = eframe::NativeOptions {
         viewport,
-        persist_window: options.persist && options.screenshot.is_none(),
+        persist_window: options.persist && options.screenshot.is_none() && options.size.is_none(),
         ..eframe::NativeOptions::default()
     };
     let result = eframe::run_native(

@@ -90,6 +90,21 @@ fn step_until(
     harness.step();
 }
 
+/// The Send button, whatever its second line says about the target.
+fn send_button<'h>(h: &'h Harness<'_, SockscopeApp>) -> egui_kittest::Node<'h> {
+    h.get_by(|n| {
+        n.role() == egui::accesskit::Role::Button
+            && n.label()
+                .is_some_and(|l| l == "Send" || l.starts_with("Send\n"))
+    })
+}
+
+/// Clicks Send.
+fn click_send(h: &mut Harness<'_, SockscopeApp>) {
+    send_button(h).click();
+    h.run_steps(1);
+}
+
 /// Picks a language in the window's settings menu.
 fn choose_language(h: &mut Harness<'_, SockscopeApp>, language: &str) {
     h.get_by_label("Settings").click();
@@ -141,7 +156,7 @@ fn client_connects_sends_and_switches_encoding() {
 
     // Text send.
     fill(&mut h, "Data to send", "hello");
-    h.get_by_label("Send").click();
+    click_send(&mut h);
     h.run_steps(1);
     assert_eq!(read_exact_timeout(&mut peer, 5), b"hello");
     step_until(&mut h, "TX record", |app| {
@@ -155,7 +170,7 @@ fn client_connects_sends_and_switches_encoding() {
     h.get_by_label("as hex").click();
     h.run_steps(1);
     fill(&mut h, "Data to send", "48 65 6C 6C 6F 21");
-    h.get_by_label("Send").click();
+    click_send(&mut h);
     h.run_steps(1);
     assert_eq!(read_exact_timeout(&mut peer, 6), b"Hello!");
 
@@ -206,21 +221,30 @@ fn server_lists_sends_and_kicks() {
     step_until(&mut h, "three clients", |app| app.clients.len() == 3);
     assert!(h.query_by_label_contains("Clients (3)").is_some());
 
-    // Tick the first client, choose "Selected clients", send.
+    // With nothing ticked the Send button says it goes to all three.
+    fill(&mut h, "Data to send", "only you");
+    assert_eq!(
+        send_button(&h).accesskit_node().label().as_deref(),
+        Some("Send\n→ all 3")
+    );
+    // Ticking a client targets it: no other choice to make.
     let first: SocketAddr = clients[0].local_addr().unwrap();
     h.get_by_label(&first.to_string()).click();
-    h.get_by_label("Selected clients").click();
-    h.run_steps(1);
-    fill(&mut h, "Data to send", "only you");
-    h.get_by_label("Send").click();
+    h.run_steps(2);
+    assert_eq!(
+        send_button(&h).accesskit_node().label().as_deref(),
+        Some("Send\n→ 1 ticked")
+    );
+    assert!(h.query_by_label_contains("1 ticked clients").is_some());
+    click_send(&mut h);
     h.run_steps(1);
     assert_eq!(read_exact_timeout(&mut clients[0], 8), b"only you");
 
-    // Then to all.
-    h.get_by_label("All clients").click();
+    // Then to all, once unticked.
+    h.get_by_label("Untick all").click();
     h.run_steps(1);
     fill(&mut h, "Data to send", "everyone");
-    h.get_by_label("Send").click();
+    click_send(&mut h);
     h.run_steps(1);
     for client in &mut clients {
         assert_eq!(read_exact_timeout(client, 8), b"everyone");
@@ -277,12 +301,9 @@ fn invalid_input_is_flagged() {
         h.query_by_label_contains("'G' at position 5").is_some(),
         "hex error names the character and position"
     );
-    h.get_by_label("Send").click();
+    click_send(&mut h);
     h.run_steps(2);
-    assert!(
-        h.state().tab().compose.feedback.is_none(),
-        "nothing was sent"
-    );
+    assert!(h.state().tab().notice.is_none(), "nothing was sent");
 }
 
 /// The language switch turns the window Chinese, and Chinese glyphs render.
@@ -292,7 +313,10 @@ fn switches_to_chinese() {
     choose_language(&mut h, "简体中文");
     h.run_steps(2);
     assert!(h.query_by_label("开始监听").is_some());
-    assert!(h.query_by_label("发送").is_some());
+    assert!(
+        h.query_by(|n| n.label().is_some_and(|l| l.starts_with("发送\n→")))
+            .is_some()
+    );
 }
 
 /// The compare pane shows the newest received record read as GBK and as UTF-8: `你好` in
@@ -309,11 +333,11 @@ fn compare_pane_reads_gbk_and_utf8() {
     h.get_by_label("Compare GBK / UTF-8").click();
     h.run_steps(2);
     assert!(
-        h.query_by_label_contains("GBK: 你好!  (0 invalid)")
+        h.query_by_label_contains("GBK: 你好!  (0 bytes invalid)")
             .is_some()
     );
     assert!(
-        h.query_by_label_contains("UTF-8: \\xC4\\xE3\\xBA\\xC3!  (4 invalid)")
+        h.query_by_label_contains("UTF-8: \\xC4\\xE3\\xBA\\xC3!  (4 bytes invalid)")
             .is_some()
     );
 }
@@ -407,10 +431,9 @@ fn udp_peer_listed_and_answered() {
     assert!(h.query_by_label_contains("UDP peers (1)").is_some());
     let peer_addr = peer.local_addr().unwrap();
     h.get_by_label(&peer_addr.to_string()).click();
-    h.get_by_label("Ticked peers").click();
     h.run_steps(1);
     fill(&mut h, "Data to send", "ok");
-    h.get_by_label("Send").click();
+    click_send(&mut h);
     h.run_steps(1);
     let mut buf = [0u8; 16];
     let (n, from) = peer.recv_from(&mut buf).unwrap();
@@ -585,7 +608,7 @@ fn two_tabs_talk_record_close_and_restore() {
         matches!(tab.status, Status::Connected { .. })
     });
     fill(&mut h, "Data to send", "from the client tab");
-    h.get_by_label("Send").click();
+    click_send(&mut h);
     // The server tab, in the background, receives it and marks the tab.
     step_app_until(&mut h, "server receives", |app| {
         app.tabs[0]
@@ -606,7 +629,7 @@ fn two_tabs_talk_record_close_and_restore() {
     assert_eq!(h.state().active, 0);
     assert_eq!(h.state().tabs[0].unseen, 0);
     fill(&mut h, "Data to send", "from the server tab");
-    h.get_by_label("Send").click();
+    click_send(&mut h);
     step_app_until(&mut h, "client receives", |app| {
         app.tabs[1]
             .store
@@ -720,7 +743,6 @@ fn udp_selected_target_is_the_same_for_every_sender() {
         h.get_by_label(&peer.local_addr().unwrap().to_string())
             .click();
     }
-    h.get_by_label("Ticked peers").click();
     h.run_steps(1);
     let expect = |peers: &[std::net::UdpSocket], what: &[u8]| {
         for peer in &peers[..2] {
@@ -739,7 +761,7 @@ fn udp_selected_target_is_the_same_for_every_sender() {
         peers[2].set_read_timeout(Some(WAIT)).unwrap();
     };
     fill(&mut h, "Data to send", "button");
-    h.get_by_label("Send").click();
+    click_send(&mut h);
     h.run_steps(1);
     expect(&peers, b"button");
 
@@ -791,8 +813,7 @@ fn fixed_length_frames_are_crc_checked() {
     h.run_steps(2);
     h.get_by_label("Fixed length").click();
     h.run_steps(2);
-    h.get_by_label("Frame check").click();
-    h.run_steps(2);
+    // The menu stays open for the parameters and the check.
     h.get_by_label("CRC-16/MODBUS").click();
     h.run_steps(2);
     let tab = &h.state().tab().settings.view;
@@ -842,8 +863,10 @@ fn chinese_window_has_no_english_words() {
             found.push(format!("{what}: {word}"));
         }
     };
-    h.get_by_label("高级选项").click();
-    look(&mut h, "server");
+    h.get_by_label("高级选项 …").click();
+    look(&mut h, "server, advanced");
+    h.get_by_label("发送文件 …").click();
+    look(&mut h, "file menu");
     h.get_by_label("快捷指令").click();
     h.run_steps(2);
     fill(&mut h, "待发送数据", "你好");
@@ -895,6 +918,7 @@ fn english_words(h: &Harness<'_, SockscopeApp>) -> Vec<String> {
         "JIS",
         "EUC",
         "windows",
+        "Windows",
         "ASCII",
         "CRLF",
         "KiB",

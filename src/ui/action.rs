@@ -3,6 +3,7 @@
 //! it starts and stops sessions, sends (every sender through [`send_target`]), changes
 //! view choices in the store and the settings together, kicks, records and saves.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,7 +13,9 @@ use crate::automation::{
 };
 use crate::codec::checksum::Checksum;
 use crate::codec::text::TextEncoding;
-use crate::engine::{ConnId, SendTarget, SessionConfig, SessionHandle, SessionKind};
+use crate::engine::{
+    ConnId, SendTarget, SessionConfig, SessionHandle, SessionKind, parse_host_port,
+};
 use crate::lang::Lang;
 use crate::session::recorder::{LogFormat, LogOptions, Recorder, RecorderStatus};
 use crate::session::stats::human_bytes;
@@ -21,10 +24,13 @@ use crate::session::{Framing, ViewMode};
 
 use super::errors;
 use super::files::{DialogPurpose, FileOutcome, JobResult, Slot};
-use super::log::default_log_path;
-use super::send::TargetChoice;
-use super::settings::{Mode, parse_number};
-use super::tab::{Clients, SessionTab, Status};
+use super::i18n::Texts;
+use super::log::{
+    PendingWrite, WriteChoice, WriteKind, default_log_path, expand_home, numbered_free_path,
+};
+use super::send::bytes_to_text;
+use super::settings::{Mode, UdpTarget, parse_number};
+use super::tab::{Clients, NoticeAbout, SessionTab, Status};
 
 /// Events the recorder's tap may hold before TCP workers wait for it.
 const TAP_CAPACITY: usize = 4096;
@@ -75,6 +81,10 @@ pub enum UiAction {
     Kick(ConnId),
     /// Record to the log row's path and format.
     StartRecording,
+    /// Save what the view holds to the log row's path (a dialog when it is empty).
+    SaveView,
+    /// The user's answer about a file that exists.
+    ConfirmWrite(WriteChoice),
     /// Stop recording.
     StopRecording,
     /// Turn auto-reply on or off.
@@ -83,47 +93,120 @@ pub enum UiAction {
     RulesChanged,
     /// Save the compose box as a quick command with this name.
     SaveQuickCommand(String),
-    /// Forget the status bar's error.
-    DismissError,
+    /// Close the message strip's message.
+    DismissNotice,
+    /// Put these bytes in the compose box (in its mode and encoding).
+    ComposeBytes(Vec<u8>),
+    /// Send to this peer from now on (tick that client, or make it the fixed UDP peer).
+    TargetPeer(SocketAddr),
 }
 
 /// Why a send has nowhere to go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetError {
-    /// "Selected" with nothing ticked in the list.
-    NoneSelected,
+    /// UDP "reply to last sender" before anyone sent to us.
+    NoSender,
+    /// UDP "fixed peer" with the field empty.
+    NoPeer,
+    /// UDP "fixed peer" that is not `host:port`.
+    BadPeer,
+    /// UDP "fixed peer" given by a name while the socket is open (names are looked up
+    /// when the socket opens; the window never waits for DNS).
+    PeerNeedsIp,
+}
+
+/// What the UDP target choice needs to know besides the ticks.
+#[derive(Clone, Copy, Debug)]
+pub struct UdpRoute<'a> {
+    /// Last sender or fixed peer.
+    pub choice: UdpTarget,
+    /// The fixed peer as typed.
+    pub peer: &'a str,
+    /// Whoever sent to us last.
+    pub last_sender: Option<SocketAddr>,
+    /// The socket's local address, for `localhost` in the peer field.
+    pub local: Option<SocketAddr>,
 }
 
 /// Where a send goes, the same for every sender (Send button, repeat, file, quick
-/// commands). A TCP client always sends on its connection. "All" is every client of a
-/// server, or a UDP socket's default peer (the configured one, else the last sender).
-/// "Selected" is every row ticked in the clients list: TCP clients by connection, UDP
-/// peers by address, one datagram each.
+/// commands). A TCP client sends on its connection. Ticks in the clients list win: a
+/// server sends to the ticked clients, else to all; a UDP socket to the ticked peers,
+/// else to its choice (the last sender or the fixed peer), one datagram each.
 pub fn send_target(
     mode: Mode,
-    choice: TargetChoice,
     clients: &Clients,
+    udp: UdpRoute<'_>,
 ) -> Result<SendTarget, TargetError> {
     let ticked = || clients.values().filter(|c| c.selected);
-    match (mode, choice) {
-        (Mode::TcpClient, _) | (Mode::Udp, TargetChoice::All) => Ok(SendTarget::Default),
-        (Mode::TcpServer, TargetChoice::All) => Ok(SendTarget::All),
-        (Mode::TcpServer, TargetChoice::Selected) => {
+    match mode {
+        Mode::TcpClient => Ok(SendTarget::Default),
+        Mode::TcpServer => {
             let conns: Vec<ConnId> = ticked().filter_map(|c| c.conn).collect();
-            if conns.is_empty() {
-                Err(TargetError::NoneSelected)
+            Ok(if conns.is_empty() {
+                SendTarget::All
             } else {
-                Ok(SendTarget::Conns(conns))
+                SendTarget::Conns(conns)
+            })
+        }
+        Mode::Udp => {
+            let peers: Vec<SocketAddr> = ticked().map(|c| c.peer).collect();
+            if !peers.is_empty() {
+                return Ok(SendTarget::Peers(peers));
+            }
+            match udp.choice {
+                UdpTarget::LastSender => udp
+                    .last_sender
+                    .map(SendTarget::Peer)
+                    .ok_or(TargetError::NoSender),
+                UdpTarget::FixedPeer => fixed_peer(udp.peer, udp.local).map(SendTarget::Peer),
             }
         }
-        (Mode::Udp, TargetChoice::Selected) => {
-            let peers: Vec<_> = ticked().map(|c| c.peer).collect();
-            if peers.is_empty() {
-                Err(TargetError::NoneSelected)
-            } else {
-                Ok(SendTarget::Peers(peers))
-            }
-        }
+    }
+}
+
+/// The fixed UDP peer as an address: an IP literal, or `localhost` (the loopback of the
+/// socket's family).
+pub fn fixed_peer(typed: &str, local: Option<SocketAddr>) -> Result<SocketAddr, TargetError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(TargetError::NoPeer);
+    }
+    let (host, port) = parse_host_port(typed).map_err(|_| TargetError::BadPeer)?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    if bare.eq_ignore_ascii_case("localhost") {
+        let ip = match local {
+            Some(SocketAddr::V6(_)) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        return Ok(SocketAddr::new(ip, port));
+    }
+    Err(TargetError::PeerNeedsIp)
+}
+
+/// The target error in words.
+pub fn target_error_text(t: &Texts, error: TargetError) -> &'static str {
+    match error {
+        TargetError::NoSender => t.no_sender_yet,
+        TargetError::NoPeer => t.type_a_peer,
+        TargetError::BadPeer => t.invalid_peer,
+        TargetError::PeerNeedsIp => t.peer_needs_ip,
+    }
+}
+
+/// Where a target sends, in a few words for the Send button ("all 3", "2 ticked",
+/// "127.0.0.1:9001"); empty for a TCP client's connection.
+pub fn target_words(t: &Texts, target: &SendTarget, clients: &Clients) -> String {
+    match target {
+        SendTarget::Default => String::new(),
+        SendTarget::All => format!("{} {}", t.target_all_n, clients.len()),
+        SendTarget::Conns(v) => format!("{} {}", v.len(), t.target_ticked_n),
+        SendTarget::Peers(v) if v.len() == 1 => v[0].to_string(),
+        SendTarget::Peers(v) => format!("{} {}", v.len(), t.target_ticked_n),
+        SendTarget::Peer(a) => a.to_string(),
+        SendTarget::Conn(_) => format!("1 {}", t.target_ticked_n),
     }
 }
 
@@ -181,24 +264,70 @@ impl SessionTab {
                 if let Some(session) = &self.session
                     && let Err(error) = session.kick(conn)
                 {
-                    self.last_error = Some(errors::error_text(lang, &error));
+                    let message = errors::error_text(lang, &error);
+                    self.notify(NoticeAbout::Session, false, message);
                 }
             }
             UiAction::StartRecording => {
-                let format = self.settings.log.format;
-                let typed = self.settings.log.path.trim();
-                let path = if typed.is_empty() {
-                    default_log_path("session", format)
+                let (path, format) = self.typed_log_path("session");
+                self.write_or_ask(lang, WriteKind::Record, path, format);
+            }
+            UiAction::SaveView => {
+                if self.settings.log.path.trim().is_empty() {
+                    self.open_dialog(lang, DialogPurpose::SaveView);
                 } else {
-                    PathBuf::from(typed)
-                };
-                self.start_recording(lang, &path, format);
+                    let (mut path, format) = self.typed_log_path("view");
+                    // Never over the file being recorded to.
+                    if self.recording()
+                        && self
+                            .log
+                            .recorder
+                            .as_ref()
+                            .is_some_and(|r| r.status().path == path)
+                    {
+                        path = numbered_free_path(&path);
+                    }
+                    self.write_or_ask(lang, WriteKind::SaveView, path, format);
+                }
+            }
+            UiAction::ConfirmWrite(choice) => {
+                if let Some(pending) = self.log.confirm.take() {
+                    let path = match choice {
+                        WriteChoice::Overwrite => pending.path,
+                        WriteChoice::NewName => numbered_free_path(&pending.path),
+                        WriteChoice::Cancel => return,
+                    };
+                    self.write_log(lang, pending.kind, path, pending.format);
+                }
             }
             UiAction::StopRecording => self.stop_recording(),
             UiAction::SetAutoReply(on) => self.set_auto_reply(lang, on),
             UiAction::RulesChanged => self.rules_changed(lang),
             UiAction::SaveQuickCommand(name) => self.save_quick_command(&name),
-            UiAction::DismissError => self.last_error = None,
+            UiAction::DismissNotice => self.notice = None,
+            UiAction::ComposeBytes(bytes) => {
+                let spec = &mut self.settings.compose.spec;
+                if spec.hex {
+                    spec.text = crate::codec::hex::to_spaced(&bytes);
+                } else {
+                    let (text, escapes) = bytes_to_text(&bytes, spec.encoding, spec.escapes);
+                    spec.text = text;
+                    spec.escapes = escapes;
+                }
+            }
+            UiAction::TargetPeer(peer) => match self.settings.connection.mode {
+                Mode::TcpClient => {}
+                Mode::TcpServer => {
+                    for client in self.clients.values_mut() {
+                        client.selected = client.peer == peer;
+                    }
+                }
+                Mode::Udp => {
+                    self.clients.values_mut().for_each(|c| c.selected = false);
+                    self.settings.connection.udp_target = UdpTarget::FixedPeer;
+                    self.settings.connection.udp_peer = peer.to_string();
+                }
+            },
         }
     }
 
@@ -224,13 +353,17 @@ impl SessionTab {
         match self.engine.start(config) {
             Ok(handle) => {
                 if let Some(local) = handle.local_addr() {
+                    if handle.kind() != SessionKind::TcpClient {
+                        self.keep_bound_port(local);
+                        self.locals.push((handle.id(), local));
+                    }
                     self.status = match handle.kind() {
                         SessionKind::TcpServer => Status::Listening(local),
                         SessionKind::Udp => Status::Bound(local),
                         SessionKind::TcpClient => self.status.clone(),
                     };
                 }
-                self.last_error = None;
+                self.clear_notice(NoticeAbout::Session);
                 if let Some(responder) = &self.automation.responder {
                     responder.install(&handle);
                 }
@@ -248,14 +381,22 @@ impl SessionTab {
         }
     }
 
+    /// The target every sender uses now, or why there is none.
+    pub fn target(&self) -> Result<SendTarget, TargetError> {
+        let c = &self.settings.connection;
+        let udp = UdpRoute {
+            choice: c.udp_target,
+            peer: &c.udp_peer,
+            last_sender: self.last_sender,
+            local: self.session.as_ref().and_then(|s| s.local_addr()),
+        };
+        send_target(c.mode, &self.clients, udp)
+    }
+
     /// The target every sender uses now, or why there is none, in words.
     pub fn current_target(&self, lang: Lang) -> Result<SendTarget, String> {
-        send_target(
-            self.settings.connection.mode,
-            self.compose.target,
-            &self.clients,
-        )
-        .map_err(|TargetError::NoneSelected| lang.texts().none_selected.to_string())
+        self.target()
+            .map_err(|e| target_error_text(lang.texts(), e).to_string())
     }
 
     /// The running session and the target, or why a send cannot happen, in words.
@@ -272,7 +413,7 @@ impl SessionTab {
     fn automation_route(&mut self, lang: Lang) -> Option<(SessionHandle, SendTarget)> {
         let route = self.send_route(lang);
         route
-            .map_err(|m| self.automation.message = Some((false, m)))
+            .map_err(|m| self.notify(NoticeAbout::Automation, false, m))
             .ok()
     }
 
@@ -280,12 +421,15 @@ impl SessionTab {
     fn started<T>(&mut self, lang: Lang, started: Result<T, AutomationError>) -> Option<T> {
         match started {
             Ok(sender) => {
-                self.automation.message = None;
+                self.clear_notice(NoticeAbout::Automation);
                 Some(sender)
             }
             Err(error) => {
-                self.automation.message =
-                    Some((false, errors::automation_error_text(lang, &error)));
+                self.notify(
+                    NoticeAbout::Automation,
+                    false,
+                    errors::automation_error_text(lang, &error),
+                );
                 None
             }
         }
@@ -303,28 +447,35 @@ impl SessionTab {
         let payload = match self.compose.payload(lang, &self.settings.compose) {
             Ok(p) => p,
             Err(message) => {
-                self.compose.feedback = Some((false, message));
+                self.notify(NoticeAbout::Send, false, message);
                 return;
             }
         };
         let (session, target) = match self.send_route(lang) {
             Ok(route) => route,
             Err(message) => {
-                self.compose.feedback = Some((false, message));
+                self.notify(NoticeAbout::Send, false, message);
                 return;
             }
         };
         let len = payload.len();
-        self.compose.feedback = Some(match session.send(target, payload) {
+        let words = target_words(lang.texts(), &target, &self.clients);
+        let (ok, message) = match session.send(target, payload) {
             Ok(queued) => {
                 self.compose.counter += 1;
                 let spec = self.settings.compose.spec.clone();
                 self.settings.compose.remember(spec);
                 self.compose.history_pos = None;
-                (true, format!("{len} B → {queued}"))
+                let to = if words.is_empty() {
+                    queued.to_string()
+                } else {
+                    words
+                };
+                (true, format!("{} {len} B → {to}", lang.texts().sent))
             }
             Err(e) => (false, errors::error_text(lang, &e)),
-        });
+        };
+        self.notify(NoticeAbout::Send, ok, message);
     }
 
     /// Starts repeating the compose box every `periodic_ms`, `periodic_count` times.
@@ -336,8 +487,11 @@ impl SessionTab {
         let compose = &self.settings.compose;
         let interval = parse_number(&compose.periodic_ms).unwrap_or(0);
         if interval == 0 {
-            self.automation.message =
-                Some((false, format!("{}: {}", t.every_ms, t.invalid_number)));
+            self.notify(
+                NoticeAbout::Automation,
+                false,
+                format!("{}: {}", t.every_ms, t.invalid_number),
+            );
             return;
         }
         let count = parse_number(&compose.periodic_count).filter(|&n| n > 0);
@@ -364,7 +518,11 @@ impl SessionTab {
             .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(0);
         if !(1..=MAX_CHUNK).contains(&chunk) {
-            self.automation.message = Some((false, format!("{}: 1 … {MAX_CHUNK}", t.chunk)));
+            self.notify(
+                NoticeAbout::Automation,
+                false,
+                format!("{}: 1 … {MAX_CHUNK}", t.chunk),
+            );
             return;
         }
         let options = FileSendOptions {
@@ -376,6 +534,7 @@ impl SessionTab {
         let started = FileSender::start(session, target, &path, options);
         if let Some(sender) = self.started(lang, started) {
             self.automation.file = Some(sender);
+            self.automation.file_reported = false;
         }
     }
 
@@ -386,10 +545,13 @@ impl SessionTab {
             return;
         };
         let commands = &mut self.settings.automation.quick_commands;
-        self.automation.message = Some(match commands.send(index, &session, target) {
-            Ok(n) => (true, format!("{} → {n}", t.sent)),
+        let words = target_words(t, &target, &self.clients);
+        let (ok, message) = match commands.send(index, &session, target) {
+            Ok(n) if words.is_empty() => (true, format!("{} → {n}", t.sent)),
+            Ok(_) => (true, format!("{} → {words}", t.sent)),
             Err(error) => (false, errors::automation_error_text(lang, &error)),
-        });
+        };
+        self.notify(NoticeAbout::Automation, ok, message);
     }
 
     /// Saves the compose box as a new quick command.
@@ -443,8 +605,10 @@ impl SessionTab {
     /// Log options for this tab's files: the view's encoding and the session's address.
     fn log_options(&self, format: LogFormat) -> LogOptions {
         let mut options = LogOptions::new(format, self.store.encoding());
+        options.locals = self.locals.clone();
         if let Some(session) = &self.session
             && let Some(local) = session.local_addr()
+            && !options.locals.iter().any(|(s, _)| *s == session.id())
         {
             options.locals.push((session.id(), local));
         }
@@ -459,23 +623,53 @@ impl SessionTab {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && let Err(error) = std::fs::create_dir_all(dir)
         {
-            self.log.message = Some((
-                false,
-                format!("{} {}: {error}", t.cannot_create, dir.display()),
-            ));
+            let message = format!("{} {}: {error}", t.cannot_create, dir.display());
+            self.notify(NoticeAbout::Log, false, message);
             return;
         }
         match Recorder::start_with(path, &self.log_options(format), TAP_CAPACITY) {
             Ok((recorder, tap)) => {
                 self.engine.set_tap(Some(tap));
                 self.log.recorder = Some(recorder);
-                self.log.message = None;
+                self.clear_notice(NoticeAbout::Log);
                 self.settings.log.path = path.display().to_string();
                 self.settings.log.format = format;
             }
-            Err(error) => {
-                self.log.message = Some((false, errors::recorder_error_text(lang, &error)))
-            }
+            Err(error) => self.notify(
+                NoticeAbout::Log,
+                false,
+                errors::recorder_error_text(lang, &error),
+            ),
+        }
+    }
+
+    /// The log row's path (`~` expanded; a dated default when empty) and the format:
+    /// the extension's when it names one, else the row's choice.
+    fn typed_log_path(&self, stem: &str) -> (PathBuf, LogFormat) {
+        let chosen = self.settings.log.format;
+        let typed = self.settings.log.path.trim();
+        if typed.is_empty() {
+            return (default_log_path(stem, chosen), chosen);
+        }
+        let path = expand_home(typed);
+        let format = LogFormat::from_path(&path).unwrap_or(chosen);
+        (path, format)
+    }
+
+    /// Writes now, or asks first when the file exists.
+    fn write_or_ask(&mut self, lang: Lang, kind: WriteKind, path: PathBuf, format: LogFormat) {
+        // Only a regular file can be overwritten by mistake (not /dev/full, a pipe, …).
+        if path.is_file() {
+            self.log.confirm = Some(PendingWrite { kind, path, format });
+        } else {
+            self.write_log(lang, kind, path, format);
+        }
+    }
+
+    fn write_log(&mut self, lang: Lang, kind: WriteKind, path: PathBuf, format: LogFormat) {
+        match kind {
+            WriteKind::Record => self.start_recording(lang, &path, format),
+            WriteKind::SaveView => self.save_view(lang, path, format),
         }
     }
 
@@ -535,7 +729,7 @@ impl SessionTab {
                 (format.name(), format.extension()),
             ),
             DialogPurpose::SaveView => (
-                default_log_path("view", format),
+                self.typed_log_path("view").0,
                 (format.name(), format.extension()),
             ),
             DialogPurpose::SendFile => (field(&self.settings.compose.file_path), ("file", "*")),
@@ -564,8 +758,8 @@ impl SessionTab {
 
     fn show_message(&mut self, slot: Slot, ok: bool, message: String) {
         match slot {
-            Slot::Log => self.log.message = Some((ok, message)),
-            Slot::Automation => self.automation.message = Some((ok, message)),
+            Slot::Log => self.notify(NoticeAbout::Log, ok, message),
+            Slot::Automation => self.notify(NoticeAbout::Automation, ok, message),
         }
     }
 
@@ -590,11 +784,13 @@ impl SessionTab {
         let typed = |s: &str| Some(PathBuf::from(s.trim())).filter(|p| !p.as_os_str().is_empty());
         let fallback = match purpose {
             DialogPurpose::RecordPath => typed(&self.settings.log.path),
-            DialogPurpose::SaveView => Some(default_log_path("view", self.settings.log.format)),
+            DialogPurpose::SaveView => Some(self.typed_log_path("view").0),
             DialogPurpose::SendFile => typed(&self.settings.compose.file_path),
-            DialogPurpose::ImportCommands | DialogPurpose::ExportCommands => {
-                typed(&self.settings.automation.commands_path)
-            }
+            DialogPurpose::ImportCommands => typed(&self.settings.automation.commands_path),
+            DialogPurpose::ExportCommands => typed(&self.settings.automation.commands_path)
+                .or_else(|| {
+                    Some(default_log_path("commands", LogFormat::Text).with_extension("json"))
+                }),
         };
         let path = match path {
             Some(path) => path,
@@ -607,7 +803,12 @@ impl SessionTab {
                 );
                 match fallback {
                     Some(path) if purpose != DialogPurpose::RecordPath => path,
-                    _ => return,
+                    _ => {
+                        if fallback_missing(purpose) {
+                            self.show_message(purpose.slot(), false, t.type_path_first.into());
+                        }
+                        return;
+                    }
                 }
             }
         };
@@ -620,7 +821,7 @@ impl SessionTab {
             }
             DialogPurpose::SaveView => {
                 let format = LogFormat::from_path(&path).unwrap_or(self.settings.log.format);
-                self.save_view(lang, path, format);
+                self.write_or_ask(lang, WriteKind::SaveView, path, format);
             }
             DialogPurpose::SendFile => self.start_file_send(lang, path),
             DialogPurpose::ExportCommands => self.export_commands(lang, path),
@@ -677,9 +878,15 @@ impl SessionTab {
         for command in commands.commands {
             self.settings.automation.quick_commands.add(command);
         }
-        self.automation.message = Some((
-            true,
-            format!("{} {count} ← {}", lang.texts().imported, path.display()),
-        ));
+        let message = format!("{} {count} ← {}", lang.texts().imported, path.display());
+        self.notify(NoticeAbout::Automation, true, message);
     }
+}
+
+/// Purposes whose only way on without a dialog is a typed path.
+fn fallback_missing(purpose: DialogPurpose) -> bool {
+    matches!(
+        purpose,
+        DialogPurpose::SendFile | DialogPurpose::ImportCommands
+    )
 }

@@ -23,7 +23,7 @@ use super::errors::{stop_reason_text, template_error_text};
 use super::files::DialogPurpose;
 use super::i18n::Texts;
 use super::settings::{AutomationSettings, ComposeSettings, parse_number};
-use super::widgets::{ERROR_COLOR, enum_picker, keep_together, message_label, spec_options_ui};
+use super::widgets::{ERROR_COLOR, enum_picker, keep_together, panel_menu, spec_options_ui};
 
 /// What the right-hand panel shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -50,12 +50,12 @@ pub struct AutomationState {
     pub periodic: Option<PeriodicSender>,
     /// The running (or last) file sender.
     pub file: Option<FileSender>,
-    /// Last word from an automation action: (ok, message).
-    pub message: Option<(bool, String)>,
     /// The quick command being edited.
     pub editing: Option<usize>,
     /// Name for the next quick command saved from the compose box.
     pub new_name: String,
+    /// The end of the last file send was reported in the message strip.
+    pub file_reported: bool,
 }
 
 impl std::fmt::Debug for AutomationState {
@@ -64,7 +64,6 @@ impl std::fmt::Debug for AutomationState {
             .field("tab", &self.tab)
             .field("auto_reply", &self.responder.is_some())
             .field("rule_error", &self.rule_error)
-            .field("message", &self.message)
             .finish_non_exhaustive()
     }
 }
@@ -111,76 +110,47 @@ pub fn compose_automation_ui(
         } else if ui.button(t.start_repeat).clicked() {
             actions.push(UiAction::StartRepeat);
         }
-        if let Some(p) = &state.periodic {
-            let mut text = format!("{} {}", t.sent, p.sent());
-            if let Some(reason) = p.stop_reason() {
-                text.push_str(&format!(" ({})", stop_reason_text(lang, &reason)));
+        // Always there, of one width, so nothing after it moves while it counts.
+        let (text, tip) = match &state.periodic {
+            Some(p) => {
+                let reason = p
+                    .stop_reason()
+                    .map(|r| stop_reason_text(lang, &r))
+                    .unwrap_or_default();
+                (format!("{} {}", t.sent, p.sent()), reason)
             }
-            ui.label(text);
-        }
+            None => (format!("{} 0", t.sent), String::new()),
+        };
+        ui.add_sized(
+            [70.0, ui.spacing().interact_size.y],
+            egui::Label::new(RichText::new(text).monospace()).truncate(),
+        )
+        .on_hover_text(tip);
         ui.separator();
-        keep_together(ui, |ui| {
-            let label = ui.label(t.file);
-            ui.add(
-                TextEdit::singleline(&mut compose.file_path)
-                    .desired_width(160.0)
-                    .hint_text(t.file_hint),
-            )
-            .labelled_by(label.id);
-        });
-        keep_together(ui, |ui| {
-            let label = ui.label(t.chunk);
-            ui.add(TextEdit::singleline(&mut compose.file_chunk).desired_width(55.0))
-                .labelled_by(label.id);
-        });
-        keep_together(ui, |ui| {
-            let label = ui.label(t.chunk_delay);
-            ui.add(TextEdit::singleline(&mut compose.file_delay_ms).desired_width(35.0))
-                .labelled_by(label.id);
-        });
-        if state.file.as_ref().is_some_and(FileSender::is_running) {
-            if ui
-                .button(RichText::new(t.cancel).color(ERROR_COLOR))
-                .clicked()
-            {
-                actions.push(UiAction::CancelFile);
+        match state.file.as_ref().filter(|f| f.is_running()) {
+            Some(f) => {
+                // While a file goes out its progress takes the place of the menu.
+                let (fraction, text) = file_progress_text(lang, f);
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .text(text)
+                        .desired_width(260.0),
+                );
+                if ui
+                    .button(RichText::new(t.cancel).color(ERROR_COLOR))
+                    .clicked()
+                {
+                    actions.push(UiAction::CancelFile);
+                }
             }
-        } else {
-            if ui
-                .add_enabled(!dialog_open, egui::Button::new(t.send_file))
-                .clicked()
-            {
-                actions.push(UiAction::OpenDialog(DialogPurpose::SendFile));
-            }
-            // No stat per frame: a missing file is reported when the send starts.
-            let path = PathBuf::from(compose.file_path.trim());
-            if ui
-                .add_enabled(!path.as_os_str().is_empty(), egui::Button::new(t.send_path))
-                .on_disabled_hover_text(t.file_path_first)
-                .clicked()
-            {
-                actions.push(UiAction::SendFile(path));
+            None => {
+                panel_menu(ui, format!("{} …", t.send_a_file), |ui| {
+                    file_menu_ui(ui, t, compose, dialog_open, actions)
+                })
+                .on_hover_text(t.send_a_file_tip);
             }
         }
     });
-    if let Some(f) = &state.file {
-        let p = f.progress();
-        let eta = p
-            .eta
-            .map(|d| format!(" · {} {:.0} s", t.eta, d.as_secs_f64()))
-            .unwrap_or_default();
-        let mut text = format!(
-            "{} / {} · {}{}{eta}",
-            human_bytes(p.done as f64),
-            human_bytes(p.total as f64),
-            human_bytes(p.bytes_per_sec),
-            t.per_second
-        );
-        if let Some(reason) = f.stop_reason() {
-            text.push_str(&format!(" · {}", stop_reason_text(lang, &reason)));
-        }
-        ui.add(egui::ProgressBar::new(p.fraction()).text(text));
-    }
     let busy = state
         .periodic
         .as_ref()
@@ -189,7 +159,76 @@ pub fn compose_automation_ui(
     if busy {
         ui.ctx().request_repaint_after(Duration::from_millis(100));
     }
-    message_label(ui, state.message.as_ref());
+}
+
+/// The file menu: path, chunk size, delay, and the two ways to start.
+fn file_menu_ui(
+    ui: &mut Ui,
+    t: &Texts,
+    compose: &mut ComposeSettings,
+    dialog_open: bool,
+    actions: &mut Vec<UiAction>,
+) {
+    egui::Grid::new("file_menu").num_columns(2).show(ui, |ui| {
+        let label = ui.label(t.file);
+        ui.add(
+            TextEdit::singleline(&mut compose.file_path)
+                .desired_width(220.0)
+                .hint_text(t.file_hint),
+        )
+        .labelled_by(label.id);
+        ui.end_row();
+        let label = ui.label(t.chunk);
+        ui.add(TextEdit::singleline(&mut compose.file_chunk).desired_width(70.0))
+            .labelled_by(label.id)
+            .on_hover_text(t.chunk_tip);
+        ui.end_row();
+        let label = ui.label(t.chunk_delay);
+        ui.add(TextEdit::singleline(&mut compose.file_delay_ms).desired_width(70.0))
+            .labelled_by(label.id)
+            .on_hover_text(t.chunk_delay_tip);
+        ui.end_row();
+    });
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(!dialog_open, egui::Button::new(t.send_file))
+            .clicked()
+        {
+            actions.push(UiAction::OpenDialog(DialogPurpose::SendFile));
+            ui.close();
+        }
+        // No stat per frame: a missing file is reported when the send starts.
+        let path = PathBuf::from(compose.file_path.trim());
+        if ui
+            .add_enabled(!path.as_os_str().is_empty(), egui::Button::new(t.send_path))
+            .on_disabled_hover_text(t.file_path_first)
+            .clicked()
+        {
+            actions.push(UiAction::SendFile(path));
+            ui.close();
+        }
+    });
+}
+
+/// A file send's progress: the bar's fraction and its words.
+pub fn file_progress_text(lang: Lang, f: &FileSender) -> (f32, String) {
+    let t = lang.texts();
+    let p = f.progress();
+    let eta = p
+        .eta
+        .map(|d| format!(" · {} {:.0} s", t.eta, d.as_secs_f64()))
+        .unwrap_or_default();
+    let mut text = format!(
+        "{} / {} · {}{}{eta}",
+        human_bytes(p.done as f64),
+        human_bytes(p.total as f64),
+        human_bytes(p.bytes_per_sec),
+        t.per_second
+    );
+    if let Some(reason) = f.stop_reason() {
+        text.push_str(&format!(" · {}", stop_reason_text(lang, &reason)));
+    }
+    (p.fraction(), text)
 }
 
 /// The quick commands tab.
@@ -306,7 +345,6 @@ pub fn commands_ui(
         settings.quick_commands.remove(i);
         state.editing = None;
     }
-    message_label(ui, state.message.as_ref());
 }
 
 /// Edits a send template in place (quick commands).
@@ -389,8 +427,17 @@ pub fn auto_reply_ui(
         {
             actions.push(UiAction::SetAutoReply(on));
         }
-        changed |= ui.checkbox(&mut config.echo, t.echo).changed();
+        changed |= ui
+            .checkbox(&mut config.echo, t.echo)
+            .on_hover_text(t.echo_tip)
+            .changed();
     });
+    // One line in either state: whether the rules below act at all.
+    if view.on {
+        ui.label(RichText::new(t.auto_reply_active).color(super::widgets::OK_COLOR));
+    } else {
+        ui.label(RichText::new(t.auto_reply_off_note).color(egui::Color32::GRAY));
+    }
     ui.horizontal_wrapped(|ui| {
         ui.label(t.presets);
         for preset in Preset::ALL {

@@ -17,6 +17,7 @@ use super::tab::{ClientKey, Clients};
 pub fn clients_ui(
     ui: &mut Ui,
     t: &Texts,
+    udp: bool,
     clients: &mut Clients,
     stats: &Stats,
     actions: &mut Vec<UiAction>,
@@ -24,7 +25,11 @@ pub fn clients_ui(
     ui.add_space(4.0);
     // The tab above already says how many there are.
     ui.horizontal(|ui| {
-        if ui.small_button(t.select_all).clicked() {
+        if ui
+            .small_button(t.select_all)
+            .on_hover_text(t.tick_tip)
+            .clicked()
+        {
             clients.values_mut().for_each(|c| c.selected = true);
         }
         if ui.small_button(t.select_none).clicked() {
@@ -33,7 +38,8 @@ pub fn clients_ui(
     });
     ui.separator();
     if clients.is_empty() {
-        ui.label(RichText::new(t.no_clients).color(egui::Color32::GRAY));
+        let empty = if udp { t.no_peers } else { t.no_clients };
+        ui.label(RichText::new(empty).color(egui::Color32::GRAY));
         return;
     }
     ui.label(
@@ -56,7 +62,8 @@ pub fn clients_ui(
                 };
                 let peer_stats = stats.per_peer.get(&client.peer).copied();
                 ui.horizontal(|ui| {
-                    ui.checkbox(&mut client.selected, client.peer.to_string());
+                    ui.checkbox(&mut client.selected, client.peer.to_string())
+                        .on_hover_text(t.tick_tip);
                     if let Some(conn) = client.conn
                         && ui.small_button(t.kick).clicked()
                     {

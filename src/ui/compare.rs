@@ -15,9 +15,65 @@ const MAX_BYTES: usize = 4096;
 /// The encodings compared, top to bottom.
 pub const COMPARED: [TextEncoding; 2] = [TextEncoding::Gbk, TextEncoding::Utf8];
 
-/// Draws the comparison of `bytes`.
-pub fn compare_ui(ui: &mut Ui, t: &super::i18n::Texts, bytes: &[u8]) {
+/// Bytes of `spans` that are not valid in their encoding.
+fn invalid_bytes(spans: &[CharSpan]) -> usize {
+    spans
+        .iter()
+        .filter(|s| !s.valid)
+        .map(|s| s.range.len())
+        .sum()
+}
+
+/// The comparison in one sentence: which reading is valid and why the other is not.
+pub fn verdict(t: &super::i18n::Texts, bytes: &[u8]) -> (String, Option<TextEncoding>) {
+    let counts: Vec<(TextEncoding, usize)> = COMPARED
+        .iter()
+        .map(|&enc| (enc, invalid_bytes(&char_spans(enc, bytes))))
+        .collect();
+    let valid: Vec<TextEncoding> = counts.iter().filter(|c| c.1 == 0).map(|c| c.0).collect();
+    let invalid: Vec<String> = counts
+        .iter()
+        .filter(|c| c.1 > 0)
+        .map(|(enc, n)| format!("{n} {} {}", t.bytes_invalid_as, enc.name()))
+        .collect();
+    let ascii = bytes.iter().all(u8::is_ascii);
+    let text = match (valid.as_slice(), ascii) {
+        (_, true) => t.verdict_ascii.to_string(),
+        ([only], false) => format!(
+            "{} {}; {}. {}",
+            t.verdict_valid,
+            only.name(),
+            invalid.join(", "),
+            t.verdict_why
+        ),
+        ([], false) => format!("{}: {}", t.verdict_neither, invalid.join(", ")),
+        (_, false) => t.verdict_both.to_string(),
+    };
+    let suggest = match valid.as_slice() {
+        [only] if !ascii => Some(*only),
+        _ => None,
+    };
+    (text, suggest)
+}
+
+/// Draws the comparison of `bytes`; returns the encoding the user chose to view with.
+pub fn compare_ui(
+    ui: &mut Ui,
+    t: &super::i18n::Texts,
+    bytes: &[u8],
+    view: TextEncoding,
+) -> Option<TextEncoding> {
     let bytes = &bytes[..bytes.len().min(MAX_BYTES)];
+    let mut chosen = None;
+    let (text, suggest) = verdict(t, bytes);
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(text).strong());
+        if let Some(enc) = suggest.filter(|e| *e != view)
+            && ui.button(format!("{} {}", t.view_as, enc.name())).clicked()
+        {
+            chosen = Some(enc);
+        }
+    });
     let readings: Vec<(TextEncoding, Vec<CharSpan>)> = COMPARED
         .iter()
         .map(|&enc| (enc, char_spans(enc, bytes)))
@@ -105,7 +161,8 @@ pub fn compare_ui(ui: &mut Ui, t: &super::i18n::Texts, bytes: &[u8]) {
                             .collect();
                         (FontId::monospace(9.0), code)
                     } else {
-                        (FontId::monospace(10.0), span.text.clone())
+                        // The byte's value is in the row above; the cell only marks it.
+                        (FontId::monospace(12.0), "?".to_string())
                     };
                     painter.text(cell_rect.center(), Align2::CENTER_CENTER, text, font, color);
                 }
@@ -115,7 +172,7 @@ pub fn compare_ui(ui: &mut Ui, t: &super::i18n::Texts, bytes: &[u8]) {
     ui.separator();
     // A plain-text line per encoding, for copying and for screen readers.
     for (enc, spans) in &readings {
-        let invalid = spans.iter().filter(|s| !s.valid).count();
+        let invalid = invalid_bytes(spans);
         let font = FontId::monospace(13.0);
         let text: String = ui.fonts_mut(|f| {
             spans
@@ -137,11 +194,12 @@ pub fn compare_ui(ui: &mut Ui, t: &super::i18n::Texts, bytes: &[u8]) {
             RichText::new(format!(
                 "{}: {text}  ({invalid} {})",
                 enc.name(),
-                t.invalid_short
+                t.invalid_bytes_short
             ))
             .monospace(),
         );
     }
+    chosen
 }
 
 /// Control characters shown by name so the cell is never blank.

@@ -8,7 +8,7 @@ use super::action::UiAction;
 use super::i18n::Texts;
 use super::settings::{ConnectionSettings, Field, Mode};
 use super::tab::Status;
-use super::widgets::{ERROR_COLOR, OK_COLOR, keep_together};
+use super::widgets::{ERROR_COLOR, OK_COLOR, keep_together, panel_menu};
 
 /// Draws the connection panel of one tab.
 pub fn connection_ui(
@@ -23,7 +23,9 @@ pub fn connection_ui(
     let error_for = |field: Field| errors.iter().find(|(f, _)| *f == field).map(|(_, m)| *m);
 
     ui.add_space(2.0);
-    ui.horizontal_wrapped(|ui| {
+    // One row that never wraps: a long status is cut (whole on hover) instead of pushing
+    // the panels below down; field problems show on their field (red, reason on hover).
+    ui.horizontal(|ui| {
         ui.label(t.mode);
         ui.add_enabled_ui(!running, |ui| {
             for mode in Mode::ALL {
@@ -33,36 +35,36 @@ pub fn connection_ui(
         });
         ui.separator();
 
-        let (host_text, port_text) = match settings.mode {
-            Mode::TcpClient => (t.remote_host, t.remote_port),
-            _ => (t.local_host, t.local_port),
+        let (host_text, port_text, host_tip) = match settings.mode {
+            Mode::TcpClient => (t.remote_host, t.remote_port, t.remote_host_tip),
+            _ => (t.local_host, t.local_port, t.local_host_tip),
         };
-        ui.add_enabled_ui(!running, |ui| {
-            let mode = settings.mode;
-            let (host, port) = settings.endpoint_fields();
-            let label = ui.label(host_text);
-            ui.add(TextEdit::singleline(host).desired_width(130.0))
-                .labelled_by(label.id)
-                .on_disabled_hover_text(t.stop_first);
-            let label = ui.label(port_text);
-            ui.add(TextEdit::singleline(port).desired_width(55.0))
-                .labelled_by(label.id)
-                .on_hover_text(if mode == Mode::TcpClient {
-                    t.remote_port_tip
+        let mode = settings.mode;
+        let (host, port) = settings.endpoint_fields();
+        let field = |ui: &mut Ui, label: &str, value: &mut String, width: f32, which, tip| {
+            keep_together(ui, |ui| {
+                let l = ui.label(label);
+                let mut edit = TextEdit::singleline(value).desired_width(width);
+                if let Some(message) = error_for(which) {
+                    edit = edit.text_color(ERROR_COLOR);
+                    let r = ui.add_enabled(!running, edit).labelled_by(l.id);
+                    r.on_hover_text(format!("! {message}"))
+                        .on_disabled_hover_text(t.stop_first);
                 } else {
-                    t.local_port_tip
-                });
-            if mode == Mode::Udp {
-                let label = ui.label(t.udp_peer);
-                ui.add(
-                    TextEdit::singleline(&mut settings.udp_peer)
-                        .desired_width(150.0)
-                        .hint_text("127.0.0.1:9001"),
-                )
-                .labelled_by(label.id)
-                .on_hover_text(t.udp_peer_tip);
-            }
-        });
+                    ui.add_enabled(!running, edit)
+                        .labelled_by(l.id)
+                        .on_hover_text(tip)
+                        .on_disabled_hover_text(t.stop_first);
+                }
+            });
+        };
+        field(ui, host_text, host, 120.0, Field::Host, host_tip);
+        let port_tip = if mode == Mode::TcpClient {
+            t.remote_port_tip
+        } else {
+            t.local_port_tip
+        };
+        field(ui, port_text, port, 50.0, Field::Port, port_tip);
 
         let (start_text, stop_text) = match settings.mode {
             Mode::TcpClient => (t.connect, t.disconnect),
@@ -73,41 +75,34 @@ pub fn connection_ui(
             if ui.button(RichText::new(stop_text).strong()).clicked() {
                 actions.push(UiAction::Stop);
             }
-        } else if ui
-            .add_enabled(
+        } else {
+            let first_error = errors
+                .first()
+                .map(|(_, m)| format!("{}: {m}", t.fix_fields_first));
+            let response = ui.add_enabled(
                 errors.is_empty(),
                 egui::Button::new(RichText::new(start_text).strong()),
-            )
-            .on_disabled_hover_text(t.fix_fields_first)
-            .clicked()
-        {
-            actions.push(UiAction::Start);
-        }
-        ui.separator();
-        let (text, color) = status_text(t, status);
-        ui.label(RichText::new(text).color(color).strong());
-    });
-
-    for field in [Field::Host, Field::Port, Field::Peer] {
-        if let Some(message) = error_for(field) {
-            let name = match field {
-                Field::Host => match settings.mode {
-                    Mode::TcpClient => t.remote_host,
-                    _ => t.local_host,
-                },
-                Field::Port => match settings.mode {
-                    Mode::TcpClient => t.remote_port,
-                    _ => t.local_port,
-                },
-                _ => t.udp_peer,
+            );
+            let response = match &first_error {
+                Some(reason) => response.on_disabled_hover_text(reason),
+                None => response,
             };
-            ui.label(RichText::new(format!("! {name}: {message}")).color(ERROR_COLOR));
+            if response.clicked() {
+                actions.push(UiAction::Start);
+            }
         }
-    }
-
-    egui::CollapsingHeader::new(t.advanced)
-        .id_salt("advanced")
-        .show(ui, |ui| advanced_ui(ui, t, settings, running, &errors));
+        panel_menu(ui, format!("{} …", t.advanced), |ui| {
+            advanced_ui(ui, t, settings, running, &errors)
+        })
+        .on_hover_text(t.advanced_tip);
+        ui.separator();
+        let (text, color) = match errors.first() {
+            Some((_, message)) if !running => (format!("! {message}"), ERROR_COLOR),
+            _ => status_text(t, status),
+        };
+        ui.add(egui::Label::new(RichText::new(&text).color(color).strong()).truncate())
+            .on_hover_text(text);
+    });
 }
 
 fn advanced_ui(
@@ -118,9 +113,12 @@ fn advanced_ui(
     errors: &[(Field, &'static str)],
 ) {
     ui.add_enabled_ui(!running, |ui| {
-        ui.horizontal_wrapped(|ui| {
+        ui.vertical(|ui| {
+            if running {
+                ui.label(RichText::new(t.stop_first).color(egui::Color32::GRAY));
+            }
             let field = |ui: &mut Ui, label: &str, value: &mut String, which: Field| {
-                keep_together(ui, |ui| {
+                ui.horizontal(|ui| {
                     let l = ui.label(label);
                     ui.add(TextEdit::singleline(value).desired_width(70.0))
                         .labelled_by(l.id);
@@ -179,11 +177,17 @@ pub fn status_text(t: &Texts, status: &Status) -> (String, Color32) {
                     t.try_connect,
                     addr.port()
                 )
+            } else if addr.ip().is_loopback() {
+                format!("{} {addr} — {}", t.status_listening, t.loopback_only)
             } else {
                 format!("{} {addr}", t.status_listening)
             };
             (shown, OK_COLOR)
         }
+        Status::Bound(addr) if addr.ip().is_loopback() => (
+            format!("{} {addr} — {}", t.status_bound, t.loopback_only),
+            OK_COLOR,
+        ),
         Status::Bound(addr) => (format!("{} {addr}", t.status_bound), OK_COLOR),
         Status::Stopping => (t.status_stopping.to_string(), gray),
         Status::Stopped => (t.status_stopped.to_string(), gray),

@@ -34,27 +34,39 @@ pub fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: statu
         });
     });
     egui::Panel::bottom("status").show(ui, |ui| {
-        status::status_ui(
-            ui,
-            t,
-            &tab.store,
-            tab.udp_dropped,
-            tab.last_error.as_deref(),
+        let facts = status::StatusFacts {
+            udp_dropped: tab.udp_dropped,
             budget,
-            &mut actions,
-        );
+            filter_shown: tab.receive.filtered_count(),
+        };
+        status::status_ui(ui, t, &tab.store, facts, &mut actions);
     });
+    // One line of fixed height for the tab's one message: messages never move controls.
+    egui::Panel::bottom("notice")
+        .resizable(false)
+        .show_separator_line(false)
+        .show(ui, |ui| {
+            status::notice_ui(ui, t, tab.notice.as_ref(), &mut actions)
+        });
     egui::Panel::bottom("send")
         .resizable(true)
-        .default_size(170.0)
+        .default_size(150.0)
         .show(ui, |ui| {
             ui.push_id(uid, |ui| {
+                let target = tab.target();
+                let cx = send::ComposeContext {
+                    connection: &mut tab.settings.connection,
+                    clients: &mut tab.clients,
+                    target,
+                    last_sender: tab.last_sender,
+                    view_encoding: tab.settings.view.encoding,
+                };
                 send::compose_ui(
                     ui,
                     lang,
                     &mut tab.settings.compose,
                     &mut tab.compose,
-                    tab.settings.connection.mode,
+                    cx,
                     &mut actions,
                 );
                 automation::compose_automation_ui(
@@ -128,9 +140,14 @@ fn side_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, actions: &mut Ve
     });
     ui.separator();
     match state.tab {
-        automation::RightTab::Clients => {
-            clients::clients_ui(ui, t, &mut tab.clients, &tab.store.stats, actions)
-        }
+        automation::RightTab::Clients => clients::clients_ui(
+            ui,
+            t,
+            mode == Mode::Udp,
+            &mut tab.clients,
+            &tab.store.stats,
+            actions,
+        ),
         automation::RightTab::Commands => automation::commands_ui(
             ui,
             lang,

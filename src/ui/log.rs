@@ -3,7 +3,7 @@
 //! helper thread; when none can be shown (no portal, no zenity) the path field is used
 //! and the window says so.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use egui::{RichText, TextEdit, Ui};
@@ -16,32 +16,98 @@ use super::action::UiAction;
 use super::files::DialogPurpose;
 use super::i18n::Texts;
 use super::settings::LogSettings;
-use super::widgets::{ERROR_COLOR, OK_COLOR, enum_picker, log_format_label, message_label};
+use super::widgets::{ERROR_COLOR, OK_COLOR, enum_picker, keep_together, log_format_label};
 
 /// State of the log row.
 #[derive(Default)]
 pub struct LogState {
     /// The recording, while one runs (or has just ended with an error).
     pub recorder: Option<Recorder>,
-    /// Last word on recording or saving: (ok, message).
-    pub message: Option<(bool, String)>,
+    /// A write that waits for the user to say what to do with an existing file.
+    pub confirm: Option<PendingWrite>,
 }
 
 impl std::fmt::Debug for LogState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogState")
             .field("recording", &self.recorder.is_some())
-            .field("message", &self.message)
+            .field("confirm", &self.confirm)
             .finish()
     }
 }
 
-/// `~/sockscope-logs/<stem>-YYYYMMDD-HHMMSS.<ext>`: a path that works without a dialog.
-pub fn default_log_path(stem: &str, format: LogFormat) -> PathBuf {
-    let home = std::env::var_os("HOME")
+/// What is about to be written to a file that exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingWrite {
+    /// Start a recording, or save the view.
+    pub kind: WriteKind,
+    /// The file that exists.
+    pub path: PathBuf,
+    /// The format to write.
+    pub format: LogFormat,
+}
+
+/// The two ways the log row writes files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteKind {
+    /// A recording of the session from now on.
+    Record,
+    /// What the view holds now.
+    SaveView,
+}
+
+/// The user's answer about an existing file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteChoice {
+    /// Replace the file.
+    Overwrite,
+    /// Write beside it under the next free numbered name.
+    NewName,
+    /// Write nothing.
+    Cancel,
+}
+
+/// The typed path with a leading `~` replaced by the home folder.
+pub fn expand_home(typed: &str) -> PathBuf {
+    let typed = typed.trim();
+    let rest = typed
+        .strip_prefix("~/")
+        .or_else(|| typed.strip_prefix("~\\"))
+        .or_else(|| (typed == "~").then_some(""));
+    match (rest, home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(typed),
+    }
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+}
+
+/// `name-2.ext`, `name-3.ext`, …: the first that does not exist beside `path`.
+pub fn numbered_free_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+    (2..10_000)
+        .map(|n| {
+            let name = match &ext {
+                Some(ext) => format!("{stem}-{n}.{ext}"),
+                None => format!("{stem}-{n}"),
+            };
+            path.with_file_name(name)
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// `~/sockscope-logs/<stem>-YYYYMMDD-HHMMSS.<ext>`: a path that works without a dialog.
+pub fn default_log_path(stem: &str, format: LogFormat) -> PathBuf {
+    let home = home_dir().unwrap_or_else(std::env::temp_dir);
     let stamp: String = format_iso(SystemTime::now())
         .chars()
         .take(19)
@@ -73,16 +139,28 @@ pub fn log_ui(
     actions: &mut Vec<UiAction>,
 ) {
     let recording = row.recording;
-    ui.horizontal_wrapped(|ui| {
+    // One row that never wraps; the recording's progress is cut to what fits (whole on
+    // hover), so it never moves a control.
+    ui.horizontal(|ui| {
         ui.add_enabled_ui(!recording, |ui| {
-            let label = ui.label(t.log_file);
-            ui.add(
-                TextEdit::singleline(&mut settings.path)
-                    .desired_width(260.0)
-                    .hint_text(t.log_path_hint),
-            )
-            .labelled_by(label.id)
-            .on_hover_text(t.log_file_tip);
+            keep_together(ui, |ui| {
+                let label = ui.label(t.log_file);
+                let response = ui
+                    .add(
+                        TextEdit::singleline(&mut settings.path)
+                            .desired_width(240.0)
+                            .hint_text(t.log_path_hint),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text(t.log_file_tip)
+                    .on_disabled_hover_text(t.stop_recording_first);
+                // The format follows a known extension as it is typed.
+                if response.changed()
+                    && let Some(format) = LogFormat::from_path(&expand_home(&settings.path))
+                {
+                    settings.format = format;
+                }
+            });
             let mut format = settings.format;
             if enum_picker(
                 ui,
@@ -105,6 +183,8 @@ pub fn log_ui(
         });
         if ui
             .add_enabled(!recording && !row.dialog_open, egui::Button::new(t.choose))
+            .on_hover_text(t.choose_log_tip)
+            .on_disabled_hover_text(t.stop_recording_first)
             .clicked()
         {
             actions.push(UiAction::OpenDialog(DialogPurpose::RecordPath));
@@ -116,7 +196,11 @@ pub fn log_ui(
             {
                 actions.push(UiAction::StopRecording);
             }
-        } else if ui.button(RichText::new(t.record).strong()).clicked() {
+        } else if ui
+            .button(RichText::new(t.record).strong())
+            .on_hover_text(t.record_tip)
+            .clicked()
+        {
             actions.push(UiAction::StartRecording);
         }
         if ui
@@ -124,7 +208,7 @@ pub fn log_ui(
             .on_hover_text(t.save_log_tip)
             .clicked()
         {
-            actions.push(UiAction::OpenDialog(DialogPurpose::SaveView));
+            actions.push(UiAction::SaveView);
         }
         if let Some(recorder) = &log.recorder {
             let status = recorder.status();
@@ -137,34 +221,75 @@ pub fn log_ui(
                 Some(error) => (format!("{}: {error}", t.recording_failed), ERROR_COLOR),
                 None if status.finished => (
                     format!(
-                        "{} {} {} · {}",
+                        "{} {} {} · {} → {}",
                         t.recorded,
                         status.records,
                         t.records,
-                        human_bytes(status.bytes_written as f64)
+                        human_bytes(status.bytes_written as f64),
+                        status.path.display()
                     ),
                     egui::Color32::GRAY,
                 ),
                 None => (
                     format!(
-                        "● {} {}{extra}: {} {} · {}",
+                        "● {} · {} · {} {}{extra}",
+                        status.records,
+                        human_bytes(status.bytes_written as f64),
                         t.recording_to,
                         status.path.display(),
-                        status.records,
-                        t.records,
-                        human_bytes(status.bytes_written as f64)
                     ),
                     OK_COLOR,
                 ),
             };
-            ui.label(RichText::new(text).color(color));
+            ui.add(egui::Label::new(RichText::new(&text).color(color)).truncate())
+                .on_hover_text(text);
             if !status.finished {
                 ui.ctx().request_repaint_after(Duration::from_millis(500));
             }
         }
-        message_label(ui, log.message.as_ref());
     });
+    if let Some(pending) = &log.confirm {
+        confirm_ui(ui, t, pending, actions);
+    }
     if row.busy {
         ui.ctx().request_repaint_after(Duration::from_millis(100));
+    }
+}
+
+/// Asks what to do with a file that exists: overwrite, a numbered new name, or nothing.
+fn confirm_ui(ui: &mut Ui, t: &Texts, pending: &PendingWrite, actions: &mut Vec<UiAction>) {
+    let modal = egui::Modal::new(ui.scope_id().with("confirm_overwrite")).show(ui.ctx(), |ui| {
+        ui.set_max_width(480.0);
+        ui.heading(t.file_exists);
+        let size = std::fs::metadata(&pending.path)
+            .map(|m| human_bytes(m.len() as f64))
+            .unwrap_or_default();
+        ui.label(format!("{} ({size})", pending.path.display()));
+        ui.add_space(6.0);
+        let new_name = numbered_free_path(&pending.path);
+        ui.horizontal(|ui| {
+            if ui
+                .button(RichText::new(t.overwrite).color(ERROR_COLOR))
+                .clicked()
+            {
+                actions.push(UiAction::ConfirmWrite(WriteChoice::Overwrite));
+            }
+            let file_name = new_name
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if ui
+                .button(format!("{} {file_name}", t.write_as_new))
+                .clicked()
+            {
+                actions.push(UiAction::ConfirmWrite(WriteChoice::NewName));
+            }
+            if ui.button(t.cancel).clicked() {
+                actions.push(UiAction::ConfirmWrite(WriteChoice::Cancel));
+            }
+        });
+    });
+    if modal.should_close() {
+        actions.push(UiAction::ConfirmWrite(WriteChoice::Cancel));
     }
 }

@@ -200,7 +200,7 @@ impl SockscopeApp {
                     .or_else(|| LogFormat::from_path(path))
                     .unwrap_or(LogFormat::Text);
                 tab.start_recording(lang, path, format);
-                if let Some((false, message)) = &tab.log.message {
+                if let Some(message) = tab.error_shown() {
                     eprintln!("sockscope: {message}");
                 }
             }
@@ -563,6 +563,7 @@ fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
             c.udp_port = port.to_string();
             if let Some(peer) = peer {
                 c.udp_peer = peer.clone();
+                c.udp_target = settings::UdpTarget::FixedPeer;
             }
         }
     }

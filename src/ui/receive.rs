@@ -22,7 +22,7 @@ use super::errors::hex_error_text;
 use super::i18n::Texts;
 use super::settings::ViewSettings;
 use super::widgets::{
-    ERROR_COLOR, INFO_COLOR, RX_COLOR, TX_COLOR, enum_picker, keep_together, none_or,
+    ERROR_COLOR, INFO_COLOR, RX_COLOR, TX_COLOR, enum_picker, keep_together, none_or, panel_menu,
 };
 
 /// Most payload characters drawn in a list row; the detail pane shows everything.
@@ -97,6 +97,11 @@ impl Needle {
 }
 
 impl ReceiveState {
+    /// Records that match the filter, when one is set (the status bar's "shown").
+    pub fn filtered_count(&self) -> Option<usize> {
+        (!self.filter.is_empty()).then_some(self.filter_cache.matches.len())
+    }
+
     /// Brings the filter cache up to date with the store; returns the filter error, if any.
     fn refresh_filter(&mut self, store: &Store) {
         let key = (self.filter.clone(), self.filter_hex, store.encoding());
@@ -271,26 +276,33 @@ pub fn receive_ui(
     actions: &mut Vec<UiAction>,
 ) {
     let t = lang.texts();
-    toolbar_ui(ui, t, state, view_settings, store, actions);
+    let was_comparing = state.compare;
+    let filter_error = state
+        .filter_cache
+        .error
+        .as_ref()
+        .map(|e| hex_error_text(lang, e));
+    toolbar_ui(ui, t, state, view_settings, store, filter_error, actions);
     state.refresh_filter(store);
-    if let Some(error) = &state.filter_cache.error {
-        let text = hex_error_text(lang, error);
-        ui.label(RichText::new(format!("! {}: {text}", t.filter)).color(ERROR_COLOR));
-    }
-    if state.paused_at.is_some() {
-        ui.label(RichText::new(format!("|| {}", t.paused_note)).color(INFO_COLOR));
+    if state.compare && !was_comparing {
+        // Compare what the lesson is about: the newest received record that does not
+        // read cleanly, else the newest received one.
+        state.selected = newest_to_compare(store);
     }
 
-    // The comparison needs more room than the hexdump: it gets a panel of its own size.
-    let (detail_id, detail_size) = if state.compare {
-        ("record_compare", 330.0)
-    } else {
-        ("record_detail", 170.0)
-    };
-    egui::Panel::bottom(detail_id)
-        .resizable(true)
-        .default_size(detail_size)
-        .show(ui, |ui| detail_ui(ui, t, state, store));
+    // The detail pane opens with a selection or the comparison, so the list keeps its
+    // height otherwise; the comparison gets a panel of its own size.
+    if state.selected.is_some() || state.compare {
+        let (detail_id, detail_size) = if state.compare {
+            ("record_compare", 260.0)
+        } else {
+            ("record_detail", 150.0)
+        };
+        egui::Panel::bottom(detail_id)
+            .resizable(true)
+            .default_size(detail_size)
+            .show(ui, |ui| detail_ui(ui, t, state, store, actions));
+    }
 
     let rows = state.rows(store);
     if rows.count() == 0 {
@@ -361,10 +373,64 @@ pub fn receive_ui(
                 if response.clicked() {
                     clicked = Some(record.seq);
                 }
+                response.context_menu(|ui| record_menu(ui, t, record, actions));
             }
         });
     if let Some(seq) = clicked {
-        state.selected = Some(seq);
+        state.selected = if state.selected == Some(seq) && !state.compare {
+            None
+        } else {
+            Some(seq)
+        };
+    }
+}
+
+/// The newest received record that does not decode cleanly, else the newest received.
+fn newest_to_compare(store: &Store) -> Option<u64> {
+    let recent = || {
+        store
+            .iter()
+            .rev()
+            .take(4096)
+            .filter(|r| r.kind == RecordKind::Rx)
+    };
+    recent()
+        .find(|r| r.invalid > 0)
+        .or_else(|| recent().next())
+        .map(|r| r.seq)
+}
+
+/// The right-click menu of a record: copy it, send it again, answer its peer.
+fn record_menu(ui: &mut Ui, t: &Texts, record: &Record, actions: &mut Vec<UiAction>) {
+    if ui.button(t.copy_text).clicked() {
+        ui.ctx().copy_text(record.text().to_string());
+        ui.close();
+    }
+    if ui.button(t.copy_hex).clicked() {
+        ui.ctx().copy_text(hex::to_spaced(&record.bytes));
+        ui.close();
+    }
+    if record.kind == RecordKind::Info {
+        return;
+    }
+    ui.separator();
+    if ui
+        .button(t.put_in_compose)
+        .on_hover_text(t.put_in_compose_tip)
+        .clicked()
+    {
+        actions.push(UiAction::ComposeBytes(record.bytes.to_vec()));
+        ui.close();
+    }
+    if let Some(peer) = record.peer
+        && record.kind == RecordKind::Rx
+        && ui
+            .button(format!("{} {peer}", t.reply_to_this))
+            .on_hover_text(t.reply_to_this_tip)
+            .clicked()
+    {
+        actions.push(UiAction::TargetPeer(peer));
+        ui.close();
     }
 }
 
@@ -380,32 +446,39 @@ fn framing_label(framing: Framing, t: &Texts) -> &'static str {
     }
 }
 
-/// The framing kind menu and the chosen kind's parameters; returns the new framing when
-/// the user changed it.
-fn framing_ui(ui: &mut Ui, t: &Texts, current: Framing) -> Option<Framing> {
+/// The framing menu: a button that says how streams are cut (and checked), opening the
+/// kinds, the chosen kind's parameters and the frame check. Returns the new framing and
+/// check when the user changed them.
+fn framing_menu(
+    ui: &mut Ui,
+    t: &Texts,
+    current: Framing,
+    check: Checksum,
+) -> (Option<Framing>, Option<Checksum>) {
     let mut next = current;
-    keep_together(ui, |ui| {
-        let label = ui.label(t.framing);
-        egui::ComboBox::from_id_salt("framing")
-            .selected_text(framing_label(current, t))
-            .show_ui(ui, |ui| {
-                for kind in Framing::KINDS {
-                    if ui
-                        .selectable_label(current.same_kind(kind), framing_label(kind, t))
-                        .clicked()
-                        && !current.same_kind(kind)
-                    {
-                        next = kind;
-                    }
-                }
-            })
-            .response
-            .labelled_by(label.id)
-            .on_hover_text(t.framing_tip);
+    let mut next_check = check;
+    let mut summary = framing_label(current, t).to_string();
+    if check != Checksum::None {
+        summary.push_str(&format!(" · {}", check.name()));
+    }
+    let label = ui.label(t.framing);
+    panel_menu(ui, format!("{summary} …"), |ui| {
+        ui.label(RichText::new(t.framing_tip).color(Color32::GRAY));
+        for kind in Framing::KINDS {
+            if ui
+                .selectable_label(next.same_kind(kind), framing_label(kind, t))
+                .clicked()
+                && !next.same_kind(kind)
+            {
+                next = kind;
+            }
+        }
         let number = |ui: &mut Ui, label: &str, value: &mut u32, range| {
-            let l = ui.label(label);
-            ui.add(egui::DragValue::new(value).range(range))
-                .labelled_by(l.id);
+            ui.horizontal(|ui| {
+                let l = ui.label(label);
+                ui.add(egui::DragValue::new(value).range(range))
+                    .labelled_by(l.id);
+            });
         };
         match &mut next {
             Framing::Idle { ms } => number(ui, t.idle_ms, ms, 1..=60_000),
@@ -417,16 +490,31 @@ fn framing_ui(ui: &mut Ui, t: &Texts, current: Framing) -> Option<Framing> {
                 includes_header,
             } => {
                 number(ui, t.header_bytes, header, 0..=1024);
-                enum_picker(ui, "length_width", t.length_width, width, &[1, 2, 4], |w| {
-                    format!("{w} B")
+                ui.horizontal(|ui| {
+                    ui.label(t.length_width);
+                    for w in [1, 2, 4] {
+                        ui.selectable_value(width, w, format!("{w} B"));
+                    }
                 });
                 ui.checkbox(big_endian, t.big_endian);
                 ui.checkbox(includes_header, t.length_counts_all);
             }
             _ => {}
         }
-    });
-    (next != current).then_some(next)
+        ui.separator();
+        ui.label(RichText::new(t.frame_check).strong());
+        ui.horizontal_wrapped(|ui| {
+            for c in Checksum::ALL {
+                ui.selectable_value(&mut next_check, c, none_or(c.name(), t));
+            }
+        });
+    })
+    .labelled_by(label.id)
+    .on_hover_text(t.framing_tip);
+    (
+        (next != current).then_some(next),
+        (next_check != check).then_some(next_check),
+    )
 }
 
 fn toolbar_ui(
@@ -435,11 +523,11 @@ fn toolbar_ui(
     state: &mut ReceiveState,
     settings: &ViewSettings,
     store: &Store,
+    filter_error: Option<String>,
     actions: &mut Vec<UiAction>,
 ) {
-    ui.horizontal_wrapped(|ui| {
-        ui.strong(t.receive);
-        ui.separator();
+    // Two rows that never wrap (what does not fit a narrow window is cut at the right).
+    ui.horizontal(|ui| {
         for (mode, text) in [
             (ViewMode::Text, t.view_text),
             (ViewMode::Hex, t.view_hex),
@@ -461,51 +549,58 @@ fn toolbar_ui(
         ) {
             actions.push(UiAction::SetEncoding(encoding));
         }
-        if let Some(framing) = framing_ui(ui, t, settings.framing) {
+        let (framing, check) = framing_menu(ui, t, settings.framing, settings.frame_check);
+        if let Some(framing) = framing {
             actions.push(UiAction::SetFraming(framing));
         }
-        let mut check = settings.frame_check;
-        if enum_picker(
-            ui,
-            "frame_check",
-            t.frame_check,
-            &mut check,
-            &Checksum::ALL,
-            |c| none_or(c.name(), t),
-        ) {
+        if let Some(check) = check {
             actions.push(UiAction::SetFrameCheck(check));
         }
-        ui.separator();
-        let pause_text = if state.paused_at.is_some() {
-            t.resume
+    });
+    ui.horizontal(|ui| {
+        let paused = state.paused_at.is_some();
+        let pause_text = if paused {
+            RichText::new(format!("▶ {}", t.resume)).color(INFO_COLOR)
         } else {
-            t.pause
+            RichText::new(t.pause)
         };
-        if ui.button(pause_text).clicked() {
+        let tip = if paused { t.paused_note } else { t.pause_tip };
+        if ui.button(pause_text).on_hover_text(tip).clicked() {
             actions.push(UiAction::TogglePause);
         }
-        if ui.button(t.clear).clicked() {
+        if ui.button(t.clear).on_hover_text(t.clear_tip).clicked() {
             actions.push(UiAction::Clear);
         }
-        ui.checkbox(&mut state.auto_scroll, t.auto_scroll);
+        ui.checkbox(&mut state.auto_scroll, t.auto_scroll)
+            .on_hover_text(t.auto_scroll_tip);
         ui.checkbox(&mut state.compare, t.compare)
             .on_hover_text(t.compare_tip);
         ui.separator();
+
         keep_together(ui, |ui| {
             let label = ui.label(t.filter);
-            ui.add(
-                TextEdit::singleline(&mut state.filter)
-                    .desired_width(140.0)
-                    .hint_text(t.filter_hint),
-            )
-            .labelled_by(label.id);
-            if !state.filter.is_empty()
-                && ui.small_button("x").on_hover_text(t.clear_filter).clicked()
+            let mut edit = TextEdit::singleline(&mut state.filter)
+                .desired_width(120.0)
+                .hint_text(t.filter_hint);
+            if filter_error.is_some() {
+                edit = edit.text_color(ERROR_COLOR);
+            }
+            let response = ui.add(edit).labelled_by(label.id);
+            match &filter_error {
+                Some(error) => response.on_hover_text(format!("! {error}")),
+                None => response.on_hover_text(t.filter_tip),
+            };
+            // Always there (greyed when empty), so nothing moves as the filter is typed.
+            if ui
+                .add_enabled(!state.filter.is_empty(), egui::Button::new("×").small())
+                .on_hover_text(t.clear_filter)
+                .clicked()
             {
                 state.filter.clear();
             }
+            ui.checkbox(&mut state.filter_hex, t.filter_hex)
+                .on_hover_text(t.filter_hex_tip);
         });
-        ui.checkbox(&mut state.filter_hex, t.filter_hex);
     });
 }
 
@@ -615,7 +710,13 @@ fn row_text(text: &str, drawable: &mut dyn FnMut(char) -> bool) -> String {
 }
 
 /// The detail pane: the selected record in full (hexdump and text), or the comparison.
-fn detail_ui(ui: &mut Ui, t: &Texts, state: &ReceiveState, store: &Store) {
+fn detail_ui(
+    ui: &mut Ui,
+    t: &Texts,
+    state: &mut ReceiveState,
+    store: &Store,
+    actions: &mut Vec<UiAction>,
+) {
     // With nothing selected, the comparison follows the newest received record (looked
     // for among the last few thousand only, so a long run of sends costs nothing).
     let record = match state.selected {
@@ -628,6 +729,10 @@ fn detail_ui(ui: &mut Ui, t: &Texts, state: &ReceiveState, store: &Store) {
         None => None,
     };
     ui.horizontal(|ui| {
+        if ui.small_button("×").on_hover_text(t.close_detail).clicked() {
+            state.selected = None;
+            state.compare = false;
+        }
         ui.strong(t.selected);
         if let Some(record) = &record {
             ui.label(format!(
@@ -662,7 +767,9 @@ fn detail_ui(ui: &mut Ui, t: &Texts, state: &ReceiveState, store: &Store) {
         .show(ui, |ui| {
             let shown = &record.bytes[..record.bytes.len().min(DETAIL_BYTES)];
             if state.compare {
-                compare::compare_ui(ui, t, shown);
+                if let Some(encoding) = compare::compare_ui(ui, t, shown, store.encoding()) {
+                    actions.push(UiAction::SetEncoding(encoding));
+                }
             } else {
                 let mut dump = String::new();
                 hex::hexdump(shown, &mut dump);

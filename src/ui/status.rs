@@ -4,12 +4,14 @@
 
 use egui::{RichText, Ui};
 
+use crate::codec::text::{self, TextEncoding};
 use crate::session::stats::human_bytes;
-use crate::session::store::Store;
+use crate::session::store::{RecordKind, Store};
 
 use super::action::UiAction;
 use super::i18n::Texts;
-use super::widgets::{ERROR_COLOR, RX_COLOR, TX_COLOR};
+use super::tab::Notice;
+use super::widgets::{ERROR_COLOR, OK_COLOR, RX_COLOR, TX_COLOR};
 
 /// Memory the views of all tabs hold, against the one budget they share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,19 +24,29 @@ pub struct ViewBudget {
     pub tabs: usize,
 }
 
-/// Draws the status bar of one tab.
+/// What the status bar shows besides the store.
+#[derive(Clone, Copy, Debug)]
+pub struct StatusFacts {
+    /// Datagrams the engine dropped because the UI fell behind (UDP).
+    pub udp_dropped: u64,
+    /// Memory all tabs' views hold.
+    pub budget: ViewBudget,
+    /// Records that match the filter, when one is set.
+    pub filter_shown: Option<usize>,
+}
+
+/// Draws the status bar of one tab: one line that never wraps (what does not fit is cut).
 pub fn status_ui(
     ui: &mut Ui,
     t: &Texts,
     store: &Store,
-    udp_dropped: u64,
-    last_error: Option<&str>,
-    budget: ViewBudget,
+    facts: StatusFacts,
     actions: &mut Vec<UiAction>,
 ) {
     let total = store.stats.total;
     let rates = store.stats.rates();
-    ui.horizontal_wrapped(|ui| {
+    let budget = facts.budget;
+    ui.horizontal(|ui| {
         let direction = |tag: &str, bytes: u64, msgs: u64, rate: f64| {
             format!(
                 "{tag} {} ({msgs} {}) {}{}",
@@ -50,14 +62,47 @@ pub fn status_ui(
         let tx = direction(t.tx, total.tx_bytes, total.tx_msgs, rates.tx_bytes);
         ui.label(RichText::new(tx).color(TX_COLOR).monospace());
         ui.separator();
+        let errors = store.decode_errors();
+        let text = format!(
+            "{} ({}): {errors}",
+            t.decode_errors,
+            store.encoding().name()
+        );
+        if errors > 0 {
+            ui.label(RichText::new(text).color(ERROR_COLOR))
+                .on_hover_text(t.decode_errors_tip);
+            if let Some(better) = better_encoding(store) {
+                let hint = format!("{} {}?", t.looks_like, better.name());
+                if ui
+                    .small_button(hint)
+                    .on_hover_text(t.looks_like_tip)
+                    .clicked()
+                {
+                    actions.push(UiAction::SetEncoding(better));
+                }
+            }
+        } else {
+            ui.label(text).on_hover_text(t.decode_errors_tip);
+        }
+        if facts.udp_dropped > 0 {
+            ui.separator();
+            ui.label(
+                RichText::new(format!("{}: {}", t.udp_dropped, facts.udp_dropped))
+                    .color(ERROR_COLOR),
+            );
+        }
+        ui.separator();
+        let shown = match facts.filter_shown {
+            Some(n) => format!("{} {n} / {}", t.shown, store.len()),
+            None => format!("{} {}", t.shown, store.len()),
+        };
         ui.label(format!(
-            "{} {} · {} {} ({})",
-            t.shown,
-            store.len(),
+            "{shown} · {} {} ({})",
             t.dropped_from_view,
             store.evicted_records(),
             human_bytes(store.evicted_bytes() as f64)
-        ));
+        ))
+        .on_hover_text(t.shown_tip);
         ui.separator();
         ui.label(format!(
             "{} {} / {}",
@@ -66,28 +111,51 @@ pub fn status_ui(
             human_bytes(budget.cap as f64),
         ))
         .on_hover_text(format!("{} ({})", t.view_memory_tip, budget.tabs));
-        ui.separator();
-        let errors = store.decode_errors();
-        let text = format!(
-            "{} ({}): {errors}",
-            t.decode_errors,
-            store.encoding().name()
-        );
-        if errors > 0 {
-            ui.label(RichText::new(text).color(ERROR_COLOR));
-        } else {
-            ui.label(text);
-        }
-        if udp_dropped > 0 {
-            ui.separator();
-            ui.label(RichText::new(format!("{}: {udp_dropped}", t.udp_dropped)).color(ERROR_COLOR));
-        }
-        if let Some(error) = last_error {
-            ui.separator();
-            ui.label(RichText::new(format!("{}: {error}", t.error)).color(ERROR_COLOR));
-            if ui.small_button("x").on_hover_text(t.dismiss).clicked() {
-                actions.push(UiAction::DismissError);
+    });
+}
+
+/// An encoding in which the newest received bytes decode cleanly when the view's does
+/// not: GBK for Chinese from a Windows device, UTF-8 the other way round.
+pub fn better_encoding(store: &Store) -> Option<TextEncoding> {
+    let current = store.encoding();
+    let mut sample = Vec::new();
+    for record in store.iter().rev().take(64) {
+        if record.kind == RecordKind::Rx && record.invalid > 0 {
+            sample.extend_from_slice(&record.bytes[..record.bytes.len().min(4096)]);
+            if sample.len() >= 16 * 1024 {
+                break;
             }
         }
-    });
+    }
+    if sample.is_empty() {
+        return None;
+    }
+    [TextEncoding::Gbk, TextEncoding::Utf8, TextEncoding::Big5]
+        .into_iter()
+        .filter(|e| *e != current)
+        .find(|e| text::decode_to_string(*e, &sample).1 == 0)
+}
+
+/// The message strip: the tab's one message (green or red) with its ×, cut to one line
+/// (whole on hover); an empty line of the same height when there is none.
+pub fn notice_ui(ui: &mut Ui, t: &Texts, notice: Option<&Notice>, actions: &mut Vec<UiAction>) {
+    let height = ui.spacing().interact_size.y;
+    ui.allocate_ui_with_layout(
+        egui::vec2(ui.available_width(), height),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_height(height);
+            let Some(notice) = notice else {
+                return;
+            };
+            if ui.small_button("×").on_hover_text(t.dismiss).clicked() {
+                actions.push(UiAction::DismissNotice);
+            }
+            let color = if notice.ok { OK_COLOR } else { ERROR_COLOR };
+            let mark = if notice.ok { "✔" } else { "!" };
+            let text = format!("{mark} {}", notice.text);
+            ui.add(egui::Label::new(RichText::new(&text).color(color)).truncate())
+                .on_hover_text(text);
+        },
+    );
 }

@@ -53,6 +53,32 @@ pub enum Status {
     Failed(String),
 }
 
+/// The one message a tab shows at a time, in a strip of fixed height above the status
+/// bar (so no message ever moves a control): the result of the last thing the user did,
+/// or the last error. Replaced by the next one; dismissed with its ×.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    /// Good news (green) or a problem (red).
+    pub ok: bool,
+    /// The message in the UI language.
+    pub text: String,
+    /// What the message is about, so it can be taken back when that changes.
+    pub about: NoticeAbout,
+}
+
+/// What a [`Notice`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeAbout {
+    /// The session (start, stop, engine errors).
+    Session,
+    /// A send from the compose box.
+    Send,
+    /// Recording and saving logs.
+    Log,
+    /// Repeats, files, quick commands, auto-reply.
+    Automation,
+}
+
 /// One connected TCP client (server mode) or UDP peer, as the clients list shows it.
 #[derive(Clone, Debug)]
 pub struct ClientRow {
@@ -102,8 +128,12 @@ pub struct SessionTab {
     pub files: files::FileJobs,
     /// Datagrams the engine dropped because the UI fell behind (UDP).
     pub udp_dropped: u64,
-    /// Error shown in the status bar until dismissed or replaced.
-    pub last_error: Option<String>,
+    /// The message in the strip above the status bar.
+    pub notice: Option<Notice>,
+    /// The UDP peer that sent to us last ("reply to last sender").
+    pub last_sender: Option<SocketAddr>,
+    /// The local address of every session this tab ran (for logs saved after a stop).
+    pub locals: Vec<(SessionId, SocketAddr)>,
     /// Records that arrived while the tab was in the background.
     pub unseen: u64,
     /// Stable id for egui widget ids (tabs move; ids must not).
@@ -140,7 +170,9 @@ impl SessionTab {
             automation: automation::AutomationState::default(),
             files: files::FileJobs::default(),
             udp_dropped: 0,
-            last_error: None,
+            notice: None,
+            last_sender: None,
+            locals: Vec::new(),
             unseen: 0,
             uid,
             engine,
@@ -178,6 +210,52 @@ impl SessionTab {
         self.session.as_ref().map(|s| s.id())
     }
 
+    /// Shows `text` in the message strip.
+    pub fn notify(&mut self, about: NoticeAbout, ok: bool, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            ok,
+            text: text.into(),
+            about,
+        });
+    }
+
+    /// Takes back the message about `about`, if it is the one shown.
+    pub fn clear_notice(&mut self, about: NoticeAbout) {
+        if self.notice.as_ref().is_some_and(|n| n.about == about) {
+            self.notice = None;
+        }
+    }
+
+    /// The current error in the strip, if the message shown is one.
+    pub fn error_shown(&self) -> Option<&str> {
+        self.notice
+            .as_ref()
+            .filter(|n| !n.ok)
+            .map(|n| n.text.as_str())
+    }
+
+    /// Writes the port the system chose for "port 0" back into the port field, so the
+    /// field shows it and a restart binds the same port (devices set up for it still
+    /// reach us).
+    pub(super) fn keep_bound_port(&mut self, local: SocketAddr) {
+        let (_, port) = self.settings.connection.endpoint_fields();
+        if super::settings::parse_u16(port) == Some(0) || port.trim().is_empty() {
+            *port = local.port().to_string();
+        }
+    }
+
+    /// Remembers the local address of a session (for logs written after it stopped).
+    fn remember_local(&mut self, session: SessionId, local: SocketAddr) {
+        if let Some(entry) = self.locals.iter_mut().find(|(s, _)| *s == session) {
+            entry.1 = local;
+        } else {
+            self.locals.push((session, local));
+            if self.locals.len() > 64 {
+                self.locals.remove(0);
+            }
+        }
+    }
+
     pub(super) fn fail(&mut self, lang: Lang, message: String) {
         self.status = Status::Failed(message.clone());
         let t = lang.texts();
@@ -188,7 +266,7 @@ impl SessionTab {
             SystemTime::now(),
             format!("{}: {message}", t.info_error),
         );
-        self.last_error = Some(message);
+        self.notify(NoticeAbout::Session, false, message);
     }
 
     /// Drains engine events for at most `budget`; returns true if some are left.
@@ -256,8 +334,9 @@ impl SessionTab {
             } => {
                 if current {
                     self.status = Status::Connected { local, peer };
-                    self.last_error = None;
+                    self.clear_notice(NoticeAbout::Session);
                 }
+                self.remember_local(session, local);
                 self.store.push_info(
                     session,
                     Some(conn),
@@ -268,7 +347,9 @@ impl SessionTab {
             }
             Event::Listening { session, local } => {
                 let udp = self.settings.connection.mode == Mode::Udp;
+                self.remember_local(session, local);
                 if current {
+                    self.keep_bound_port(local);
                     self.status = if udp {
                         Status::Bound(local)
                     } else {
@@ -342,6 +423,9 @@ impl SessionTab {
                             selected: false,
                         });
                 }
+                if current && conn.is_none() && dir == crate::engine::Direction::Rx {
+                    self.last_sender = Some(peer);
+                }
                 self.store.push_data(session, conn, peer, dir, at, bytes);
             }
             Event::Closed {
@@ -391,7 +475,7 @@ impl SessionTab {
                     if is_fatal(&error) && !up {
                         self.status = Status::Failed(message.clone());
                     }
-                    self.last_error = Some(message);
+                    self.notify(NoticeAbout::Session, false, message);
                 }
             }
             Event::Stopped { .. } => {
@@ -409,6 +493,21 @@ impl SessionTab {
     /// Per-frame work that draws nothing: file dialogs and jobs, idle-gap framers, rates.
     pub fn poll(&mut self, lang: Lang) {
         self.poll_files(lang);
+        if let Some(file) = &self.automation.file
+            && !file.is_running()
+            && !self.automation.file_reported
+        {
+            self.automation.file_reported = true;
+            let ok = file
+                .stop_reason()
+                .is_none_or(|r| matches!(r, crate::automation::StopReason::Finished));
+            let (_, text) = automation::file_progress_text(lang, file);
+            self.notify(
+                NoticeAbout::Automation,
+                ok,
+                format!("{}: {text}", lang.texts().file),
+            );
+        }
         let now = Instant::now();
         self.store.poll(now);
         self.store.stats.tick(now);

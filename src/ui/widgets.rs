@@ -56,7 +56,21 @@ pub fn enum_picker<T: Copy + PartialEq>(
     let before = *value;
     keep_together(ui, |ui| {
         let label = ui.label(label);
+        // As wide as the longest choice needs, not a fixed width: rows stay short.
+        let font = egui::TextStyle::Button.resolve(ui.style());
+        let widest = all
+            .iter()
+            .map(|&v| {
+                ui.fonts_mut(|f| {
+                    f.layout_no_wrap(name(v), font.clone(), egui::Color32::WHITE)
+                        .size()
+                        .x
+                })
+            })
+            .fold(0.0, f32::max)
+            .min(96.0);
         egui::ComboBox::from_id_salt(id_salt)
+            .width(widest + ui.spacing().icon_width + 2.0 * ui.spacing().button_padding.x)
             .selected_text(name(*value))
             .show_ui(ui, |ui| {
                 for &v in all {
@@ -133,4 +147,19 @@ pub fn log_format_label(format: LogFormat, t: &Texts) -> String {
         LogFormat::Raw => t.log_raw.to_string(),
         other => other.name().to_string(),
     }
+}
+
+/// A button that opens a small panel of controls (not a menu of commands): it stays open
+/// while the user clicks and types inside, and closes on a click outside or Escape.
+pub fn panel_menu(
+    ui: &mut Ui,
+    text: impl Into<egui::WidgetText>,
+    add: impl FnOnce(&mut Ui),
+) -> egui::Response {
+    let config = egui::containers::menu::MenuConfig::new()
+        .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
+    egui::containers::menu::MenuButton::new(text.into())
+        .config(config)
+        .ui(ui, add)
+        .0
 }

@@ -13,7 +13,7 @@ use crate::session::{Framing, ViewMode};
 
 use super::{
     AppSettings, AutomationSettings, ComposeSettings, ConnectionSettings, LogSettings, Mode,
-    TabSettings, ViewSettings,
+    TabSettings, UdpTarget, ViewSettings,
 };
 
 /// The previous release's framing choices.
@@ -85,8 +85,14 @@ impl Settings {
     /// mean anything fall back to the defaults.
     pub fn migrate(self) -> AppSettings {
         let c = ConnectionSettings::default();
+        let udp_target = if self.udp_peer.trim().is_empty() {
+            UdpTarget::LastSender
+        } else {
+            UdpTarget::FixedPeer
+        };
         let connection = ConnectionSettings {
             mode: self.mode,
+            udp_target,
             client_host: or(self.client_host, c.client_host),
             client_port: or(self.client_port, c.client_port),
             server_host: or(self.server_host, c.server_host),
@@ -144,6 +150,8 @@ impl Settings {
             file_path: self.file_path,
             file_chunk: or(self.file_chunk, d.file_chunk),
             file_delay_ms: or(self.file_delay_ms, d.file_delay_ms),
+            // The previous release kept the send encoding apart: keep it so.
+            link_encoding: false,
         };
         let tab = TabSettings {
             name: String::new(),

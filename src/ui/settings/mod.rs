@@ -177,8 +177,10 @@ pub struct ConnectionSettings {
     pub udp_host: String,
     /// UDP: bind port.
     pub udp_port: String,
-    /// UDP: default destination `host:port` (may be empty).
+    /// UDP: the fixed peer `host:port` (may be empty).
     pub udp_peer: String,
+    /// UDP: where the compose box sends when no peer is ticked.
+    pub udp_target: UdpTarget,
     /// Listen backlog.
     pub backlog: String,
     /// Most clients a server accepts at once.
@@ -197,11 +199,14 @@ impl Default for ConnectionSettings {
             mode: Mode::TcpServer,
             client_host: "127.0.0.1".into(),
             client_port: "8989".into(),
-            server_host: "0.0.0.0".into(),
+            // Only this machine until the user opens it to the network (0.0.0.0 or an
+            // address of one card): the status line says how.
+            server_host: "127.0.0.1".into(),
             server_port: "8989".into(),
-            udp_host: "0.0.0.0".into(),
+            udp_host: "127.0.0.1".into(),
             udp_port: "9000".into(),
             udp_peer: String::new(),
+            udp_target: UdpTarget::LastSender,
             backlog: "4096".into(),
             max_clients: "10000".into(),
             connect_timeout_ms: "5000".into(),
@@ -209,6 +214,16 @@ impl Default for ConnectionSettings {
             ipv6_only: false,
         }
     }
+}
+
+/// Where a UDP send goes when no peer is ticked in the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum UdpTarget {
+    /// Whoever sent to us last (a reply).
+    #[default]
+    LastSender,
+    /// The address typed in the fixed-peer field.
+    FixedPeer,
 }
 
 /// The receive view's choices. Changed only through `UiAction`s, which update the store
@@ -255,6 +270,8 @@ pub struct ComposeSettings {
     pub file_chunk: String,
     /// Delay between file chunks in ms.
     pub file_delay_ms: String,
+    /// The send encoding follows the view's encoding.
+    pub link_encoding: bool,
 }
 
 impl Default for ComposeSettings {
@@ -268,6 +285,7 @@ impl Default for ComposeSettings {
             file_path: String::new(),
             file_chunk: "65536".into(),
             file_delay_ms: "0".into(),
+            link_encoding: true,
         }
     }
 }
@@ -417,10 +435,6 @@ impl ConnectionSettings {
                 }
             }
             Mode::Udp => {
-                let peer = self.udp_peer.trim();
-                if !peer.is_empty() && parse_host_port(peer).is_err() {
-                    errors.push((Field::Peer, t.invalid_peer));
-                }
                 if parse_number(&self.udp_buffer_kib).is_none_or(|v| v == 0) {
                     errors.push((Field::Buffer, t.invalid_number));
                 }
@@ -452,7 +466,9 @@ impl ConnectionSettings {
             Mode::Udp => SessionConfig::Udp(UdpConfig {
                 host: self.udp_host.trim().to_string(),
                 port: parse_u16(&self.udp_port).unwrap_or(0),
-                peer: Some(self.udp_peer.trim().to_string()).filter(|p| !p.is_empty()),
+                peer: Some(self.udp_peer.trim().to_string()).filter(|p| {
+                    self.udp_target == UdpTarget::FixedPeer && parse_host_port(p).is_ok()
+                }),
                 recv_buffer: usize::try_from(number(&self.udp_buffer_kib))
                     .unwrap_or(4096)
                     .saturating_mul(1024),
