@@ -964,3 +964,230 @@ fn english_words(h: &Harness<'_, SockscopeApp>) -> Vec<String> {
     }
     words
 }
+
+/// The UDP target has a name and shows where it sends: before anyone sent, "reply to
+/// last sender" has nobody and Send says why it is disabled; after a datagram, Send says
+/// "→ sender"; a fixed peer typed while the socket is open gets the next send.
+#[test]
+fn udp_target_is_named_and_editable_while_open() {
+    let start = StartSession::Udp {
+        host: "127.0.0.1".into(),
+        port: 0,
+        peer: None,
+    };
+    let mut h = started(start, blank_settings(Mode::Udp));
+    step_until(&mut h, "bound", |tab| {
+        matches!(tab.status, Status::Bound(_))
+    });
+    let Status::Bound(addr) = h.state().tab().status.clone() else {
+        unreachable!()
+    };
+    fill(&mut h, "Data to send", "hello");
+    assert!(
+        h.query_by_label("Reply to last sender (nobody yet)")
+            .is_some()
+    );
+    assert!(send_button(&h).accesskit_node().is_disabled());
+    assert_eq!(
+        h.state().tab().target(),
+        Err(sockscope::ui::action::TargetError::NoSender)
+    );
+
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender.set_read_timeout(Some(WAIT)).unwrap();
+    sender.send_to(b"hi", addr).unwrap();
+    step_until(&mut h, "a sender", |tab| tab.last_sender.is_some());
+    h.run_steps(1);
+    let from = sender.local_addr().unwrap();
+    assert!(
+        h.query_by_label(&format!("Reply to last sender ({from})"))
+            .is_some()
+    );
+    assert_eq!(
+        send_button(&h).accesskit_node().label().as_deref(),
+        Some(format!("Send\n→ {from}").as_str())
+    );
+    click_send(&mut h);
+    let mut buf = [0u8; 16];
+    let (n, _) = sender.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hello");
+
+    // A fixed peer, typed while the socket is open.
+    let fixed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    fixed.set_read_timeout(Some(WAIT)).unwrap();
+    let peer_field =
+        |n: &egui_kittest::kittest::AccessKitNode<'_>| n.placeholder() == Some("192.168.1.50:9001");
+    h.get_by(peer_field).focus();
+    h.run_steps(1);
+    h.get_by(peer_field)
+        .type_text(&fixed.local_addr().unwrap().to_string());
+    h.run_steps(2);
+    assert_eq!(
+        h.state().tab().settings.connection.udp_target,
+        sockscope::ui::settings::UdpTarget::FixedPeer
+    );
+    click_send(&mut h);
+    let (n, _) = fixed.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hello");
+}
+
+/// The log's format follows the extension typed (a .pcapng path records pcapng), and an
+/// existing file is never overwritten without asking: "Write as …-2" keeps it whole.
+#[test]
+fn log_format_from_extension_and_no_silent_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut h, addr) = listening_server();
+    let pcap = dir.path().join("mylog.pcapng");
+    fill(&mut h, "Log file", pcap.to_str().unwrap());
+    assert_eq!(
+        h.state().tab().settings.log.format,
+        sockscope::session::recorder::LogFormat::Pcapng
+    );
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.write_all(b"abc").unwrap();
+    step_until(&mut h, "rx", |tab| tab.store.stats.total.rx_bytes == 3);
+    h.get_by_label("Stop recording").click();
+    step_until(&mut h, "finished", |tab| !tab.recording());
+    let bytes = std::fs::read(&pcap).unwrap();
+    assert_eq!(
+        &bytes[..4],
+        &[0x0A, 0x0D, 0x0D, 0x0A],
+        "a pcapng section header"
+    );
+
+    // The same path again: the window asks.
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    assert!(
+        h.state().tab().log.confirm.is_some(),
+        "{:?}",
+        h.state().tab().log
+    );
+    h.run_steps(2);
+    assert!(h.query_by_label("This file exists").is_some());
+    assert!(!h.state().tab().recording());
+    h.get_by_label("Write as mylog-2.pcapng").click();
+    h.run_steps(2);
+    assert!(h.state().tab().recording());
+    client.write_all(b"def").unwrap();
+    step_until(&mut h, "rx", |tab| tab.store.stats.total.rx_bytes == 6);
+    h.get_by_label("Stop recording").click();
+    step_until(&mut h, "finished", |tab| !tab.recording());
+    assert_eq!(
+        std::fs::read(&pcap).unwrap(),
+        bytes,
+        "the first file is untouched"
+    );
+    assert!(dir.path().join("mylog-2.pcapng").is_file());
+
+    // Save log… writes the view to the typed path too, asking before it overwrites.
+    fill(
+        &mut h,
+        "Log file",
+        dir.path().join("view.txt").to_str().unwrap(),
+    );
+    h.get_by_label("Save log…").click();
+    step_until(&mut h, "saved", |tab| {
+        tab.notice.as_ref().is_some_and(|n| n.ok)
+    });
+    let saved = std::fs::read_to_string(dir.path().join("view.txt")).unwrap();
+    assert!(saved.contains("def"), "{saved}");
+    h.get_by_label("Save log…").click();
+    h.run_steps(2);
+    h.get_by_label("Overwrite").click();
+    step_until(&mut h, "saved again", |tab| tab.log.confirm.is_none());
+}
+
+/// Switching the compose box between text and hex converts what it holds, in the send
+/// encoding (which follows the view's GBK); a history entry brings back its own mode.
+#[test]
+fn compose_converts_and_follows_the_view() {
+    let (mut h, mut peer) = connected_client(blank_settings(Mode::TcpClient));
+    h.get_by_label("Encoding").click();
+    h.run_steps(2);
+    h.get_by_label("GBK").click();
+    h.run_steps(2);
+    let gbk_enc = sockscope::codec::text::TextEncoding::Gbk;
+    assert_eq!(h.state().tab().settings.compose.spec.encoding, gbk_enc);
+
+    fill(&mut h, "Data to send", "你好\\r\\n");
+    click_send(&mut h);
+    assert_eq!(read_exact_timeout(&mut peer, 6), gbk("你好\r\n"));
+
+    h.get_by_label("as hex").click();
+    h.run_steps(2);
+    let spec = &h.state().tab().settings.compose.spec;
+    assert!(spec.hex);
+    assert_eq!(spec.text, "C4 E3 BA C3 0D 0A");
+    fill(&mut h, "Data to send", "01 02");
+    click_send(&mut h);
+    assert_eq!(read_exact_timeout(&mut peer, 2), [1, 2]);
+    h.get_by_label("as text").click();
+    h.run_steps(2);
+    assert_eq!(h.state().tab().settings.compose.spec.text, "\\x01\\x02");
+
+    // History: the text entry comes back as text, the hex one as hex.
+    h.get_by_label("History").click();
+    h.run_steps(2);
+    h.get_by_label("[hex] 01 02").click();
+    h.run_steps(2);
+    let spec = &h.state().tab().settings.compose.spec;
+    assert!(spec.hex);
+    assert_eq!(spec.text, "01 02");
+    h.get_by_label("History").click();
+    h.run_steps(2);
+    h.get_by_label("[GBK] 你好\\r\\n").click();
+    h.run_steps(2);
+    let spec = &h.state().tab().settings.compose.spec;
+    assert!(!spec.hex);
+    assert_eq!(spec.encoding, gbk_enc);
+}
+
+/// A server on port 0 writes the port it got into the field, and listens on the same
+/// port again after Stop → Listen.
+#[test]
+fn bound_port_is_shown_and_kept() {
+    let (mut h, addr) = listening_server();
+    assert_eq!(
+        h.state().tab().settings.connection.server_port,
+        addr.port().to_string()
+    );
+    assert!(
+        h.query_all_by_value(&addr.port().to_string())
+            .next()
+            .is_some()
+    );
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "stopped", |tab| !tab.running());
+    h.get_by_label("Listen").click();
+    step_until(&mut h, "listening again", |tab| {
+        matches!(tab.status, Status::Listening(_))
+    });
+    assert_eq!(h.state().tab().status, Status::Listening(addr));
+}
+
+/// The compare pane says in words which reading is valid and why, and its button views
+/// the record as GBK; the status bar hints at GBK at the decode-error count.
+#[test]
+fn compare_verdict_and_gbk_hint() {
+    let (mut h, mut peer) = connected_client(blank_settings(Mode::TcpClient));
+    peer.write_all(&gbk("你好")).unwrap();
+    step_until(&mut h, "RX record", |app| {
+        app.store.iter().any(|r| r.kind == RecordKind::Rx)
+    });
+    assert!(h.query_by_label("Looks like GBK?").is_some());
+    h.get_by_label("Compare GBK / UTF-8").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Valid GBK; 4 bytes invalid as UTF-8")
+            .is_some()
+    );
+    h.get_by_label("View as GBK").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().tab().store.encoding(),
+        sockscope::codec::text::TextEncoding::Gbk
+    );
+}

@@ -258,7 +258,7 @@ pub fn log_ui(
 
 /// Asks what to do with a file that exists: overwrite, a numbered new name, or nothing.
 fn confirm_ui(ui: &mut Ui, t: &Texts, pending: &PendingWrite, actions: &mut Vec<UiAction>) {
-    let modal = egui::Modal::new(ui.scope_id().with("confirm_overwrite")).show(ui.ctx(), |ui| {
+    egui::Modal::new(ui.scope_id().with("confirm_overwrite")).show(ui.ctx(), |ui| {
         ui.set_max_width(480.0);
         ui.heading(t.file_exists);
         let size = std::fs::metadata(&pending.path)
@@ -289,7 +289,9 @@ fn confirm_ui(ui: &mut Ui, t: &Texts, pending: &PendingWrite, actions: &mut Vec<
             }
         });
     });
-    if modal.should_close() {
+    // Escape cancels; a click beside the dialog does not (the click that opened it
+    // would otherwise close it at once).
+    if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
         actions.push(UiAction::ConfirmWrite(WriteChoice::Cancel));
     }
 }
