@@ -3,6 +3,7 @@
 
     gbk_peer.py client PORT [COUNT]   connect to 127.0.0.1:PORT (COUNT clients), send GBK lines
     gbk_peer.py server PORT           listen on 127.0.0.1:PORT, greet each client in GBK, echo
+    gbk_peer.py udp PORT [COUNT]      send COUNT GBK datagrams to 127.0.0.1:PORT from two ports
 Runs for at most 15 seconds.
 """
 import socket
@@ -59,9 +60,19 @@ def server(port: int) -> None:
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
+def udp(port: int, count: int) -> None:
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+    for i in range(count):
+        line = f"{LINES[i % len(LINES)]} #{i}\r\n".encode("gbk")
+        socks[i % 2].sendto(line, ("127.0.0.1", port))
+        time.sleep(0.02)
+
+
 if __name__ == "__main__":
     mode, port = sys.argv[1], int(sys.argv[2])
     if mode == "client":
         client(port, int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    elif mode == "udp":
+        udp(port, int(sys.argv[3]) if len(sys.argv) > 3 else 20)
     else:
         server(port)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates screenshots/ from the real app under Xvfb, with loopback peers sending GBK
-# text (scripts/gbk_peer.py), using the app's own --screenshot option.
+# Regenerates screenshots/ from the real app under Xvfb, with loopback peers speaking GBK
+# (scripts/gbk_peer.py), using the app's own --screenshot and --size options: every mode
+# at the default size (1180x760) and at 1024x700, in English and in 简体中文.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release
@@ -13,46 +14,61 @@ XVFB=$!
 trap 'kill $XVFB 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
 sleep 1
 export DISPLAY=":$N" LIBGL_ALWAYS_SOFTWARE=1
-common=(--no-persist --lang en)
+PORT=18980
 
-# Server mode: three GBK clients connect and talk.
-"$BIN" server 127.0.0.1:18989 "${common[@]}" --encoding gbk --view both \
-  --screenshot screenshots/server.png --screenshot-delay 2500 &
-APP=$!
-sleep 0.8
-python3 scripts/gbk_peer.py client 18989 3 &
-wait $APP
+# shot NAME SIZE LANG MODE [app options…]: MODE server (three GBK clients connect and
+# talk), client (a GBK server greets us and echoes), udp (two GBK senders).
+shot() {
+  local name=$1 size=$2 lang=$3 mode=$4
+  shift 4
+  PORT=$((PORT + 1))
+  local common=(--no-persist --lang "$lang" --size "$size"
+    --screenshot "screenshots/$name.png" --screenshot-delay 3000)
+  case $mode in
+    server)
+      "$BIN" server "127.0.0.1:$PORT" "${common[@]}" "$@" &
+      local app=$!
+      sleep 0.8
+      python3 scripts/gbk_peer.py client "$PORT" 3 &
+      wait $app
+      ;;
+    client)
+      python3 scripts/gbk_peer.py server "$PORT" &
+      sleep 0.5
+      "$BIN" client "127.0.0.1:$PORT" "${common[@]}" "$@"
+      ;;
+    udp)
+      "$BIN" udp "127.0.0.1:$PORT" "${common[@]}" "$@" &
+      local app=$!
+      sleep 0.8
+      python3 scripts/gbk_peer.py udp "$PORT" 24 &
+      wait $app
+      ;;
+  esac
+}
 
-# Client mode: a GBK server greets us; the view decodes as GBK.
-python3 scripts/gbk_peer.py server 18990 &
-sleep 0.5
-"$BIN" client 127.0.0.1:18990 "${common[@]}" --encoding gbk \
-  --screenshot screenshots/client.png --screenshot-delay 1500
+for lang in en zh; do
+  suffix=""
+  [ "$lang" = zh ] && suffix="-zh"
+  shot "server$suffix" 1180x760 "$lang" server --encoding gbk --view both
+  shot "client$suffix" 1180x760 "$lang" client --encoding gbk
+  shot "udp$suffix" 1180x760 "$lang" udp --encoding gbk
+  shot "server-1024$suffix" 1024x700 "$lang" server --encoding gbk
+  shot "client-1024$suffix" 1024x700 "$lang" client --encoding gbk
+  shot "udp-1024$suffix" 1024x700 "$lang" udp --encoding gbk
+done
+# The same GBK bytes read as GBK and as UTF-8, byte by byte, with the verdict.
+shot compare 1180x760 en client --encoding utf-8 --compare
+shot light 1180x760 en client --theme light --encoding gbk --view both
 
-# Compare mode: the same GBK bytes read as GBK and as UTF-8, byte by byte.
-python3 scripts/gbk_peer.py server 18991 &
-sleep 0.5
-"$BIN" client 127.0.0.1:18991 "${common[@]}" --encoding utf-8 --compare \
-  --screenshot screenshots/compare.png --screenshot-delay 1500
-
-# The same window in Chinese.
-python3 scripts/gbk_peer.py server 18992 &
-sleep 0.5
-"$BIN" client 127.0.0.1:18992 --no-persist --lang zh --encoding gbk --view both \
-  --screenshot screenshots/client-zh.png --screenshot-delay 1500
 # Several sessions in one window: a server, a client of it, and a UDP socket, one tab
 # each; GBK clients talk to the server (the tab in front).
-"$BIN" server 127.0.0.1:18993 --encoding gbk client 127.0.0.1:18993 --encoding gbk \
-  udp 127.0.0.1:18994 "${common[@]}" \
+PORT=$((PORT + 1))
+"$BIN" server "127.0.0.1:$PORT" --encoding gbk client "127.0.0.1:$PORT" --encoding gbk \
+  udp "127.0.0.1:$((PORT + 1))" --no-persist --lang en --size 1180x760 \
   --screenshot screenshots/tabs.png --screenshot-delay 2500 &
 APP=$!
 sleep 0.8
-python3 scripts/gbk_peer.py client 18993 2 &
+python3 scripts/gbk_peer.py client "$PORT" 2 &
 wait $APP
-
-# The light theme.
-python3 scripts/gbk_peer.py server 18995 &
-sleep 0.5
-"$BIN" client 127.0.0.1:18995 "${common[@]}" --theme light --encoding gbk --view both \
-  --screenshot screenshots/light.png --screenshot-delay 1500
 ls -l screenshots

@@ -1191,3 +1191,108 @@ fn compare_verdict_and_gbk_hint() {
         sockscope::codec::text::TextEncoding::Gbk
     );
 }
+
+/// At 1024×700, in every mode, the receive list shows at least 15 records (text view)
+/// with the compose panel, the status bar and the message strip all in place.
+#[test]
+fn fifteen_records_visible_at_1024x700() {
+    let small = |settings: AppSettings, start: StartSession| {
+        let options = StartOptions {
+            tabs: vec![StartTab::new(start)],
+            ..no_persist()
+        };
+        Harness::builder()
+            .with_size(egui::vec2(1024.0, 700.0))
+            .build_eframe(move |cc| {
+                SockscopeApp::with_settings(cc.egui_ctx.clone(), settings, options)
+            })
+    };
+    let visible_rx = |h: &Harness<'_, SockscopeApp>| {
+        h.query_all(egui_kittest::kittest::By::new().predicate(|n| {
+            n.role() == egui::accesskit::Role::Button
+                && n.label().is_some_and(|l| {
+                    l.contains("RX") && (l.contains("line ") || l.contains("datagram "))
+                })
+        }))
+        .count()
+    };
+    let lines: Vec<u8> = (0..40)
+        .flat_map(|i| format!("line {i}\n").into_bytes())
+        .collect();
+
+    // Server: one client sends 40 lines, framed as lines.
+    let mut settings = blank_settings(Mode::TcpServer);
+    settings.tabs[0].view.framing = sockscope::ui::Framing::Line;
+    let start = StartSession::Server {
+        host: "127.0.0.1".into(),
+        port: 0,
+    };
+    let mut h = small(settings.clone(), start);
+    step_until(&mut h, "listening", |tab| {
+        matches!(tab.status, Status::Listening(_))
+    });
+    let Status::Listening(addr) = h.state().tab().status.clone() else {
+        unreachable!()
+    };
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.write_all(&lines).unwrap();
+    step_until(&mut h, "40 records", |tab| {
+        tab.store
+            .iter()
+            .filter(|r| r.kind == RecordKind::Rx)
+            .count()
+            == 40
+    });
+    h.run_steps(3);
+    assert!(visible_rx(&h) >= 15, "server: {} rows", visible_rx(&h));
+
+    // Client: the server sends 40 lines.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut settings = blank_settings(Mode::TcpClient);
+    settings.tabs[0].view.framing = sockscope::ui::Framing::Line;
+    let start = StartSession::Client {
+        host: "127.0.0.1".into(),
+        port: listener.local_addr().unwrap().port(),
+    };
+    let mut h = small(settings, start);
+    let (mut peer, _) = listener.accept().unwrap();
+    peer.write_all(&lines).unwrap();
+    step_until(&mut h, "40 records", |tab| {
+        tab.store
+            .iter()
+            .filter(|r| r.kind == RecordKind::Rx)
+            .count()
+            == 40
+    });
+    h.run_steps(3);
+    assert!(visible_rx(&h) >= 15, "client: {} rows", visible_rx(&h));
+
+    // UDP: 40 datagrams (loopback may drop; the count waits for what arrived).
+    let start = StartSession::Udp {
+        host: "127.0.0.1".into(),
+        port: 0,
+        peer: None,
+    };
+    let mut h = small(blank_settings(Mode::Udp), start);
+    step_until(&mut h, "bound", |tab| {
+        matches!(tab.status, Status::Bound(_))
+    });
+    let Status::Bound(addr) = h.state().tab().status.clone() else {
+        unreachable!()
+    };
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..40 {
+        sender
+            .send_to(format!("datagram {i}").as_bytes(), addr)
+            .unwrap();
+    }
+    step_until(&mut h, "20 datagrams", |tab| {
+        tab.store
+            .iter()
+            .filter(|r| r.kind == RecordKind::Rx)
+            .count()
+            >= 20
+    });
+    h.run_steps(3);
+    assert!(visible_rx(&h) >= 15, "udp: {} rows", visible_rx(&h));
+}

@@ -97,6 +97,9 @@ pub struct SockscopeApp {
     last_tick: Option<(Instant, Duration)>,
     exit_after_first_frame: bool,
     started: Instant,
+    /// The window's size at the last frame: a resize draws one frame more, so no band of
+    /// the window stays unpainted until the pointer moves.
+    last_size: egui::Vec2,
 }
 
 impl SockscopeApp {
@@ -178,6 +181,7 @@ impl SockscopeApp {
             }),
             last_tick: None,
             exit_after_first_frame: options.exit_after_first_frame,
+            last_size: egui::Vec2::ZERO,
             started: Instant::now(),
         };
         for tab in tab_settings {
@@ -581,6 +585,11 @@ fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
 
 impl eframe::App for SockscopeApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        let size = ctx.content_rect().size();
+        if size != self.last_size {
+            self.last_size = size;
+            ctx.request_repaint();
+        }
         self.tick(ctx);
     }
 

@@ -658,12 +658,32 @@ fn row_job(
         text_color
     };
     match view {
+        // Binary data (a hex frame sent or received) reads as hex, not as mojibake.
+        ViewMode::Text if looks_binary(record) => {
+            job.append(t.hex_tag.trim_end(), 8.0, fmt(Color32::GRAY));
+            job.append(&hex_part(&record.bytes), 4.0, fmt(text_color))
+        }
         ViewMode::Text => job.append(&row_text(record.text(), drawable), 8.0, fmt(text_color)),
         ViewMode::Hex => job.append(&hex_part(&record.bytes), 8.0, fmt(text_color)),
         // The hexdump lines follow the header (see `dump_line_job`).
         ViewMode::Both => job.append(&row_text(record.text(), drawable), 8.0, fmt(color)),
     }
     job
+}
+
+/// True when a record is not text: a tenth or more of its bytes are control bytes (other
+/// than tab, CR, LF). Bytes invalid in the view's encoding do not count: text in another
+/// encoding stays text (the decode-error count and Compare explain it).
+fn looks_binary(record: &Record) -> bool {
+    let sample = &record.bytes[..record.bytes.len().min(512)];
+    if sample.is_empty() {
+        return false;
+    }
+    let controls = sample
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7F)
+        .count();
+    controls * 10 >= sample.len()
 }
 
 /// Line `line` (1-based below the header) of a record's hexdump in the "both" view.

@@ -187,7 +187,8 @@ impl Store {
         self.encoding
     }
 
-    /// Invalid bytes in the held records under the current encoding.
+    /// Invalid bytes in the held received records under the current encoding (what we
+    /// sent is not a decoding problem of the peer's).
     pub fn decode_errors(&self) -> u64 {
         self.invalid_held
     }
@@ -219,7 +220,9 @@ impl Store {
                 };
                 record.text = text;
                 record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
-                invalid_held += invalid as u64;
+                if record.kind == RecordKind::Rx {
+                    invalid_held += invalid as u64;
+                }
             }
             held += record.cost();
         }
@@ -414,7 +417,7 @@ impl Store {
         record.seq = self.next_seq;
         self.next_seq += 1;
         self.held_bytes += record.cost();
-        self.invalid_held += u64::from(record.invalid);
+        self.invalid_held += received_invalid(&record);
         if self.records.len() == self.records.capacity() {
             // Grow by a quarter rather than doubling, so the slots never hold twice what
             // the records need (the byte cap counts the slots).
@@ -443,7 +446,7 @@ impl Store {
                 break;
             };
             self.held_bytes = self.held_bytes.saturating_sub(old.cost());
-            self.invalid_held = self.invalid_held.saturating_sub(u64::from(old.invalid));
+            self.invalid_held = self.invalid_held.saturating_sub(received_invalid(&old));
             self.evicted_records += 1;
             self.evicted_bytes += old.bytes.len() as u64;
         }
@@ -675,5 +678,14 @@ mod tests {
             proptest::prop_assert_eq!(&joined, &text);
             proptest::prop_assert_eq!(store.decode_errors(), 0);
         }
+    }
+}
+
+/// A record's invalid bytes as the decode-error count sees them: received ones only.
+fn received_invalid(record: &Record) -> u64 {
+    if record.kind == RecordKind::Rx {
+        u64::from(record.invalid)
+    } else {
+        0
     }
 }
