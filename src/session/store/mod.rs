@@ -468,6 +468,15 @@ fn stream_key(
     }
 }
 
+/// A record's invalid bytes as the decode-error count sees them: received ones only.
+fn received_invalid(record: &Record) -> u64 {
+    if record.kind == RecordKind::Rx {
+        u64::from(record.invalid)
+    } else {
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -678,14 +687,5 @@ mod tests {
             proptest::prop_assert_eq!(&joined, &text);
             proptest::prop_assert_eq!(store.decode_errors(), 0);
         }
-    }
-}
-
-/// A record's invalid bytes as the decode-error count sees them: received ones only.
-fn received_invalid(record: &Record) -> u64 {
-    if record.kind == RecordKind::Rx {
-        u64::from(record.invalid)
-    } else {
-        0
     }
 }
