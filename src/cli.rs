@@ -172,7 +172,8 @@ SESSION OPTIONS (apply to the session they follow; before any session, to the fi
                                  euc-kr, utf-16le, utf-16be, windows-1252, ascii
     --view text|hex|both         receive view mode
     --log PATH                   record the session to PATH from the start; the format follows
-                                 the extension: .txt .hex .bin .csv .pcapng
+                                 the extension: .txt .hex .bin .csv .pcapng; an existing file
+                                 is kept and the recording goes to PATH-2 (-3, …)
     --log-format NAME            text, text-hex, hexdump, raw, csv or pcapng
     --ipv6-only                  a server or UDP socket on :: takes IPv6 only (default: both)
 

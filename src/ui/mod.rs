@@ -203,7 +203,22 @@ impl SockscopeApp {
                     .log_format
                     .or_else(|| LogFormat::from_path(path))
                     .unwrap_or(LogFormat::Text);
-                tab.start_recording(lang, path, format);
+                // An existing file is never truncated: the recording goes beside it.
+                let path = if path.is_file() {
+                    let free = log::numbered_free_path(path);
+                    let note = format!(
+                        "{} {} → {}",
+                        app.settings.lang.texts().log_existed,
+                        path.display(),
+                        free.display()
+                    );
+                    eprintln!("sockscope: {note}");
+                    tab.notify(tab::NoticeAbout::Log, true, note);
+                    free
+                } else {
+                    path.clone()
+                };
+                tab.start_recording(lang, &path, format);
                 if let Some(message) = tab.error_shown() {
                     eprintln!("sockscope: {message}");
                 }

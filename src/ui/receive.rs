@@ -293,14 +293,19 @@ pub fn receive_ui(
     // The detail pane opens with a selection or the comparison, so the list keeps its
     // height otherwise; the comparison gets a panel of its own size.
     if state.selected.is_some() || state.compare {
-        let (detail_id, detail_size) = if state.compare {
-            ("record_compare", 260.0)
+        // Sizes in proportion to the room there is, never less than what makes the pane
+        // useful nor more than leaves the list half the height.
+        let room = ui.available_height();
+        let (detail_id, detail_size, least) = if state.compare {
+            ("record_compare", room * 0.5, 170.0)
         } else {
-            ("record_detail", 150.0)
+            ("record_detail", room * 0.35, 100.0)
         };
         egui::Panel::bottom(detail_id)
             .resizable(true)
-            .default_size(detail_size)
+            .default_size(detail_size.max(least))
+            .min_size(least.min(room * 0.6))
+            .max_size((room * 0.6).max(least))
             .show(ui, |ui| detail_ui(ui, t, state, store, actions));
     }
 
