@@ -1296,3 +1296,24 @@ fn fifteen_records_visible_at_1024x700() {
     h.run_steps(3);
     assert!(visible_rx(&h) >= 15, "udp: {} rows", visible_rx(&h));
 }
+
+/// When the window goes away without its exit hook (a panic on the UI thread unwinds
+/// through the app, or the app is dropped), the recording is still finished: everything
+/// received is in the file and the session's stop is its last line.
+#[test]
+fn dropping_the_app_finishes_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dropped.txt");
+    let (mut h, addr) = listening_server();
+    fill(&mut h, "Log file", path.to_str().unwrap());
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.write_all(b"before the crash").unwrap();
+    step_until(&mut h, "rx", |tab| tab.store.stats.total.rx_bytes == 16);
+    drop(h);
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(log.contains("before the crash"), "{log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(last.contains("session stopped"), "last line: {last}");
+}

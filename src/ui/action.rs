@@ -531,10 +531,26 @@ impl SessionTab {
             ..FileSendOptions::default()
         };
         compose.file_path = path.display().to_string();
-        let started = FileSender::start(session, target, &path, options);
-        if let Some(sender) = self.started(lang, started) {
-            self.automation.file = Some(sender);
-            self.automation.file_reported = false;
+        // Opening the file (a slow disk, a network share) happens off the UI thread.
+        self.spawn_job(lang, move || {
+            let started = FileSender::start(session, target, &path, options)
+                .map_err(|e| errors::automation_error_text(lang, &e));
+            JobResult::FileSend(started, path)
+        });
+    }
+
+    /// A file send's file was opened and the send started, or not.
+    fn file_send_opened(&mut self, result: Result<FileSender, String>, path: &Path) {
+        match result {
+            Ok(sender) => {
+                self.clear_notice(NoticeAbout::Automation);
+                self.automation.file = Some(sender);
+                self.automation.file_reported = false;
+            }
+            Err(message) => {
+                let message = format!("{}: {message}", path.display());
+                self.notify(NoticeAbout::Automation, false, message);
+            }
         }
     }
 
@@ -597,9 +613,9 @@ impl SessionTab {
         }
     }
 
-    /// True while a recording runs.
+    /// True while a recording runs (or its file is being opened).
     pub fn recording(&self) -> bool {
-        self.log.recorder.as_ref().is_some_and(|r| !r.is_finished())
+        self.log.opening || self.log.recorder.as_ref().is_some_and(|r| !r.is_finished())
     }
 
     /// Log options for this tab's files: the view's encoding and the session's address.
@@ -615,31 +631,68 @@ impl SessionTab {
         options
     }
 
-    /// Starts recording every event to `path` in `format`. Errors (the file cannot be
-    /// created) are shown and nothing else changes.
+    /// Starts recording every event to `path` in `format`. The engine's tap is set at
+    /// once (events wait in its queue), and the file is created on a helper thread, so a
+    /// slow disk or network share never holds up the window; an error (the file cannot be
+    /// created) is shown and nothing else changes.
     pub fn start_recording(&mut self, lang: Lang, path: &Path, format: LogFormat) {
-        let t = lang.texts();
         self.stop_recording();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && let Err(error) = std::fs::create_dir_all(dir)
-        {
-            let message = format!("{} {}: {error}", t.cannot_create, dir.display());
-            self.notify(NoticeAbout::Log, false, message);
+        self.log.recorder = None;
+        let (tap, events) = std::sync::mpsc::sync_channel(TAP_CAPACITY);
+        self.engine.set_tap(Some(tap));
+        self.log.opening = true;
+        self.log.stop_when_open = false;
+        self.log.generation += 1;
+        let generation = self.log.generation;
+        let options = self.log_options(format);
+        let path = path.to_path_buf();
+        let t = lang.texts();
+        self.spawn_job(lang, move || {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            let result = match dir.map(|d| (d, std::fs::create_dir_all(d))) {
+                Some((dir, Err(error))) => {
+                    Err(format!("{} {}: {error}", t.cannot_create, dir.display()))
+                }
+                _ => Recorder::start_receiver(&path, &options, events, TAP_CAPACITY)
+                    .map_err(|e| errors::recorder_error_text(lang, &e)),
+            };
+            JobResult::Recording(result, path, format, generation)
+        });
+    }
+
+    /// The recording's file was opened, or could not be.
+    fn recording_opened(
+        &mut self,
+        result: Result<Recorder, String>,
+        path: &Path,
+        format: LogFormat,
+        generation: u64,
+    ) {
+        if generation != self.log.generation {
+            // A recording started again before this one's file was open: this one ends.
+            if let Ok(recorder) = result {
+                recorder.stop();
+            }
             return;
         }
-        match Recorder::start_with(path, &self.log_options(format), TAP_CAPACITY) {
-            Ok((recorder, tap)) => {
-                self.engine.set_tap(Some(tap));
+        self.log.opening = false;
+        match result {
+            Ok(recorder) if self.log.stop_when_open => {
+                recorder.stop();
+                self.log.recorder = Some(recorder);
+            }
+            Ok(recorder) => {
                 self.log.recorder = Some(recorder);
                 self.clear_notice(NoticeAbout::Log);
                 self.settings.log.path = path.display().to_string();
                 self.settings.log.format = format;
             }
-            Err(error) => self.notify(
-                NoticeAbout::Log,
-                false,
-                errors::recorder_error_text(lang, &error),
-            ),
+            Err(message) => {
+                self.engine.set_tap(None);
+                // Also for `--log` on the command line, where a terminal may be watching.
+                eprintln!("sockscope: {message}");
+                self.notify(NoticeAbout::Log, false, message);
+            }
         }
     }
 
@@ -679,6 +732,8 @@ impl SessionTab {
         if let Some(recorder) = &self.log.recorder {
             recorder.stop();
         }
+        // A recording whose file is still being opened stops as soon as it is open.
+        self.log.stop_when_open = self.log.opening;
     }
 
     /// Stops the recording and waits up to `timeout` for the file to be complete
@@ -772,6 +827,12 @@ impl SessionTab {
                 }
                 FileOutcome::Job(JobResult::Imported(commands, path)) => {
                     self.imported_commands(lang, commands, &path)
+                }
+                FileOutcome::Job(JobResult::Recording(result, path, format, generation)) => {
+                    self.recording_opened(result, &path, format, generation)
+                }
+                FileOutcome::Job(JobResult::FileSend(result, path)) => {
+                    self.file_send_opened(result, &path)
                 }
                 FileOutcome::Answer(purpose, path) => self.dialog_answered(lang, purpose, path),
             }

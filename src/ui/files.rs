@@ -59,12 +59,51 @@ pub enum Slot {
 }
 
 /// What a finished job reports.
-#[derive(Debug)]
 pub enum JobResult {
     /// A message: (ok, words).
     Message(Slot, bool, String),
     /// Quick commands read from a file, and where from.
     Imported(QuickCommands, PathBuf),
+    /// A recording whose file was opened (or could not be), with its path, format and
+    /// which start it answers (see `LogState::generation`).
+    Recording(
+        Result<crate::session::recorder::Recorder, String>,
+        PathBuf,
+        crate::session::recorder::LogFormat,
+        u64,
+    ),
+    /// A file send whose file was opened (or could not be).
+    FileSend(Result<crate::automation::FileSender, String>, PathBuf),
+}
+
+impl std::fmt::Debug for JobResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobResult::Message(slot, ok, text) => f
+                .debug_tuple("Message")
+                .field(slot)
+                .field(ok)
+                .field(text)
+                .finish(),
+            JobResult::Imported(commands, path) => f
+                .debug_tuple("Imported")
+                .field(commands)
+                .field(path)
+                .finish(),
+            JobResult::Recording(result, path, format, generation) => f
+                .debug_tuple("Recording")
+                .field(&result.as_ref().map(|_| ()))
+                .field(path)
+                .field(format)
+                .field(generation)
+                .finish(),
+            JobResult::FileSend(result, path) => f
+                .debug_tuple("FileSend")
+                .field(&result.as_ref().map(|_| ()))
+                .field(path)
+                .finish(),
+        }
+    }
 }
 
 /// What [`FileJobs::poll`] found.
@@ -143,6 +182,19 @@ impl FileJobs {
             }
             Err(error) => Err(format!("{}: {error}", lang.texts().cannot_job)),
         }
+    }
+
+    /// Waits up to `timeout` for the pending jobs (saves, exports, a recording's file
+    /// being opened) to finish, at exit; true when none is left.
+    pub fn wait_jobs(&self, timeout: std::time::Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.jobs.iter().any(|h| !h.is_finished()) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        true
     }
 
     /// Dialog answers and job results that arrived since the last call. A helper that

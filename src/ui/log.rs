@@ -25,6 +25,12 @@ pub struct LogState {
     pub recorder: Option<Recorder>,
     /// A write that waits for the user to say what to do with an existing file.
     pub confirm: Option<PendingWrite>,
+    /// The recording's file is being opened on a helper thread.
+    pub opening: bool,
+    /// Stop was asked while the file was being opened.
+    pub stop_when_open: bool,
+    /// Counts recording starts, so a late answer for an earlier start is told apart.
+    pub generation: u64,
 }
 
 impl std::fmt::Debug for LogState {

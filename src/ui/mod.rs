@@ -643,12 +643,24 @@ impl eframe::App for SockscopeApp {
                 session.stop();
             }
         }
+        let lang = self.settings.lang;
         for tab in tabs {
-            tab.wind_down(Duration::from_secs(1));
-            if let Some(status) = tab.finish_recording(Duration::from_secs(5))
-                && let Some(error) = status.error
-            {
-                eprintln!("sockscope: the recording stopped early: {error}");
+            tab.finish_at_exit(lang);
+        }
+    }
+}
+
+/// If the window goes away without `on_exit` (a panic on the UI thread unwinding, or a
+/// test dropping the app), the logs are still finished: recordings flushed and closed.
+impl Drop for SockscopeApp {
+    fn drop(&mut self) {
+        let tabs = self
+            .tabs
+            .iter_mut()
+            .chain(self.closing.iter_mut().map(|(tab, _)| tab));
+        for tab in tabs {
+            if tab.log.recorder.is_some() || tab.log.opening {
+                tab.finish_at_exit(self.settings.lang);
             }
         }
     }

@@ -305,7 +305,8 @@ impl SessionTab {
 
     /// Lets the session's last events (closes, "stopped") reach the log at exit or when
     /// the tab closes: keeps the queue moving for up to `timeout` while the workers end.
-    pub(super) fn wind_down(&mut self, timeout: Duration) {
+    /// False when the session had not stopped by then (its log may miss its last events).
+    pub(super) fn wind_down(&mut self, timeout: Duration) -> bool {
         if let Some(session) = &self.session {
             session.stop();
             let deadline = Instant::now() + timeout;
@@ -313,6 +314,31 @@ impl SessionTab {
                 while self.events.try_recv().is_some() {}
                 std::thread::sleep(Duration::from_millis(5));
             }
+            return session.is_stopped();
+        }
+        true
+    }
+
+    /// At exit: lets pending file jobs (saves, exports, a recording's file being opened)
+    /// finish and applies their results, then winds the session down and finishes the
+    /// log. Problems go to stderr, the only place left to say them.
+    pub(super) fn finish_at_exit(&mut self, lang: Lang) {
+        if !self.files.wait_jobs(Duration::from_secs(5)) {
+            eprintln!(
+                "sockscope: a save or export was still running at exit and may be incomplete"
+            );
+        }
+        self.poll_files(lang);
+        if !self.wind_down(Duration::from_secs(1)) {
+            eprintln!(
+                "sockscope: {}: the session did not stop within 1 s; its log may miss the last events",
+                self.title(lang)
+            );
+        }
+        if let Some(status) = self.finish_recording(Duration::from_secs(5))
+            && let Some(error) = status.error
+        {
+            eprintln!("sockscope: the recording stopped early: {error}");
         }
     }
 
