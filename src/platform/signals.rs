@@ -4,11 +4,12 @@
 //!
 //! The first request runs the callback given to [`on_shutdown_request`] (the app closes
 //! its window the normal way, so the session stops and the log file is finished: flushed,
-//! last record whole). A second *interrupt* (Ctrl+C, Ctrl+Break, SIGINT) within
+//! last record whole). A second *interrupt* (Ctrl+C, Ctrl+Break, SIGINT, SIGTERM) within
 //! [`FORCE_WINDOW`] of the first exits at once with [`FORCED_EXIT_CODE`], for when the
-//! user does not want to wait. Other requests (SIGTERM, SIGHUP, console close, log-off,
-//! shut-down) never force: they often follow an interrupt by themselves (the terminal
-//! goes away while the log is being finished), and forcing then would cut the log.
+//! user does not want to wait. The requests that mean "the terminal or the session is
+//! going away" (SIGHUP; closing the console, log-off, shut-down on Windows) never force:
+//! they often follow an interrupt by themselves (the console closes while the log is
+//! being finished), and forcing then would cut the log.
 //!
 //! The handlers only bump an atomic counter (async-signal-safe on Unix; on Windows the
 //! handler runs on a thread the system creates); a watcher thread turns the count into
@@ -150,7 +151,7 @@ fn watch(close: impl Fn()) {
 
 #[cfg(unix)]
 extern "C" fn on_signal(signal: libc::c_int) {
-    if signal == libc::SIGINT {
+    if signal == libc::SIGINT || signal == libc::SIGTERM {
         interrupt();
     } else {
         other_request();
@@ -241,8 +242,8 @@ mod tests {
         assert_eq!(react(Some(t0), t0 + FORCE_WINDOW), Reaction::Close);
     }
 
-    /// A console close, SIGTERM or SIGHUP right after Ctrl+C (the terminal going away
-    /// while the log is finished) closes and never forces; two interrupts do.
+    /// A console close or SIGHUP right after Ctrl+C (the terminal going away while the
+    /// log is finished) closes and never forces; two interrupts do.
     #[test]
     fn only_a_second_interrupt_forces() {
         let t0 = Instant::now();
