@@ -1317,3 +1317,30 @@ fn dropping_the_app_finishes_the_log() {
     let last = log.lines().last().unwrap_or_default();
     assert!(last.contains("session stopped"), "last line: {last}");
 }
+
+/// A plain first start (no stored settings, no command line) listens at once, on
+/// 127.0.0.1 only, and the status line says how to open it to the network.
+#[test]
+fn plain_first_start_listens_on_loopback_only() {
+    let options = StartOptions {
+        auto_start: true,
+        ..no_persist()
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| SockscopeApp::new(cc, options));
+    step_until(&mut h, "listening", |tab| {
+        matches!(tab.status, Status::Listening(_))
+    });
+    let Status::Listening(addr) = h.state().tab().status.clone() else {
+        unreachable!()
+    };
+    assert_eq!(addr.ip(), std::net::IpAddr::from([127, 0, 0, 1]));
+    assert_ne!(addr.port(), 0);
+    assert!(
+        h.query_by_label_contains("to let other machines in, set the address to 0.0.0.0")
+            .is_some()
+    );
+    // Nothing but loopback reaches it.
+    assert!(TcpStream::connect(addr).is_ok());
+}
