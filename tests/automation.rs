@@ -793,3 +793,29 @@ fn engine_hook_order_panic_and_close() {
     });
     handle.set_responder(None);
 }
+
+/// A file send to a client that stopped reading does not hang forever: once nothing has
+/// been written for the stall timeout it stops, saying why.
+#[test]
+fn file_send_to_a_peer_that_stops_reading_stalls_out() {
+    let (_engine, rx, handle, _resp, addr) = rule_server(&AutoReplyConfig::default());
+    let _silent = std_client(addr);
+    let joined = wait_for(&rx, WAIT, |e| matches!(e, Event::ClientJoined { .. }));
+    let Event::ClientJoined { conn, .. } = joined else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    std::fs::write(&path, vec![0x5Au8; 48 << 20]).unwrap();
+    let options = FileSendOptions {
+        stall_timeout: Duration::from_millis(300),
+        ..FileSendOptions::default()
+    };
+    let sender = FileSender::start(handle, SendTarget::Conn(conn), &path, options).unwrap();
+    wait_until(WAIT, "the stall", || !sender.is_running());
+    assert_eq!(
+        sender.stop_reason(),
+        Some(StopReason::Stalled(Duration::from_millis(300)))
+    );
+    assert!(sender.progress().done < 48 << 20);
+}

@@ -37,6 +37,9 @@ pub struct FileSendOptions {
     /// Most bytes allowed to wait in the engine per target before the next chunk is
     /// queued. Default 4 MiB.
     pub max_in_flight: usize,
+    /// Stop when nothing is written for this long (a peer that stopped reading would
+    /// otherwise hold the send forever). Default 30 s; zero: never.
+    pub stall_timeout: Duration,
 }
 
 impl Default for FileSendOptions {
@@ -45,6 +48,7 @@ impl Default for FileSendOptions {
             chunk_size: 64 << 10,
             chunk_delay: Duration::ZERO,
             max_in_flight: 4 << 20,
+            stall_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -281,6 +285,7 @@ struct Job<'a> {
 impl Job<'_> {
     fn run(&mut self, mut file: File) -> StopReason {
         let mut buf = vec![0u8; self.options.chunk_size];
+        let mut progress = Progress::new(self.options.stall_timeout);
         loop {
             if self.shared.stop.is_set() {
                 return StopReason::Stopped;
@@ -304,6 +309,9 @@ impl Job<'_> {
                 }
                 if self.in_flight() + n <= self.options.max_in_flight.max(n) {
                     break;
+                }
+                if let Some(reason) = progress.check(self.shared.done.load(Ordering::SeqCst)) {
+                    return reason;
                 }
                 if self.shared.stop.sleep_until(Instant::now() + POLL) {
                     return StopReason::Stopped;
@@ -329,8 +337,12 @@ impl Job<'_> {
             if let Some(reason) = self.refresh() {
                 return reason;
             }
-            if self.shared.done.load(Ordering::SeqCst) >= self.queued {
+            let done = self.shared.done.load(Ordering::SeqCst);
+            if done >= self.queued {
                 return StopReason::Finished;
+            }
+            if let Some(reason) = progress.check(done) {
+                return reason;
             }
             if self.shared.stop.sleep_until(Instant::now() + POLL) {
                 return StopReason::Stopped;
@@ -417,6 +429,34 @@ impl Job<'_> {
                 conns.is_empty().then_some(StopReason::ConnectionGone)
             }
         }
+    }
+}
+
+/// Watches the bytes written while a send waits, to stop one that makes no progress.
+struct Progress {
+    timeout: Duration,
+    done: u64,
+    since: Instant,
+}
+
+impl Progress {
+    fn new(timeout: Duration) -> Self {
+        Progress {
+            timeout,
+            done: 0,
+            since: Instant::now(),
+        }
+    }
+
+    /// `Some(Stalled)` when `done` has not moved for the timeout.
+    fn check(&mut self, done: u64) -> Option<StopReason> {
+        if done != self.done {
+            self.done = done;
+            self.since = Instant::now();
+            return None;
+        }
+        (!self.timeout.is_zero() && self.since.elapsed() >= self.timeout)
+            .then_some(StopReason::Stalled(self.timeout))
     }
 }
 

@@ -91,6 +91,8 @@ pub enum StopReason {
     Stopped,
     /// The connection (or every target client, or the session) went away.
     ConnectionGone,
+    /// A file send made no progress for this long (the peer stopped reading).
+    Stalled(std::time::Duration),
     /// Something failed; the sender stopped.
     Failed(AutomationError),
 }
@@ -101,6 +103,11 @@ impl fmt::Display for StopReason {
             StopReason::Finished => f.write_str("finished"),
             StopReason::Stopped => f.write_str("stopped"),
             StopReason::ConnectionGone => f.write_str("the connection went away"),
+            StopReason::Stalled(d) => write!(
+                f,
+                "stalled: nothing was written for {} s (the peer stopped reading)",
+                d.as_secs()
+            ),
             StopReason::Failed(e) => write!(f, "failed: {e}"),
         }
     }

@@ -127,6 +127,12 @@ pub fn stop_reason_text(lang: Lang, reason: &StopReason) -> String {
         (Lang::Zh, StopReason::Finished) => "已完成".to_string(),
         (Lang::Zh, StopReason::Stopped) => "已停止".to_string(),
         (Lang::Zh, StopReason::ConnectionGone) => "连接已断开".to_string(),
+        (Lang::Zh, StopReason::Stalled(d)) => {
+            format!(
+                "已停止：{} 秒内没有写出任何数据（对端不再读取）",
+                d.as_secs()
+            )
+        }
     }
 }
 
