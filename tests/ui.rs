@@ -187,9 +187,8 @@ fn client_connects_sends_and_switches_encoding() {
         .store
         .iter()
         .find(|r| r.kind == RecordKind::Rx)
-        .unwrap()
-        .text()
-        .to_string();
+        .map(|r| h.state().tab().store.text(r).into_owned())
+        .unwrap();
     assert_eq!(garbled, "\\xC4\\xE3\\xBA\\xC3\n");
     assert!(h.query_by_label_contains("\\xC4\\xE3\\xBA\\xC3").is_some());
     assert!(h.query_by_label_contains("你好").is_none());

@@ -12,9 +12,12 @@
 //! - [`checksum`]: sum8, XOR8, CRC-16/MODBUS, CRC-16/CCITT-FALSE, CRC-32 (table driven).
 //! - [`framing`]: cutting a received stream into messages (delimiter, idle gap, fixed
 //!   length, length prefix), streaming and bounded.
+//! - [`lazy`]: the per-read facts that let text be made when it is looked at, exactly as
+//!   the streaming decoder made it.
 
 pub mod checksum;
 pub mod escape;
 pub mod framing;
 pub mod hex;
+pub mod lazy;
 pub mod text;

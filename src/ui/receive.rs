@@ -82,9 +82,9 @@ enum Needle {
 }
 
 impl Needle {
-    fn matches(&self, record: &Record) -> bool {
+    fn matches(&self, store: &Store, record: &Record) -> bool {
         match self {
-            Needle::Text(text) => record.text().contains(text.as_str()),
+            Needle::Text(text) => store.text(record).contains(text.as_str()),
             Needle::Bytes(bytes) => {
                 bytes.is_empty()
                     || record
@@ -139,7 +139,7 @@ impl ReceiveState {
                 store.len()
             });
         for record in store.iter().skip(start) {
-            if record.kind != RecordKind::Info && needle.matches(record) {
+            if record.kind != RecordKind::Info && needle.matches(store, record) {
                 cache.matches.push_back(record.seq);
             }
         }
@@ -364,7 +364,12 @@ pub fn receive_ui(
                 let job = if line == 0 {
                     ui.fonts_mut(|fonts| {
                         let mut drawable = |c: char| fonts.has_glyph(&font, c);
-                        row_job(record, view, &font, text_color, t, &mut drawable)
+                        let text = if record.kind == RecordKind::Info {
+                            std::borrow::Cow::Borrowed("")
+                        } else {
+                            store.text_start(record, ROW_CHARS * 4)
+                        };
+                        row_job(record, &text, view, &font, text_color, t, &mut drawable)
                     })
                 } else {
                     dump_line_job(record, line, &font, t)
@@ -378,7 +383,7 @@ pub fn receive_ui(
                 if response.clicked() {
                     clicked = Some(record.seq);
                 }
-                response.context_menu(|ui| record_menu(ui, t, record, actions));
+                response.context_menu(|ui| record_menu(ui, t, store, record, actions));
             }
         });
     if let Some(seq) = clicked {
@@ -406,9 +411,15 @@ fn newest_to_compare(store: &Store) -> Option<u64> {
 }
 
 /// The right-click menu of a record: copy it, send it again, answer its peer.
-fn record_menu(ui: &mut Ui, t: &Texts, record: &Record, actions: &mut Vec<UiAction>) {
+fn record_menu(
+    ui: &mut Ui,
+    t: &Texts,
+    store: &Store,
+    record: &Record,
+    actions: &mut Vec<UiAction>,
+) {
     if ui.button(t.copy_text).clicked() {
-        ui.ctx().copy_text(record.text().to_string());
+        ui.ctx().copy_text(store.text(record).into_owned());
         ui.close();
     }
     if ui.button(t.copy_hex).clicked() {
@@ -610,8 +621,10 @@ fn toolbar_ui(
 }
 
 /// One list row: time, direction, peer, length and the payload in the chosen view.
+#[allow(clippy::too_many_arguments)]
 fn row_job(
     record: &Record,
+    text: &str,
     view: ViewMode,
     font: &FontId,
     text_color: Color32,
@@ -631,7 +644,11 @@ fn row_job(
         job.append(&peer.to_string(), 8.0, fmt(Color32::GRAY));
     }
     if record.kind == RecordKind::Info {
-        job.append(record.text(), 8.0, fmt(INFO_COLOR));
+        job.append(
+            record.stored_text().unwrap_or_default(),
+            8.0,
+            fmt(INFO_COLOR),
+        );
         return job;
     }
     job.append(
@@ -668,10 +685,10 @@ fn row_job(
             job.append(t.hex_tag.trim_end(), 8.0, fmt(Color32::GRAY));
             job.append(&hex_part(&record.bytes), 4.0, fmt(text_color))
         }
-        ViewMode::Text => job.append(&row_text(record.text(), drawable), 8.0, fmt(text_color)),
+        ViewMode::Text => job.append(&row_text(text, drawable), 8.0, fmt(text_color)),
         ViewMode::Hex => job.append(&hex_part(&record.bytes), 8.0, fmt(text_color)),
         // The hexdump lines follow the header (see `dump_line_job`).
-        ViewMode::Both => job.append(&row_text(record.text(), drawable), 8.0, fmt(color)),
+        ViewMode::Both => job.append(&row_text(text, drawable), 8.0, fmt(color)),
     }
     job
 }
@@ -772,7 +789,7 @@ fn detail_ui(
                 ui.ctx().copy_text(hex::to_spaced(&record.bytes));
             }
             if ui.button(t.copy_text).clicked() {
-                ui.ctx().copy_text(record.text().to_string());
+                ui.ctx().copy_text(store.text(record).into_owned());
             }
         }
     });
@@ -780,7 +797,7 @@ fn detail_ui(
         ui.label(RichText::new(t.select_hint).color(Color32::GRAY));
         return;
     };
-    let text = record.text();
+    let text = store.text_start(record, DETAIL_BYTES * 4);
     // Laying out megabytes of text would stall the frame: show the start, copy the rest.
     let text_end = text
         .char_indices()

@@ -1,10 +1,12 @@
 //! One entry of the store: the exact bytes of a read, a datagram, a frame or a send,
-//! with its text in the store's encoding and, for received frames, the checksum verdict.
+//! what it takes to make its text in the store's encoding, and, for received frames, the
+//! checksum verdict.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::codec::lazy::Carry;
 use crate::engine::{ConnId, Direction, SessionId};
 
 /// What a record holds: received bytes, sent bytes, or a line of information
@@ -45,10 +47,16 @@ pub struct Record {
     pub kind: RecordKind,
     /// The exact bytes.
     pub bytes: Arc<[u8]>,
-    /// Text of the bytes in the store's current encoding (`\xNN` for invalid bytes);
-    /// `None` when the text is the bytes themselves (valid, complete UTF-8 or ASCII in
-    /// an ASCII-compatible encoding), which saves a copy and half the memory.
+    /// Text of the bytes in the store's current encoding (`\xNN` for invalid bytes), for
+    /// encodings decoded when stored; `None` when the text is the bytes themselves
+    /// (valid, complete UTF-8 or ASCII in an ASCII-compatible encoding) or is made when
+    /// looked at (`lazy`).
     pub(super) text: Option<String>,
+    /// The text is made when looked at, from the bytes after `carry`
+    /// ([`crate::codec::lazy`]); see [`super::Store::text`].
+    pub(super) lazy: bool,
+    /// The unfinished character the stream held before these bytes (lazy records).
+    pub(super) carry: Carry,
     /// Invalid bytes found while decoding this record.
     pub invalid: u32,
     /// True when this record was cut because a frame outgrew the framing limit.
@@ -65,12 +73,20 @@ pub struct Record {
 const RECORD_OVERHEAD: usize = 32;
 
 impl Record {
-    /// The payload as text in the store's encoding (`\xNN` for invalid bytes).
-    pub fn text(&self) -> &str {
+    /// The text when it is stored or is the bytes themselves; `None` for a record whose
+    /// text is made when looked at ([`super::Store::text`] makes it).
+    pub fn stored_text(&self) -> Option<&str> {
         match &self.text {
-            Some(text) => text,
-            None => std::str::from_utf8(&self.bytes).unwrap_or_default(),
+            Some(text) => Some(text),
+            None if self.lazy => None,
+            None => Some(std::str::from_utf8(&self.bytes).unwrap_or_default()),
         }
+    }
+
+    /// True for a datagram or a send without a connection: decoded on its own, as a
+    /// whole (an unfinished character at its end is invalid).
+    pub(super) fn whole(&self) -> bool {
+        self.conn.is_none()
     }
 
     /// The frame check's verdict on this record: `Some(true)` when it ends with the
