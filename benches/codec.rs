@@ -8,6 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use sockscope::codec::hex;
+use sockscope::codec::lazy;
 use sockscope::codec::text::{self, StreamDecoder, TextEncoding};
 
 /// Bytes pushed through each measurement.
@@ -113,4 +114,19 @@ fn main() {
     let (time, invalid) = bench_decode(TextEncoding::Utf8, &corpus(TextEncoding::Gbk, seed, TOTAL));
     report("GBK bytes read as UTF-8 (invalid)", time);
     println!("  ({invalid} invalid bytes shown as \\xNN)");
+    let (time, invalid) = bench_decode(TextEncoding::Utf8, &binary);
+    report("binary read as UTF-8, StreamDecoder", time);
+    println!("  ({invalid} invalid bytes shown as \\xNN)");
+    // What the store does when it stores a read now: count, and keep the carry.
+    let mut counted = 0;
+    let time = best_of(|| {
+        let mut carry = lazy::Carry::default();
+        counted = 0;
+        for chunk in binary.chunks(CHUNK) {
+            counted += lazy::scan(TextEncoding::Utf8, &mut carry, chunk, false);
+        }
+        black_box(counted);
+    });
+    report("binary read as UTF-8, lazy::scan (count only)", time);
+    println!("  ({counted} invalid bytes counted)");
 }

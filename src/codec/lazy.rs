@@ -62,6 +62,40 @@ pub fn scan(encoding: TextEncoding, carry: &mut Carry, bytes: &[u8], last: bool)
     }
 }
 
+/// The unfinished character a stream holds after `tail`, its last bytes (up to 3; fewer
+/// only when the stream is that short). UTF-8 resynchronises on every lead byte, so these
+/// few bytes decide it: no scan of the stream is needed. Empty for the other
+/// [`renders_lazily`] encodings, which hold nothing.
+pub fn carry_after(encoding: TextEncoding, tail: &[u8]) -> Carry {
+    let mut carry = Carry::default();
+    if encoding != TextEncoding::Utf8 {
+        return carry;
+    }
+    let tail = &tail[tail.len().saturating_sub(3)..];
+    // The longest suffix that is one valid unfinished sequence (it begins with a lead
+    // byte, which always starts a new sequence, so it is what the decoder holds).
+    for start in 0..tail.len() {
+        let suffix = &tail[start..];
+        let (state, invalid) = run(ACCEPT, suffix);
+        if invalid == 0 && usize::from(HELD[usize::from(state)]) == suffix.len() {
+            carry.set(suffix);
+            break;
+        }
+    }
+    carry
+}
+
+/// True when the text of `bytes` after `carry` is the bytes themselves (valid, complete
+/// UTF-8; ASCII in the other encodings): the store then keeps no text at all. Fast on
+/// text (std's validation) and on binary (it stops at the first bad byte).
+pub fn text_is_bytes(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> bool {
+    carry.is_empty()
+        && match encoding {
+            TextEncoding::Utf8 => std::str::from_utf8(bytes).is_ok(),
+            _ => bytes.is_ascii(),
+        }
+}
+
 /// The text of one read decoded after `carry`, exactly as [`StreamDecoder`] made it when
 /// the read arrived (invalid bytes as `\xNN`); returns the invalid count as well.
 pub fn render(
@@ -80,134 +114,183 @@ pub fn render(
     decoder.decode(bytes, last, out)
 }
 
-/// What the UTF-8 sequence starting at `data[i]` is.
-enum Step {
-    /// A whole valid character of this many bytes.
-    Valid(usize),
-    /// An invalid maximal subpart of this many bytes.
-    Invalid(usize),
-    /// A valid beginning that `data` ends in the middle of.
-    Incomplete,
+// The UTF-8 scanner is a table-driven automaton: one table lookup per byte gives the next
+// state and how many bytes just turned out invalid, with no branch on the data, so binary
+// (where a third of the bytes are invalid, at random) costs what text costs. A byte that
+// cannot continue the sequence in progress ends it as an invalid maximal subpart (the
+// bytes held so far) and is itself read as the start of a new one, which folds into the
+// same table entry.
+
+/// Byte classes: what a byte can be in UTF-8.
+const ASCII: u8 = 0;
+const C80_8F: u8 = 1;
+const C90_9F: u8 = 2;
+const CA0_BF: u8 = 3;
+const BAD: u8 = 4;
+const LEAD2: u8 = 5;
+const E0: u8 = 6;
+const LEAD3: u8 = 7;
+const ED: u8 = 8;
+const F0: u8 = 9;
+const LEAD4: u8 = 10;
+const F4: u8 = 11;
+const CLASSES: usize = 12;
+
+/// States: 0 is "between characters"; the others hold 1–3 bytes of a sequence.
+const ACCEPT: u8 = 0;
+/// (bytes held, the class range allowed next, the state after it or ACCEPT, …) per state.
+const STATES: usize = 11;
+
+const fn class_of(byte: u8) -> u8 {
+    match byte {
+        0x00..=0x7F => ASCII,
+        0x80..=0x8F => C80_8F,
+        0x90..=0x9F => C90_9F,
+        0xA0..=0xBF => CA0_BF,
+        0xC2..=0xDF => LEAD2,
+        0xE0 => E0,
+        0xE1..=0xEC | 0xEE..=0xEF => LEAD3,
+        0xED => ED,
+        0xF0 => F0,
+        0xF1..=0xF3 => LEAD4,
+        0xF4 => F4,
+        _ => BAD,
+    }
 }
 
-/// The allowed range of the second byte after a lead byte, and the sequence length;
-/// `None` for a byte that cannot start a sequence.
-fn lead(byte: u8) -> Option<(u8, u8, usize)> {
-    match byte {
-        0xC2..=0xDF => Some((0x80, 0xBF, 2)),
-        0xE0 => Some((0xA0, 0xBF, 3)),
-        0xE1..=0xEC | 0xEE..=0xEF => Some((0x80, 0xBF, 3)),
-        0xED => Some((0x80, 0x9F, 3)),
-        0xF0 => Some((0x90, 0xBF, 4)),
-        0xF1..=0xF3 => Some((0x80, 0xBF, 4)),
-        0xF4 => Some((0x80, 0x8F, 4)),
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = class_of(i as u8);
+        i += 1;
+    }
+    table
+};
+
+/// Bytes held in each state.
+const HELD: [u8; STATES] = [0, 1, 1, 1, 1, 2, 1, 1, 1, 2, 3];
+
+/// The state a lead byte of `class` starts, or ACCEPT with one invalid byte (a
+/// continuation or a byte that can never appear), or ACCEPT for ASCII.
+const fn from_accept(class: u8) -> (u8, u8) {
+    match class {
+        ASCII => (ACCEPT, 0),
+        LEAD2 => (1, 0),
+        E0 => (2, 0),
+        LEAD3 => (3, 0),
+        ED => (4, 0),
+        F0 => (6, 0),
+        LEAD4 => (7, 0),
+        F4 => (8, 0),
+        _ => (ACCEPT, 1),
+    }
+}
+
+/// For a state holding part of a sequence: the classes that continue it and the state
+/// they lead to.
+const fn continues(state: u8, class: u8) -> Option<u8> {
+    let any_cont = class == C80_8F || class == C90_9F || class == CA0_BF;
+    match state {
+        // C2..DF: one continuation ends it.
+        1 if any_cont => Some(ACCEPT),
+        // E0: A0..BF, then one more.
+        2 if class == CA0_BF => Some(5),
+        // E1..EC, EE..EF: any, then one more.
+        3 if any_cont => Some(5),
+        // ED: 80..9F (no surrogates), then one more.
+        4 if class == C80_8F || class == C90_9F => Some(5),
+        // Third byte of a 3-byte sequence.
+        5 if any_cont => Some(ACCEPT),
+        // F0: 90..BF; F1..F3: any; F4: 80..8F; then two more.
+        6 if class == C90_9F || class == CA0_BF => Some(9),
+        7 if any_cont => Some(9),
+        8 if class == C80_8F => Some(9),
+        9 if any_cont => Some(10),
+        10 if any_cont => Some(ACCEPT),
         _ => None,
     }
 }
 
-/// The sequence at `data[i]` (not ASCII).
-fn step(data: &[u8], i: usize) -> Step {
-    let Some((low, high, len)) = lead(data[i]) else {
-        return Step::Invalid(1);
-    };
-    for k in 1..len {
-        let Some(&byte) = data.get(i + k) else {
-            return Step::Incomplete;
-        };
-        let (lo, hi) = if k == 1 { (low, high) } else { (0x80, 0xBF) };
-        if !(lo..=hi).contains(&byte) {
-            return Step::Invalid(k);
+/// `TABLE[state * 16 + class]`: the next state in the low 4 bits, the bytes found
+/// invalid by this byte in the high 4.
+const TABLE: [u8; STATES * 16] = {
+    let mut table = [0u8; STATES * 16];
+    let mut state = 0;
+    while state < STATES {
+        let mut class = 0;
+        while class < CLASSES {
+            let (next, invalid) = match continues(state as u8, class as u8) {
+                Some(next) => (next, 0),
+                None => {
+                    let (next, invalid) = from_accept(class as u8);
+                    (next, invalid + HELD[state])
+                }
+            };
+            table[state * 16 + class] = next | (invalid << 4);
+            class += 1;
         }
+        state += 1;
     }
-    Step::Valid(len)
-}
+    table
+};
 
-/// Skips ASCII from `i`, a machine word at a time; the index of the first non-ASCII byte.
-fn skip_ascii(data: &[u8], mut i: usize) -> usize {
+/// Runs the automaton over `bytes` from `state`; the state at the end and the invalid
+/// bytes found.
+fn run(mut state: u8, bytes: &[u8]) -> (u8, usize) {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    while let Some(word) = data.get(i..i + 8) {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(word);
-        if u64::from_ne_bytes(eight) & HIGH != 0 {
-            break;
-        }
-        i += 8;
-    }
-    while data.get(i).is_some_and(u8::is_ascii) {
-        i += 1;
-    }
-    i
-}
-
-/// Scans `data` from `i`; the invalid count, and where an unfinished character at the
-/// very end begins (not counted), if there is one.
-fn scan_from(data: &[u8], mut i: usize) -> (usize, Option<usize>) {
-    let mut invalid = 0;
+    let mut invalid = 0usize;
+    let mut rest = bytes;
     loop {
-        i = skip_ascii(data, i);
-        if i >= data.len() {
-            return (invalid, None);
-        }
-        match step(data, i) {
-            Step::Valid(len) => i += len,
-            Step::Invalid(len) => {
-                invalid += len;
-                i += len;
+        if state == ACCEPT {
+            // Between characters, ASCII goes eight bytes at a time.
+            while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+                if u64::from_ne_bytes(*word) & HIGH != 0 {
+                    break;
+                }
+                rest = tail;
             }
-            Step::Incomplete => return (invalid, Some(i)),
         }
+        let Some((chunk, tail)) = rest.split_first_chunk::<64>() else {
+            break;
+        };
+        for &byte in chunk {
+            let entry = TABLE[usize::from(state) * 16 + usize::from(CLASS[usize::from(byte)])];
+            state = entry & 0x0F;
+            invalid += usize::from(entry >> 4);
+        }
+        rest = tail;
     }
+    for &byte in rest {
+        let entry = TABLE[usize::from(state) * 16 + usize::from(CLASS[usize::from(byte)])];
+        state = entry & 0x0F;
+        invalid += usize::from(entry >> 4);
+    }
+    (state, invalid)
 }
 
 fn scan_utf8(carry: &mut Carry, bytes: &[u8], last: bool) -> usize {
-    let mut invalid = 0;
-    let mut start = 0;
-    if !carry.is_empty() {
-        // The sequences that begin in the carry end within its length + 4 bytes: settle
-        // them on a small joined buffer, then go on in `bytes` where they ended.
-        let held = usize::from(carry.len);
-        let mut joined = [0u8; 7];
-        let take = bytes.len().min(4);
-        joined[..held].copy_from_slice(carry.as_slice());
-        joined[held..held + take].copy_from_slice(&bytes[..take]);
-        let joined = &joined[..held + take];
-        let mut i = 0;
-        while i < held {
-            match step(joined, i) {
-                Step::Valid(len) => i += len,
-                Step::Invalid(len) => {
-                    invalid += len;
-                    i += len;
-                }
-                Step::Incomplete => {
-                    // Still unfinished: the read was too short to finish it.
-                    if last {
-                        carry.len = 0;
-                        return invalid + joined.len() - i;
-                    }
-                    carry.set(&joined[i..]);
-                    return invalid;
-                }
-            }
-        }
-        start = i - held;
+    // The carry is a valid unfinished prefix: replaying it gives the state it left.
+    let (start, _) = run(ACCEPT, carry.as_slice());
+    let (end, mut invalid) = run(start, bytes);
+    let held = usize::from(HELD[usize::from(end)]);
+    if held == 0 {
+        carry.len = 0;
+    } else if last {
+        invalid += held;
+        carry.len = 0;
+    } else if bytes.len() >= held {
+        carry.set(&bytes[bytes.len() - held..]);
+    } else {
+        // Still unfinished after a very short read: the old carry's tail and the read.
+        let mut joined = [0u8; 6];
+        let old = carry.as_slice();
+        joined[..old.len()].copy_from_slice(old);
+        joined[old.len()..old.len() + bytes.len()].copy_from_slice(bytes);
+        let all = old.len() + bytes.len();
+        carry.set(&joined[all - held..all]);
     }
-    let (more, pending) = scan_from(bytes, start);
-    invalid += more;
-    match pending {
-        Some(at) if last => {
-            carry.len = 0;
-            invalid + bytes.len() - at
-        }
-        Some(at) => {
-            carry.set(&bytes[at..]);
-            invalid
-        }
-        None => {
-            carry.len = 0;
-            invalid
-        }
-    }
+    invalid
 }
 
 #[cfg(test)]
@@ -280,6 +363,23 @@ mod tests {
                     at = cut;
                 }
             }
+        }
+    }
+
+    /// The carry found from a stream's last three bytes is the one a full scan leaves.
+    #[test]
+    fn carry_from_the_tail_equals_a_full_scan() {
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        for _ in 0..2000 {
+            let len = 1 + rng.below(40);
+            let data = stream(&mut rng, len);
+            let mut scanned = Carry::default();
+            scan(TextEncoding::Utf8, &mut scanned, &data, false);
+            assert_eq!(
+                carry_after(TextEncoding::Utf8, &data),
+                scanned,
+                "{data:02X?}"
+            );
         }
     }
 

@@ -281,6 +281,7 @@ texts! {
     decode_errors_tip: "Bytes that are not valid in the view's encoding; they show in red as \\xNN. Chinese from Windows devices is usually GBK", "在当前编码下无效的字节，以红色 \\xNN 显示。Windows 设备发来的中文通常是 GBK";
     echo_tip: "Send every message back to whoever sent it", "把收到的每条消息原样发回";
     file_exists: "This file exists", "文件已存在";
+    to_count: "still to count", "待统计";
     log_existed: "The log file exists and was kept; recording to a new one:", "日志文件已存在，未覆盖；改为记录到新文件：";
     filter_hex_tip: "Match the filter as hex bytes (C4 E3) instead of text", "按十六进制字节（C4 E3）而不是文本匹配";
     filter_tip: "Show only records containing this text", "只显示包含此文本的记录";

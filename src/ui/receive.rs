@@ -405,7 +405,7 @@ fn newest_to_compare(store: &Store) -> Option<u64> {
             .filter(|r| r.kind == RecordKind::Rx)
     };
     recent()
-        .find(|r| r.invalid > 0)
+        .find(|r| store.invalid_of(r) > 0)
         .or_else(|| recent().next())
         .map(|r| r.seq)
 }
@@ -782,7 +782,7 @@ fn detail_ui(
                 record.seq,
                 format_time(record.at),
                 record.bytes.len(),
-                record.invalid,
+                store.invalid_of(record),
                 t.invalid_bytes
             ));
             if ui.button(t.copy_hex).clicked() {

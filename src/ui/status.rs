@@ -120,7 +120,7 @@ pub fn better_encoding(store: &Store) -> Option<TextEncoding> {
     let current = store.encoding();
     let mut sample = Vec::new();
     for record in store.iter().rev().take(64) {
-        if record.kind == RecordKind::Rx && record.invalid > 0 {
+        if record.kind == RecordKind::Rx && record.invalid().unwrap_or(0) > 0 {
             sample.extend_from_slice(&record.bytes[..record.bytes.len().min(4096)]);
             if sample.len() >= 16 * 1024 {
                 break;

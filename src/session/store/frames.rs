@@ -47,8 +47,10 @@ impl Store {
         }
     }
 
-    /// Lets idle-gap framers emit frames whose gap has passed. Call once per frame.
+    /// Once per frame: lets idle-gap framers emit frames whose gap has passed, and counts
+    /// the invalid bytes of some records not counted yet.
     pub fn poll(&mut self, now: Instant) {
+        self.count_some(super::COUNT_BUDGET);
         if !matches!(self.frame_mode, FrameMode::IdleGap(_)) {
             return;
         }

@@ -68,11 +68,58 @@ struct StreamState {
     decoder: StreamDecoder,
     /// The decoder holds no partial character (so text-is-bytes records may skip it).
     clean: bool,
-    /// Lazily rendered encodings: the unfinished character at the end of the stream.
-    carry: Carry,
+    /// The stream's last bytes (up to 3), whatever the encoding: for lazily rendered
+    /// encodings they decide the unfinished character the stream holds.
+    tail: [u8; 3],
+    tail_len: u8,
     framer: Option<Framer>,
     last_at: SystemTime,
 }
+
+impl StreamState {
+    fn tail(&self) -> &[u8] {
+        &self.tail[..usize::from(self.tail_len)]
+    }
+}
+
+/// Keeps the last (up to) 3 bytes of a stream in `tail` after `bytes` were added.
+fn push_tail(tail: &mut [u8; 3], tail_len: &mut u8, bytes: &[u8]) {
+    if bytes.len() >= 3 {
+        tail.copy_from_slice(&bytes[bytes.len() - 3..]);
+        *tail_len = 3;
+        return;
+    }
+    let mut joined = [0u8; 5];
+    let old = usize::from(*tail_len);
+    joined[..old].copy_from_slice(&tail[..old]);
+    joined[old..old + bytes.len()].copy_from_slice(bytes);
+    let all = old + bytes.len();
+    let keep = all.min(3);
+    tail[..keep].copy_from_slice(&joined[all - keep..all]);
+    *tail_len = keep as u8;
+}
+
+/// The facts a record of a lazily rendered encoding gets when stored: its carry, whether
+/// its invalid bytes are counted yet (and how many), and whether its text is made on
+/// demand. Counting is cheap for ASCII and free for Windows-1252; for UTF-8 it waits for
+/// [`Store::poll`], which counts within a budget per frame, so a binary flood costs the
+/// store no pass over its bytes beyond a validation that stops at the first bad byte.
+fn lazy_facts(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> (bool, u32, bool) {
+    if lazy::text_is_bytes(encoding, carry, bytes) {
+        return (true, 0, false);
+    }
+    match encoding {
+        TextEncoding::Utf8 => (false, 0, true),
+        _ => {
+            let mut none = Carry::default();
+            let invalid = lazy::scan(encoding, &mut none, bytes, true);
+            (true, u32::try_from(invalid).unwrap_or(u32::MAX), true)
+        }
+    }
+}
+
+/// Bytes of held records counted per [`Store::poll`] (a few milliseconds of scanning).
+const COUNT_BUDGET: usize = 2 << 20;
 
 /// Largest frame the framer assembles before it reports an oversize frame.
 const MAX_FRAME: usize = 1024 * 1024;
@@ -90,6 +137,10 @@ pub struct Store {
     frame_check: Option<Checksum>,
     streams: FastMap<StreamKey, StreamState>,
     invalid_held: u64,
+    /// Bytes of held records whose invalid bytes are not counted yet.
+    uncounted_bytes: u64,
+    /// Records before this sequence number are counted.
+    count_cursor: u64,
     frame_buf: Vec<FrameOut>,
     /// The view is paused: keep what it shows, drop new records that do not fit.
     pinned: bool,
@@ -112,6 +163,8 @@ impl Store {
             frame_check: None,
             streams: FastMap::default(),
             invalid_held: 0,
+            uncounted_bytes: 0,
+            count_cursor: 0,
             frame_buf: Vec::new(),
             pinned: false,
             stats: Stats::default(),
@@ -228,6 +281,59 @@ impl Store {
         self.encoding
     }
 
+    /// A record's invalid bytes in the store's encoding (counted now if they were not yet).
+    pub fn invalid_of(&self, record: &Record) -> u32 {
+        if record.counted {
+            return record.invalid;
+        }
+        let mut carry = record.carry;
+        let invalid = lazy::scan(self.encoding, &mut carry, &record.bytes, record.whole());
+        u32::try_from(invalid).unwrap_or(u32::MAX)
+    }
+
+    /// Bytes of held records whose invalid bytes are still to be counted
+    /// ([`Self::decode_errors`] leaves them out until [`Self::poll`] has counted them).
+    pub fn uncounted_bytes(&self) -> u64 {
+        self.uncounted_bytes
+    }
+
+    /// Counts the invalid bytes of held records not counted yet, oldest first, until
+    /// about `budget` bytes were scanned.
+    pub fn count_some(&mut self, budget: usize) {
+        if self.uncounted_bytes == 0 {
+            return;
+        }
+        let first = self.records.front().map_or(self.next_seq, |r| r.seq);
+        let start = self.count_cursor.max(first);
+        let Some(index) = self.index_of_seq(start) else {
+            return;
+        };
+        let encoding = self.encoding;
+        let mut scanned = 0usize;
+        let mut cursor = start;
+        for record in self.records.iter_mut().skip(index) {
+            if scanned >= budget {
+                break;
+            }
+            cursor = record.seq + 1;
+            if record.counted {
+                continue;
+            }
+            let mut carry = record.carry;
+            let invalid = lazy::scan(encoding, &mut carry, &record.bytes, record.whole());
+            record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
+            record.counted = true;
+            scanned += record.bytes.len();
+            self.uncounted_bytes = self
+                .uncounted_bytes
+                .saturating_sub(record.bytes.len() as u64);
+            if record.kind == RecordKind::Rx {
+                self.invalid_held += u64::from(record.invalid);
+            }
+        }
+        self.count_cursor = cursor;
+    }
+
     /// Invalid bytes in the held received records under the current encoding (what we
     /// sent is not a decoding problem of the peer's).
     pub fn decode_errors(&self) -> u64 {
@@ -246,32 +352,32 @@ impl Store {
             state.clean = true;
         }
         let mut decoders: HashMap<StreamKey, (StreamDecoder, bool)> = HashMap::new();
-        let mut carries: HashMap<StreamKey, Carry> = HashMap::new();
+        let mut tails: HashMap<StreamKey, ([u8; 3], u8)> = HashMap::new();
         let lazily = lazy::renders_lazily(encoding);
         let mut held = 0usize;
         let mut invalid_held = 0u64;
+        let mut uncounted = 0u64;
         for record in self.records.iter_mut() {
             if record.kind != RecordKind::Info && !record.bytes.is_empty() {
                 let key = stream_key(record.session, record.conn, record.peer, record.kind);
                 if lazily {
-                    let (carry, invalid, clean_after) = if record.whole() {
-                        let mut carry = Carry::default();
-                        let invalid = lazy::scan(encoding, &mut carry, &record.bytes, true);
-                        (carry, invalid, true)
+                    let carry = if record.whole() {
+                        Carry::default()
                     } else {
-                        let state = carries.entry(key).or_default();
-                        let before = *state;
-                        let invalid = lazy::scan(encoding, state, &record.bytes, false);
-                        (before, invalid, state.is_empty())
+                        let (tail, len) = tails.entry(key).or_default();
+                        let carry = lazy::carry_after(encoding, &tail[..usize::from(*len)]);
+                        push_tail(tail, len, &record.bytes);
+                        carry
                     };
-                    let is_bytes = carry.is_empty()
-                        && invalid == 0
-                        && clean_after
-                        && (encoding == TextEncoding::Utf8 || record.bytes.is_ascii());
+                    let (counted, invalid, is_lazy) = lazy_facts(encoding, carry, &record.bytes);
                     record.text = None;
-                    record.lazy = !is_bytes;
+                    record.lazy = is_lazy;
                     record.carry = carry;
-                    record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
+                    record.counted = counted;
+                    record.invalid = invalid;
+                    if !counted {
+                        uncounted += record.bytes.len() as u64;
+                    }
                 } else {
                     let (text, invalid) = if record.whole() {
                         decode_record(encoding, None, &record.bytes)
@@ -284,11 +390,10 @@ impl Store {
                     record.text = text;
                     record.lazy = false;
                     record.carry = Carry::default();
+                    record.counted = true;
                     record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
                 }
-                if record.kind == RecordKind::Rx {
-                    invalid_held += u64::from(record.invalid);
-                }
+                invalid_held += received_invalid(record);
             } else if record.kind != RecordKind::Info {
                 // A close's flush record: the character it completed belongs to the old
                 // encoding's reading.
@@ -299,6 +404,8 @@ impl Store {
         }
         self.held_bytes = held;
         self.invalid_held = invalid_held;
+        self.uncounted_bytes = uncounted;
+        self.count_cursor = self.records.front().map_or(self.next_seq, |r| r.seq);
         // Streams still open continue from where the re-decoding left them, so a
         // character split across the next read still comes out whole.
         for (key, (decoder, clean)) in decoders {
@@ -307,14 +414,7 @@ impl Store {
                 state.clean = clean;
             }
         }
-        for state in self.streams.values_mut() {
-            state.carry = Carry::default();
-        }
-        for (key, carry) in carries {
-            if let Some(state) = self.streams.get_mut(&key) {
-                state.carry = carry;
-            }
-        }
+
         self.evict();
     }
 
@@ -373,6 +473,7 @@ impl Store {
             text: None,
             lazy: false,
             carry: Carry::default(),
+            counted: true,
             invalid: 0,
             oversize: false,
             frame: false,
@@ -394,12 +495,17 @@ impl Store {
             self.finish_stream(key);
             // A character cut off by the close is shown as `\xNN`, never lost silently.
             let encoding = self.encoding;
+            let carry_of = |state: &StreamState| lazy::carry_after(encoding, state.tail());
             if let Some(mut state) = self.streams.remove(&key)
-                && (!state.clean || !state.carry.is_empty())
+                && (if lazy::renders_lazily(encoding) {
+                    !carry_of(&state).is_empty()
+                } else {
+                    !state.clean
+                })
             {
                 let mut text = String::new();
                 let invalid = if lazy::renders_lazily(encoding) {
-                    lazy::render(encoding, state.carry, &[], true, &mut text)
+                    lazy::render(encoding, carry_of(&state), &[], true, &mut text)
                 } else {
                     state.decoder.decode(&[], true, &mut text)
                 };
@@ -415,6 +521,7 @@ impl Store {
                         text: Some(text),
                         lazy: false,
                         carry: Carry::default(),
+                        counted: true,
                         invalid: u32::try_from(invalid).unwrap_or(u32::MAX),
                         oversize: false,
                         frame: false,
@@ -431,6 +538,7 @@ impl Store {
         self.records = VecDeque::new();
         self.held_bytes = 0;
         self.invalid_held = 0;
+        self.uncounted_bytes = 0;
         self.evicted_records = 0;
         self.evicted_bytes = 0;
     }
@@ -440,7 +548,8 @@ impl Store {
         self.streams.entry(key).or_insert_with(|| StreamState {
             decoder: StreamDecoder::new(encoding),
             clean: true,
-            carry: Carry::default(),
+            tail: [0; 3],
+            tail_len: 0,
             framer: None,
             last_at: SystemTime::now(),
         })
@@ -460,35 +569,34 @@ impl Store {
     ) {
         let encoding = self.encoding;
         let whole = conn.is_none();
-        let (text, invalid, lazy, carry) = if lazy::renders_lazily(encoding) {
-            // One fast pass counts invalid bytes and finds where the stream stands; the
-            // text is made only when a row shows it.
-            let (carry, invalid, clean_after) = if whole {
-                let mut carry = Carry::default();
-                (carry, lazy::scan(encoding, &mut carry, &bytes, true), true)
+        let key = stream_key(session, conn, peer, kind);
+        let (text, invalid, counted, lazy, carry) = if lazy::renders_lazily(encoding) {
+            // No pass over the bytes but a validation that stops at the first bad byte:
+            // the text is made when a row shows it, and the invalid bytes are counted
+            // within a budget per frame (`poll`).
+            let carry = if whole {
+                Carry::default()
             } else {
-                let state = self.stream_state(stream_key(session, conn, peer, kind));
-                let before = state.carry;
-                let invalid = lazy::scan(encoding, &mut state.carry, &bytes, false);
-                (before, invalid, state.carry.is_empty())
+                let state = self.stream_state(key);
+                let carry = lazy::carry_after(encoding, state.tail());
+                push_tail(&mut state.tail, &mut state.tail_len, &bytes);
+                carry
             };
-            let is_bytes = carry.is_empty()
-                && invalid == 0
-                && clean_after
-                && (encoding == TextEncoding::Utf8 || bytes.is_ascii());
-            (None, invalid, !is_bytes, carry)
+            let (counted, invalid, is_lazy) = lazy_facts(encoding, carry, &bytes);
+            (None, invalid as usize, counted, is_lazy, carry)
         } else {
             let (text, invalid) = if whole {
                 decode_record(encoding, None, &bytes)
             } else {
-                let state = self.stream_state(stream_key(session, conn, peer, kind));
+                let state = self.stream_state(key);
+                push_tail(&mut state.tail, &mut state.tail_len, &bytes);
                 decode_record(
                     encoding,
                     Some((&mut state.decoder, &mut state.clean)),
                     &bytes,
                 )
             };
-            (text, invalid, false, Carry::default())
+            (text, invalid, true, false, Carry::default())
         };
         let crc = if frame {
             self.frame_check.map(|c| c.verify(&bytes))
@@ -506,6 +614,7 @@ impl Store {
             text,
             lazy,
             carry,
+            counted,
             invalid: u32::try_from(invalid).unwrap_or(u32::MAX),
             oversize,
             frame,
@@ -529,6 +638,9 @@ impl Store {
         self.next_seq += 1;
         self.held_bytes += record.cost();
         self.invalid_held += received_invalid(&record);
+        if !record.counted {
+            self.uncounted_bytes += record.bytes.len() as u64;
+        }
         if self.records.len() == self.records.capacity() {
             // Grow by a quarter rather than doubling, so the slots never hold twice what
             // the records need (the byte cap counts the slots).
@@ -558,6 +670,9 @@ impl Store {
             };
             self.held_bytes = self.held_bytes.saturating_sub(old.cost());
             self.invalid_held = self.invalid_held.saturating_sub(received_invalid(&old));
+            if !old.counted {
+                self.uncounted_bytes = self.uncounted_bytes.saturating_sub(old.bytes.len() as u64);
+            }
             self.evicted_records += 1;
             self.evicted_bytes += old.bytes.len() as u64;
         }
@@ -581,7 +696,7 @@ fn stream_key(
 
 /// A record's invalid bytes as the decode-error count sees them: received ones only.
 fn received_invalid(record: &Record) -> u64 {
-    if record.kind == RecordKind::Rx {
+    if record.kind == RecordKind::Rx && record.counted {
         u64::from(record.invalid)
     } else {
         0
@@ -665,12 +780,17 @@ mod tests {
                         let invalid = decoder.decode(read, false, &mut eager);
                         let record = records.next().unwrap();
                         assert_eq!(store.text(record), eager, "{encoding} tcp from {start}");
-                        assert_eq!(record.invalid as usize, invalid, "{encoding} tcp count");
+                        assert_eq!(
+                            store.invalid_of(record) as usize,
+                            invalid,
+                            "{encoding} tcp count"
+                        );
                         let (whole, invalid) = crate::codec::text::decode_to_string(encoding, read);
                         let record = records.next().unwrap();
                         assert_eq!(store.text(record), whole, "{encoding} datagram");
                         assert_eq!(
-                            record.invalid as usize, invalid,
+                            store.invalid_of(record) as usize,
+                            invalid,
                             "{encoding} datagram count"
                         );
                     }
@@ -698,6 +818,10 @@ mod tests {
         let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
         push(&mut store, Some(1), &gbk("你好\n"));
         assert_eq!(store.text(store.get(0).unwrap()), "\\xC4\\xE3\\xBA\\xC3\n");
+        // Counted within a frame's budget, not when stored.
+        assert_eq!(store.uncounted_bytes(), 5);
+        store.poll(Instant::now());
+        assert_eq!(store.uncounted_bytes(), 0);
         assert_eq!(store.decode_errors(), 4);
         store.set_encoding(TextEncoding::Gbk);
         assert_eq!(store.text(store.get(0).unwrap()), "你好\n");

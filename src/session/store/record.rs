@@ -57,8 +57,12 @@ pub struct Record {
     pub(super) lazy: bool,
     /// The unfinished character the stream held before these bytes (lazy records).
     pub(super) carry: Carry,
-    /// Invalid bytes found while decoding this record.
-    pub invalid: u32,
+    /// Invalid bytes found while decoding this record (when `counted`; see
+    /// [`super::Store::invalid_of`]).
+    pub(super) invalid: u32,
+    /// `invalid` is known (lazily rendered UTF-8 records are counted within a budget per
+    /// frame).
+    pub(super) counted: bool,
     /// True when this record was cut because a frame outgrew the framing limit.
     pub oversize: bool,
     /// True when this record is one complete received frame (framing on), so the frame
@@ -81,6 +85,12 @@ impl Record {
             None if self.lazy => None,
             None => Some(std::str::from_utf8(&self.bytes).unwrap_or_default()),
         }
+    }
+
+    /// Invalid bytes in the store's encoding, when counted already; the store's
+    /// [`super::Store::invalid_of`] always knows.
+    pub fn invalid(&self) -> Option<u32> {
+        self.counted.then_some(self.invalid)
     }
 
     /// True for a datagram or a send without a connection: decoded on its own, as a
