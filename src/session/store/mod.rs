@@ -119,7 +119,7 @@ fn lazy_facts(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> (bool, u32,
 }
 
 /// Bytes of held records counted per [`Store::poll`] (a few milliseconds of scanning).
-const COUNT_BUDGET: usize = 2 << 20;
+const COUNT_BUDGET: usize = 512 << 10;
 
 /// Largest frame the framer assembles before it reports an oversize frame.
 const MAX_FRAME: usize = 1024 * 1024;
