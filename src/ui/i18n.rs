@@ -282,6 +282,7 @@ texts! {
     echo_tip: "Send every message back to whoever sent it", "把收到的每条消息原样发回";
     file_exists: "This file exists", "文件已存在";
     to_count: "still to count", "待统计";
+    filtering: "searching", "搜索中";
     log_existed: "The log file exists and was kept; recording to a new one:", "日志文件已存在，未覆盖；改为记录到新文件：";
     filter_hex_tip: "Match the filter as hex bytes (C4 E3) instead of text", "按十六进制字节（C4 E3）而不是文本匹配";
     filter_tip: "Show only records containing this text", "只显示包含此文本的记录";

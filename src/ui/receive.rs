@@ -29,6 +29,8 @@ use super::widgets::{
 const ROW_CHARS: usize = 240;
 /// Most bytes shown as hex in a list row.
 const ROW_HEX_BYTES: usize = 80;
+/// Time the filter may spend looking through records in one frame.
+const FILTER_BUDGET: std::time::Duration = std::time::Duration::from_millis(4);
 /// Most bytes the detail pane lays out (the rest is summarised).
 const DETAIL_BYTES: usize = 16 * 1024;
 
@@ -138,12 +140,30 @@ impl ReceiveState {
             } else {
                 store.len()
             });
-        for record in store.iter().skip(start) {
+        // A few milliseconds per frame: a filter typed over a full store fills the list
+        // over a few frames (the toolbar shows how far it got) instead of stalling one.
+        let deadline = std::time::Instant::now() + FILTER_BUDGET;
+        for (i, record) in store.iter().enumerate().skip(start) {
+            if i % 64 == 0 && std::time::Instant::now() >= deadline {
+                cache.scanned_to = record.seq;
+                return;
+            }
             if record.kind != RecordKind::Info && needle.matches(store, record) {
                 cache.matches.push_back(record.seq);
             }
         }
         cache.scanned_to = store.next_seq();
+    }
+
+    /// How far the filter has looked through the store (`None` when it is done or off).
+    pub fn filter_progress(&self, store: &Store) -> Option<f32> {
+        if self.filter.is_empty() || self.filter_cache.scanned_to >= store.next_seq() {
+            return None;
+        }
+        let first = store.get(0).map_or(store.next_seq(), |r| r.seq);
+        let done = self.filter_cache.scanned_to.saturating_sub(first) as f32;
+        let all = store.next_seq().saturating_sub(first).max(1) as f32;
+        Some(done / all)
     }
 
     /// Number of rows the list shows, and a way to map a row to a store index.
@@ -282,8 +302,20 @@ pub fn receive_ui(
         .error
         .as_ref()
         .map(|e| hex_error_text(lang, e));
-    toolbar_ui(ui, t, state, view_settings, store, filter_error, actions);
+    let progress = state.filter_progress(store);
+    toolbar_ui(
+        ui,
+        t,
+        state,
+        view_settings,
+        store,
+        (filter_error, progress),
+        actions,
+    );
     state.refresh_filter(store);
+    if state.filter_progress(store).is_some() {
+        ui.ctx().request_repaint();
+    }
     if state.compare && !was_comparing {
         // Compare what the lesson is about: the newest received record that does not
         // read cleanly, else the newest received one.
@@ -539,7 +571,7 @@ fn toolbar_ui(
     state: &mut ReceiveState,
     settings: &ViewSettings,
     store: &Store,
-    filter_error: Option<String>,
+    (filter_error, progress): (Option<String>, Option<f32>),
     actions: &mut Vec<UiAction>,
 ) {
     // Two rows that never wrap (what does not fit a narrow window is cut at the right).
@@ -616,6 +648,12 @@ fn toolbar_ui(
             }
             ui.checkbox(&mut state.filter_hex, t.filter_hex)
                 .on_hover_text(t.filter_hex_tip);
+            if let Some(done) = progress {
+                ui.label(
+                    RichText::new(format!("{} {:.0}%", t.filtering, done * 100.0))
+                        .color(Color32::GRAY),
+                );
+            }
         });
     });
 }
@@ -832,4 +870,49 @@ fn detail_ui(
                 ui.label(RichText::new(shown_text).monospace());
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Direction;
+    use crate::session::store::StoreCaps;
+
+    /// A filter over a full store is worked through over several calls (frames), and
+    /// once done it has found exactly the records a full scan finds, in order.
+    #[test]
+    fn filter_over_a_full_store_finds_every_match() {
+        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+        let peer = "127.0.0.1:9".parse().unwrap();
+        for i in 0..100_000u32 {
+            let line = if i % 1000 == 7 {
+                format!("{i} the needle is here\n")
+            } else {
+                format!("{i} hay \u{00FF}\u{3000} and more hay\n")
+            };
+            let at = std::time::SystemTime::now();
+            let bytes = std::sync::Arc::from(line.into_bytes());
+            store.push_data(1, Some(1), peer, Direction::Rx, at, bytes);
+        }
+        let mut state = ReceiveState {
+            filter: "needle".into(),
+            ..ReceiveState::default()
+        };
+        let mut calls = 0;
+        loop {
+            state.refresh_filter(&store);
+            calls += 1;
+            if state.filter_progress(&store).is_none() {
+                break;
+            }
+            assert!(calls < 100_000, "the filter never finished");
+        }
+        let expected: Vec<u64> = store
+            .iter()
+            .filter(|r| store.text(r).contains("needle"))
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(expected.len(), 100);
+        assert_eq!(Vec::from(state.filter_cache.matches.clone()), expected);
+    }
 }
