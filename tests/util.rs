@@ -71,7 +71,7 @@ pub fn until_stopped(rx: &EventReceiver, session: SessionId, timeout: Duration) 
     let (stopped, mut events) = wait_for_all(
         rx,
         timeout,
-        |e| matches!(e, Event::Stopped { session: s } if *s == session),
+        |e| matches!(e, Event::Stopped { session: s, .. } if *s == session),
     );
     events.push(stopped);
     assert_nothing_after(rx, session, Duration::from_millis(100));

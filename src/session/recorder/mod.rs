@@ -64,7 +64,7 @@ mod sink;
 mod text;
 mod thread;
 
-pub(crate) use entry::{Entry, Initiator};
+pub(crate) use entry::{Entry, Initiator, close_text};
 pub use error::RecorderError;
 pub use format::{LogFormat, LogOptions, raw_tx_path};
 pub use save::{WriteSummary, write_records, write_records_with};
