@@ -182,6 +182,18 @@ impl Admission {
     }
 }
 
+/// A descriptor kept in reserve for refusing clients when the process runs out.
+#[cfg(unix)]
+fn reserve_fd() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+/// Windows has no per-process descriptor limit of this kind.
+#[cfg(not(unix))]
+fn reserve_fd() -> Option<()> {
+    None
+}
+
 fn accept_loop(
     core: &Arc<SessionCore>,
     listener: TcpListener,
@@ -229,6 +241,10 @@ fn accept_loop(
         })
         .ok()
     };
+    // One descriptor held in reserve: when the process runs out, it is given up for a
+    // moment to accept the waiting client and close it at once, so clients are refused
+    // promptly (they see the connection close) instead of hanging in the backlog.
+    let mut spare = reserve_fd();
     // Report an accept error once per streak, not every back-off.
     let mut failing = false;
     let mut last_accept = Instant::now()
@@ -281,13 +297,14 @@ fn accept_loop(
                         | io::ErrorKind::ConnectionReset
                 ) => {}
             Err(e) => {
+                let fd_limit = is_fd_limit(&e);
                 if !failing {
                     failing = true;
-                    let error = if is_fd_limit(&e) {
+                    let error = if fd_limit {
                         EngineError::Io {
                             context: format!("accepting clients on {local}"),
                             cause: format!(
-                                "{e}: the open-file limit stops further accepts (raise it, e.g. `ulimit -n`); retrying every {} ms",
+                                "{e}: the open-file limit stops further accepts (raise it, e.g. `ulimit -n`); new clients are refused until descriptors free up, retrying every {} ms",
                                 ACCEPT_BACKOFF.as_millis()
                             ),
                         }
@@ -295,6 +312,13 @@ fn accept_loop(
                         io_error(format!("accepting clients on {local}"), &e)
                     };
                     core.error(error);
+                }
+                if fd_limit && spare.take().is_some() {
+                    // Refuse the waiting clients with the descriptor we kept.
+                    while let Ok((stream, _)) = listener.accept() {
+                        drop(stream);
+                    }
+                    spare = reserve_fd();
                 }
                 std::thread::sleep(ACCEPT_BACKOFF);
             }
