@@ -1221,7 +1221,10 @@ fn udp_drops_are_counted() {
     let kernel = h.udp_kernel_dropped();
     assert!(arrived + kernel <= N, "{arrived} + {kernel} > {N}");
     if arrived + kernel < N {
-        eprintln!("note: {} datagrams lost at the end of the burst", N - arrived - kernel);
+        eprintln!(
+            "note: {} datagrams lost at the end of the burst",
+            N - arrived - kernel
+        );
     }
     h.stop();
     until_stopped(&rx, h.id(), WAIT);

@@ -70,8 +70,7 @@ impl Stats {
             first_seen: at,
             last_activity: at,
         };
-        let entry = if self.per_peer.len() < MAX_PEER_STATS || self.per_peer.contains_key(&peer)
-        {
+        let entry = if self.per_peer.len() < MAX_PEER_STATS || self.per_peer.contains_key(&peer) {
             self.per_peer.entry(peer).or_insert(fresh)
         } else {
             self.others.get_or_insert(fresh)
