@@ -874,3 +874,36 @@ fn fd_exhaustion_child() {
     }
     h.stop();
 }
+
+/// The UDP drop count at stop is reported: the last `Dropped` before `Stopped` carries
+/// the final totals, whatever the report rate limit held back.
+#[test]
+fn udp_drop_count_at_stop_is_reported() {
+    const N: usize = 2000;
+    let (engine, rx, _) = engine(4);
+    let h = engine.start(udp_cfg()).unwrap();
+    let to = h.local_addr().unwrap();
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Nobody drains the 4-event queue: nearly everything is dropped.
+    for i in 0..N {
+        peer.send_to(&(i as u32).to_be_bytes(), to).unwrap();
+    }
+    let deadline = Instant::now() + WAIT;
+    while h.counters().rx_msgs + h.udp_kernel_dropped() < N as u64 && Instant::now() < deadline {
+        thread::yield_now();
+    }
+    h.stop();
+    let events = until_stopped(&rx, h.id(), WAIT);
+    let last = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Dropped {
+                datagrams, bytes, ..
+            } => Some((*datagrams, *bytes)),
+            _ => None,
+        })
+        .expect("a Dropped event");
+    assert_eq!(last, h.udp_dropped(), "the final totals were reported");
+    assert!(last.0 > 0);
+}

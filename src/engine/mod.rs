@@ -15,7 +15,19 @@
 //! - errors arrive typed ([`EngineError`]) with a sentence for the user;
 //! - a panic in a worker is caught and reported as [`EngineError::WorkerPanic`];
 //! - an installed [`Responder`] (auto-reply) sees every read on the worker that read it,
-//!   after its Rx event, and its replies travel the normal send path.
+//!   after its Rx event, and its replies travel the normal send path, within the safety
+//!   limits of [`ReplyLimits`] (rate, own address, loops, amplification);
+//! - every event carries `at`, the time it happened ([`Event::at`]);
+//! - no byte goes unaccounted: TX counts what the kernel accepted (the part of a failed
+//!   write included); a peer's half-close lets everything queued be written before the
+//!   connection closes; a forced close (kick, disconnect, stop, error) reports the queued
+//!   bytes it threw away in [`Event::Closed`]; a read that races a close is still
+//!   reported; UDP reports queue and kernel drops ([`Event::Dropped`], once more at stop)
+//!   and what the recorder's tap missed ([`Notice::NotRecorded`]);
+//! - state is bounded for the whole program: one send budget for the engine
+//!   ([`Engine::set_send_budget`]), per-peer UDP counters for [`MAX_UDP_PEERS`] peers plus
+//!   one "others" entry, a bounded accept→admit hand-off with the client limit enforced
+//!   at accept and refusals summarised once per second, capped auto-reply timers.
 //!
 //! Imports: std and socket2 (plus `windows-sys` for the one Windows-only socket option,
 //! see `bind`).
