@@ -2,7 +2,7 @@
 //! and the engine either delivering the bytes or reporting the exact count. Every wait is
 //! bounded; nothing sleeps to synchronise; no assertion depends on how fast the machine is.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::thread;
@@ -747,6 +747,7 @@ fn connect_timeout_on_full_accept_queue() {
 }
 
 /// Set by the parent of [`fd_exhaustion_child`].
+#[cfg(unix)]
 const FD_CHILD: &str = "SOCKSCOPE_FD_CHILD";
 
 /// File-descriptor exhaustion: a server in a child process with RLIMIT_NOFILE lowered;
@@ -755,6 +756,7 @@ const FD_CHILD: &str = "SOCKSCOPE_FD_CHILD";
 #[cfg(unix)]
 #[test]
 fn fd_exhaustion_refuses_then_recovers() {
+    use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
