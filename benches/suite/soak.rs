@@ -214,11 +214,14 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
     }
     stop.store(true, Ordering::SeqCst);
     let udp_sent = load.udp.join().unwrap_or(0);
-    let (flood_sent, flood_conn) = load
-        .flood
-        .join()
-        .unwrap_or((0, TcpStream::connect(server).expect("x")));
-    drop(flood_conn);
+    // Closing the flood connection lets the server see it end (and count it all).
+    let flood_sent = match load.flood.join() {
+        Ok((sent, conn)) => {
+            drop(conn);
+            sent
+        }
+        Err(_) => 0,
+    };
     let (pings, pongs, churn_failed) = load.churn.join().unwrap_or((0, 0, 0));
 
     // UDP: the kernel's drop count rides on the next datagram; probe until all add up.
