@@ -690,6 +690,11 @@ fn disk_full_ends_recording_with_message() {
         peer.send_to(&[b'z'; 1000], h.local_addr().unwrap())
             .unwrap();
     }
+    // The tap gets each datagram before the view does: once the view has some, the
+    // recorder has had bytes to write.
+    for _ in 0..50 {
+        wait_for(&rx, WAIT, |e| matches!(e, Event::Data { .. }));
+    }
     let status = rec.finish(WAIT);
     let error = status.error.unwrap_or_default();
     assert!(

@@ -331,6 +331,9 @@ impl SessionGuard {
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
+        // Stamped before the session is marked done, so a `Stopped` never carries a
+        // time later than the moment `is_stopped()` turned true.
+        let at = SystemTime::now();
         let (last, quiet) = {
             let mut life = lock(&self.0.life);
             life.workers = life.workers.saturating_sub(1);
@@ -346,7 +349,7 @@ impl Drop for SessionGuard {
             if !quiet {
                 self.0.emit(Event::Stopped {
                     session: self.0.id,
-                    at: SystemTime::now(),
+                    at,
                 });
             }
         }
