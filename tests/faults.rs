@@ -69,13 +69,15 @@ fn closed(rx: &EventReceiver, timeout: Duration) -> (CloseReason, u64, Vec<Event
 /// bytes, shuts down its write side and reads until the server closes, gets all `n`
 /// bytes back; the server's TX equals what the client received and nothing is reported
 /// discarded.
-fn half_close_echo(n: usize) {
+fn half_close_echo(n: usize, zeros: bool) {
     let (engine, rx, _) = engine(1024);
     let h = engine.start(server_on("127.0.0.1")).unwrap();
     let _echo = echo(&h);
     let addr = h.local_addr().unwrap();
     let mut payload = vec![0u8; n];
-    Prng(7).fill(&mut payload);
+    if !zeros {
+        Prng(7).fill(&mut payload);
+    }
     let expected = payload.clone();
     let client = thread::spawn(move || {
         let mut s = TcpStream::connect_timeout(&addr, WAIT).unwrap();
@@ -92,7 +94,15 @@ fn half_close_echo(n: usize) {
         s.shutdown(Shutdown::Write).unwrap();
         reader.join().unwrap()
     });
-    let (reason, discarded, _) = closed(&rx, WAIT * 3);
+    let (reason, discarded, before) = closed(&rx, WAIT * 3);
+    assert!(
+        !before.iter().any(|e| matches!(e, Event::Notice { .. })),
+        "no auto-reply limit applies to an echoed stream: {:?}",
+        before
+            .iter()
+            .filter(|e| matches!(e, Event::Notice { .. }))
+            .collect::<Vec<_>>()
+    );
     let back = client.join().unwrap();
     assert_eq!(back.len(), n, "bytes echoed back");
     assert!(back == expected, "echoed bytes differ");
@@ -107,13 +117,20 @@ fn half_close_echo(n: usize) {
 /// Half-close with a 100-byte request: the echo comes back (it was thrown away before).
 #[test]
 fn half_close_echo_100_bytes() {
-    half_close_echo(100);
+    half_close_echo(100, false);
 }
 
 /// Half-close with 20 MB: all 20 MB come back (10.9 MB did before).
 #[test]
 fn half_close_echo_20_mb() {
-    half_close_echo(20_000_000);
+    half_close_echo(20_000_000, false);
+}
+
+/// A flood of identical chunks (zeros) into an echo server is a stream, not a reply
+/// loop: every byte comes back and auto-reply is not paused.
+#[test]
+fn echo_of_a_constant_flood_is_not_a_loop() {
+    half_close_echo(30_000_000, true);
 }
 
 /// Queues `total` bytes on `h`'s connection towards a peer that never reads, then the

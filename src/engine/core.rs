@@ -192,13 +192,15 @@ impl SessionCore {
     /// Asks the responder about received bytes, catching a panic in it (reported as
     /// `WorkerPanic`, the read goes on), and applies the safety limits (see
     /// `responder`). None when no responder is installed or no reply may be sent.
-    /// `conn` is the TCP connection (None: UDP), `local` our address.
+    /// `conn` is the TCP connection (None: UDP), `local` our address, `saturated` true
+    /// when the read filled the read buffer (more data was waiting: a stream).
     pub(crate) fn ask_responder(
         &self,
         conn: Option<ConnId>,
         peer: SocketAddr,
         local: SocketAddr,
         bytes: &[u8],
+        saturated: bool,
     ) -> Option<Vec<Action>> {
         let responder = self.responder()?;
         let limits: super::ReplyLimits =
@@ -207,7 +209,10 @@ impl SessionCore {
             Some(c) => PeerKey::Conn(c),
             None => PeerKey::Udp(peer),
         };
-        if let Verdict::Skip(notice) = self.guard.check(&limits, key, peer, local, bytes) {
+        if let Verdict::Skip(notice) = self
+            .guard
+            .check(&limits, key, peer, local, bytes, saturated)
+        {
             if let Some(n) = notice {
                 self.notice(n);
             }
@@ -801,10 +806,10 @@ impl Conn {
     /// Runs the responder on one read: immediate actions now, delayed ones on the timer.
     /// A delayed action holds the connection weakly: a closed connection is freed (and
     /// its socket closed) at once, whatever is still scheduled for it.
-    fn respond(self: &Arc<Self>, bytes: &[u8]) {
-        let Some(actions) = self
-            .core
-            .ask_responder(Some(self.id), self.peer, self.local, bytes)
+    fn respond(self: &Arc<Self>, bytes: &[u8], saturated: bool) {
+        let Some(actions) =
+            self.core
+                .ask_responder(Some(self.id), self.peer, self.local, bytes, saturated)
         else {
             return;
         };
@@ -957,7 +962,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     let bytes = self.received(&buf[..n]);
-                    self.respond(&bytes);
+                    self.respond(&bytes, n == buf.len());
                     if n == buf.len() && buf.len() < READ_BUF {
                         buf.resize(READ_BUF, 0);
                     }

@@ -99,8 +99,10 @@ impl Default for ReplyLimits {
     }
 }
 
-/// A request counts as an echo of our reply only if it arrives this soon after it.
-pub const LOOP_GAP: Duration = Duration::from_millis(100);
+/// A request counts as an echo of our reply only if it arrives this soon after it (a
+/// loop between two programs turns around in one round trip; a person or a periodic
+/// sender repeating the same message is slower).
+pub const LOOP_GAP: Duration = Duration::from_millis(20);
 /// Replies smaller than this are never blocked as amplification.
 const AMPLIFICATION_FLOOR: usize = 64;
 /// Most peers whose reply state is kept per session (a sweep of source ports must not
@@ -191,6 +193,7 @@ impl ReplyGuard {
         peer: SocketAddr,
         local: SocketAddr,
         bytes: &[u8],
+        saturated: bool,
     ) -> Verdict {
         let now = Instant::now();
         let mut st = lock(&self.state);
@@ -207,9 +210,12 @@ impl ReplyGuard {
         let Some(state) = st.peers.get_mut(&key) else {
             return Verdict::Go;
         };
-        let echo = state.last_reply.is_some_and(|(hash, at)| {
-            now.duration_since(at) <= LOOP_GAP && hash == hash_bytes(bytes)
-        });
+        // A read that filled the buffer is a stream (a flood of identical chunks into an
+        // echo server), not one message bouncing between two programs.
+        let echo = !saturated
+            && state.last_reply.is_some_and(|(hash, at)| {
+                now.duration_since(at) <= LOOP_GAP && hash == hash_bytes(bytes)
+            });
         state.echoes = if echo { state.echoes + 1 } else { 0 };
         if state.echoes >= limits.loop_echoes.max(1) {
             let echoes = state.echoes;

@@ -251,7 +251,7 @@ impl UdpState {
     /// Runs the responder on one datagram: immediate actions now, delayed ones on the
     /// session's timer.
     fn respond(self: &Arc<Self>, peer: SocketAddr, local: SocketAddr, bytes: &[u8]) {
-        let Some(actions) = self.core.ask_responder(None, peer, local, bytes) else {
+        let Some(actions) = self.core.ask_responder(None, peer, local, bytes, false) else {
             return;
         };
         let now = Instant::now();
