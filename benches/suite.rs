@@ -12,6 +12,8 @@
 //! - P5 UI frame time: the app's tick + draw + tessellate, headless, 1M records.
 //! - P6 memory under flood: RSS after 1 GB through the capped store (child process).
 //! - P7 start-up: the release binary under Xvfb, time to first frame, idle RSS.
+//! - SOAK (only when named: `-- soak`): 10 minutes of mixed load through the app
+//!   headless, RSS every 10 s, counters and logs checked against what the peers sent.
 //!
 //! Loopback only (127.0.0.1), every wait bounded.
 
@@ -33,6 +35,8 @@ mod p5;
 mod p6;
 #[path = "suite/p7.rs"]
 mod p7;
+#[path = "suite/soak.rs"]
+mod soak;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -46,7 +50,7 @@ const ROW_TAG: &str = "@@ROW\t";
 /// Every part in order: (name, runs in a fresh child process, body).
 type Part = (&'static str, bool, fn(&Config, &mut Vec<Row>));
 
-const PARTS: [Part; 8] = [
+const PARTS: [Part; 9] = [
     ("p1", false, p1::run),
     ("p2", false, p2::run),
     ("p3", false, p34::run_p3),
@@ -55,7 +59,11 @@ const PARTS: [Part; 8] = [
     ("p6", true, p6::run_tcp),
     ("p6", true, p6::run_small),
     ("p7", false, p7::run),
+    ("soak", true, soak::run),
 ];
+
+/// Parts that run only when named (too long for a plain run of the suite).
+const ON_REQUEST: [&str; 1] = ["soak"];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -107,7 +115,9 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .map(|a| a.to_ascii_lowercase())
         .collect();
-    let wanted = |name: &str| filters.is_empty() || filters.iter().any(|f| f == name);
+    let wanted = |name: &str| {
+        filters.iter().any(|f| f == name) || (filters.is_empty() && !ON_REQUEST.contains(&name))
+    };
 
     header(&cfg);
     let (soft, hard) = common::raise_nofile();
@@ -164,6 +174,7 @@ fn run_child(index: usize, cfg: &Config, rows: &mut Vec<Row>) {
                     let part = match f[0] {
                         "P4" => "P4",
                         "P6" => "P6",
+                        "SOAK" => "SOAK",
                         _ => "?",
                     };
                     let mut row = Row::new(part, f[1]);

@@ -15,7 +15,7 @@ use sockscope::engine::{
 
 use crate::util::{
     WAIT, assert_nothing_after, engine, from_gbk, gbk, next_close, server_on, timing_factor,
-    until_stopped, wait_for, wait_for_all,
+    until_stopped, wait_for, wait_for_all, wait_for_kept,
 };
 
 const HELLO: &str = "你好服务端，我是客户端小黑!";
@@ -219,20 +219,48 @@ fn seed_sequential_clients_and_exit() {
             );
         }
     });
+    // The client connects again as soon as it reads EOF, which happens when the kick
+    // shuts the socket down, before the closed connection's reader has ended and sent
+    // `Closed`: the next client's `ClientJoined` and data may come before that `Closed`.
+    // (Waiting for `Closed` used to throw them away, and the next wait timed out when
+    // a busy machine delayed the reader thread.) Events of other connections are kept.
+    let mut backlog = std::collections::VecDeque::new();
     for i in 0..3 {
-        let conn = joined_conn(&wait_for(&rx, WAIT, |e| {
+        let conn = joined_conn(&wait_for_kept(&rx, &mut backlog, WAIT, |e| {
             matches!(e, Event::ClientJoined { .. })
         }));
-        let e = wait_for(&rx, WAIT, |e| is_data(e, Direction::Rx));
+        let e = wait_for_kept(
+            &rx,
+            &mut backlog,
+            WAIT,
+            |e| matches!(e, Event::Data { conn: Some(c), dir: Direction::Rx, .. } if *c == conn),
+        );
         let text = from_gbk(data_bytes(&e));
         if text == "exit" {
             assert_eq!(i, 2);
         } else {
             h.send(SendTarget::Conn(conn), gbk(REPLY)).unwrap();
-            wait_for(&rx, WAIT, |e| is_data(e, Direction::Tx));
+            wait_for_kept(
+                &rx,
+                &mut backlog,
+                WAIT,
+                |e| matches!(e, Event::Data { conn: Some(c), dir: Direction::Tx, .. } if *c == conn),
+            );
         }
         h.kick(conn).unwrap();
-        assert_eq!(next_close(&rx).1, CloseReason::Kicked);
+        let closed = wait_for_kept(
+            &rx,
+            &mut backlog,
+            WAIT,
+            |e| matches!(e, Event::Closed { conn: c, .. } if *c == conn),
+        );
+        assert!(matches!(
+            closed,
+            Event::Closed {
+                reason: CloseReason::Kicked,
+                ..
+            }
+        ));
     }
     client.join().unwrap();
     assert_eq!(h.kick(9999), Err(EngineError::UnknownConn { conn: 9999 }));
@@ -416,13 +444,13 @@ fn ipv6_client_server_and_udp() {
     wait_for(
         &rx,
         WAIT,
-        |e| matches!(e, Event::Stopped { session } if *session == client.id()),
+        |e| matches!(e, Event::Stopped { session, .. } if *session == client.id()),
     );
     server.stop();
     wait_for(
         &rx,
         WAIT,
-        |e| matches!(e, Event::Stopped { session } if *session == server.id()),
+        |e| matches!(e, Event::Stopped { session, .. } if *session == server.id()),
     );
     drop(rx);
     udp_round_trip("::1");
@@ -1196,6 +1224,7 @@ fn udp_drops_are_counted() {
     while Instant::now() < deadline {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Some(Event::Data { .. }) => data += 1,
+            Some(Event::Notice { .. }) => {}
             Some(Event::Dropped {
                 datagrams, bytes, ..
             }) => {
@@ -1213,13 +1242,18 @@ fn udp_drops_are_counted() {
     assert!(dropped > 0);
     assert_eq!(data + dropped, arrived, "received + dropped == arrived");
     assert_eq!(h.udp_dropped().0, dropped);
-    if arrived < N {
-        eprintln!("note: the kernel dropped {} of {N} datagrams", N - arrived);
+    // Loopback may drop too (a clamped receive buffer, a busy machine): Linux says how
+    // many, and then every datagram is accounted for.
+    // (The kernel's count rides on the next datagram it delivers, so drops at the very
+    // end of the burst are known only later.)
+    let kernel = h.udp_kernel_dropped();
+    assert!(arrived + kernel <= N, "{arrived} + {kernel} > {N}");
+    if arrived + kernel < N {
+        eprintln!(
+            "note: {} datagrams lost at the end of the burst",
+            N - arrived - kernel
+        );
     }
-    assert_eq!(
-        arrived, N,
-        "loopback with a 4 MiB buffer should not lose a 2,000-datagram burst"
-    );
     h.stop();
     until_stopped(&rx, h.id(), WAIT);
 }
@@ -1240,12 +1274,13 @@ fn waker_coalesces_and_tap_sees_everything() {
     while h.counters().rx_msgs < 10 {
         thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(wakes.load(Ordering::SeqCst), 1, "11 events, one wake");
+    assert_eq!(wakes.load(Ordering::SeqCst), 1, "12 events, one wake");
     let mut n = 0;
     while rx.try_recv().is_some() {
         n += 1;
     }
-    assert_eq!(n, 11);
+    // Listening, the receive buffer granted, 10 datagrams.
+    assert_eq!(n, 12);
     peer.send_to(b"again", to).unwrap();
     wait_for(&rx, WAIT, |e| is_data(e, Direction::Rx));
     // The worker queues the event before it calls the waker: allow it a moment.
@@ -1259,7 +1294,7 @@ fn waker_coalesces_and_tap_sees_everything() {
         "a drained queue wakes again"
     );
     let tapped: Vec<Event> = tap_rx.try_iter().collect();
-    assert_eq!(tapped.len(), 12);
+    assert_eq!(tapped.len(), 13);
     assert!(matches!(tapped[0], Event::Listening { .. }));
     drop(tap_rx);
     peer.send_to(b"after tap", to).unwrap();

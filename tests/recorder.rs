@@ -570,18 +570,14 @@ fn raw_capture_of_200_mb_is_exact_and_store_stays_capped() {
             }
             Event::Closed {
                 session,
+                at,
                 conn,
                 peer,
                 reason,
+                ..
             } => {
                 store.end_conn(session, conn);
-                store.push_info(
-                    session,
-                    Some(conn),
-                    Some(peer),
-                    SystemTime::now(),
-                    format!("{reason}"),
-                );
+                store.push_info(session, Some(conn), Some(peer), at, format!("{reason}"));
                 break;
             }
             _ => {}

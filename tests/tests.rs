@@ -3,6 +3,7 @@
 
 mod automation;
 mod engine;
+mod faults;
 mod recorder;
 mod ui;
 mod util;

@@ -57,6 +57,25 @@ pub fn wait_for(rx: &EventReceiver, timeout: Duration, pred: impl FnMut(&Event) 
     wait_for_all(rx, timeout, pred).0
 }
 
+/// Like [`wait_for`], but events that do not match are kept in `backlog` (and searched
+/// first next time) instead of being thrown away: for tests that wait for events of
+/// several connections whose order across connections is not fixed.
+pub fn wait_for_kept(
+    rx: &EventReceiver,
+    backlog: &mut std::collections::VecDeque<Event>,
+    timeout: Duration,
+    mut pred: impl FnMut(&Event) -> bool,
+) -> Event {
+    if let Some(i) = backlog.iter().position(&mut pred) {
+        if let Some(e) = backlog.remove(i) {
+            return e;
+        }
+    }
+    let (event, skipped) = wait_for_all(rx, timeout, pred);
+    backlog.extend(skipped);
+    event
+}
+
 /// Waits for the next `Closed` event and returns its connection and reason.
 pub fn next_close(rx: &EventReceiver) -> (ConnId, CloseReason) {
     match wait_for(rx, WAIT, |e| matches!(e, Event::Closed { .. })) {
@@ -71,7 +90,7 @@ pub fn until_stopped(rx: &EventReceiver, session: SessionId, timeout: Duration) 
     let (stopped, mut events) = wait_for_all(
         rx,
         timeout,
-        |e| matches!(e, Event::Stopped { session: s } if *s == session),
+        |e| matches!(e, Event::Stopped { session: s, .. } if *s == session),
     );
     events.push(stopped);
     assert_nothing_after(rx, session, Duration::from_millis(100));

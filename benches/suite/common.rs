@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use sockscope::codec::text::TextEncoding;
 use sockscope::engine::{
@@ -362,9 +362,11 @@ pub fn spawn_store_consumer(events: EventReceiver, live: Arc<Live>) -> JoinHandl
                 }
                 Event::Closed {
                     session,
+                    at,
                     conn,
                     peer,
                     reason,
+                    ..
                 } => {
                     live.closed.fetch_add(1, Ordering::Relaxed);
                     store.end_conn(session, conn);
@@ -372,7 +374,7 @@ pub fn spawn_store_consumer(events: EventReceiver, live: Arc<Live>) -> JoinHandl
                         session,
                         Some(conn),
                         Some(peer),
-                        SystemTime::now(),
+                        at,
                         format!("{peer} closed: {reason}"),
                     );
                 }

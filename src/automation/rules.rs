@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 use super::template::{SendSpec, Template, names};
 use crate::codec::escape::text_to_bytes;
 use crate::codec::text::{TextEncoding, decode_all};
-use crate::engine::{Action, ConnId, Responder, SessionHandle};
+use crate::engine::{Action, ConnId, MAX_REPLY_DELAY, ReplyLimits, Responder, SessionHandle};
 use crate::sync::lock;
 
 /// Most unconsumed bytes kept per connection.
@@ -156,6 +156,9 @@ pub struct AutoReplyConfig {
     pub rules: Vec<Rule>,
     /// Unconsumed bytes older than this (since the previous read) are dropped.
     pub window_ms: u64,
+    /// Safety limits the engine enforces on these replies: per-peer rate, loop
+    /// detection, UDP amplification (see [`ReplyLimits`]; all on by default).
+    pub limits: ReplyLimits,
 }
 
 impl Default for AutoReplyConfig {
@@ -164,6 +167,7 @@ impl Default for AutoReplyConfig {
             echo: false,
             rules: Vec::new(),
             window_ms: 500,
+            limits: ReplyLimits::default(),
         }
     }
 }
@@ -393,6 +397,7 @@ struct CompiledRule {
 struct Compiled {
     echo: bool,
     window: Duration,
+    limits: ReplyLimits,
     rules: Vec<CompiledRule>,
 }
 
@@ -434,6 +439,14 @@ fn compile_rule(index: usize, rule: &Rule) -> Result<CompiledRule, RuleError> {
             Matcher::Hex(p)
         }
     };
+    let delay = Duration::from_millis(rule.delay_ms);
+    if delay > MAX_REPLY_DELAY {
+        return Err(err(format!(
+            "the delay of {} ms is longer than the maximum {} s",
+            rule.delay_ms,
+            MAX_REPLY_DELAY.as_secs()
+        )));
+    }
     let reply = match rule.action {
         RuleAction::Close => None,
         RuleAction::Reply | RuleAction::ReplyThenClose => Some(
@@ -447,7 +460,7 @@ fn compile_rule(index: usize, rule: &Rule) -> Result<CompiledRule, RuleError> {
         matcher,
         action: rule.action,
         reply,
-        delay: Duration::from_millis(rule.delay_ms),
+        delay,
         hits: Arc::new(AtomicU64::new(0)),
         key: (
             rule.kind,
@@ -468,6 +481,7 @@ fn compile(config: &AutoReplyConfig) -> Result<Compiled, RuleError> {
     Ok(Compiled {
         echo: config.echo,
         window: Duration::from_millis(config.window_ms),
+        limits: config.limits,
         rules,
     })
 }
@@ -632,6 +646,10 @@ impl Responder for AutoResponder {
 
     fn on_closed(&self, conn: ConnId) {
         lock(&self.pending).remove(&conn);
+    }
+
+    fn limits(&self) -> ReplyLimits {
+        self.current().limits
     }
 }
 

@@ -13,19 +13,22 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::sync::{lock, panic_message, spawn_with_stack};
 
 use super::counters::CounterCell;
-use super::responder::{Action, Responder, Timer};
+use super::responder::{Action, PeerKey, ReplyGuard, Responder, Timer, Verdict};
 use super::sink::Sink;
-use super::{CloseReason, ConnId, Direction, EngineError, Event, SessionId, SessionKind};
+use super::{CloseReason, ConnId, Direction, EngineError, Event, Notice, SessionId, SessionKind};
 
 /// Cap on bytes queued for writing per connection (or per UDP session).
 pub(crate) const SEND_QUEUE_CAP: usize = 64 << 20;
+/// Default cap on bytes queued for writing in the whole engine (all sessions and
+/// connections together), see [`SendBudget`].
+pub(crate) const SEND_BUDGET: usize = 256 << 20;
 /// Stack of per-connection reader/writer threads: they only read into a heap buffer and
 /// push events, so a small stack lets thousands of clients fit.
 pub(crate) const CONN_STACK: usize = 128 << 10;
@@ -41,6 +44,56 @@ const ACTION_ERROR_EVERY: Duration = Duration::from_secs(1);
 /// Largest read: one `Data` event per read of at most this many bytes.
 pub(crate) const READ_BUF: usize = 64 << 10;
 
+/// Bytes queued for sending in the whole engine: one budget for every queue, so 10,000
+/// clients cannot each queue `SEND_QUEUE_CAP` (640 GiB in theory).
+#[derive(Debug)]
+pub(crate) struct SendBudget {
+    limit: AtomicUsize,
+    used: AtomicUsize,
+}
+
+impl SendBudget {
+    pub(crate) fn new(limit: usize) -> SendBudget {
+        SendBudget {
+            limit: AtomicUsize::new(limit),
+            used: AtomicUsize::new(0),
+        }
+    }
+
+    /// The limit in bytes.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_limit(&self, limit: usize) {
+        self.limit.store(limit, Ordering::Relaxed);
+    }
+
+    /// Bytes queued now, engine-wide.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Reserves `len` bytes; false (nothing reserved) when that would pass the limit.
+    fn reserve(&self, len: usize) -> bool {
+        let limit = self.limit();
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                let next = used.checked_add(len)?;
+                (next <= limit).then_some(next)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, len: usize) {
+        let _ = self
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                Some(used.saturating_sub(len))
+            });
+    }
+}
+
 #[derive(Default)]
 struct Life {
     workers: usize,
@@ -55,6 +108,8 @@ pub(crate) struct SessionCore {
     pub(crate) kind: SessionKind,
     pub(crate) sink: Arc<Sink>,
     pub(crate) next_conn: Arc<AtomicU64>,
+    /// The engine-wide budget of bytes queued for sending.
+    pub(crate) send_budget: Arc<SendBudget>,
     pub(crate) stop: AtomicBool,
     pub(crate) counters: CounterCell,
     life: Mutex<Life>,
@@ -68,6 +123,8 @@ pub(crate) struct SessionCore {
     has_responder: AtomicBool,
     /// Delayed auto-reply actions.
     pub(crate) timer: Timer,
+    /// Auto-reply safety limits (rate, own address, loops, amplification).
+    guard: ReplyGuard,
     /// When an auto-reply error was last reported (they are rate-limited).
     action_error_at: Mutex<Option<Instant>>,
 }
@@ -78,12 +135,14 @@ impl SessionCore {
         kind: SessionKind,
         sink: Arc<Sink>,
         next_conn: Arc<AtomicU64>,
+        send_budget: Arc<SendBudget>,
     ) -> Arc<SessionCore> {
         Arc::new(SessionCore {
             id,
             kind,
             sink,
             next_conn,
+            send_budget,
             stop: AtomicBool::new(false),
             counters: CounterCell::default(),
             life: Mutex::new(Life::default()),
@@ -93,6 +152,7 @@ impl SessionCore {
             responder: Mutex::new(None),
             has_responder: AtomicBool::new(false),
             timer: Timer::default(),
+            guard: ReplyGuard::default(),
             action_error_at: Mutex::new(None),
         })
     }
@@ -103,6 +163,22 @@ impl SessionCore {
         self.has_responder
             .store(responder.is_some(), Ordering::SeqCst);
         *slot = responder;
+        drop(slot);
+        self.guard.reset();
+    }
+
+    /// Forgets the auto-reply state of a closed connection.
+    pub(crate) fn forget_conn(&self, conn: ConnId) {
+        self.guard.forget(PeerKey::Conn(conn));
+    }
+
+    /// Emits a status line.
+    pub(crate) fn notice(&self, notice: Notice) {
+        self.emit(Event::Notice {
+            session: self.id,
+            at: SystemTime::now(),
+            notice,
+        });
     }
 
     /// The auto-reply hook, if any (one atomic load when there is none).
@@ -114,16 +190,41 @@ impl SessionCore {
     }
 
     /// Asks the responder about received bytes, catching a panic in it (reported as
-    /// `WorkerPanic`, the read goes on). None when no responder is installed.
+    /// `WorkerPanic`, the read goes on), and applies the safety limits (see
+    /// `responder`). None when no responder is installed or no reply may be sent.
+    /// `conn` is the TCP connection (None: UDP), `local` our address, `saturated` true
+    /// when the read filled the read buffer (more data was waiting: a stream).
     pub(crate) fn ask_responder(
         &self,
         conn: Option<ConnId>,
         peer: SocketAddr,
+        local: SocketAddr,
         bytes: &[u8],
+        saturated: bool,
     ) -> Option<Vec<Action>> {
         let responder = self.responder()?;
+        let limits: super::ReplyLimits =
+            catch_unwind(AssertUnwindSafe(|| responder.limits())).unwrap_or_default();
+        let key = match conn {
+            Some(c) => PeerKey::Conn(c),
+            None => PeerKey::Udp(peer),
+        };
+        if let Verdict::Skip(notice) = self
+            .guard
+            .check(&limits, key, peer, local, bytes, saturated)
+        {
+            if let Some(n) = notice {
+                self.notice(n);
+            }
+            return None;
+        }
         match catch_unwind(AssertUnwindSafe(|| responder.on_data(conn, peer, bytes))) {
-            Ok(actions) => Some(actions),
+            Ok(mut actions) => {
+                for n in self.guard.filter(&limits, key, peer, bytes, &mut actions) {
+                    self.notice(n);
+                }
+                Some(actions)
+            }
             Err(payload) => {
                 self.error(EngineError::WorkerPanic {
                     worker: format!("auto-reply of session {}", self.id),
@@ -185,6 +286,7 @@ impl SessionCore {
     pub(crate) fn error(&self, error: EngineError) {
         self.emit(Event::Error {
             session: self.id,
+            at: SystemTime::now(),
             error,
         });
     }
@@ -234,6 +336,9 @@ impl SessionGuard {
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
+        // Stamped before the session is marked done, so a `Stopped` never carries a
+        // time later than the moment `is_stopped()` turned true.
+        let at = SystemTime::now();
         let (last, quiet) = {
             let mut life = lock(&self.0.life);
             life.workers = life.workers.saturating_sub(1);
@@ -247,7 +352,10 @@ impl Drop for SessionGuard {
         if last {
             self.0.stop.store(true, Ordering::SeqCst);
             if !quiet {
-                self.0.emit(Event::Stopped { session: self.0.id });
+                self.0.emit(Event::Stopped {
+                    session: self.0.id,
+                    at,
+                });
             }
         }
     }
@@ -304,7 +412,36 @@ where
 /// Why a push onto a send queue failed.
 pub(crate) enum PushError {
     Closed,
+    /// This queue is over `SEND_QUEUE_CAP`.
     Full,
+    /// The engine-wide [`SendBudget`] is used up.
+    Budget,
+}
+
+impl PushError {
+    /// The error a sender sees (`conn`: the connection, None for UDP).
+    pub(crate) fn to_engine(&self, conn: Option<ConnId>, budget: &SendBudget) -> EngineError {
+        match self {
+            PushError::Closed => EngineError::NotConnected,
+            PushError::Full => EngineError::QueueFull { conn },
+            PushError::Budget => EngineError::SendBudget {
+                limit: budget.limit(),
+                queued: budget.used(),
+            },
+        }
+    }
+}
+
+/// What `push_marker` did.
+pub(crate) enum Marker {
+    /// Nothing is queued and no writer runs: the caller acts at once.
+    Idle,
+    /// Queued behind the other items; the running writer will meet it.
+    Queued,
+    /// Queued; no writer runs and the caller must start one.
+    StartWriter,
+    /// The queue is closed.
+    Closed,
 }
 
 struct QueueState<T> {
@@ -316,13 +453,15 @@ struct QueueState<T> {
 
 /// Bytes waiting to be written, served by one writer thread that is started by the first
 /// push and exits after `WRITER_IDLE` without work: idle connections cost no thread.
+/// Every queued byte is also reserved in the engine-wide [`SendBudget`].
 pub(crate) struct SendQueue<T> {
     state: Mutex<QueueState<T>>,
     ready: Condvar,
+    budget: Arc<SendBudget>,
 }
 
 impl<T> SendQueue<T> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(budget: Arc<SendBudget>) -> Self {
         SendQueue {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
@@ -331,13 +470,14 @@ impl<T> SendQueue<T> {
                 closed: false,
             }),
             ready: Condvar::new(),
+            budget,
         }
     }
 
     /// A queue that accepts bytes but starts no writer until `release` (used until the
     /// connection has been announced, so no Tx event can precede `Connected`/`ClientJoined`).
-    pub(crate) fn new_held() -> Self {
-        let q = Self::new();
+    pub(crate) fn new_held(budget: Arc<SendBudget>) -> Self {
+        let q = Self::new(budget);
         lock(&q.state).writer = true;
         q
     }
@@ -362,6 +502,9 @@ impl<T> SendQueue<T> {
         if st.bytes.saturating_add(bytes.len()) > SEND_QUEUE_CAP {
             return Err(PushError::Full);
         }
+        if !self.budget.reserve(bytes.len()) {
+            return Err(PushError::Budget);
+        }
         st.bytes += bytes.len();
         st.items.push_back((target, bytes));
         if st.writer {
@@ -374,11 +517,33 @@ impl<T> SendQueue<T> {
         }
     }
 
+    /// Queues a marker (no bytes, never refused for size) behind everything queued, or
+    /// says the queue is idle so the caller can act at once.
+    pub(crate) fn push_marker(&self, target: T) -> Marker {
+        let mut st = lock(&self.state);
+        if st.closed {
+            return Marker::Closed;
+        }
+        if st.items.is_empty() && !st.writer {
+            return Marker::Idle;
+        }
+        st.items.push_back((target, Arc::from(Vec::new())));
+        if st.writer {
+            drop(st);
+            self.ready.notify_one();
+            Marker::Queued
+        } else {
+            st.writer = true;
+            Marker::StartWriter
+        }
+    }
+
     /// Undoes the last push when its writer could not be started.
     pub(crate) fn unpush(&self) {
         let mut st = lock(&self.state);
         if let Some((_, b)) = st.items.pop_back() {
             st.bytes = st.bytes.saturating_sub(b.len());
+            self.budget.release(b.len());
         }
         st.writer = false;
     }
@@ -417,17 +582,24 @@ impl<T> SendQueue<T> {
     pub(crate) fn done(&self, len: usize) {
         let mut st = lock(&self.state);
         st.bytes = st.bytes.saturating_sub(len);
+        self.budget.release(len);
     }
 
     /// No more pushes; queued bytes are discarded and the writer wakes up to exit.
-    pub(crate) fn close(&self) {
-        {
+    /// Returns how many queued bytes were thrown away (not counting a write in progress,
+    /// which its writer accounts for).
+    pub(crate) fn close(&self) -> u64 {
+        let discarded = {
             let mut st = lock(&self.state);
             st.closed = true;
+            let discarded: usize = st.items.iter().map(|(_, b)| b.len()).sum();
             st.items.clear();
-            st.bytes = 0;
-        }
+            st.bytes = st.bytes.saturating_sub(discarded);
+            self.budget.release(discarded);
+            discarded
+        };
         self.ready.notify_all();
+        discarded as u64
     }
 }
 
@@ -440,6 +612,14 @@ struct ConnLife {
 /// One TCP connection, shared by its reader thread, its writer thread (when running),
 /// the session map and the handle. `&TcpStream` is both `Read` and `Write`, so reader and
 /// writer share one socket without `try_clone` (which would double the fds per client).
+///
+/// Two ways to end:
+/// - forced ([`Conn::close`]: kick, disconnect, stop, an error): the queue is discarded
+///   and the bytes it held are reported in `Closed::discarded`;
+/// - graceful ([`Conn::close_after_flush`]: the peer half-closed, or a rule's Close): a
+///   marker goes behind what is queued, the writer writes everything before it, then
+///   closes. A peer that half-closes (`shutdown(SHUT_WR)`) and waits for our answers
+///   gets every queued reply.
 pub(crate) struct Conn {
     pub(crate) id: ConnId,
     pub(crate) peer: SocketAddr,
@@ -448,8 +628,13 @@ pub(crate) struct Conn {
     stream: TcpStream,
     pub(crate) counters: CounterCell,
     reason: Mutex<Option<CloseReason>>,
-    /// Items flagged `true` are close markers (see `close_after_flush`).
-    queue: SendQueue<bool>,
+    /// Items with `Some(reason)` are close markers (see `close_after_flush`).
+    queue: SendQueue<Option<CloseReason>>,
+    /// Queued bytes a forced close threw away (reported in `Closed`).
+    discarded: AtomicU64,
+    /// The peer half-closed (a 0-byte read): a failed write after it means the peer
+    /// went away before reading everything, still "peer closed".
+    peer_eof: AtomicBool,
     life: Mutex<ConnLife>,
     core: Arc<SessionCore>,
 }
@@ -474,16 +659,20 @@ impl Drop for ConnGuard {
         };
         if last {
             let c = &self.conn;
-            c.queue.close();
+            let late = c.queue.close();
+            c.discarded.fetch_add(late, Ordering::Relaxed);
             let _ = c.stream.shutdown(Shutdown::Both);
             lock(&c.core.conns).remove(&c.id);
             let reason = lock(&c.reason).clone().unwrap_or(CloseReason::PeerClosed);
             c.core.emit(Event::Closed {
                 session: c.core.id,
+                at: SystemTime::now(),
                 conn: c.id,
                 peer: c.peer,
                 reason,
+                discarded: c.discarded.load(Ordering::Relaxed),
             });
+            c.core.forget_conn(c.id);
             if let Some(responder) = c.core.responder() {
                 let _ = catch_unwind(AssertUnwindSafe(|| responder.on_closed(c.id)));
             }
@@ -493,7 +682,13 @@ impl Drop for ConnGuard {
 }
 
 impl Conn {
-    pub(crate) fn new(core: &Arc<SessionCore>, stream: TcpStream, peer: SocketAddr) -> Arc<Conn> {
+    /// A connection established at `since` (connect or accept time).
+    pub(crate) fn new(
+        core: &Arc<SessionCore>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        since: SystemTime,
+    ) -> Arc<Conn> {
         let local = stream
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -501,11 +696,13 @@ impl Conn {
             id: core.next_conn_id(),
             peer,
             local,
-            since: SystemTime::now(),
+            since,
             stream,
             counters: CounterCell::default(),
             reason: Mutex::new(None),
-            queue: SendQueue::new_held(),
+            queue: SendQueue::new_held(core.send_budget.clone()),
+            discarded: AtomicU64::new(0),
+            peer_eof: AtomicBool::new(false),
             life: Mutex::new(ConnLife::default()),
             core: core.clone(),
         })
@@ -532,7 +729,8 @@ impl Conn {
         lock(&self.reason).is_some()
     }
 
-    /// Ends the connection: the first reason given wins; the socket is shut down both
+    /// Ends the connection now (forced): the first reason given wins; queued bytes are
+    /// discarded (and counted for `Closed::discarded`); the socket is shut down both
     /// ways and its reader and writer are woken (see [`wake_blocked`]).
     pub(crate) fn close(&self, reason: CloseReason) {
         {
@@ -541,7 +739,8 @@ impl Conn {
                 *r = Some(reason);
             }
         }
-        self.queue.close();
+        let discarded = self.queue.close();
+        self.discarded.fetch_add(discarded, Ordering::Relaxed);
         let _ = self.stream.shutdown(Shutdown::Both);
         wake_blocked(&self.stream);
     }
@@ -558,11 +757,8 @@ impl Conn {
 
     /// Queues bytes for the writer thread, starting it if needed.
     pub(crate) fn send(self: &Arc<Self>, bytes: Arc<[u8]>) -> Result<(), EngineError> {
-        match self.queue.push(false, bytes) {
-            Err(PushError::Closed) => Err(EngineError::NotConnected),
-            Err(PushError::Full) => Err(EngineError::QueueFull {
-                conn: Some(self.id),
-            }),
+        match self.queue.push(None, bytes) {
+            Err(e) => Err(e.to_engine(Some(self.id), &self.core.send_budget)),
             Ok(false) => Ok(()),
             Ok(true) => self.start_writer(),
         }
@@ -573,18 +769,17 @@ impl Conn {
         self.queue.queued()
     }
 
-    /// Closes the connection after everything queued so far is written (the writer
-    /// meets a close marker), with the reason a local close has in this session kind.
-    pub(crate) fn close_after_flush(self: &Arc<Self>) {
-        match self.queue.push(true, Arc::from(Vec::new())) {
-            Ok(false) => {}
-            Ok(true) => {
+    /// Closes the connection with `reason` after everything queued so far is written
+    /// (the writer meets a close marker); at once when nothing is queued.
+    pub(crate) fn close_after_flush(self: &Arc<Self>, reason: CloseReason) {
+        match self.queue.push_marker(Some(reason.clone())) {
+            Marker::Idle => self.close(reason),
+            Marker::Queued | Marker::Closed => {}
+            Marker::StartWriter => {
                 if self.start_writer().is_err() {
-                    self.close(self.local_close_reason());
+                    self.close(reason);
                 }
             }
-            Err(PushError::Closed) => {}
-            Err(PushError::Full) => self.close(self.local_close_reason()),
         }
     }
 
@@ -604,13 +799,18 @@ impl Conn {
                     self.core.action_error(e);
                 }
             }
-            Action::Close { .. } => self.close_after_flush(),
+            Action::Close { .. } => self.close_after_flush(self.local_close_reason()),
         }
     }
 
     /// Runs the responder on one read: immediate actions now, delayed ones on the timer.
-    fn respond(self: &Arc<Self>, bytes: &[u8]) {
-        let Some(actions) = self.core.ask_responder(Some(self.id), self.peer, bytes) else {
+    /// A delayed action holds the connection weakly: a closed connection is freed (and
+    /// its socket closed) at once, whatever is still scheduled for it.
+    fn respond(self: &Arc<Self>, bytes: &[u8], saturated: bool) {
+        let Some(actions) =
+            self.core
+                .ask_responder(Some(self.id), self.peer, self.local, bytes, saturated)
+        else {
             return;
         };
         let now = Instant::now();
@@ -619,11 +819,16 @@ impl Conn {
             if delay.is_zero() {
                 self.apply(action);
             } else {
-                let conn = self.clone();
+                let conn: Weak<Conn> = Arc::downgrade(self);
                 self.core.timer.schedule(
                     &self.core,
-                    now + delay,
-                    Box::new(move || conn.apply(action)),
+                    now,
+                    delay,
+                    Box::new(move || {
+                        if let Some(conn) = conn.upgrade() {
+                            conn.apply(action);
+                        }
+                    }),
                 );
             }
         }
@@ -659,33 +864,75 @@ impl Conn {
         }
     }
 
+    /// Reports `bytes` as written: counters and a Tx `Data` event.
+    fn sent(&self, bytes: Arc<[u8]>) {
+        self.counters.add_tx(bytes.len());
+        self.core.counters.add_tx(bytes.len());
+        self.core.emit(Event::Data {
+            session: self.core.id,
+            conn: Some(self.id),
+            peer: self.peer,
+            dir: Direction::Tx,
+            at: SystemTime::now(),
+            bytes,
+        });
+    }
+
     fn write_loop(&self) {
-        while let Some((close_marker, bytes)) = self.queue.next(WRITER_IDLE) {
-            if close_marker {
-                self.close(self.local_close_reason());
+        while let Some((marker, bytes)) = self.queue.next(WRITER_IDLE) {
+            if let Some(reason) = marker {
+                self.close(reason);
                 break;
             }
-            let result = (&self.stream).write_all(&bytes);
+            // Written piece by piece so that what the kernel accepted before a failure
+            // is counted and reported (TX is what the kernel took, never what was queued).
+            let mut written = 0;
+            let result = loop {
+                if written == bytes.len() {
+                    break Ok(());
+                }
+                match (&self.stream).write(&bytes[written..]) {
+                    Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
             self.queue.done(bytes.len());
             match result {
-                Ok(()) => {
-                    self.counters.add_tx(bytes.len());
-                    self.core.counters.add_tx(bytes.len());
-                    self.core.emit(Event::Data {
-                        session: self.core.id,
-                        conn: Some(self.id),
-                        peer: self.peer,
-                        dir: Direction::Tx,
-                        at: SystemTime::now(),
-                        bytes,
-                    });
-                }
+                Ok(()) => self.sent(bytes),
                 Err(e) => {
-                    self.close(close_reason(&e));
+                    if written > 0 {
+                        self.sent(Arc::from(&bytes[..written]));
+                    }
+                    self.discarded
+                        .fetch_add((bytes.len() - written) as u64, Ordering::Relaxed);
+                    let reason = if self.peer_eof.load(Ordering::SeqCst) {
+                        CloseReason::PeerClosed
+                    } else {
+                        close_reason(&e)
+                    };
+                    self.close(reason);
                     break;
                 }
             }
         }
+    }
+
+    /// Reports one read: counters, an Rx `Data` event; returns the shared bytes.
+    fn received(&self, bytes: &[u8]) -> Arc<[u8]> {
+        self.counters.add_rx(bytes.len());
+        self.core.counters.add_rx(bytes.len());
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        self.core.emit(Event::Data {
+            session: self.core.id,
+            conn: Some(self.id),
+            peer: self.peer,
+            dir: Direction::Rx,
+            at: SystemTime::now(),
+            bytes: bytes.clone(),
+        });
+        bytes
     }
 
     /// The reader: one `Data` event per read until EOF, error or close.
@@ -694,29 +941,28 @@ impl Conn {
         loop {
             match (&self.stream).read(&mut buf) {
                 Ok(0) => {
-                    self.close(CloseReason::PeerClosed);
+                    self.peer_eof.store(true, Ordering::SeqCst);
+                    if !self.closing() {
+                        // The peer half-closed: it sends no more but may still read.
+                        // Stop reading only; our queued sends and replies go out first,
+                        // then the connection closes.
+                        let _ = self.stream.shutdown(Shutdown::Read);
+                        self.close_after_flush(CloseReason::PeerClosed);
+                    }
                     return;
                 }
-                Ok(_) if self.closing() => {
-                    // Data after we closed (stop, kick): the peer is still sending. Drop
-                    // it and reset the connection on close (linger 0); a graceful FIN
-                    // here can leave the peer blocked on a zero window for minutes.
+                Ok(n) if self.closing() => {
+                    // Data after we closed (stop, kick): the peer is still sending. This
+                    // read is reported (it was received); then the connection is reset on
+                    // close (linger 0): a graceful FIN here can leave the peer blocked on
+                    // a zero window for minutes.
+                    self.received(&buf[..n]);
                     let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
                     return;
                 }
                 Ok(n) => {
-                    self.counters.add_rx(n);
-                    self.core.counters.add_rx(n);
-                    let bytes: Arc<[u8]> = Arc::from(&buf[..n]);
-                    self.core.emit(Event::Data {
-                        session: self.core.id,
-                        conn: Some(self.id),
-                        peer: self.peer,
-                        dir: Direction::Rx,
-                        at: SystemTime::now(),
-                        bytes: bytes.clone(),
-                    });
-                    self.respond(&bytes);
+                    let bytes = self.received(&buf[..n]);
+                    self.respond(&bytes, n == buf.len());
                     if n == buf.len() && buf.len() < READ_BUF {
                         buf.resize(READ_BUF, 0);
                     }

@@ -73,6 +73,27 @@ pub enum EngineError {
         /// The connection (None for a UDP session).
         conn: Option<ConnId>,
     },
+    /// The engine-wide budget of bytes waiting to be sent is used up (many clients or
+    /// sessions each queued a lot, and their peers are not reading).
+    SendBudget {
+        /// The budget in bytes.
+        limit: usize,
+        /// Bytes queued engine-wide when the send was refused.
+        queued: usize,
+    },
+    /// An auto-reply action asked for a delay above the maximum; it was not scheduled.
+    ReplyDelay {
+        /// The delay asked for.
+        delay: Duration,
+        /// The largest allowed.
+        max: Duration,
+    },
+    /// Too many delayed auto-reply actions are waiting in this session; this one was
+    /// not scheduled.
+    TimerFull {
+        /// Most waiting actions per session.
+        limit: usize,
+    },
     /// Any other I/O failure, with what we were doing.
     Io {
         /// What we were doing ("binding 0.0.0.0:8080", "reading from 10.0.0.2:5000").
@@ -158,6 +179,22 @@ impl fmt::Display for EngineError {
                     super::core::SEND_QUEUE_CAP >> 20
                 )
             }
+            EngineError::SendBudget { limit, queued } => write!(
+                f,
+                "send refused: {} MiB are already waiting to be sent in all sessions together (limit {} MiB); wait until the peers read, or disconnect the slow ones",
+                queued >> 20,
+                limit >> 20
+            ),
+            EngineError::ReplyDelay { delay, max } => write!(
+                f,
+                "auto-reply delay of {} ms is longer than the maximum {} s; the action was not scheduled",
+                delay.as_millis(),
+                max.as_secs()
+            ),
+            EngineError::TimerFull { limit } => write!(
+                f,
+                "{limit} delayed auto-replies are already waiting; this one was not scheduled"
+            ),
             EngineError::Io { context, cause } => write!(f, "{context}: {cause}"),
             EngineError::WorkerPanic { worker, message } => write!(
                 f,

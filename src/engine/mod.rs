@@ -15,7 +15,19 @@
 //! - errors arrive typed ([`EngineError`]) with a sentence for the user;
 //! - a panic in a worker is caught and reported as [`EngineError::WorkerPanic`];
 //! - an installed [`Responder`] (auto-reply) sees every read on the worker that read it,
-//!   after its Rx event, and its replies travel the normal send path.
+//!   after its Rx event, and its replies travel the normal send path, within the safety
+//!   limits of [`ReplyLimits`] (rate, own address, loops, amplification);
+//! - every event carries `at`, the time it happened ([`Event::at`]);
+//! - no byte goes unaccounted: TX counts what the kernel accepted (the part of a failed
+//!   write included); a peer's half-close lets everything queued be written before the
+//!   connection closes; a forced close (kick, disconnect, stop, error) reports the queued
+//!   bytes it threw away in [`Event::Closed`]; a read that races a close is still
+//!   reported; UDP reports queue and kernel drops ([`Event::Dropped`], once more at stop)
+//!   and what the recorder's tap missed ([`Notice::NotRecorded`]);
+//! - state is bounded for the whole program: one send budget for the engine
+//!   ([`Engine::set_send_budget`]), per-peer UDP counters for [`MAX_UDP_PEERS`] peers plus
+//!   one "others" entry, a bounded accept→admit hand-off with the client limit enforced
+//!   at accept and refusals summarised once per second, capped auto-reply timers.
 //!
 //! Imports: std and socket2 (plus `windows-sys` for the one Windows-only socket option,
 //! see `bind`).
@@ -38,11 +50,14 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
 pub use self::bind::port_needs_privilege;
-use self::core::SessionCore;
+use self::core::{SEND_BUDGET, SendBudget, SessionCore};
 pub use self::counters::Counters;
 pub use self::error::{EngineError, MAX_DATAGRAM};
-pub use self::responder::{Action, Responder};
+pub use self::responder::{
+    Action, LOOP_GAP, MAX_REPLY_DELAY, MAX_TIMER_JOBS, ReplyLimits, Responder,
+};
 pub use self::sink::{EventReceiver, Waker};
+pub use self::udp::MAX_UDP_PEERS;
 use crate::sync::lock;
 
 /// Identifies a session; unique per [`Engine`], starting at 1.
@@ -204,12 +219,18 @@ impl fmt::Display for CloseReason {
 }
 
 /// What the engine reports, in order per connection; [`Event::Stopped`] ends a session.
+///
+/// Every event carries `at`, the time it happened (stamped by the worker when it read,
+/// wrote, accepted, closed or failed), so a view that drains the queue late still shows
+/// and logs each record at its own time and in order with the data around it.
 #[derive(Clone, Debug)]
 pub enum Event {
     /// TCP client: about to try this address (once per resolved address).
     Connecting {
         /// Session.
         session: SessionId,
+        /// When the attempt started.
+        at: SystemTime,
         /// Address being tried.
         addr: SocketAddr,
     },
@@ -217,6 +238,8 @@ pub enum Event {
     Connected {
         /// Session.
         session: SessionId,
+        /// When the connection was established.
+        at: SystemTime,
         /// The connection's id.
         conn: ConnId,
         /// Our address.
@@ -228,6 +251,8 @@ pub enum Event {
     Listening {
         /// Session.
         session: SessionId,
+        /// When the socket was ready.
+        at: SystemTime,
         /// Bound address (the real port when 0 was asked).
         local: SocketAddr,
     },
@@ -244,16 +269,23 @@ pub enum Event {
         /// When it was accepted.
         at: SystemTime,
     },
-    /// TCP server: `max_clients` reached; the client was accepted and closed at once.
+    /// TCP server: clients beyond `max_clients` were accepted and closed at once. One
+    /// event summarises the refusals of up to [`REFUSAL_SUMMARY_EVERY`] (a flood of
+    /// connection attempts makes one line per second, not one per attempt).
     ClientRefused {
         /// Session.
         session: SessionId,
-        /// The refused client.
+        /// When the last refusal of this summary happened.
+        at: SystemTime,
+        /// The last refused client.
         peer: SocketAddr,
         /// The limit in force.
         limit: usize,
+        /// Clients refused since the previous `ClientRefused` of this session (≥ 1).
+        count: u64,
     },
-    /// Bytes: Rx is one read or one datagram, Tx one completed write or datagram.
+    /// Bytes: Rx is one read or one datagram, Tx one completed write or datagram (or the
+    /// part of a write the kernel accepted before the write failed).
     Data {
         /// Session.
         session: SessionId,
@@ -272,26 +304,49 @@ pub enum Event {
     Closed {
         /// Session.
         session: SessionId,
+        /// When the connection was closed.
+        at: SystemTime,
         /// The connection.
         conn: ConnId,
         /// The other end.
         peer: SocketAddr,
         /// Why.
         reason: CloseReason,
+        /// Bytes queued for sending (sends and auto-replies) that a forced close (kick,
+        /// disconnect, stop, an error) threw away unsent; 0 after a graceful close,
+        /// where everything queued was written first.
+        discarded: u64,
     },
-    /// UDP only: cumulative totals of datagrams dropped because the event queue was full.
+    /// UDP only: cumulative totals of datagrams lost before they reached the view.
+    /// Sent at most every 200 ms while drops happen, and once more at stop.
     Dropped {
         /// Session.
         session: SessionId,
-        /// Datagrams dropped so far (cumulative).
+        /// When the totals were taken.
+        at: SystemTime,
+        /// Datagrams dropped so far because the event queue was full (cumulative).
         datagrams: u64,
-        /// Bytes dropped so far (cumulative).
+        /// Bytes of those datagrams (cumulative).
         bytes: u64,
+        /// Datagrams the kernel dropped because the socket's receive buffer was full
+        /// (cumulative; Linux SO_RXQ_OVFL, always 0 elsewhere).
+        kernel: u64,
+    },
+    /// Something worth a status line that is neither data nor an error (see [`Notice`]).
+    Notice {
+        /// Session.
+        session: SessionId,
+        /// When it happened.
+        at: SystemTime,
+        /// What happened.
+        notice: Notice,
     },
     /// Something failed; the session may go on (see the error) or stop (then `Stopped`).
     Error {
         /// Session.
         session: SessionId,
+        /// When it failed.
+        at: SystemTime,
         /// What went wrong.
         error: EngineError,
     },
@@ -299,7 +354,122 @@ pub enum Event {
     Stopped {
         /// Session.
         session: SessionId,
+        /// When its last worker ended.
+        at: SystemTime,
     },
+}
+
+/// How often at most a server reports refused clients ([`Event::ClientRefused`]).
+pub const REFUSAL_SUMMARY_EVERY: Duration = Duration::from_secs(1);
+
+/// Status lines of a session ([`Event::Notice`]); `Display` is the English sentence, the
+/// UI has its own translations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// UDP: the receive buffer the OS actually granted (it may clamp what was asked).
+    RecvBuffer {
+        /// SO_RCVBUF asked for, in bytes.
+        requested: usize,
+        /// SO_RCVBUF read back, in bytes (Linux reports twice the usable size).
+        granted: usize,
+    },
+    /// Datagrams that did not fit the recorder's queue since the previous such notice
+    /// (sent to the recorder only, at the point of the loss, so the log says where).
+    NotRecorded {
+        /// Datagrams lost to the log.
+        datagrams: u64,
+        /// Their bytes.
+        bytes: u64,
+    },
+    /// Auto-replies to one peer were skipped by the per-peer rate limit (summarised at
+    /// most once per second per session).
+    RepliesLimited {
+        /// The peer.
+        peer: SocketAddr,
+        /// Replies skipped since the previous notice.
+        skipped: u64,
+        /// The limit in force, replies per second.
+        per_second: u32,
+    },
+    /// A UDP auto-reply was not sent because it is more than `factor` times larger than
+    /// the request and amplification was not allowed (see [`ReplyLimits`]).
+    AmplificationBlocked {
+        /// The peer.
+        peer: SocketAddr,
+        /// Request size in bytes.
+        request: usize,
+        /// Reply size in bytes.
+        reply: usize,
+        /// The allowed factor.
+        factor: u32,
+    },
+    /// An auto-reply to our own address was not sent (it would answer itself forever).
+    SelfReplyBlocked {
+        /// The address (ours).
+        peer: SocketAddr,
+    },
+    /// TCP server: accepting works again after a failure (such as the open-file limit).
+    AcceptRecovered {
+        /// The listening address.
+        local: SocketAddr,
+    },
+    /// UDP: datagrams still queued for sending when the session stopped were thrown away.
+    UnsentDiscarded {
+        /// Their bytes.
+        bytes: u64,
+    },
+    /// Auto-reply is paused for this session; install the responder again to resume.
+    AutoReplyPaused {
+        /// The peer we were looping with.
+        peer: SocketAddr,
+        /// Consecutive requests that were our own replies coming back.
+        echoes: u32,
+    },
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Notice::RecvBuffer { requested, granted } => write!(
+                f,
+                "UDP receive buffer: asked for {requested} bytes, the system granted {granted}"
+            ),
+            Notice::NotRecorded { datagrams, bytes } => write!(
+                f,
+                "{datagrams} datagrams not recorded ({bytes} bytes): the recorder fell behind"
+            ),
+            Notice::RepliesLimited {
+                peer,
+                skipped,
+                per_second,
+            } => write!(
+                f,
+                "{skipped} auto-replies to {peer} skipped: limit {per_second} replies/s per peer"
+            ),
+            Notice::AmplificationBlocked {
+                peer,
+                request,
+                reply,
+                factor,
+            } => write!(
+                f,
+                "auto-reply to {peer} not sent: {reply} bytes answer a {request}-byte datagram (more than {factor}x; allow amplification to send it)"
+            ),
+            Notice::SelfReplyBlocked { peer } => {
+                write!(f, "auto-reply to {peer} not sent: that is our own address")
+            }
+            Notice::AcceptRecovered { local } => {
+                write!(f, "accepting clients on {local} again")
+            }
+            Notice::UnsentDiscarded { bytes } => {
+                write!(f, "{bytes} queued bytes discarded unsent at stop")
+            }
+            Notice::AutoReplyPaused { peer, echoes } => write!(
+                f,
+                "auto-reply paused: reply loop with {peer} ({echoes} of our replies came back as requests); turn auto-reply on again to resume"
+            ),
+        }
+    }
 }
 
 impl Event {
@@ -314,8 +484,26 @@ impl Event {
             | Event::Data { session, .. }
             | Event::Closed { session, .. }
             | Event::Dropped { session, .. }
+            | Event::Notice { session, .. }
             | Event::Error { session, .. }
-            | Event::Stopped { session } => *session,
+            | Event::Stopped { session, .. } => *session,
+        }
+    }
+
+    /// When it happened (stamped by the engine, not when it was drained).
+    pub fn at(&self) -> SystemTime {
+        match self {
+            Event::Connecting { at, .. }
+            | Event::Connected { at, .. }
+            | Event::Listening { at, .. }
+            | Event::ClientJoined { at, .. }
+            | Event::ClientRefused { at, .. }
+            | Event::Data { at, .. }
+            | Event::Closed { at, .. }
+            | Event::Dropped { at, .. }
+            | Event::Notice { at, .. }
+            | Event::Error { at, .. }
+            | Event::Stopped { at, .. } => *at,
         }
     }
 }
@@ -432,6 +620,7 @@ pub struct Engine {
     sink: Arc<sink::Sink>,
     next_session: AtomicU64,
     next_conn: Arc<AtomicU64>,
+    send_budget: Arc<SendBudget>,
     sessions: Mutex<Vec<Weak<SessionCore>>>,
 }
 
@@ -444,6 +633,7 @@ impl Engine {
             sink: Arc::new(sink),
             next_session: AtomicU64::new(1),
             next_conn: Arc::new(AtomicU64::new(1)),
+            send_budget: Arc::new(SendBudget::new(SEND_BUDGET)),
             sessions: Mutex::new(Vec::new()),
         };
         (engine, rx)
@@ -455,7 +645,13 @@ impl Engine {
     /// no events follow); on success `Listening` is the first event.
     pub fn start(&self, config: SessionConfig) -> Result<SessionHandle, EngineError> {
         let id = self.next_session.fetch_add(1, Ordering::Relaxed);
-        let core = SessionCore::new(id, config.kind(), self.sink.clone(), self.next_conn.clone());
+        let core = SessionCore::new(
+            id,
+            config.kind(),
+            self.sink.clone(),
+            self.next_conn.clone(),
+            self.send_budget.clone(),
+        );
         let udp = match config {
             SessionConfig::TcpClient(c) => {
                 tcp_client::start(&core, c)?;
@@ -477,6 +673,18 @@ impl Engine {
     /// everything, except UDP data which uses `try_send`). A disconnected tap is removed.
     pub fn set_tap(&self, tap: Option<SyncSender<Event>>) {
         self.sink.set_tap(tap);
+    }
+
+    /// The engine-wide budget of bytes queued for sending (all sessions and connections
+    /// together; default 256 MiB). A send that would pass it fails with
+    /// [`EngineError::SendBudget`]. Each queue also keeps its own 64 MiB cap.
+    pub fn set_send_budget(&self, bytes: usize) {
+        self.send_budget.set_limit(bytes);
+    }
+
+    /// Bytes queued for sending engine-wide, and the budget: (queued, limit).
+    pub fn send_budget(&self) -> (usize, usize) {
+        (self.send_budget.used(), self.send_budget.limit())
     }
 
     /// Asks every running session to stop (never blocks).
@@ -593,7 +801,8 @@ impl SessionHandle {
         }
     }
 
-    /// Server: closes one client (its `Closed` says `Kicked`).
+    /// Server: closes one client now (its `Closed` says `Kicked` and how many queued
+    /// bytes were discarded unsent).
     pub fn kick(&self, conn: ConnId) -> Result<(), EngineError> {
         let c = lock(&self.core.conns).get(&conn).cloned();
         match c {
@@ -643,7 +852,8 @@ impl SessionHandle {
         v
     }
 
-    /// UDP: peers heard from or sent to, in order of first contact, with their counters.
+    /// UDP: peers heard from or sent to, in order of first contact, with their counters
+    /// (the first [`MAX_UDP_PEERS`]; see [`SessionHandle::udp_others`] for the rest).
     pub fn udp_peers(&self) -> Vec<(SocketAddr, Counters)> {
         self.udp.as_ref().map(|u| u.peers()).unwrap_or_default()
     }
@@ -651,6 +861,32 @@ impl SessionHandle {
     /// UDP: cumulative (datagrams, bytes) dropped because the event queue was full.
     pub fn udp_dropped(&self) -> (u64, u64) {
         self.udp.as_ref().map(|u| u.dropped()).unwrap_or_default()
+    }
+
+    /// UDP: datagrams the kernel dropped because the receive buffer was full
+    /// (cumulative; Linux only, 0 elsewhere).
+    pub fn udp_kernel_dropped(&self) -> u64 {
+        self.udp
+            .as_ref()
+            .map(|u| u.kernel_dropped())
+            .unwrap_or_default()
+    }
+
+    /// UDP: the receive buffer (asked for, granted by the OS) in bytes.
+    pub fn udp_recv_buffer(&self) -> Option<(usize, usize)> {
+        self.udp.as_ref().map(|u| u.recv_buffer())
+    }
+
+    /// UDP: the summed counters of the peers beyond [`MAX_UDP_PEERS`] (the "others"
+    /// entry next to [`SessionHandle::udp_peers`]); None while every peer has its own.
+    pub fn udp_others(&self) -> Option<Counters> {
+        self.udp.as_ref().and_then(|u| u.others())
+    }
+
+    /// Datagrams of this session the recorder's tap could not take (datagrams, bytes),
+    /// since the session started; the log says where with "N datagrams not recorded".
+    pub fn unrecorded(&self) -> (u64, u64) {
+        self.core.sink.unrecorded(self.core.id)
     }
 
     /// Installs (or with `None` removes) the auto-reply hook of this session. From the

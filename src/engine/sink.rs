@@ -12,13 +12,19 @@
 //!
 //! Rule for callers: never emit while holding a lock the UI thread may take
 //! (`emit` can block until the UI drains).
+//!
+//! The recorder tee gets UDP data with `try_send` (a UDP worker never waits for the
+//! disk). What does not fit is counted per session ([`Sink::unrecorded`]) and, as soon as
+//! the tap takes that session's next event, a [`Notice::NotRecorded`] goes to the tap
+//! first: the log says "N datagrams not recorded" at the point they were lost.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use super::Event;
+use super::{Event, Notice, SessionId};
 use crate::sync::lock;
 
 /// The callback the engine calls when new events are waiting (the app passes one that
@@ -78,6 +84,19 @@ pub(crate) struct Sink {
     tap: Mutex<(u64, Option<SyncSender<Event>>)>,
     pending: Arc<AtomicBool>,
     waker: Waker,
+    /// Datagrams the tap could not take, per session; `any_unrecorded` spares the hot
+    /// path the lock while there are none waiting to be reported.
+    unrecorded: Mutex<HashMap<SessionId, Unrecorded>>,
+    any_unrecorded: AtomicBool,
+}
+
+/// What the tap missed of one session.
+#[derive(Clone, Copy, Debug, Default)]
+struct Unrecorded {
+    /// Since the session started: (datagrams, bytes).
+    total: (u64, u64),
+    /// Not yet reported to the tap: (datagrams, bytes).
+    pending: (u64, u64),
 }
 
 impl Sink {
@@ -96,6 +115,8 @@ impl Sink {
             tap: Mutex::new((0, None)),
             pending: pending.clone(),
             waker,
+            unrecorded: Mutex::new(HashMap::new()),
+            any_unrecorded: AtomicBool::new(false),
         };
         (
             sink,
@@ -137,8 +158,17 @@ impl Sink {
 
     /// Queues `event` only if there is room; returns false when the queue was full (the
     /// event is dropped). The tap gets a clone with `try_send` whatever the queue did.
-    pub(crate) fn try_emit(&self, event: Event) -> bool {
-        self.tee(&event, false);
+    pub(crate) fn try_emit(&self, session: SessionId, event: Event) -> bool {
+        if !self.tee(&event, false) {
+            let mut map = lock(&self.unrecorded);
+            let u = map.entry(session).or_default();
+            let len = payload_len(&event) as u64;
+            u.total.0 += 1;
+            u.total.1 += len;
+            u.pending.0 += 1;
+            u.pending.1 += len;
+            self.any_unrecorded.store(true, Ordering::Release);
+        }
         let len = payload_len(&event);
         if len > 0 && self.budget.queued.load(Ordering::Acquire) > QUEUE_BYTES {
             return !self.budget.open.load(Ordering::Acquire);
@@ -161,28 +191,84 @@ impl Sink {
         }
     }
 
+    /// Datagrams of `session` the recorder's tap could not take: (datagrams, bytes).
+    pub(crate) fn unrecorded(&self, session: SessionId) -> (u64, u64) {
+        lock(&self.unrecorded)
+            .get(&session)
+            .map(|u| u.total)
+            .unwrap_or_default()
+    }
+
+    /// The `NotRecorded` notice owed to the tap for `session`, taken (None if none).
+    fn take_unrecorded(&self, session: SessionId) -> Option<(u64, u64)> {
+        if !self.any_unrecorded.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut map = lock(&self.unrecorded);
+        let u = map.get_mut(&session)?;
+        let pending = std::mem::take(&mut u.pending);
+        if !map.values().any(|u| u.pending.0 > 0) {
+            self.any_unrecorded.store(false, Ordering::Release);
+        }
+        (pending.0 > 0).then_some(pending)
+    }
+
+    /// Gives a taken `NotRecorded` back (the tap was still full).
+    fn restore_unrecorded(&self, session: SessionId, pending: (u64, u64)) {
+        let mut map = lock(&self.unrecorded);
+        let u = map.entry(session).or_default();
+        u.pending.0 += pending.0;
+        u.pending.1 += pending.1;
+        self.any_unrecorded.store(true, Ordering::Release);
+    }
+
     /// Sends a clone to the tap, outside the lock (so `set_tap` never waits for a slow
     /// recorder). Each worker sends in its own order, which is all the recorder needs.
-    fn tee(&self, event: &Event, blocking: bool) {
+    /// Returns false only when a non-blocking send found the tap full (the event is not
+    /// recorded); an owed `NotRecorded` notice goes first.
+    fn tee(&self, event: &Event, blocking: bool) -> bool {
         let (generation, tap) = {
             let slot = lock(&self.tap);
             match slot.1.as_ref() {
-                None => return,
+                None => return true,
                 Some(t) => (slot.0, t.clone()),
             }
         };
-        let gone = if blocking {
-            tap.send(event.clone()).is_err()
-        } else {
-            matches!(
-                tap.try_send(event.clone()),
-                Err(TrySendError::Disconnected(_))
-            )
+        let session = event.session();
+        let send = |ev: Event| -> Result<(), bool> {
+            if blocking {
+                tap.send(ev).map_err(|_| true)
+            } else {
+                match tap.try_send(ev) {
+                    Ok(()) => Ok(()),
+                    Err(TrySendError::Full(_)) => Err(false),
+                    Err(TrySendError::Disconnected(_)) => Err(true),
+                }
+            }
         };
-        if gone {
-            let mut slot = lock(&self.tap);
-            if slot.0 == generation {
-                slot.1 = None;
+        let mut result = Ok(());
+        if let Some((datagrams, bytes)) = self.take_unrecorded(session) {
+            result = send(Event::Notice {
+                session,
+                at: SystemTime::now(),
+                notice: Notice::NotRecorded { datagrams, bytes },
+            });
+            if result.is_err() {
+                self.restore_unrecorded(session, (datagrams, bytes));
+            }
+        }
+        if result.is_ok() {
+            result = send(event.clone());
+        }
+        match result {
+            Ok(()) => true,
+            Err(false) => false,
+            Err(true) => {
+                let mut slot = lock(&self.tap);
+                if slot.0 == generation {
+                    slot.1 = None;
+                }
+                true
             }
         }
     }
@@ -289,7 +375,10 @@ mod tests {
             limit,
             "the producer waits once the budget is full"
         );
-        assert!(!sink.try_emit(data(64)), "a datagram does not fit either");
+        assert!(
+            !sink.try_emit(1, data(64)),
+            "a datagram does not fit either"
+        );
         assert!(rx.try_recv().is_some());
         assert_eq!(settle(limit + 1), limit + 1, "one taken, one more let in");
         while emitted.load(Ordering::SeqCst) < 20 || rx.try_recv().is_some() {
@@ -306,6 +395,6 @@ mod tests {
         for _ in 0..32 {
             sink.emit(data(1 << 20));
         }
-        assert!(sink.try_emit(data(64)));
+        assert!(sink.try_emit(1, data(64)));
     }
 }

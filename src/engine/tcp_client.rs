@@ -9,7 +9,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -20,7 +20,7 @@ use super::error::{io_error, map_io};
 use super::{CloseReason, EngineError, Event, TcpClientConfig, resolve};
 
 enum Dial {
-    Connecting(SocketAddr),
+    Connecting(SocketAddr, SystemTime),
     Done(Result<TcpStream, EngineError>),
 }
 
@@ -68,7 +68,7 @@ fn dial(host: String, port: u16, timeout: Duration, tx: Sender<Dial>) {
     };
     let mut last = None;
     for addr in addrs {
-        if tx.send(Dial::Connecting(addr)).is_err() {
+        if tx.send(Dial::Connecting(addr, SystemTime::now())).is_err() {
             return;
         }
         let attempt = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
@@ -105,8 +105,9 @@ fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
             return;
         }
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(Dial::Connecting(addr)) => core.emit(Event::Connecting {
+            Ok(Dial::Connecting(addr, at)) => core.emit(Event::Connecting {
                 session: core.id,
+                at,
                 addr,
             }),
             Ok(Dial::Done(Ok(s))) => break s,
@@ -132,7 +133,7 @@ fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
             return;
         }
     };
-    let conn = Conn::new(core, stream, peer);
+    let conn = Conn::new(core, stream, peer, SystemTime::now());
     *lock(&core.local) = Some(conn.local);
     let Some(guard) = conn.enter() else {
         return;
@@ -141,6 +142,7 @@ fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
     lock(&core.conns).insert(conn.id, conn.clone());
     core.emit(Event::Connected {
         session: core.id,
+        at: conn.since,
         conn: conn.id,
         local: conn.local,
         peer,

@@ -12,7 +12,8 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -21,7 +22,9 @@ use crate::sync::{lock, spawn_with_stack};
 
 use super::core::{CONN_STACK, Conn, MAIN_STACK, SessionCore, spawn_worker};
 use super::error::io_error;
-use super::{CloseReason, EngineError, Event, TcpServerConfig, resolve};
+use super::{
+    CloseReason, EngineError, Event, Notice, REFUSAL_SUMMARY_EVERY, TcpServerConfig, resolve,
+};
 
 /// Sleep between accept polls when no client is waiting.
 const ACCEPT_POLL: Duration = Duration::from_millis(25);
@@ -29,6 +32,8 @@ const ACCEPT_POLL: Duration = Duration::from_millis(25);
 const BURST_WINDOW: Duration = Duration::from_millis(250);
 /// The fast poll interval during a burst.
 const BURST_POLL: Duration = Duration::from_millis(1);
+/// Most accepted clients waiting for the admitter thread.
+const ADMIT_QUEUE: usize = 256;
 /// Back-off after an accept error (e.g. out of file descriptors) so we never spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -114,6 +119,81 @@ fn is_fd_limit(e: &io::Error) -> bool {
     }
 }
 
+/// Clients accepted and waiting for the admitter (at most [`ADMIT_QUEUE`]), and the
+/// refusal summary (one `ClientRefused` per [`REFUSAL_SUMMARY_EVERY`]).
+struct Admission {
+    max_clients: usize,
+    /// Handed to the admitter and not yet admitted.
+    pending: AtomicUsize,
+    refusals: Mutex<Refusals>,
+}
+
+#[derive(Default)]
+struct Refusals {
+    /// Refused since the last report.
+    count: u64,
+    last: Option<(SocketAddr, SystemTime)>,
+    reported_at: Option<Instant>,
+}
+
+impl Admission {
+    /// True when one more client would pass the limit (open + waiting to be admitted).
+    fn full(&self, core: &SessionCore) -> bool {
+        lock(&core.conns).len() + self.pending.load(Ordering::SeqCst) >= self.max_clients
+    }
+
+    /// Closes a refused client at once and reports it (summarised).
+    fn refuse(&self, core: &SessionCore, stream: TcpStream, peer: SocketAddr) {
+        drop(stream);
+        {
+            let mut r = lock(&self.refusals);
+            r.count += 1;
+            r.last = Some((peer, SystemTime::now()));
+        }
+        self.report(core, false);
+    }
+
+    /// Emits the pending refusal summary if a second passed since the last one (or
+    /// `force`, at stop).
+    fn report(&self, core: &SessionCore, force: bool) {
+        let summary = {
+            let mut r = lock(&self.refusals);
+            let due = r
+                .reported_at
+                .is_none_or(|t| t.elapsed() >= REFUSAL_SUMMARY_EVERY);
+            match r.last {
+                Some((peer, at)) if r.count > 0 && (due || force) => {
+                    let count = std::mem::take(&mut r.count);
+                    r.reported_at = Some(Instant::now());
+                    Some((peer, at, count))
+                }
+                _ => None,
+            }
+        };
+        if let Some((peer, at, count)) = summary {
+            core.emit(Event::ClientRefused {
+                session: core.id,
+                at,
+                peer,
+                limit: self.max_clients,
+                count,
+            });
+        }
+    }
+}
+
+/// A descriptor kept in reserve for refusing clients when the process runs out.
+#[cfg(unix)]
+fn reserve_fd() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+/// Windows has no per-process descriptor limit of this kind.
+#[cfg(not(unix))]
+fn reserve_fd() -> Option<()> {
+    None
+}
+
 fn accept_loop(
     core: &Arc<SessionCore>,
     listener: TcpListener,
@@ -122,23 +202,34 @@ fn accept_loop(
 ) {
     core.emit(Event::Listening {
         session: core.id,
+        at: SystemTime::now(),
         local,
+    });
+    let admission = Arc::new(Admission {
+        max_clients,
+        pending: AtomicUsize::new(0),
+        refusals: Mutex::new(Refusals::default()),
     });
     // Accepting is split from admitting (socket setup, the `ClientJoined` event, starting
     // the reader): this thread only empties the kernel's accept queue, so a burst of
-    // thousands of clients never overflows it while readers are being started.
-    let (to_admit, admissions) = std::sync::mpsc::channel::<(TcpStream, SocketAddr)>();
+    // thousands of clients never overflows it while readers are being started. The
+    // hand-off is bounded: when the admitter is `ADMIT_QUEUE` behind, this thread waits
+    // and the kernel's backlog holds the rest.
+    let (to_admit, admissions) =
+        std::sync::mpsc::sync_channel::<(TcpStream, SocketAddr, SystemTime)>(ADMIT_QUEUE);
     let admitter = {
         let core = core.clone();
+        let admission = admission.clone();
         let name = format!("sockscope-s{}-admit", core.id);
         spawn_with_stack(name, MAIN_STACK, move || {
             // Caught here so the session hears of it while the admitter's state is alive.
             let admitted = catch_unwind(AssertUnwindSafe(|| {
-                for (stream, peer) in admissions {
+                for (stream, peer, at) in admissions {
                     // After stop, queued clients are just closed.
                     if !core.stopping() {
-                        admit(&core, stream, peer, max_clients);
+                        admit(&core, &admission, stream, peer, at);
                     }
+                    admission.pending.fetch_sub(1, Ordering::SeqCst);
                 }
             }));
             if admitted.is_err() {
@@ -150,6 +241,10 @@ fn accept_loop(
         })
         .ok()
     };
+    // One descriptor held in reserve: when the process runs out, it is given up for a
+    // moment to accept the waiting client and close it at once, so clients are refused
+    // promptly (they see the connection close) instead of hanging in the backlog.
+    let mut spare = reserve_fd();
     // Report an accept error once per streak, not every back-off.
     let mut failing = false;
     let mut last_accept = Instant::now()
@@ -159,23 +254,36 @@ fn accept_loop(
         core.check_fault();
         match listener.accept() {
             Ok((stream, peer)) => {
-                failing = false;
+                let at = SystemTime::now();
+                if failing {
+                    failing = false;
+                    core.notice(Notice::AcceptRecovered { local });
+                }
                 last_accept = Instant::now();
                 if core.stopping() {
                     break;
                 }
+                // The client limit holds at accept: a refused client costs no thread,
+                // no event of its own and no slot in the hand-off.
+                if admission.full(core) {
+                    admission.refuse(core, stream, peer);
+                    continue;
+                }
                 match &admitter {
                     Some(_) => {
-                        if let Err(returned) = to_admit.send((stream, peer)) {
+                        admission.pending.fetch_add(1, Ordering::SeqCst);
+                        if let Err(returned) = to_admit.send((stream, peer, at)) {
                             // The admitter is gone (it panicked): admit here instead.
-                            let (stream, peer) = returned.0;
-                            admit(core, stream, peer, max_clients);
+                            admission.pending.fetch_sub(1, Ordering::SeqCst);
+                            let (stream, peer, at) = returned.0;
+                            admit(core, &admission, stream, peer, at);
                         }
                     }
-                    None => admit(core, stream, peer, max_clients),
+                    None => admit(core, &admission, stream, peer, at),
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                admission.report(core, false);
                 // Right after a client came, poll fast: more of a burst is on its way and
                 // the kernel's accept queue must not fill while this thread sleeps.
                 let busy = last_accept.elapsed() < BURST_WINDOW;
@@ -189,13 +297,14 @@ fn accept_loop(
                         | io::ErrorKind::ConnectionReset
                 ) => {}
             Err(e) => {
+                let fd_limit = is_fd_limit(&e);
                 if !failing {
                     failing = true;
-                    let error = if is_fd_limit(&e) {
+                    let error = if fd_limit {
                         EngineError::Io {
                             context: format!("accepting clients on {local}"),
                             cause: format!(
-                                "{e}: the open-file limit stops further accepts (raise it, e.g. `ulimit -n`); retrying every {} ms",
+                                "{e}: the open-file limit stops further accepts (raise it, e.g. `ulimit -n`); new clients are refused until descriptors free up, retrying every {} ms",
                                 ACCEPT_BACKOFF.as_millis()
                             ),
                         }
@@ -203,6 +312,13 @@ fn accept_loop(
                         io_error(format!("accepting clients on {local}"), &e)
                     };
                     core.error(error);
+                }
+                if fd_limit && spare.take().is_some() {
+                    // Refuse the waiting clients with the descriptor we kept.
+                    while let Ok((stream, _)) = listener.accept() {
+                        drop(stream);
+                    }
+                    spare = reserve_fd();
                 }
                 std::thread::sleep(ACCEPT_BACKOFF);
             }
@@ -215,17 +331,19 @@ fn accept_loop(
     if let Some(admitter) = admitter {
         let _ = admitter.join();
     }
+    admission.report(core, true);
     core.close_all(CloseReason::ServerStopped);
 }
 
-fn admit(core: &Arc<SessionCore>, stream: TcpStream, peer: SocketAddr, max_clients: usize) {
-    if lock(&core.conns).len() >= max_clients {
-        drop(stream);
-        core.emit(Event::ClientRefused {
-            session: core.id,
-            peer,
-            limit: max_clients,
-        });
+fn admit(
+    core: &Arc<SessionCore>,
+    admission: &Admission,
+    stream: TcpStream,
+    peer: SocketAddr,
+    at: SystemTime,
+) {
+    if lock(&core.conns).len() >= admission.max_clients {
+        admission.refuse(core, stream, peer);
         return;
     }
     // Accepted sockets inherit non-blocking mode on Windows and the BSDs.
@@ -234,7 +352,7 @@ fn admit(core: &Arc<SessionCore>, stream: TcpStream, peer: SocketAddr, max_clien
         return;
     }
     let _ = stream.set_nodelay(true);
-    let conn = Conn::new(core, stream, peer);
+    let conn = Conn::new(core, stream, peer, at);
     let Some(guard) = conn.enter() else {
         return;
     };
@@ -246,7 +364,7 @@ fn admit(core: &Arc<SessionCore>, stream: TcpStream, peer: SocketAddr, max_clien
         conn: conn.id,
         peer,
         local: conn.local,
-        at: SystemTime::now(),
+        at,
     });
     conn.announced();
     let name = format!("sockscope-s{}-c{}-rx", core.id, conn.id);

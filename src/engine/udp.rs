@@ -3,8 +3,18 @@
 //! Received datagrams are queued with `try_emit`: a UDP flood must never stall the
 //! socket (the kernel would drop instead, invisibly). What does not fit the event queue
 //! is counted and reported as a cumulative `Dropped` event once the queue has room
-//! again, at most every `DROP_REPORT_EVERY`. The socket has a read timeout so the worker
-//! notices stop on every OS without closing the socket under it.
+//! again, at most every `DROP_REPORT_EVERY`, and once more at stop. The socket has a read
+//! timeout so the worker notices stop on every OS without closing the socket under it.
+//!
+//! What the kernel drops is counted too where the system says so: on Linux the socket
+//! has SO_RXQ_OVFL on and every `recvmsg` carries the cumulative count of datagrams the
+//! kernel dropped because the receive buffer was full (`Dropped::kernel`). The receive
+//! buffer actually granted is read back and reported (`Notice::RecvBuffer`): the OS
+//! clamps what is asked (Linux: `net.core.rmem_max`).
+//!
+//! Per-peer counters are kept for the first [`MAX_UDP_PEERS`] addresses; the rest are
+//! summed in one "others" entry ([`UdpState::others`]), so a sweep of source ports
+//! cannot grow memory without end.
 
 use std::collections::HashMap;
 use std::io;
@@ -18,13 +28,13 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::sync::lock;
 
-use super::core::{
-    CONN_STACK, MAIN_STACK, PushError, SendQueue, SessionCore, WRITER_IDLE, spawn_worker,
-};
+use super::core::{CONN_STACK, MAIN_STACK, SendQueue, SessionCore, WRITER_IDLE, spawn_worker};
 use super::counters::Counters;
 use super::error::{MAX_DATAGRAM, io_error, map_io};
 use super::responder::Action;
-use super::{Direction, EngineError, Event, SendTarget, UdpConfig, parse_host_port, resolve};
+use super::{
+    Direction, EngineError, Event, Notice, SendTarget, UdpConfig, parse_host_port, resolve,
+};
 
 /// How often the worker wakes up to check for stop when no datagram arrives.
 const READ_TIMEOUT: Duration = Duration::from_millis(100);
@@ -32,16 +42,26 @@ const READ_TIMEOUT: Duration = Duration::from_millis(100);
 const DROP_REPORT_EVERY: Duration = Duration::from_millis(200);
 /// Receive buffer: the largest possible datagram.
 const RECV_BUF: usize = 65_536;
+/// Most UDP peers with counters of their own; the rest share the "others" entry.
+pub const MAX_UDP_PEERS: usize = 4096;
 
 #[derive(Default)]
 struct Peers {
     order: Vec<SocketAddr>,
     counters: HashMap<SocketAddr, Counters>,
+    /// Everything to and from peers beyond `MAX_UDP_PEERS`.
+    others: Counters,
+    /// Datagrams counted in `others` (each one may be a different peer).
+    others_seen: bool,
 }
 
 impl Peers {
     fn entry(&mut self, addr: SocketAddr) -> &mut Counters {
         if !self.counters.contains_key(&addr) {
+            if self.order.len() >= MAX_UDP_PEERS {
+                self.others_seen = true;
+                return &mut self.others;
+            }
             self.order.push(addr);
         }
         self.counters.entry(addr).or_default()
@@ -58,9 +78,13 @@ pub(crate) struct UdpState {
     queue: SendQueue<SocketAddr>,
     dropped_datagrams: AtomicU64,
     dropped_bytes: AtomicU64,
+    /// Datagrams the kernel dropped (Linux SO_RXQ_OVFL, cumulative).
+    kernel_dropped: AtomicU64,
+    /// SO_RCVBUF asked for and granted.
+    recv_buffer: (usize, usize),
 }
 
-fn bind_udp(addr: SocketAddr, recv_buffer: usize, ipv6_only: bool) -> io::Result<UdpSocket> {
+fn bind_udp(addr: SocketAddr, recv_buffer: usize, ipv6_only: bool) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     super::bind::prepare(&socket, addr, ipv6_only)?;
     // Best effort: the OS may clamp or refuse a big buffer; the socket still works.
@@ -73,7 +97,8 @@ fn bind_udp(addr: SocketAddr, recv_buffer: usize, ipv6_only: bool) -> io::Result
     }
     socket.bind(&addr.into())?;
     socket.set_read_timeout(Some(READ_TIMEOUT))?;
-    Ok(socket.into())
+    kernel_drops::enable(&socket);
+    Ok(socket)
 }
 
 /// Binds, resolves the configured peer and starts the receive worker.
@@ -95,7 +120,7 @@ pub(crate) fn start(
             }
         }
     }
-    let socket = match bound {
+    let socket: Socket = match bound {
         Some(s) => s,
         None => {
             return Err(first_err.unwrap_or(EngineError::Resolve {
@@ -104,6 +129,8 @@ pub(crate) fn start(
             }));
         }
     };
+    let granted = socket.recv_buffer_size().unwrap_or(0);
+    let socket: UdpSocket = socket.into();
     let local = socket
         .local_addr()
         .map_err(|e| io_error("reading the bound address", &e))?;
@@ -127,9 +154,11 @@ pub(crate) fn start(
         default_peer,
         last_peer: Mutex::new(None),
         peers: Mutex::new(Peers::default()),
-        queue: SendQueue::new(),
+        queue: SendQueue::new(core.send_budget.clone()),
         dropped_datagrams: AtomicU64::new(0),
         dropped_bytes: AtomicU64::new(0),
+        kernel_dropped: AtomicU64::new(0),
+        recv_buffer: (cfg.recv_buffer, granted),
     });
     let Some(guard) = core.enter() else {
         return Err(EngineError::NotConnected);
@@ -164,11 +193,45 @@ impl UdpState {
             .collect()
     }
 
+    /// Counters of the peers beyond `MAX_UDP_PEERS`, if there were any.
+    pub(crate) fn others(&self) -> Option<Counters> {
+        let p = lock(&self.peers);
+        p.others_seen.then_some(p.others)
+    }
+
     pub(crate) fn dropped(&self) -> (u64, u64) {
         (
             self.dropped_datagrams.load(Ordering::Relaxed),
             self.dropped_bytes.load(Ordering::Relaxed),
         )
+    }
+
+    /// Datagrams the kernel dropped so far (Linux; 0 elsewhere).
+    pub(crate) fn kernel_dropped(&self) -> u64 {
+        self.kernel_dropped.load(Ordering::Relaxed)
+    }
+
+    /// SO_RCVBUF (asked for, granted).
+    pub(crate) fn recv_buffer(&self) -> (usize, usize) {
+        self.recv_buffer
+    }
+
+    /// Emits the cumulative drop totals (blocking when `blocking`).
+    fn report_drops(&self, blocking: bool) -> bool {
+        let (datagrams, bytes) = self.dropped();
+        let event = Event::Dropped {
+            session: self.core.id,
+            at: SystemTime::now(),
+            datagrams,
+            bytes,
+            kernel: self.kernel_dropped(),
+        };
+        if blocking {
+            self.core.emit(event);
+            true
+        } else {
+            self.core.sink.try_emit(self.core.id, event)
+        }
     }
 
     /// Bytes queued for sending and not yet sent.
@@ -187,8 +250,8 @@ impl UdpState {
 
     /// Runs the responder on one datagram: immediate actions now, delayed ones on the
     /// session's timer.
-    fn respond(self: &Arc<Self>, peer: SocketAddr, bytes: &[u8]) {
-        let Some(actions) = self.core.ask_responder(None, peer, bytes) else {
+    fn respond(self: &Arc<Self>, peer: SocketAddr, local: SocketAddr, bytes: &[u8]) {
+        let Some(actions) = self.core.ask_responder(None, peer, local, bytes, false) else {
             return;
         };
         let now = Instant::now();
@@ -197,11 +260,16 @@ impl UdpState {
             if delay.is_zero() {
                 self.apply(peer, action);
             } else {
-                let state = self.clone();
+                let state = Arc::downgrade(self);
                 self.core.timer.schedule(
                     &self.core,
-                    now + delay,
-                    Box::new(move || state.apply(peer, action)),
+                    now,
+                    delay,
+                    Box::new(move || {
+                        if let Some(state) = state.upgrade() {
+                            state.apply(peer, action);
+                        }
+                    }),
                 );
             }
         }
@@ -211,15 +279,23 @@ impl UdpState {
         let core = &self.core;
         core.emit(Event::Listening {
             session: core.id,
+            at: SystemTime::now(),
             local,
         });
+        let (requested, granted) = self.recv_buffer;
+        if requested > 0 {
+            core.notice(Notice::RecvBuffer { requested, granted });
+        }
         let mut buf = vec![0u8; RECV_BUF];
-        let mut reported = 0u64;
+        let mut reported = (0u64, 0u64);
         let mut last_report: Option<Instant> = None;
         while !core.stopping() {
             core.check_fault();
-            match self.socket.recv_from(&mut buf) {
-                Ok((n, peer)) => {
+            match kernel_drops::recv_from(&self.socket, &mut buf) {
+                Ok((n, peer, kernel)) => {
+                    if let Some(k) = kernel {
+                        self.kernel_dropped.store(u64::from(k), Ordering::Relaxed);
+                    }
                     core.counters.add_rx(n);
                     {
                         let mut peers = lock(&self.peers);
@@ -228,16 +304,19 @@ impl UdpState {
                         c.rx_msgs += 1;
                     }
                     *lock(&self.last_peer) = Some(peer);
-                    let queued = core.sink.try_emit(Event::Data {
-                        session: core.id,
-                        conn: None,
-                        peer,
-                        dir: Direction::Rx,
-                        at: SystemTime::now(),
-                        bytes: Arc::from(&buf[..n]),
-                    });
+                    let queued = core.sink.try_emit(
+                        core.id,
+                        Event::Data {
+                            session: core.id,
+                            conn: None,
+                            peer,
+                            dir: Direction::Rx,
+                            at: SystemTime::now(),
+                            bytes: Arc::from(&buf[..n]),
+                        },
+                    );
                     // The device expects its answer even if the view could not keep up.
-                    self.respond(peer, &buf[..n]);
+                    self.respond(peer, local, &buf[..n]);
                     if !queued {
                         self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
                         self.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -264,20 +343,23 @@ impl UdpState {
                 }
             }
             // The queue had room (or we timed out): report drops, rate-limited.
-            let (dropped, bytes) = self.dropped();
-            if dropped > reported && last_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY) {
-                let sent = core.sink.try_emit(Event::Dropped {
-                    session: core.id,
-                    datagrams: dropped,
-                    bytes,
-                });
-                if sent {
-                    reported = dropped;
-                    last_report = Some(Instant::now());
-                }
+            let now = (self.dropped().0, self.kernel_dropped());
+            if now != reported
+                && last_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY)
+                && self.report_drops(false)
+            {
+                reported = now;
+                last_report = Some(Instant::now());
             }
         }
-        self.queue.close();
+        // The totals at stop, whatever the rate limit held back.
+        if (self.dropped().0, self.kernel_dropped()) != reported {
+            self.report_drops(true);
+        }
+        let discarded = self.queue.close();
+        if discarded > 0 {
+            core.notice(Notice::UnsentDiscarded { bytes: discarded });
+        }
     }
 
     /// Queues a datagram for each target; never blocks.
@@ -322,8 +404,7 @@ impl UdpState {
         let mut queued = 0;
         for addr in targets {
             match self.queue.push(addr, bytes.clone()) {
-                Err(PushError::Closed) => return Err(EngineError::NotConnected),
-                Err(PushError::Full) => return Err(EngineError::QueueFull { conn: None }),
+                Err(e) => return Err(e.to_engine(None, &self.core.send_budget)),
                 Ok(false) => {}
                 Ok(true) => self.spawn_writer()?,
             }
@@ -379,5 +460,100 @@ impl UdpState {
                 Err(e) => core.error(map_io(&e, peer, "sending to", Duration::ZERO)),
             }
         }
+    }
+}
+
+/// Kernel drop counts: SO_RXQ_OVFL on Linux, nothing elsewhere.
+#[cfg(target_os = "linux")]
+mod kernel_drops {
+    use std::io;
+    use std::net::{SocketAddr, UdpSocket};
+    use std::os::fd::AsRawFd;
+
+    use socket2::{SockAddr, Socket};
+
+    /// Asks the kernel to attach its drop count to every received datagram (best effort).
+    pub(super) fn enable(socket: &Socket) {
+        let on: libc::c_int = 1;
+        // SAFETY: a valid socket, a pointer to a c_int and its size.
+        unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RXQ_OVFL,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+
+    /// `recv_from` through `recvmsg`, with the cumulative kernel drop count when the
+    /// kernel sent one (it does once a datagram was dropped).
+    pub(super) fn recv_from(
+        socket: &UdpSocket,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr, Option<u32>)> {
+        let fd = socket.as_raw_fd();
+        // Room for one cmsg carrying a u32 (aligned as the kernel wants).
+        let mut control = [0u64; 8];
+        let mut drops = None;
+        // SAFETY: `try_init` hands a zeroed sockaddr_storage and its length; recvmsg
+        // fills at most `msg_namelen` bytes of it, at most `buf.len()` bytes of `buf`
+        // and at most `msg_controllen` bytes of `control`. The cmsg macros walk only the
+        // control bytes the kernel reported.
+        let (n, addr) = unsafe {
+            SockAddr::try_init(|storage, len| {
+                let mut iov = libc::iovec {
+                    iov_base: buf.as_mut_ptr().cast(),
+                    iov_len: buf.len(),
+                };
+                let mut msg: libc::msghdr = std::mem::zeroed();
+                msg.msg_name = storage.cast();
+                msg.msg_namelen = *len;
+                msg.msg_iov = &mut iov;
+                msg.msg_iovlen = 1;
+                msg.msg_control = control.as_mut_ptr().cast();
+                msg.msg_controllen = std::mem::size_of_val(&control) as _;
+                let n = libc::recvmsg(fd, &mut msg, 0);
+                if n < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                *len = msg.msg_namelen;
+                let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+                while !cmsg.is_null() {
+                    if (*cmsg).cmsg_level == libc::SOL_SOCKET
+                        && (*cmsg).cmsg_type == libc::SO_RXQ_OVFL
+                    {
+                        drops = Some(std::ptr::read_unaligned(
+                            libc::CMSG_DATA(cmsg).cast::<u32>(),
+                        ));
+                    }
+                    cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+                }
+                Ok(n as usize)
+            })?
+        };
+        let peer = addr
+            .as_socket()
+            .ok_or_else(|| io::Error::other("datagram from a non-IP address"))?;
+        Ok((n, peer, drops))
+    }
+}
+
+/// Elsewhere the kernel does not say what it dropped.
+#[cfg(not(target_os = "linux"))]
+mod kernel_drops {
+    use std::io;
+    use std::net::{SocketAddr, UdpSocket};
+
+    use socket2::Socket;
+
+    pub(super) fn enable(_socket: &Socket) {}
+
+    pub(super) fn recv_from(
+        socket: &UdpSocket,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr, Option<u32>)> {
+        socket.recv_from(buf).map(|(n, peer)| (n, peer, None))
     }
 }

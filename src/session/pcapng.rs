@@ -493,12 +493,13 @@ impl<W: Write> PcapngLog<W> {
                 session,
                 conn,
                 reason,
+                discarded,
                 ..
             } => {
                 let Some(mut c) = self.conns.remove(&(session, conn)) else {
                     return Ok(());
                 };
-                let comment = format!("closed: {reason}");
+                let comment = super::recorder::close_text(reason, discarded);
                 match reason {
                     CloseReason::Reset => {
                         self.segment(at, &c, false, TCP_RST | TCP_ACK, &[], Some(&comment))

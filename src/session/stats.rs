@@ -33,6 +33,10 @@ pub struct Rates {
     pub tx_msgs: f64,
 }
 
+/// Most peers with statistics of their own; traffic of the rest is summed in
+/// [`Stats::others`] (a sweep of source ports must not grow memory without end).
+pub const MAX_PEER_STATS: usize = 4096;
+
 /// Counters of everything the store has seen.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -40,8 +44,11 @@ pub struct Stats {
     pub total: Counters,
     /// Totals per engine session.
     pub per_session: FastMap<SessionId, Counters>,
-    /// Totals per peer address.
+    /// Totals per peer address, for the first [`MAX_PEER_STATS`] peers.
     pub per_peer: FastMap<SocketAddr, PeerStats>,
+    /// Totals of every peer beyond [`MAX_PEER_STATS`], summed (the "others" row); None
+    /// while every peer has its own entry.
+    pub others: Option<PeerStats>,
     window_start: Option<(Instant, Counters)>,
     rates: Rates,
 }
@@ -58,11 +65,16 @@ impl Stats {
     ) {
         add(&mut self.total, dir, len);
         add(self.per_session.entry(session).or_default(), dir, len);
-        let entry = self.per_peer.entry(peer).or_insert(PeerStats {
+        let fresh = PeerStats {
             counters: Counters::default(),
             first_seen: at,
             last_activity: at,
-        });
+        };
+        let entry = if self.per_peer.len() < MAX_PEER_STATS || self.per_peer.contains_key(&peer) {
+            self.per_peer.entry(peer).or_insert(fresh)
+        } else {
+            self.others.get_or_insert(fresh)
+        };
         add(&mut entry.counters, dir, len);
         entry.last_activity = at;
     }
@@ -134,6 +146,24 @@ pub fn human_bytes(bytes: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Peers beyond the cap share one "others" entry; totals stay exact.
+    #[test]
+    fn peer_stats_are_capped_with_others() {
+        let mut stats = Stats::default();
+        let at = SystemTime::UNIX_EPOCH;
+        let n = MAX_PEER_STATS + 1000;
+        for i in 0..n {
+            let peer = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 9));
+            stats.count(1, peer, Direction::Rx, 10, at);
+        }
+        assert_eq!(stats.per_peer.len(), MAX_PEER_STATS);
+        let others = stats.others.map(|o| o.counters).unwrap_or_default();
+        assert_eq!(others.rx_msgs, 1000);
+        assert_eq!(stats.total.rx_bytes, 10 * n as u64);
+        let sum: u64 = stats.per_peer.values().map(|p| p.counters.rx_bytes).sum();
+        assert_eq!(sum + others.rx_bytes, stats.total.rx_bytes);
+    }
+
     use super::*;
 
     /// Counting per peer and per session adds up to the total.

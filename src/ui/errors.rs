@@ -2,7 +2,7 @@
 //! `Display`); the window says the same things in 简体中文 when that is the language.
 
 use crate::automation::{AutomationError, ImportError, RuleError, StopReason, TemplateError};
-use crate::engine::{CloseReason, EngineError};
+use crate::engine::{CloseReason, EngineError, Notice};
 use crate::session::recorder::RecorderError;
 
 use crate::codec::hex::HexError;
@@ -40,10 +40,70 @@ pub fn error_text(lang: Lang, error: &EngineError) -> String {
         EngineError::UnknownConn { conn } => format!("连接 #{conn} 不存在（可能已关闭）"),
         EngineError::NoPeer => "没有 UDP 目标：请填写默认目标，或等对端先发来数据".to_string(),
         EngineError::QueueFull { .. } => "发送队列已满：对端没有在读取数据".to_string(),
+        EngineError::SendBudget { limit, queued } => format!(
+            "发送被拒绝：所有会话合计已有 {} MiB 等待发送（上限 {} MiB）；请等对端读取，或断开慢的连接",
+            queued >> 20,
+            limit >> 20
+        ),
+        EngineError::ReplyDelay { delay, max } => format!(
+            "自动回复延时 {} 毫秒超过上限 {} 秒，未安排该动作",
+            delay.as_millis(),
+            max.as_secs()
+        ),
+        EngineError::TimerFull { limit } => {
+            format!("已有 {limit} 个延时自动回复在等待，未安排这一个")
+        }
         EngineError::Io { context, cause } => format!("{context} 时出错：{cause}"),
         EngineError::WorkerPanic { worker, message } => {
             format!("工作线程 {worker} 出现内部错误（已捕获）：{message}")
         }
+    }
+}
+
+/// A session status line ([`Notice`]) in the UI language.
+pub fn notice_text(lang: Lang, notice: &Notice) -> String {
+    if lang == Lang::En {
+        return notice.to_string();
+    }
+    match notice {
+        Notice::RecvBuffer { requested, granted } => {
+            format!("UDP 接收缓冲：请求 {requested} 字节，系统实际给了 {granted} 字节")
+        }
+        Notice::NotRecorded { datagrams, bytes } => {
+            format!("{datagrams} 个数据报未写入日志（{bytes} 字节）：记录器跟不上")
+        }
+        Notice::RepliesLimited {
+            peer,
+            skipped,
+            per_second,
+        } => format!("跳过了发往 {peer} 的 {skipped} 条自动回复：每个对端每秒最多 {per_second} 条"),
+        Notice::AmplificationBlocked {
+            peer,
+            request,
+            reply,
+            factor,
+        } => format!(
+            "未向 {peer} 发送自动回复：{reply} 字节的回复对应 {request} 字节的请求（超过 {factor} 倍；需允许放大才会发送）"
+        ),
+        Notice::SelfReplyBlocked { peer } => {
+            format!("未向 {peer} 发送自动回复：那是本机自己的地址")
+        }
+        Notice::AcceptRecovered { local } => format!("{local} 已恢复接受客户端连接"),
+        Notice::UnsentDiscarded { bytes } => format!("停止时丢弃了 {bytes} 字节未发送的数据"),
+        Notice::AutoReplyPaused { peer, echoes } => format!(
+            "自动回复已暂停：与 {peer} 形成回复循环（我方的回复有 {echoes} 次被原样发回）；重新打开自动回复即可恢复"
+        ),
+    }
+}
+
+/// The words of a close in the UI language, with the queued bytes a forced close threw
+/// away when there were any.
+pub fn close_text(lang: Lang, reason: &CloseReason, discarded: u64) -> String {
+    let reason = close_reason_text(lang, reason);
+    match (discarded, lang) {
+        (0, _) => reason,
+        (n, Lang::En) => format!("{reason}; {n} queued bytes discarded unsent"),
+        (n, Lang::Zh) => format!("{reason}；{n} 字节排队数据未发送即被丢弃"),
     }
 }
 

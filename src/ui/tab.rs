@@ -354,6 +354,7 @@ impl SessionTab {
             }
             Event::Connected {
                 session,
+                at,
                 conn,
                 local,
                 peer,
@@ -367,11 +368,11 @@ impl SessionTab {
                     session,
                     Some(conn),
                     Some(peer),
-                    SystemTime::now(),
+                    at,
                     format!("{} {local} → {peer}", t.info_connected),
                 );
             }
-            Event::Listening { session, local } => {
+            Event::Listening { session, at, local } => {
                 let udp = self.settings.connection.mode == Mode::Udp;
                 self.remember_local(session, local);
                 if current {
@@ -383,13 +384,8 @@ impl SessionTab {
                     };
                 }
                 let what = if udp { t.info_bound } else { t.info_listening };
-                self.store.push_info(
-                    session,
-                    None,
-                    None,
-                    SystemTime::now(),
-                    format!("{what} {local}"),
-                );
+                self.store
+                    .push_info(session, None, None, at, format!("{what} {local}"));
             }
             Event::ClientJoined {
                 session,
@@ -414,15 +410,17 @@ impl SessionTab {
             }
             Event::ClientRefused {
                 session,
+                at,
                 peer,
                 limit,
+                count,
             } => {
                 self.store.push_info(
                     session,
                     None,
                     Some(peer),
-                    SystemTime::now(),
-                    format!("{} ({limit})", t.refused_limit),
+                    at,
+                    format!("{} ({limit}) ×{count}", t.refused_limit),
                 );
             }
             Event::Data {
@@ -456,9 +454,11 @@ impl SessionTab {
             }
             Event::Closed {
                 session,
+                at,
                 conn,
                 peer,
                 reason,
+                discarded,
             } => {
                 self.clients.remove(&ClientKey::Conn(conn));
                 self.store.end_conn(session, conn);
@@ -466,8 +466,12 @@ impl SessionTab {
                     session,
                     Some(conn),
                     Some(peer),
-                    SystemTime::now(),
-                    format!("{}: {}", t.closed, errors::close_reason_text(lang, &reason)),
+                    at,
+                    format!(
+                        "{}: {}",
+                        t.closed,
+                        errors::close_text(lang, &reason, discarded)
+                    ),
                 );
                 let client_mode = self
                     .session
@@ -482,13 +486,21 @@ impl SessionTab {
                     self.udp_dropped = datagrams;
                 }
             }
-            Event::Error { session, error } => {
+            Event::Notice {
+                session,
+                at,
+                notice,
+            } => {
+                let text = errors::notice_text(lang, &notice);
+                self.store.push_info(session, None, None, at, text);
+            }
+            Event::Error { session, at, error } => {
                 let message = errors::error_text(lang, &error);
                 self.store.push_info(
                     session,
                     None,
                     None,
-                    SystemTime::now(),
+                    at,
                     format!("{}: {message}", t.info_error),
                 );
                 if current {

@@ -51,6 +51,8 @@ pub(crate) enum Entry<'a> {
         conn: ConnId,
         peer: SocketAddr,
         reason: &'a CloseReason,
+        /// Queued bytes thrown away unsent by a forced close.
+        discarded: u64,
     },
     /// Anything else worth a line.
     Note {
@@ -103,12 +105,13 @@ impl Entry<'_> {
                 conn,
                 peer,
                 reason,
+                discarded,
             } => (
                 *at,
                 *session,
                 Some(*conn),
                 Some(*peer),
-                Cow::Owned(format!("closed: {reason}")),
+                Cow::Owned(close_text(reason, *discarded)),
             ),
             Entry::Note {
                 at,
@@ -127,116 +130,98 @@ impl Entry<'_> {
         })
     }
 
-    /// The entry of an engine event (times not carried by the event are now).
+    /// The entry of an engine event, at the time the engine stamped on it.
     pub(super) fn from_event(event: &Event) -> Entry<'_> {
-        let now = SystemTime::now;
+        let at = event.at();
+        let session = event.session();
+        let note = |peer: Option<SocketAddr>, text: Cow<'static, str>| Entry::Note {
+            at,
+            session,
+            conn: None,
+            peer,
+            text,
+        };
         match event {
-            Event::Connecting { session, addr } => Entry::Note {
-                at: now(),
-                session: *session,
-                conn: None,
-                peer: Some(*addr),
-                text: Cow::Owned(format!("connecting to {addr}")),
-            },
+            Event::Connecting { addr, .. } => {
+                note(Some(*addr), Cow::Owned(format!("connecting to {addr}")))
+            }
             Event::Connected {
-                session,
-                conn,
-                local,
-                peer,
+                conn, local, peer, ..
             } => Entry::Open {
-                at: now(),
-                session: *session,
+                at,
+                session,
                 conn: *conn,
                 local: *local,
                 peer: *peer,
                 initiator: Initiator::Local,
             },
-            Event::Listening { session, local } => Entry::Listening {
-                at: now(),
-                session: *session,
+            Event::Listening { local, .. } => Entry::Listening {
+                at,
+                session,
                 local: *local,
             },
             Event::ClientJoined {
-                session,
-                conn,
-                peer,
-                local,
-                at,
+                conn, peer, local, ..
             } => Entry::Open {
-                at: *at,
-                session: *session,
+                at,
+                session,
                 conn: *conn,
                 local: *local,
                 peer: *peer,
                 initiator: Initiator::Peer,
             },
             Event::ClientRefused {
-                session,
-                peer,
-                limit,
-            } => Entry::Note {
-                at: now(),
-                session: *session,
-                conn: None,
-                peer: Some(*peer),
-                text: Cow::Owned(format!(
-                    "client {peer} refused: client limit {limit} reached"
-                )),
-            },
+                peer, limit, count, ..
+            } => {
+                let text = if *count > 1 {
+                    format!("{count} clients refused (last {peer}): client limit {limit} reached")
+                } else {
+                    format!("client {peer} refused: client limit {limit} reached")
+                };
+                note(Some(*peer), Cow::Owned(text))
+            }
             Event::Data {
-                session,
                 conn,
                 peer,
                 dir,
-                at,
                 bytes,
+                ..
             } => Entry::Data {
-                at: *at,
-                session: *session,
+                at,
+                session,
                 conn: *conn,
                 peer: *peer,
                 dir: *dir,
                 bytes,
             },
             Event::Closed {
-                session,
                 conn,
                 peer,
                 reason,
+                discarded,
+                ..
             } => Entry::Close {
-                at: now(),
-                session: *session,
+                at,
+                session,
                 conn: *conn,
                 peer: *peer,
                 reason,
+                discarded: *discarded,
             },
             Event::Dropped {
-                session,
                 datagrams,
                 bytes,
-            } => Entry::Note {
-                at: now(),
-                session: *session,
-                conn: None,
-                peer: None,
-                text: Cow::Owned(format!(
-                    "{datagrams} datagrams ({bytes} bytes) dropped so far: the event queue was full"
+                kernel,
+                ..
+            } => note(
+                None,
+                Cow::Owned(format!(
+                    "{datagrams} datagrams ({bytes} bytes) dropped so far: the event queue was full; {kernel} dropped by the system (receive buffer full)"
                 )),
-            },
-            Event::Error { session, error } => Entry::Note {
-                at: now(),
-                session: *session,
-                conn: None,
-                peer: None,
-                text: Cow::Owned(format!("error: {error}")),
-            },
-            Event::Stopped { session } => Entry::Note {
-                at: now(),
-                session: *session,
-                conn: None,
-                peer: None,
-                text: Cow::Borrowed("session stopped"),
-            },
+            ),
+            Event::Notice { notice, .. } => note(None, Cow::Owned(notice.to_string())),
+            Event::Error { error, .. } => note(None, Cow::Owned(format!("error: {error}"))),
+            Event::Stopped { .. } => note(None, Cow::Borrowed("session stopped")),
         }
     }
 
@@ -281,5 +266,14 @@ pub(super) fn dir_tag(dir: Direction) -> &'static str {
     match dir {
         Direction::Rx => "RX",
         Direction::Tx => "TX",
+    }
+}
+
+/// The words of a close: `closed: <reason>`, plus what a forced close threw away.
+pub(crate) fn close_text(reason: &CloseReason, discarded: u64) -> String {
+    if discarded > 0 {
+        format!("closed: {reason}; {discarded} queued bytes discarded unsent")
+    } else {
+        format!("closed: {reason}")
     }
 }

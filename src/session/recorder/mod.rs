@@ -22,7 +22,9 @@
 //!   and `\n`, so one record is one line. A backslash in the data is written as is (use
 //!   `text-hex` or `raw` for exact bytes). Event lines carry the event text after ` | `
 //!   (`connected A -> B`, `client A joined (local B)`, `listening on A`,
-//!   `closed: <reason>`, `error: <cause>`, …). When a connection closes with an
+//!   `closed: <reason>` with `; N queued bytes discarded unsent` after a forced close that
+//!   threw bytes away, `error: <cause>`, `N datagrams not recorded (B bytes): …` where UDP
+//!   datagrams did not fit the recorder's queue, …). When a connection closes with an
 //!   incomplete character pending, a line with `0B` carries those bytes as `\xNN`.
 //! - **text-hex** (name only): as text, the payload as spaced uppercase hex `48 65 6C`.
 //! - **hexdump** (`.hex`): per record the five fields on a line, then `hexdump -C` style
@@ -64,7 +66,7 @@ mod sink;
 mod text;
 mod thread;
 
-pub(crate) use entry::{Entry, Initiator};
+pub(crate) use entry::{Entry, Initiator, close_text};
 pub use error::RecorderError;
 pub use format::{LogFormat, LogOptions, raw_tx_path};
 pub use save::{WriteSummary, write_records, write_records_with};
