@@ -346,6 +346,7 @@ impl SessionTab {
         };
         self.clients.clear();
         self.udp_dropped = 0;
+        self.losses = super::tab::Losses::default();
         self.status = match &config {
             SessionConfig::TcpClient(c) => Status::Connecting(format!("{}:{}", c.host, c.port)),
             _ => Status::Idle,

@@ -282,6 +282,15 @@ texts! {
     echo_tip: "Send every message back to whoever sent it", "把收到的每条消息原样发回";
     file_exists: "This file exists", "文件已存在";
     to_count: "still to count", "待统计";
+    udp_dropped_tip: "Datagrams the window could not take in time (the engine's queue for it was full); the log has them unless it says otherwise", "界面来不及接收的数据报（引擎给界面的队列已满）；除非另有说明，日志中仍有它们";
+    kernel_dropped: "kernel dropped", "内核丢弃";
+    kernel_dropped_tip: "Datagrams the system dropped because the socket's receive buffer was full (Advanced: receive buffer)", "套接字接收缓冲区满，被系统丢弃的数据报（高级选项：接收缓冲）";
+    not_recorded: "not recorded", "未记录";
+    not_recorded_tip: "Datagrams that did not reach the log file because the recorder fell behind; the log says where", "记录器跟不上、未写入日志文件的数据报；日志中注明了位置";
+    discarded_unsent: "discarded unsent", "未发送即丢弃";
+    discarded_unsent_tip: "Bytes queued for sending that a kick, disconnect or stop threw away", "踢出、断开或停止时丢弃的排队待发数据";
+    recv_buffer_short: "rcvbuf", "接收缓冲";
+    recv_buffer_tip: "UDP receive buffer asked for → granted by the system", "UDP 接收缓冲：请求 → 系统实际给出";
     filtering: "searching", "搜索中";
     log_existed: "The log file exists and was kept; recording to a new one:", "日志文件已存在，未覆盖；改为记录到新文件：";
     filter_hex_tip: "Match the filter as hex bytes (C4 E3) instead of text", "按十六进制字节（C4 E3）而不是文本匹配";

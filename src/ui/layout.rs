@@ -38,6 +38,7 @@ pub fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: statu
             udp_dropped: tab.udp_dropped,
             budget,
             filter_shown: tab.receive.filtered_count(),
+            losses: tab.losses,
         };
         status::status_ui(ui, t, &tab.store, facts, &mut actions);
     });

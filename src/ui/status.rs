@@ -10,7 +10,7 @@ use crate::session::store::{RecordKind, Store};
 
 use super::action::UiAction;
 use super::i18n::Texts;
-use super::tab::Notice;
+use super::tab::{Losses, Notice};
 use super::widgets::{ERROR_COLOR, OK_COLOR, RX_COLOR, TX_COLOR};
 
 /// Memory the views of all tabs hold, against the one budget they share.
@@ -33,6 +33,8 @@ pub struct StatusFacts {
     pub budget: ViewBudget,
     /// Records that match the filter, when one is set.
     pub filter_shown: Option<usize>,
+    /// Other losses and limits of the session.
+    pub losses: Losses,
 }
 
 /// Draws the status bar of one tab: one line that never wraps (what does not fit is cut).
@@ -84,12 +86,47 @@ pub fn status_ui(
         } else {
             ui.label(text).on_hover_text(t.decode_errors_tip);
         }
-        if facts.udp_dropped > 0 {
+        let losses = facts.losses;
+        for (count, words, tip) in [
+            (facts.udp_dropped, t.udp_dropped, t.udp_dropped_tip),
+            (
+                losses.kernel_dropped,
+                t.kernel_dropped,
+                t.kernel_dropped_tip,
+            ),
+            (losses.not_recorded, t.not_recorded, t.not_recorded_tip),
+        ] {
+            if count > 0 {
+                ui.separator();
+                ui.label(RichText::new(format!("{words}: {count}")).color(ERROR_COLOR))
+                    .on_hover_text(tip);
+            }
+        }
+        if losses.discarded > 0 {
             ui.separator();
             ui.label(
-                RichText::new(format!("{}: {}", t.udp_dropped, facts.udp_dropped))
-                    .color(ERROR_COLOR),
+                RichText::new(format!(
+                    "{}: {}",
+                    t.discarded_unsent,
+                    human_bytes(losses.discarded as f64)
+                ))
+                .color(ERROR_COLOR),
+            )
+            .on_hover_text(t.discarded_unsent_tip);
+        }
+        // Shown only when the system gave less than asked (Linux reports twice the usable
+        // size, so an honoured request reads back at least as large).
+        if let Some((asked, granted)) = losses.recv_buffer.filter(|(a, g)| g < a) {
+            ui.separator();
+            let text = format!("{} {}", t.recv_buffer_short, human_bytes(granted as f64));
+            let tip = format!(
+                "{}: {} → {}",
+                t.recv_buffer_tip,
+                human_bytes(asked as f64),
+                human_bytes(granted as f64)
             );
+            ui.label(RichText::new(text).color(crate::ui::widgets::INFO_COLOR))
+                .on_hover_text(tip);
         }
         ui.separator();
         let shown = match facts.filter_shown {

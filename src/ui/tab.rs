@@ -79,6 +79,34 @@ pub enum NoticeAbout {
     Automation,
 }
 
+/// Losses and limits of the running session the status bar shows (reset at each start),
+/// next to the UDP queue drops: every loss counted where the user looks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Losses {
+    /// Datagrams the kernel dropped (full receive buffer; Linux only).
+    pub kernel_dropped: u64,
+    /// Datagrams that did not reach the log (the recorder fell behind).
+    pub not_recorded: u64,
+    /// Queued bytes thrown away unsent by forced closes and the stop.
+    pub discarded: u64,
+    /// The UDP receive buffer asked for and the one the system granted.
+    pub recv_buffer: Option<(usize, usize)>,
+}
+
+impl Losses {
+    fn note(&mut self, notice: &crate::engine::Notice) {
+        use crate::engine::Notice;
+        match notice {
+            Notice::NotRecorded { datagrams, .. } => self.not_recorded += datagrams,
+            Notice::UnsentDiscarded { bytes } => self.discarded += bytes,
+            Notice::RecvBuffer { requested, granted } => {
+                self.recv_buffer = Some((*requested as usize, *granted as usize))
+            }
+            _ => {}
+        }
+    }
+}
+
 /// One connected TCP client (server mode) or UDP peer, as the clients list shows it.
 #[derive(Clone, Debug)]
 pub struct ClientRow {
@@ -128,6 +156,8 @@ pub struct SessionTab {
     pub files: files::FileJobs,
     /// Datagrams the engine dropped because the UI fell behind (UDP).
     pub udp_dropped: u64,
+    /// What else the session lost or was refused, for the status bar.
+    pub losses: Losses,
     /// The message in the strip above the status bar.
     pub notice: Option<Notice>,
     /// The UDP peer that sent to us last ("reply to last sender").
@@ -170,6 +200,7 @@ impl SessionTab {
             automation: automation::AutomationState::default(),
             files: files::FileJobs::default(),
             udp_dropped: 0,
+            losses: Losses::default(),
             notice: None,
             last_sender: None,
             locals: Vec::new(),
@@ -462,6 +493,9 @@ impl SessionTab {
             } => {
                 self.clients.remove(&ClientKey::Conn(conn));
                 self.store.end_conn(session, conn);
+                if current {
+                    self.losses.discarded += discarded;
+                }
                 self.store.push_info(
                     session,
                     Some(conn),
@@ -481,9 +515,12 @@ impl SessionTab {
                     self.status = Status::Stopped;
                 }
             }
-            Event::Dropped { datagrams, .. } => {
+            Event::Dropped {
+                datagrams, kernel, ..
+            } => {
                 if current {
                     self.udp_dropped = datagrams;
+                    self.losses.kernel_dropped = kernel;
                 }
             }
             Event::Notice {
@@ -491,6 +528,9 @@ impl SessionTab {
                 at,
                 notice,
             } => {
+                if current {
+                    self.losses.note(&notice);
+                }
                 let text = errors::notice_text(lang, &notice);
                 self.store.push_info(session, None, None, at, text);
             }
