@@ -100,7 +100,7 @@ impl Losses {
             Notice::NotRecorded { datagrams, .. } => self.not_recorded += datagrams,
             Notice::UnsentDiscarded { bytes } => self.discarded += bytes,
             Notice::RecvBuffer { requested, granted } => {
-                self.recv_buffer = Some((*requested as usize, *granted as usize))
+                self.recv_buffer = Some((*requested, *granted))
             }
             _ => {}
         }
