@@ -1343,3 +1343,61 @@ fn plain_first_start_listens_on_loopback_only() {
     // Nothing but loopback reaches it.
     assert!(TcpStream::connect(addr).is_ok());
 }
+
+/// A sweep of UDP source ports beyond what the peers list holds: the list stays at its
+/// bound and an "Others" row sums the rest, so memory stays bounded and nothing is
+/// uncounted.
+#[test]
+fn udp_peer_sweep_is_listed_up_to_a_bound_with_others() {
+    let start = StartSession::Udp {
+        host: "127.0.0.1".into(),
+        port: 0,
+        peer: None,
+    };
+    let mut h = started(start, blank_settings(Mode::Udp));
+    step_until(&mut h, "bound", |tab| {
+        matches!(tab.status, Status::Bound(_))
+    });
+    let Status::Bound(addr) = h.state().tab().status.clone() else {
+        unreachable!()
+    };
+    let bound = sockscope::session::stats::MAX_PEER_STATS;
+    let mut senders = Vec::new();
+    for _ in 0..bound + 200 {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.send_to(b"x", addr).unwrap();
+        senders.push(s);
+        // Let the window drain now and then, as it would under a real sweep.
+        if senders.len() % 500 == 0 {
+            h.run_steps(1);
+        }
+    }
+    // Loopback may drop a datagram under load: wait for what arrived to settle.
+    let mut last = 0;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        h.run_steps(1);
+        std::thread::sleep(Duration::from_millis(50));
+        let now = h.state().tab().store.stats.total.rx_msgs;
+        if now == (bound + 200) as u64 || (now == last && Instant::now() > deadline) {
+            break;
+        }
+        assert!(Instant::now() < deadline + WAIT, "datagrams kept arriving");
+        last = now;
+    }
+    let tab = h.state().tab();
+    let arrived = tab.store.stats.total.rx_msgs;
+    assert!(arrived > bound as u64, "only {arrived} datagrams arrived");
+    assert!(tab.clients.len() <= bound);
+    let others = tab.store.stats.others.expect("an others entry");
+    let listed: u64 = tab
+        .store
+        .stats
+        .per_peer
+        .values()
+        .map(|p| p.counters.rx_msgs)
+        .sum();
+    assert_eq!(listed + others.counters.rx_msgs, arrived);
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("Others ·").is_some());
+}

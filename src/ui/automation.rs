@@ -450,6 +450,39 @@ pub fn auto_reply_ui(
             config.rules.push(Rule::default());
             changed = true;
         }
+        let limits = &mut config.limits;
+        panel_menu(ui, format!("{} …", t.reply_limits), |ui| {
+            ui.label(RichText::new(t.reply_limits_tip).color(egui::Color32::GRAY));
+            egui::Grid::new("reply_limits")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    let l = ui.label(t.replies_per_second);
+                    changed |= ui
+                        .add(
+                            egui::DragValue::new(&mut limits.per_peer_per_second)
+                                .range(0..=1_000_000),
+                        )
+                        .labelled_by(l.id)
+                        .on_hover_text(t.replies_per_second_tip)
+                        .changed();
+                    ui.end_row();
+                    let l = ui.label(t.amplification);
+                    changed |= ui
+                        .add(egui::DragValue::new(&mut limits.amplification).range(1..=1000))
+                        .labelled_by(l.id)
+                        .on_hover_text(t.amplification_tip)
+                        .changed();
+                    ui.end_row();
+                });
+            changed |= ui
+                .checkbox(&mut limits.allow_amplification, t.allow_amplification)
+                .changed();
+            changed |= ui
+                .checkbox(&mut limits.loop_detection, t.loop_detection)
+                .on_hover_text(t.loop_detection_tip)
+                .changed();
+        })
+        .on_hover_text(t.reply_limits_tip);
     });
     if let Some(error) = view.error {
         ui.label(RichText::new(format!("! {error}")).color(ERROR_COLOR));

@@ -50,6 +50,21 @@ pub fn clients_ui(
         .small()
         .color(egui::Color32::GRAY),
     );
+    if let Some(others) = &stats.others {
+        // Peers beyond the list's bound (a sweep of source ports): one summed row.
+        ui.label(
+            RichText::new(format!(
+                "{} · ↓{} ↑{} · {}",
+                t.other_peers,
+                human_bytes(others.counters.rx_bytes as f64),
+                human_bytes(others.counters.tx_bytes as f64),
+                ago(others.last_activity)
+            ))
+            .small()
+            .monospace(),
+        )
+        .on_hover_text(t.other_peers_tip);
+    }
     let keys: Vec<ClientKey> = clients.keys().copied().collect();
     let row_height = ui.spacing().interact_size.y * 2.0 + ui.spacing().item_spacing.y;
     ScrollArea::vertical()

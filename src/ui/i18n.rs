@@ -282,6 +282,17 @@ texts! {
     echo_tip: "Send every message back to whoever sent it", "把收到的每条消息原样发回";
     file_exists: "This file exists", "文件已存在";
     to_count: "still to count", "待统计";
+    other_peers: "Others", "其他对端";
+    other_peers_tip: "Every peer beyond the first 4,096, counted together (the list and its counters stay bounded)", "超过前 4096 个之外的对端合并计数（列表与计数器占用有上限）";
+    reply_limits: "Limits", "保护限制";
+    reply_limits_tip: "Keep auto-replies from being turned into a flood or a reflector", "防止自动回复被利用成洪泛或反射放大";
+    replies_per_second: "Replies per peer per second", "每个对端每秒最多回复";
+    replies_per_second_tip: "UDP replies to one address beyond this are skipped and counted (0: no limit)", "超过此数的 UDP 回复会被跳过并计数（0 表示不限）";
+    amplification: "Largest reply / request", "回复与请求大小之比上限";
+    amplification_tip: "A UDP reply more than this many times larger than its request is not sent (64 bytes always are)", "UDP 回复超过请求大小的此倍数时不发送（64 字节以内总是允许）";
+    allow_amplification: "Allow larger UDP replies", "允许更大的 UDP 回复";
+    loop_detection: "Stop reply loops", "阻止回复循环";
+    loop_detection_tip: "Pause auto-reply when a peer sends our replies straight back (two echoing programs)", "对端把我方回复原样发回时（两个互相回显的程序）暂停自动回复";
     udp_dropped_tip: "Datagrams the window could not take in time (the engine's queue for it was full); the log has them unless it says otherwise", "界面来不及接收的数据报（引擎给界面的队列已满）；除非另有说明，日志中仍有它们";
     kernel_dropped: "kernel dropped", "内核丢弃";
     kernel_dropped_tip: "Datagrams the system dropped because the socket's receive buffer was full (Advanced: receive buffer)", "套接字接收缓冲区满，被系统丢弃的数据报（高级选项：接收缓冲）";

@@ -24,8 +24,9 @@ const EVENT_QUEUE: usize = 32_768;
 const FLOOD_BYTES: usize = 1024 * 1024;
 /// How long a flooded drain waits for the workers to refill the queue.
 const FLOOD_WAIT: Duration = Duration::from_micros(300);
-/// Most UDP peers listed in the clients panel.
-const MAX_UDP_PEERS: usize = 10_000;
+/// Most UDP peers listed in the clients panel: as many as the store keeps counters for;
+/// the rest are summed in one "others" row.
+const MAX_UDP_PEERS: usize = crate::session::stats::MAX_PEER_STATS;
 
 /// What a session is doing, in words for the status line.
 #[derive(Clone, Debug, PartialEq)]
