@@ -788,7 +788,7 @@ fn bad_input_connect_timeout() {
             host: "127.0.0.1".into(),
             port: addr.port(),
             connect_timeout: Duration::from_millis(300),
-            nodelay: true,
+            ..TcpClientConfig::default()
         }))
         .unwrap();
     let events = until_stopped(&rx, h.id(), WAIT);

@@ -751,7 +751,7 @@ fn connect_timeout_on_full_accept_queue() {
             host: "127.0.0.1".into(),
             port: addr.port(),
             connect_timeout: Duration::from_millis(300),
-            nodelay: true,
+            ..TcpClientConfig::default()
         }))
         .unwrap();
     let events = until_stopped(&rx, h.id(), WAIT);

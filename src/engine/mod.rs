@@ -36,6 +36,7 @@ mod bind;
 mod core;
 mod counters;
 mod error;
+mod keepalive;
 mod responder;
 mod sink;
 mod tcp_client;
@@ -59,6 +60,7 @@ pub use self::responder::{
 pub use self::sink::{EventReceiver, Waker};
 pub use self::udp::MAX_UDP_PEERS;
 use crate::sync::lock;
+pub use keepalive::Keepalive;
 
 /// Identifies a session; unique per [`Engine`], starting at 1.
 pub type SessionId = u64;
@@ -118,6 +120,8 @@ pub struct TcpClientConfig {
     pub connect_timeout: Duration,
     /// Disable Nagle's algorithm (send small frames at once).
     pub nodelay: bool,
+    /// TCP keepalive (on by default); `None` turns it off.
+    pub keepalive: Option<Keepalive>,
 }
 
 impl Default for TcpClientConfig {
@@ -127,6 +131,7 @@ impl Default for TcpClientConfig {
             port: 8080,
             connect_timeout: Duration::from_secs(5),
             nodelay: true,
+            keepalive: Some(Keepalive::default()),
         }
     }
 }
@@ -146,6 +151,8 @@ pub struct TcpServerConfig {
     pub backlog: i32,
     /// Clients beyond this many are accepted and closed at once ([`Event::ClientRefused`]).
     pub max_clients: usize,
+    /// TCP keepalive on every client connection (on by default); `None` turns it off.
+    pub keepalive: Option<Keepalive>,
 }
 
 impl Default for TcpServerConfig {
@@ -156,6 +163,7 @@ impl Default for TcpServerConfig {
             ipv6_only: false,
             backlog: 4096,
             max_clients: 10_000,
+            keepalive: Some(Keepalive::default()),
         }
     }
 }

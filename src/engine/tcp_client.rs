@@ -126,6 +126,11 @@ fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
         }
     };
     let _ = stream.set_nodelay(cfg.nodelay);
+    if let Some(keepalive) = &cfg.keepalive
+        && let Err(e) = super::keepalive::apply(&stream, keepalive)
+    {
+        core.error(io_error("turning keepalive on", &e));
+    }
     let peer = match stream.peer_addr() {
         Ok(p) => p,
         Err(e) => {

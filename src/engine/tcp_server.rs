@@ -70,13 +70,14 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<()
         return Err(EngineError::NotConnected);
     };
     let max_clients = cfg.max_clients;
+    let keepalive = cfg.keepalive;
     let name = format!("sockscope-s{}-accept", core.id);
     spawn_worker(
         core,
         name,
         MAIN_STACK,
         guard,
-        move |g| accept_loop(g.core(), listener, local, max_clients),
+        move |g| accept_loop(g.core(), listener, local, (max_clients, keepalive)),
         |g| {
             g.core()
                 .stop
@@ -123,6 +124,7 @@ fn is_fd_limit(e: &io::Error) -> bool {
 /// refusal summary (one `ClientRefused` per [`REFUSAL_SUMMARY_EVERY`]).
 struct Admission {
     max_clients: usize,
+    keepalive: Option<super::Keepalive>,
     /// Handed to the admitter and not yet admitted.
     pending: AtomicUsize,
     refusals: Mutex<Refusals>,
@@ -198,7 +200,7 @@ fn accept_loop(
     core: &Arc<SessionCore>,
     listener: TcpListener,
     local: SocketAddr,
-    max_clients: usize,
+    (max_clients, keepalive): (usize, Option<super::Keepalive>),
 ) {
     core.emit(Event::Listening {
         session: core.id,
@@ -207,6 +209,7 @@ fn accept_loop(
     });
     let admission = Arc::new(Admission {
         max_clients,
+        keepalive,
         pending: AtomicUsize::new(0),
         refusals: Mutex::new(Refusals::default()),
     });
@@ -352,6 +355,11 @@ fn admit(
         return;
     }
     let _ = stream.set_nodelay(true);
+    if let Some(keepalive) = &admission.keepalive
+        && let Err(e) = super::keepalive::apply(&stream, keepalive)
+    {
+        core.error(io_error(format!("turning keepalive on for {peer}"), &e));
+    }
     let conn = Conn::new(core, stream, peer, at);
     let Some(guard) = conn.enter() else {
         return;

@@ -150,6 +150,9 @@ fn advanced_ui(
                     Field::Buffer,
                 ),
             }
+            if settings.mode != Mode::Udp {
+                field(ui, t.keepalive, &mut settings.keepalive_s, Field::Keepalive);
+            }
             if settings.mode != Mode::TcpClient {
                 ui.checkbox(&mut settings.ipv6_only, t.ipv6_only)
                     .on_hover_text(t.ipv6_only_tip);

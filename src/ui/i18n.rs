@@ -282,6 +282,7 @@ texts! {
     echo_tip: "Send every message back to whoever sent it", "把收到的每条消息原样发回";
     file_exists: "This file exists", "文件已存在";
     to_count: "still to count", "待统计";
+    keepalive: "Keepalive after idle (s, 0 = off)", "保活探测空闲时间（秒，0 关闭）";
     other_peers: "Others", "其他对端";
     other_peers_tip: "Every peer beyond the first 4,096, counted together (the list and its counters stay bounded)", "超过前 4096 个之外的对端合并计数（列表与计数器占用有上限）";
     reply_limits: "Limits", "保护限制";

@@ -105,6 +105,7 @@ impl Settings {
             connect_timeout_ms: or(self.connect_timeout_ms, c.connect_timeout_ms),
             udp_buffer_kib: or(self.udp_buffer_kib, c.udp_buffer_kib),
             ipv6_only: false,
+            keepalive_s: c.keepalive_s.clone(),
         };
         let view = ViewSettings {
             encoding: TextEncoding::from_name(&self.encoding).unwrap_or_default(),

@@ -191,6 +191,8 @@ pub struct ConnectionSettings {
     pub udp_buffer_kib: String,
     /// Server and UDP: a `::` bind takes IPv6 only (otherwise IPv4 too, on every system).
     pub ipv6_only: bool,
+    /// TCP keepalive: idle seconds before the first probe (0: off).
+    pub keepalive_s: String,
 }
 
 impl Default for ConnectionSettings {
@@ -212,6 +214,7 @@ impl Default for ConnectionSettings {
             connect_timeout_ms: "5000".into(),
             udp_buffer_kib: "4096".into(),
             ipv6_only: false,
+            keepalive_s: "60".into(),
         }
     }
 }
@@ -381,6 +384,8 @@ pub enum Field {
     Timeout,
     /// UDP receive buffer.
     Buffer,
+    /// TCP keepalive idle time.
+    Keepalive,
 }
 
 impl ConnectionSettings {
@@ -426,6 +431,15 @@ impl ConnectionSettings {
                     errors.push((Field::Timeout, t.invalid_number));
                 }
             }
+            Mode::TcpServer | Mode::Udp => {}
+        }
+        if self.mode != Mode::Udp
+            && parse_number(&self.keepalive_s).is_none_or(|v| v > 7 * 24 * 3600)
+        {
+            errors.push((Field::Keepalive, t.invalid_number));
+        }
+        match self.mode {
+            Mode::TcpClient => {}
             Mode::TcpServer => {
                 if parse_number(&self.backlog).is_none_or(|v| v == 0 || v > i32::MAX as u64) {
                     errors.push((Field::Backlog, t.invalid_number));
@@ -449,11 +463,19 @@ impl ConnectionSettings {
             return Err((*message).to_string());
         }
         let number = |s: &str| parse_number(s).unwrap_or(0);
+        let keepalive = match number(&self.keepalive_s) {
+            0 => None,
+            idle => Some(crate::engine::Keepalive {
+                idle: Duration::from_secs(idle),
+                ..crate::engine::Keepalive::default()
+            }),
+        };
         Ok(match self.mode {
             Mode::TcpClient => SessionConfig::TcpClient(TcpClientConfig {
                 host: self.client_host.trim().to_string(),
                 port: parse_u16(&self.client_port).unwrap_or(0),
                 connect_timeout: Duration::from_millis(number(&self.connect_timeout_ms)),
+                keepalive,
                 ..TcpClientConfig::default()
             }),
             Mode::TcpServer => SessionConfig::TcpServer(TcpServerConfig {
@@ -461,6 +483,7 @@ impl ConnectionSettings {
                 port: parse_u16(&self.server_port).unwrap_or(0),
                 backlog: i32::try_from(number(&self.backlog)).unwrap_or(i32::MAX),
                 max_clients: usize::try_from(number(&self.max_clients)).unwrap_or(usize::MAX),
+                keepalive,
                 ipv6_only: self.ipv6_only,
             }),
             Mode::Udp => SessionConfig::Udp(UdpConfig {
