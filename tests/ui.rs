@@ -1401,3 +1401,30 @@ fn udp_peer_sweep_is_listed_up_to_a_bound_with_others() {
     h.run_steps(2);
     assert!(h.query_by_label_contains("Others ·").is_some());
 }
+
+/// A fixed UDP peer given by name is looked up on a helper thread: the window keeps
+/// drawing while it runs, and a name that does not exist says so (Send stays disabled).
+#[test]
+fn udp_peer_name_is_looked_up_off_the_ui_thread() {
+    let start = StartSession::Udp {
+        host: "127.0.0.1".into(),
+        port: 0,
+        peer: None,
+    };
+    let mut h = started(start, blank_settings(Mode::Udp));
+    step_until(&mut h, "bound", |tab| {
+        matches!(tab.status, Status::Bound(_))
+    });
+    h.state_mut().tab_mut().settings.connection.udp_target =
+        sockscope::ui::settings::UdpTarget::FixedPeer;
+    h.state_mut().tab_mut().settings.connection.udp_peer = "nosuch.invalid:9".into();
+    fill(&mut h, "Data to send", "hello");
+    step_until(&mut h, "the lookup's answer", |tab| {
+        tab.target() == Err(sockscope::ui::action::TargetError::PeerNotFound)
+    });
+    assert!(send_button(&h).accesskit_node().is_disabled());
+    assert!(
+        h.query_by_label_contains("the name could not be looked up")
+            .is_some()
+    );
+}

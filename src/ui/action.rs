@@ -110,9 +110,11 @@ pub enum TargetError {
     NoPeer,
     /// UDP "fixed peer" that is not `host:port`.
     BadPeer,
-    /// UDP "fixed peer" given by a name while the socket is open (names are looked up
-    /// when the socket opens; the window never waits for DNS).
-    PeerNeedsIp,
+    /// UDP "fixed peer" given by a name that is being looked up (on a helper thread; the
+    /// window never waits for DNS).
+    PeerLookingUp,
+    /// UDP "fixed peer" given by a name that could not be looked up.
+    PeerNotFound,
 }
 
 /// What the UDP target choice needs to know besides the ticks.
@@ -126,6 +128,18 @@ pub struct UdpRoute<'a> {
     pub last_sender: Option<SocketAddr>,
     /// The socket's local address, for `localhost` in the peer field.
     pub local: Option<SocketAddr>,
+    /// The last name looked up for the fixed peer: the text and its answer.
+    pub lookup: Option<&'a PeerLookup>,
+}
+
+/// A fixed UDP peer given by name, looked up on a helper thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerLookup {
+    /// The `host:port` text that was looked up.
+    pub text: String,
+    /// `None` while the lookup runs; then the address (of the socket's family when there
+    /// is one) or why there is none.
+    pub result: Option<Result<SocketAddr, String>>,
 }
 
 /// Where a send goes, the same for every sender (Send button, repeat, file, quick
@@ -158,14 +172,29 @@ pub fn send_target(
                     .last_sender
                     .map(SendTarget::Peer)
                     .ok_or(TargetError::NoSender),
-                UdpTarget::FixedPeer => fixed_peer(udp.peer, udp.local).map(SendTarget::Peer),
+                UdpTarget::FixedPeer => match fixed_peer(udp.peer, udp.local) {
+                    Err(TargetError::PeerLookingUp) => {
+                        match udp.lookup.filter(|l| l.text == udp.peer.trim()) {
+                            Some(PeerLookup {
+                                result: Some(Ok(addr)),
+                                ..
+                            }) => Ok(SendTarget::Peer(*addr)),
+                            Some(PeerLookup {
+                                result: Some(Err(_)),
+                                ..
+                            }) => Err(TargetError::PeerNotFound),
+                            _ => Err(TargetError::PeerLookingUp),
+                        }
+                    }
+                    other => other.map(SendTarget::Peer),
+                },
             }
         }
     }
 }
 
 /// The fixed UDP peer as an address: an IP literal, or `localhost` (the loopback of the
-/// socket's family).
+/// socket's family); another name needs a lookup (`PeerLookingUp`).
 pub fn fixed_peer(typed: &str, local: Option<SocketAddr>) -> Result<SocketAddr, TargetError> {
     let typed = typed.trim();
     if typed.is_empty() {
@@ -183,7 +212,7 @@ pub fn fixed_peer(typed: &str, local: Option<SocketAddr>) -> Result<SocketAddr, 
         };
         return Ok(SocketAddr::new(ip, port));
     }
-    Err(TargetError::PeerNeedsIp)
+    Err(TargetError::PeerLookingUp)
 }
 
 /// The target error in words.
@@ -192,7 +221,8 @@ pub fn target_error_text(t: &Texts, error: TargetError) -> &'static str {
         TargetError::NoSender => t.no_sender_yet,
         TargetError::NoPeer => t.type_a_peer,
         TargetError::BadPeer => t.invalid_peer,
-        TargetError::PeerNeedsIp => t.peer_needs_ip,
+        TargetError::PeerLookingUp => t.peer_looking_up,
+        TargetError::PeerNotFound => t.peer_not_found,
     }
 }
 
@@ -390,6 +420,7 @@ impl SessionTab {
             peer: &c.udp_peer,
             last_sender: self.last_sender,
             local: self.session.as_ref().and_then(|s| s.local_addr()),
+            lookup: self.peer_lookup.as_ref(),
         };
         send_target(c.mode, &self.clients, udp)
     }
@@ -398,6 +429,60 @@ impl SessionTab {
     pub fn current_target(&self, lang: Lang) -> Result<SendTarget, String> {
         self.target()
             .map_err(|e| target_error_text(lang.texts(), e).to_string())
+    }
+
+    /// Looks the fixed UDP peer's name up on a helper thread when it is a name that was
+    /// not looked up yet and has not changed for a moment (so typing does not start a
+    /// lookup per keystroke). Called every frame.
+    pub(super) fn lookup_peer(&mut self, lang: Lang) {
+        let c = &self.settings.connection;
+        if c.mode != Mode::Udp || c.udp_target != UdpTarget::FixedPeer {
+            return;
+        }
+        let text = c.udp_peer.trim().to_string();
+        let needs = matches!(fixed_peer(&text, None), Err(TargetError::PeerLookingUp));
+        if !needs || self.peer_lookup.as_ref().is_some_and(|l| l.text == text) {
+            return;
+        }
+        match &self.peer_typed {
+            Some((typed, since)) if *typed == text => {
+                if since.elapsed() < Duration::from_millis(400) {
+                    return;
+                }
+            }
+            _ => {
+                self.peer_typed = Some((text, std::time::Instant::now()));
+                return;
+            }
+        }
+        let Ok((host, port)) = parse_host_port(&text) else {
+            return;
+        };
+        self.peer_lookup = Some(PeerLookup {
+            text: text.clone(),
+            result: None,
+        });
+        let ipv4 = self
+            .session
+            .as_ref()
+            .and_then(|s| s.local_addr())
+            .is_none_or(|a| a.is_ipv4());
+        self.spawn_job(lang, move || {
+            use std::net::ToSocketAddrs;
+            let result = match (host.as_str(), port).to_socket_addrs() {
+                Ok(addrs) => {
+                    let addrs: Vec<SocketAddr> = addrs.collect();
+                    addrs
+                        .iter()
+                        .find(|a| a.is_ipv4() == ipv4)
+                        .or(addrs.first())
+                        .copied()
+                        .ok_or_else(|| "no address".to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            JobResult::PeerLookup(text, result)
+        });
     }
 
     /// The running session and the target, or why a send cannot happen, in words.
@@ -834,6 +919,11 @@ impl SessionTab {
                 }
                 FileOutcome::Job(JobResult::FileSend(result, path)) => {
                     self.file_send_opened(result, &path)
+                }
+                FileOutcome::Job(JobResult::PeerLookup(text, result)) => {
+                    if let Some(lookup) = self.peer_lookup.as_mut().filter(|l| l.text == text) {
+                        lookup.result = Some(result);
+                    }
                 }
                 FileOutcome::Answer(purpose, path) => self.dialog_answered(lang, purpose, path),
             }

@@ -74,6 +74,8 @@ pub enum JobResult {
     ),
     /// A file send whose file was opened (or could not be).
     FileSend(Result<crate::automation::FileSender, String>, PathBuf),
+    /// A fixed UDP peer's name looked up: the text and its address or why not.
+    PeerLookup(String, Result<std::net::SocketAddr, String>),
 }
 
 impl std::fmt::Debug for JobResult {
@@ -96,6 +98,11 @@ impl std::fmt::Debug for JobResult {
                 .field(path)
                 .field(format)
                 .field(generation)
+                .finish(),
+            JobResult::PeerLookup(text, result) => f
+                .debug_tuple("PeerLookup")
+                .field(text)
+                .field(result)
                 .finish(),
             JobResult::FileSend(result, path) => f
                 .debug_tuple("FileSend")

@@ -326,7 +326,8 @@ texts! {
     nothing_typed: "type something to send", "请输入要发送的内容";
     overwrite: "Overwrite", "覆盖";
     pause_tip: "Freeze the view; data keeps arriving and is counted and logged", "冻结显示；数据仍在接收、计数和记录";
-    peer_needs_ip: "type an IP address while the socket is open (names are looked up when it opens)", "套接字打开后请填 IP 地址（主机名在打开时解析）";
+    peer_looking_up: "looking the name up…", "正在解析主机名…";
+    peer_not_found: "the name could not be looked up", "主机名无法解析";
     put_in_compose: "Put in the send box", "放入发送框";
     put_in_compose_tip: "Copy these bytes into the send box, to send them again or edit them", "把这些字节放入发送框，可再次发送或修改";
     record_tip: "Write every byte of the session to the file from now on", "从现在起把会话的每个字节写入文件";

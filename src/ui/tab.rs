@@ -163,6 +163,10 @@ pub struct SessionTab {
     pub notice: Option<Notice>,
     /// The UDP peer that sent to us last ("reply to last sender").
     pub last_sender: Option<SocketAddr>,
+    /// The fixed UDP peer's name, looked up off the UI thread.
+    pub peer_lookup: Option<super::action::PeerLookup>,
+    /// The fixed peer text as last seen and since when (lookups wait for typing to stop).
+    pub(super) peer_typed: Option<(String, Instant)>,
     /// The local address of every session this tab ran (for logs saved after a stop).
     pub locals: Vec<(SessionId, SocketAddr)>,
     /// Records that arrived while the tab was in the background.
@@ -204,6 +208,8 @@ impl SessionTab {
             losses: Losses::default(),
             notice: None,
             last_sender: None,
+            peer_lookup: None,
+            peer_typed: None,
             locals: Vec::new(),
             unseen: 0,
             uid,
@@ -572,6 +578,7 @@ impl SessionTab {
     /// Per-frame work that draws nothing: file dialogs and jobs, idle-gap framers, rates.
     pub fn poll(&mut self, lang: Lang) {
         self.poll_files(lang);
+        self.lookup_peer(lang);
         if let Some(file) = &self.automation.file
             && !file.is_running()
             && !self.automation.file_reported
