@@ -772,12 +772,10 @@ fn connect_timeout_on_full_accept_queue() {
 #[cfg(unix)]
 const FD_CHILD: &str = "SOCKSCOPE_FD_CHILD";
 
-/// File-descriptor exhaustion: a server in a child process with RLIMIT_NOFILE lowered;
-/// clients beyond what it can hold are refused promptly (they read EOF) with a message
-/// naming the open-file limit, and once clients leave it accepts again.
+/// Starts [`fd_exhaustion_child`] in `mode`; returns it and a function that waits
+/// (bounded) for its next stdout line containing a word and returns the line from there.
 #[cfg(unix)]
-#[test]
-fn fd_exhaustion_refuses_then_recovers() {
+fn spawn_fd_child(mode: &str) -> (std::process::Child, impl Fn(&str) -> String) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -787,7 +785,7 @@ fn fd_exhaustion_refuses_then_recovers() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(FD_CHILD, "1")
+        .env(FD_CHILD, mode)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -801,7 +799,7 @@ fn fd_exhaustion_refuses_then_recovers() {
             }
         }
     });
-    let next = |want: &str| -> String {
+    let next = move |want: &str| -> String {
         let deadline = Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -815,6 +813,44 @@ fn fd_exhaustion_refuses_then_recovers() {
             }
         }
     };
+    (child, next)
+}
+
+/// Delayed auto-replies hold their connection weakly: a server with a descriptor limit
+/// of a dozen clients and a reply scheduled 5 minutes after every read serves 60
+/// clients one after another (before, each closed connection's socket stayed open until
+/// its reply was due, and the server ran out of descriptors after about ten).
+#[cfg(unix)]
+#[test]
+fn delayed_replies_never_hold_closed_sockets() {
+    let (mut child, next) = spawn_fd_child("delay");
+    let port: u16 = next("PORT ")[5..].parse().unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    for i in 0..60 {
+        let mut s = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        s.write_all(b"hi").unwrap();
+        let mut b = [0u8; 2];
+        assert!(
+            matches!(s.read(&mut b), Ok(2)),
+            "client {i} was not served (out of descriptors?)"
+        );
+        // Half-close and wait until the server has closed its side too.
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    }
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}
+
+/// File-descriptor exhaustion: a server in a child process with RLIMIT_NOFILE lowered;
+/// clients beyond what it can hold are refused promptly (they read EOF) with a message
+/// naming the open-file limit, and once clients leave it accepts again.
+#[cfg(unix)]
+#[test]
+fn fd_exhaustion_refuses_then_recovers() {
+    let (mut child, next) = spawn_fd_child("1");
     let port: u16 = next("PORT ")[5..].parse().unwrap();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     // Connect until a client is refused (closed by the server at once).
@@ -867,7 +903,23 @@ fn fd_exhaustion_child() {
     }
     let (engine, rx, _) = engine(4096);
     let h = engine.start(server_on("127.0.0.1")).unwrap();
-    let _echo = echo(&h);
+    // Echo; in "delay" mode also a reply 5 minutes later to every read.
+    let delayed = std::env::var(FD_CHILD).is_ok_and(|m| m == "delay");
+    let responder = AutoResponder::new(&AutoReplyConfig {
+        echo: true,
+        rules: if delayed {
+            vec![sockscope::automation::Rule {
+                reply: sockscope::automation::SendSpec::text("late", TextEncoding::Utf8),
+                delay_ms: 300_000,
+                ..Default::default()
+            }]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    responder.install(&h);
     // Room for what is open now plus a few clients.
     let open = std::fs::read_dir("/dev/fd")
         .map(|d| d.count())

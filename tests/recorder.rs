@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -45,16 +45,21 @@ impl TempDir {
 
 /// Forwards every tap event to several recorders, so one session feeds every format.
 /// The forwarder keeps the recorders' senders alive: stopping must not need them closed.
-fn fan_out(senders: Vec<SyncSender<Event>>) -> SyncSender<Event> {
+/// Also returns a channel that hears of each `Stopped` once every recorder has it.
+fn fan_out(senders: Vec<SyncSender<Event>>) -> (SyncSender<Event>, Receiver<()>) {
     let (tx, rx) = sync_channel::<Event>(1024);
+    let (stopped_tx, stopped) = std::sync::mpsc::channel();
     thread::spawn(move || {
         for event in rx {
             for s in &senders {
                 let _ = s.send(event.clone());
             }
+            if matches!(event, Event::Stopped { .. }) {
+                let _ = stopped_tx.send(());
+            }
         }
     });
-    tx
+    (tx, stopped)
 }
 
 /// Finishes a recorder and checks it ended cleanly.
@@ -706,11 +711,15 @@ fn every_format_parses_back_to_the_session() {
         recorders.push(r);
         senders.push(tx);
     }
-    engine.set_tap(Some(fan_out(senders)));
+    let (tap, forwarded_stop) = fan_out(senders);
+    engine.set_tap(Some(tap));
     let server = engine.start(server_on("127.0.0.1")).unwrap();
     let run = run_tcp_session(&rx, &server);
     server.stop();
     wait_for(&rx, WAIT, |e| matches!(e, Event::Stopped { .. }));
+    // The view gets `Stopped` as the forwarder gets it, not once the recorders have it:
+    // finishing them earlier could leave out the last lines (a flaky "session stopped").
+    forwarded_stop.recv_timeout(WAIT).unwrap();
     // The tap (and the forwarder's senders) are still alive: finishing must not wait for them.
     for r in &mut recorders {
         finish_ok(r);
