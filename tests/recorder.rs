@@ -415,7 +415,14 @@ fn tshark() -> Option<&'static str> {
     if ok {
         Some("tshark")
     } else {
-        println!("note: tshark is not on PATH; skipping the tshark cross-check");
+        // CI installs tshark and sets this, so the cross-check cannot skip there.
+        assert!(
+            std::env::var_os("SOCKSCOPE_REQUIRE_TSHARK").is_none(),
+            "SOCKSCOPE_REQUIRE_TSHARK is set but tshark is not on PATH"
+        );
+        eprintln!(
+            "note: tshark is not on PATH; skipping the tshark cross-check (apt install tshark)"
+        );
         None
     }
 }
