@@ -18,7 +18,7 @@ use super::errors::template_error_text;
 use super::i18n::Texts;
 use super::settings::{ComposeSettings, ConnectionSettings, Mode, UdpTarget};
 use super::tab::Clients;
-use super::widgets::{ERROR_COLOR, INFO_COLOR, enum_picker, keep_together, none_or};
+use super::widgets::{ERROR_COLOR, INFO_COLOR, appended_pickers, enum_picker, keep_together};
 
 /// State of the compose panel that does not persist.
 #[derive(Debug, Default)]
@@ -173,22 +173,7 @@ fn options_row(ui: &mut Ui, t: &Texts, settings: &mut ComposeSettings) {
                 .on_hover_text(t.escapes_tip)
                 .on_disabled_hover_text(t.hex_has_no_encoding);
         });
-        enum_picker(
-            ui,
-            "compose_line_ending",
-            t.line_ending,
-            &mut spec.line_ending,
-            &LineEnding::ALL,
-            |l| none_or(l.name(), t),
-        );
-        enum_picker(
-            ui,
-            "compose_checksum",
-            t.checksum,
-            &mut spec.checksum,
-            &Checksum::ALL,
-            |c| none_or(c.name(), t),
-        );
+        appended_pickers(ui, spec, t, "compose");
         // Always present (disabled when empty) so the row does not shift after a send.
         keep_together(ui, |ui| {
             let label = ui.label(t.history);

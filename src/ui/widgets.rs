@@ -111,6 +111,17 @@ pub fn spec_options_ui(
         ui.checkbox(&mut spec.escapes, t.escapes)
             .on_hover_text(t.escapes_tip);
     }
+    appended_pickers(ui, spec, t, id);
+    *spec != before
+}
+
+/// The line ending and checksum menus of a send template (what is appended to its data).
+pub fn appended_pickers(
+    ui: &mut Ui,
+    spec: &mut SendSpec,
+    t: &Texts,
+    id: impl std::hash::Hash + std::fmt::Debug + Copy,
+) {
     enum_picker(
         ui,
         ("spec_line_ending", id),
@@ -127,7 +138,6 @@ pub fn spec_options_ui(
         &Checksum::ALL,
         |c| none_or(c.name(), t),
     );
-    *spec != before
 }
 
 /// A codec choice's name for a menu, with "None" in the UI language.
