@@ -221,7 +221,17 @@ fn peer_reset_mid_stream() {
         .unwrap();
     drop(s);
     let (reason, _, before) = closed(&rx, WAIT);
-    assert_eq!(reason, CloseReason::Reset, "{reason}");
+    // Wine (CI's Windows) closes a socket with SO_LINGER 0 with a FIN, not a reset, so
+    // our side sees an orderly close there (every Unix sends RST, as does real Windows;
+    // this CI cannot tell Wine from Windows at run time, so Windows accepts both).
+    if cfg!(windows) {
+        assert!(
+            matches!(reason, CloseReason::Reset | CloseReason::PeerClosed),
+            "{reason}"
+        );
+    } else {
+        assert_eq!(reason, CloseReason::Reset, "{reason}");
+    }
     let rx_events: u64 = before
         .iter()
         .filter_map(|e| match e {
