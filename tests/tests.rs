@@ -3,6 +3,7 @@
 
 mod automation;
 mod engine;
+mod headless;
 mod recorder;
 mod ui;
 mod util;
