@@ -612,7 +612,7 @@ mod tests {
     fn run(args: &[&str]) -> StartOptions {
         match parse_args(args.iter().copied()).unwrap() {
             Parsed::Run(o) => o,
-            Parsed::Print(_) => panic!("expected options"),
+            other => panic!("expected options, got {other:?}"),
         }
     }
 

@@ -132,7 +132,8 @@ fn run(args: &[&str]) -> Run {
 struct Seed {
     child: Child,
     port: u16,
-    out: Lines,
+    /// Kept so the seed never blocks on a full stdout pipe.
+    _out: Lines,
 }
 
 impl Seed {
@@ -148,7 +149,11 @@ impl Seed {
         let mut out = Lines::new(child.stdout.take().unwrap());
         let line = out.until(Duration::from_secs(10), |l| l.starts_with("PORT "));
         let port = line[5..].trim().parse().unwrap();
-        Seed { child, port, out }
+        Seed {
+            child,
+            port,
+            _out: out,
+        }
     }
 }
 

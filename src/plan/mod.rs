@@ -47,7 +47,7 @@
 
 mod matcher;
 mod model;
-mod report;
+pub(crate) mod report;
 mod run;
 mod skeleton;
 

@@ -514,7 +514,7 @@ impl Runner<'_> {
             }
         });
         let matched_at = Instant::now();
-        let mut failure = |message: String, received: Vec<u8>| {
+        let failure = |message: String, received: Vec<u8>| {
             let mut f = self.fail(id, title, message);
             match &expect.pattern {
                 Pattern::Exact(b) | Pattern::Contains(b) => f.expected = Some(b.clone()),

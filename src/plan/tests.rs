@@ -111,15 +111,15 @@ fn errors_name_line_and_field() {
     assert!(e.message.contains("version: 2 is not supported"), "{e}");
 
     let e = bad(&GOOD.replace("{ exact =", "{ exakt ="), "f.toml");
-    assert_eq!(e.line, Some(13), "{e}");
+    assert_eq!(e.line, Some(14), "{e}");
     assert!(e.message.contains("exakt"), "{e}");
 
     let e = bad(&GOOD.replace("ping {counter}", "ping {count}"), "t.toml");
-    assert_eq!(e.line, Some(10), "{e}");
+    assert_eq!(e.line, Some(11), "{e}");
     assert!(e.message.contains("unknown variable {count}"), "{e}");
 
     let e = bad(&GOOD.replace("01 03 ?? ??", "01 03 ?x"), "h.toml");
-    assert_eq!(e.line, Some(20), "{e}");
+    assert_eq!(e.line, Some(21), "{e}");
     assert!(e.message.contains("expect.hex"), "{e}");
 
     let e = bad(&GOOD.replace("encoding = \"gbk\"", "encoding = \"klingon\""), "e.toml");
