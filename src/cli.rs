@@ -347,7 +347,9 @@ where
             }
             Long("exit-after-first-frame") => {
                 options.exit_after_first_frame = true;
-                headless.needs_window.get_or_insert("--exit-after-first-frame");
+                headless
+                    .needs_window
+                    .get_or_insert("--exit-after-first-frame");
             }
             Long("headless") => headless.on = true,
             Long("quiet") => {
@@ -371,10 +373,10 @@ where
             }
             Long("print") => {
                 let v = text(parser.value().map_err(|e| e.to_string())?, "--print")?;
-                headless.print = Some(
-                    PrintMode::from_arg(&v)
-                        .ok_or_else(|| format!("--print: expected text, hex or none, got {v:?}"))?,
-                );
+                headless.print =
+                    Some(PrintMode::from_arg(&v).ok_or_else(|| {
+                        format!("--print: expected text, hex or none, got {v:?}")
+                    })?);
                 headless.needs_headless.get_or_insert("--print");
             }
             Long("lang") => {
@@ -492,12 +494,12 @@ fn headless_options(
     headless: HeadlessArgs,
 ) -> Result<Parsed, String> {
     if let Some(flag) = headless.needs_window {
-        return Err(format!("{flag} needs the window (it does nothing with --headless)"));
+        return Err(format!(
+            "{flag} needs the window (it does nothing with --headless)"
+        ));
     }
     if options.tabs.len() != 1 {
-        return Err(
-            "--headless runs exactly one session: server, client or udp HOST:PORT".into(),
-        );
+        return Err("--headless runs exactly one session: server, client or udp HOST:PORT".into());
     }
     apply_pending(&mut options, pending)?;
     let Some(tab) = options.tabs.pop() else {
@@ -567,7 +569,8 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "h" => value * 3600.0,
         _ => return None,
     };
-    (seconds.is_finite() && seconds > 0.0 && seconds < 1e9).then(|| Duration::from_secs_f64(seconds))
+    (seconds.is_finite() && seconds > 0.0 && seconds < 1e9)
+        .then(|| Duration::from_secs_f64(seconds))
 }
 
 /// Gives options seen before any session to the first one; with no session, the plain
@@ -728,7 +731,11 @@ mod tests {
         assert_eq!(t.target.as_deref(), Some("[::1]:9"));
         assert!(t.json && !t.quiet);
         assert!(parse_args(["test"]).unwrap_err().contains("plan"));
-        assert!(parse_args(["--headless"]).unwrap_err().contains("one session"));
+        assert!(
+            parse_args(["--headless"])
+                .unwrap_err()
+                .contains("one session")
+        );
         assert!(
             parse_args(["--headless", "server", "0.0.0.0:1", "client", "h:1"])
                 .unwrap_err()

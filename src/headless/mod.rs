@@ -24,11 +24,9 @@ use serde_json::json;
 
 use crate::automation::AutoResponder;
 use crate::cli::{HeadlessOptions, SessionOptions, StartSession};
-use crate::engine::{
-    Engine, Event, SessionConfig, TcpClientConfig, TcpServerConfig, UdpConfig,
-};
-use crate::platform::signals;
+use crate::engine::{Engine, Event, SessionConfig, TcpClientConfig, TcpServerConfig, UdpConfig};
 use crate::plan::load_rules;
+use crate::platform::signals;
 use crate::session::recorder::{LogFormat, Recorder, raw_tx_path};
 use crate::session::stats::human_bytes;
 

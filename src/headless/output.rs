@@ -107,9 +107,12 @@ impl Output {
                 bytes,
                 ..
             } => self.data(*conn, *peer, *dir, *at, bytes),
-            Event::Connecting { addr, .. } => {
-                self.note(None, Some(*addr), "connecting", &format!("connecting to {addr}"))
-            }
+            Event::Connecting { addr, .. } => self.note(
+                None,
+                Some(*addr),
+                "connecting",
+                &format!("connecting to {addr}"),
+            ),
             Event::Connected {
                 conn, local, peer, ..
             } => self.note(
@@ -139,7 +142,12 @@ impl Output {
                 conn, peer, reason, ..
             } => {
                 self.decoders.retain(|(c, _), _| c != conn);
-                self.note(Some(*conn), Some(*peer), "closed", &format!("closed: {reason}"))
+                self.note(
+                    Some(*conn),
+                    Some(*peer),
+                    "closed",
+                    &format!("closed: {reason}"),
+                )
             }
             Event::Dropped {
                 datagrams, bytes, ..
@@ -257,7 +265,10 @@ impl Output {
             human_bytes(status.tx_rate),
         );
         if status.dropped > 0 {
-            line.push_str(&format!(" · {}", self.paint("31", &format!("dropped {}", status.dropped))));
+            line.push_str(&format!(
+                " · {}",
+                self.paint("31", &format!("dropped {}", status.dropped))
+            ));
         }
         line.push_str(" · Ctrl+C ends");
         let _ = self.out.write_all(line.as_bytes());

@@ -171,7 +171,10 @@ mod tests {
                 message: b"ok!".to_vec()
             }
         );
-        assert!(matches!(match_stream(&e, None, b"no"), Outcome::Mismatch(_)));
+        assert!(matches!(
+            match_stream(&e, None, b"no"),
+            Outcome::Mismatch(_)
+        ));
         let h = expect(Pattern::Hex(vec![Some(1), None, Some(3)]), false);
         assert!(matches!(
             match_stream(&h, None, &[1, 9, 3]),

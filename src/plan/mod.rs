@@ -208,7 +208,12 @@ pub fn run_cli(options: &TestOptions) -> u8 {
         let target = target
             .as_ref()
             .map(|(host, port)| plan.target.with_address(host, *port));
-        let report = run_plan(plan, &path.display().to_string(), target.as_ref(), &mut progress);
+        let report = run_plan(
+            plan,
+            &path.display().to_string(),
+            target.as_ref(),
+            &mut progress,
+        );
         progress.clear();
         if !options.json {
             print!("{}", render_text(&report, style, options.quiet));
@@ -225,7 +230,10 @@ pub fn run_cli(options: &TestOptions) -> u8 {
     if let Some(path) = &options.junit
         && let Err(e) = std::fs::write(path, render_junit(&reports))
     {
-        eprintln!("sockscope: cannot write the JUnit report {}: {e}", path.display());
+        eprintln!(
+            "sockscope: cannot write the JUnit report {}: {e}",
+            path.display()
+        );
         return EXIT_FAILED;
     }
     if reports.iter().all(PlanReport::passed) {

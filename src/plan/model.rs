@@ -541,7 +541,9 @@ fn line_ending_by_name(name: &str) -> Result<LineEnding, String> {
     LineEnding::ALL
         .into_iter()
         .find(|l| key(l.name()) == key(name))
-        .ok_or_else(|| format!("line_ending: unknown line ending {name:?} (known: None, CR, LF, CRLF)"))
+        .ok_or_else(|| {
+            format!("line_ending: unknown line ending {name:?} (known: None, CR, LF, CRLF)")
+        })
 }
 
 #[derive(Deserialize)]
@@ -581,9 +583,8 @@ fn target_from(raw: RawTarget) -> Result<Target, String> {
             }
         ));
     }
-    let address = |field: &str, v: &str| {
-        parse_host_port(v).map_err(|e| format!("target.{field}: {e}"))
-    };
+    let address =
+        |field: &str, v: &str| parse_host_port(v).map_err(|e| format!("target.{field}: {e}"));
     let timeout = raw
         .timeout_ms
         .map(Duration::from_millis)
@@ -747,9 +748,7 @@ fn step_from(raw: RawStep) -> Result<Step, String> {
     let flag = |field: &str, value: Option<bool>| -> Result<bool, String> {
         match value {
             Some(true) => Ok(true),
-            Some(false) => Err(format!(
-                "{field} = false does nothing: leave the field out"
-            )),
+            Some(false) => Err(format!("{field} = false does nothing: leave the field out")),
             None => Ok(false),
         }
     };
@@ -913,7 +912,8 @@ impl<'de, T: FromStrOrTable> Visitor<'de> for StrOrTable<T> {
 }
 
 impl FromStrOrTable for SendStep {
-    const EXPECTING: &'static str = "text to send, or a table such as { text = \"01 03\", hex = true }";
+    const EXPECTING: &'static str =
+        "text to send, or a table such as { text = \"01 03\", hex = true }";
     type Table = RawSend;
 
     fn from_str(s: String) -> Result<Self, String> {
@@ -944,8 +944,7 @@ struct RawExpect {
 }
 
 impl FromStrOrTable for Expect {
-    const EXPECTING: &'static str =
-        "the exact text expected, or a table such as { contains = \"ok\" } or { hex = \"01 03 ??\" }";
+    const EXPECTING: &'static str = "the exact text expected, or a table such as { contains = \"ok\" } or { hex = \"01 03 ??\" }";
     type Table = RawExpect;
 
     fn from_str(s: String) -> Result<Self, String> {

@@ -186,7 +186,9 @@ pub(crate) fn escape_controls(text: &str) -> String {
             '\t' => out.push_str("\\t"),
             c if c.is_control() => {
                 let mut buf = [0u8; 4];
-                out.push_str(&escape_bytes_for_display(c.encode_utf8(&mut buf).as_bytes()));
+                out.push_str(&escape_bytes_for_display(
+                    c.encode_utf8(&mut buf).as_bytes(),
+                ));
             }
             c => out.push(c),
         }
@@ -555,6 +557,9 @@ mod tests {
     /// XML special characters and control bytes cannot break the report.
     #[test]
     fn xml_escaping() {
-        assert_eq!(xml("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;\u{FFFD}");
+        assert_eq!(
+            xml("a<b & \"c\"\u{1}"),
+            "a&lt;b &amp; &quot;c&quot;\u{FFFD}"
+        );
     }
 }

@@ -116,7 +116,11 @@ pub fn run_plan(
 fn flatten(steps: &[Step], prefix: &str, out: &mut Vec<CaseReport>) {
     for (i, step) in steps.iter().enumerate() {
         let id = format!("{prefix}{}", i + 1);
-        out.push(CaseReport::new(id.clone(), step.action.kind(), step.title()));
+        out.push(CaseReport::new(
+            id.clone(),
+            step.action.kind(),
+            step.title(),
+        ));
         if let StepAction::Repeat { steps, .. } = &step.action {
             flatten(steps, &format!("{id}."), out);
         }
@@ -318,10 +322,9 @@ impl Runner<'_> {
             Some(true) => Ok(()),
             _ => {
                 let what = match &self.target {
-                    Target::Listen { .. } => format!(
-                        "no client connected within {} ms",
-                        timeout.as_millis()
-                    ),
+                    Target::Listen { .. } => {
+                        format!("no client connected within {} ms", timeout.as_millis())
+                    }
                     _ => match &self.last_error {
                         Some(e) => format!("cannot connect: {e}"),
                         None => format!("not connected within {} ms", timeout.as_millis()),
@@ -528,13 +531,20 @@ impl Runner<'_> {
             Some(Outcome::Matched { message, .. }) => {
                 if !expect.checksum.verify(&message) {
                     return Err(failure(
-                        format!("the message matched but its {} is wrong", expect.checksum.name()),
+                        format!(
+                            "the message matched but its {} is wrong",
+                            expect.checksum.name()
+                        ),
                         message,
                     ));
                 }
                 if let Some((send, at)) = self.last_send.take() {
                     let sample = matched_at.duration_since(at);
-                    match self.rtts.iter_mut().find(|r| r.send == send && r.expect == id) {
+                    match self
+                        .rtts
+                        .iter_mut()
+                        .find(|r| r.send == send && r.expect == id)
+                    {
                         Some(r) => r.samples.push(sample),
                         None => self.rtts.push(RttReport {
                             send,
@@ -597,7 +607,12 @@ impl Runner<'_> {
         self.buf.clear();
     }
 
-    fn reconnect(&mut self, id: &str, title: &str, timeout: Option<Duration>) -> Result<(), Failure> {
+    fn reconnect(
+        &mut self,
+        id: &str,
+        title: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(), Failure> {
         self.conn = None;
         self.close_reason = None;
         match self.target.clone() {

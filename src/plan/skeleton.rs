@@ -107,7 +107,9 @@ pub fn skeleton(commands: &QuickCommands, rules: &AutoReplyConfig, target: &str)
     let _ = writeln!(out, "[target]\nconnect = {}\n", toml_str(target));
     let mut steps = 0;
     if rules.echo {
-        out.push_str("# Echo is on: the device sends each message back before any rule's reply.\n\n");
+        out.push_str(
+            "# Echo is on: the device sends each message back before any rule's reply.\n\n",
+        );
     }
     let enabled: Vec<&Rule> = rules.rules.iter().filter(|r| r.enabled).collect();
     for (i, rule) in enabled.iter().enumerate() {
@@ -129,7 +131,11 @@ pub fn skeleton(commands: &QuickCommands, rules: &AutoReplyConfig, target: &str)
             out.push_str("# TODO: a regex rule: write a send that matches it, and its expect.\n\n");
             continue;
         };
-        let _ = writeln!(out, "[[steps]]\nname = {}\nsend = {send}\n", toml_str(&label));
+        let _ = writeln!(
+            out,
+            "[[steps]]\nname = {}\nsend = {send}\n",
+            toml_str(&label)
+        );
         steps += 1;
         let timeout = rule.delay_ms.saturating_add(1000);
         if matches!(rule.action, RuleAction::Reply | RuleAction::ReplyThenClose) {
@@ -165,7 +171,9 @@ pub fn skeleton(commands: &QuickCommands, rules: &AutoReplyConfig, target: &str)
         steps += 1;
     }
     if steps == 0 {
-        out.push_str("[[steps]]\nsend = \"hello\"\n\n[[steps]]\nexpect = { contains = \"TODO\" }\n\n");
+        out.push_str(
+            "[[steps]]\nsend = \"hello\"\n\n[[steps]]\nexpect = { contains = \"TODO\" }\n\n",
+        );
     }
     let _ = writeln!(
         out,
@@ -213,11 +221,20 @@ mod tests {
         ));
         let rules = Preset::CloseOnExit.config();
         let text = skeleton(&commands, &rules, "127.0.0.1:8989");
-        let plan = parse_plan(&text, Path::new("skeleton.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let plan =
+            parse_plan(&text, Path::new("skeleton.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let kinds: Vec<&str> = plan.steps.iter().map(|s| s.action.kind()).collect();
         assert_eq!(
             kinds,
-            ["send", "expect_closed", "reconnect", "send", "expect", "send", "send"],
+            [
+                "send",
+                "expect_closed",
+                "reconnect",
+                "send",
+                "expect",
+                "send",
+                "send"
+            ],
             "{text}"
         );
         assert_eq!(plan.auto_reply, Some(rules));

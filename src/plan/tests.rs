@@ -122,27 +122,45 @@ fn errors_name_line_and_field() {
     assert_eq!(e.line, Some(21), "{e}");
     assert!(e.message.contains("expect.hex"), "{e}");
 
-    let e = bad(&GOOD.replace("encoding = \"gbk\"", "encoding = \"klingon\""), "e.toml");
+    let e = bad(
+        &GOOD.replace("encoding = \"gbk\"", "encoding = \"klingon\""),
+        "e.toml",
+    );
     assert_eq!(e.line, Some(4), "{e}");
     assert!(e.message.contains("klingon"), "{e}");
 
-    let e = bad(&GOOD.replace("send = \"exit\"", "send = \"exit\"\nclose = true"), "two.toml");
+    let e = bad(
+        &GOOD.replace("send = \"exit\"", "send = \"exit\"\nclose = true"),
+        "two.toml",
+    );
     assert!(e.message.contains("send and close"), "{e}");
     assert!(e.line.is_some(), "{e}");
 
     let e = bad(&GOOD.replace("connect = ", "connekt = "), "target.toml");
     assert_eq!(e.line, Some(8), "{e}");
 
-    let e = bad("version = 1\n[target]\nconnect = \"h:1\"\n[[steps]]\nsend = \"x\"\n[[steps]\n", "syntax.toml");
+    let e = bad(
+        "version = 1\n[target]\nconnect = \"h:1\"\n[[steps]]\nsend = \"x\"\n[[steps]\n",
+        "syntax.toml",
+    );
     assert_eq!(e.line, Some(6), "{e}");
 
     let json = "{\n  \"version\": 1,\n  \"target\": { \"connect\": \"h:1\" },\n  \"steps\": [\n    { \"expect\": { \"regex\": \"(\" } }\n  ]\n}";
     let e = bad(json, "r.json");
     assert_eq!(e.line, Some(5), "{e}");
     assert!(e.message.contains("expect.regex"), "{e}");
-    assert!(e.to_string().starts_with("bad plan r.json, line 5, column"), "{e}");
+    assert!(
+        e.to_string().starts_with("bad plan r.json, line 5, column"),
+        "{e}"
+    );
 
-    let e = bad(&GOOD.replace("{ exact = \"收到请求\" }", "{ exact = \"x\", frame = true }"), "frame.toml");
+    let e = bad(
+        &GOOD.replace(
+            "{ exact = \"收到请求\" }",
+            "{ exact = \"x\", frame = true }",
+        ),
+        "frame.toml",
+    );
     assert!(e.message.contains("[framing]"), "{e}");
 }
 
@@ -153,7 +171,11 @@ fn rules_files() {
     let dir = tempfile::tempdir().unwrap();
     let plan_path = dir.path().join("plan.toml");
     let rules = crate::automation::Preset::CloseOnExit.config();
-    let text = skeleton(&crate::automation::QuickCommands::default(), &rules, "127.0.0.1:1");
+    let text = skeleton(
+        &crate::automation::QuickCommands::default(),
+        &rules,
+        "127.0.0.1:1",
+    );
     std::fs::write(&plan_path, text).unwrap();
     assert_eq!(load_rules(&plan_path).unwrap(), rules);
     let bare = dir.path().join("rules.json");
@@ -167,5 +189,10 @@ fn rules_files() {
     std::fs::write(&bare, r#"{"version": 1, "echo": true}"#).unwrap();
     assert!(load_rules(&bare).unwrap().echo);
     std::fs::write(&bare, r#"{"version": 1}"#).unwrap();
-    assert!(load_rules(&bare).unwrap_err().message.contains("no auto-reply rules"));
+    assert!(
+        load_rules(&bare)
+            .unwrap_err()
+            .message
+            .contains("no auto-reply rules")
+    );
 }
