@@ -17,6 +17,9 @@ use crate::plan::report::escape_controls;
 use crate::session::stats::human_bytes;
 use crate::session::time::{format_iso, format_time};
 
+/// Most payload characters a record shows on a terminal.
+const TERMINAL_PAYLOAD: usize = 160;
+
 /// Standard output of a headless session.
 pub(crate) struct Output {
     print: PrintMode,
@@ -233,10 +236,15 @@ impl Output {
             .to_string()
         } else {
             let conn = conn.map_or("udp".to_string(), |c| format!("c{c}"));
-            let payload = match text {
+            let mut payload = match text {
                 Some(t) => t,
                 None => hex::to_spaced(bytes),
             };
+            // A terminal gets one screen line or so per record; a pipe gets it all.
+            if self.terminal && payload.chars().count() > TERMINAL_PAYLOAD {
+                payload = payload.chars().take(TERMINAL_PAYLOAD).collect();
+                payload.push_str(" …");
+            }
             let dir_shown = match dir {
                 Direction::Rx => self.paint("32", dir_name),
                 Direction::Tx => self.paint("36", dir_name),

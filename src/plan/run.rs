@@ -88,11 +88,11 @@ pub fn run_plan(
         Err(f) => {
             runner.cases[0].add_run(setup.elapsed());
             runner.cases[0].status = CaseStatus::Failed;
-            Some(f)
+            Some(*f)
         }
     };
     if failure.is_none() {
-        failure = runner.run_steps(&plan.steps, "", None).err();
+        failure = runner.run_steps(&plan.steps, "", None).err().map(|f| *f);
     }
     if let Some(f) = &failure
         && let Some(case) = runner.cases.iter_mut().find(|c| c.id == f.case)
@@ -159,8 +159,8 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn fail(&self, case: &str, title: &str, message: String) -> Failure {
-        Failure {
+    fn fail(&self, case: &str, title: &str, message: String) -> Box<Failure> {
+        Box::new(Failure {
             case: case.to_string(),
             title: title.to_string(),
             iteration: None,
@@ -168,7 +168,7 @@ impl Runner<'_> {
             expected: None,
             expected_text: None,
             received: None,
-        }
+        })
     }
 
     /// Handles one engine event.
@@ -263,7 +263,7 @@ impl Runner<'_> {
     }
 
     /// Starts the session and waits for the connection (TCP).
-    fn open(&mut self) -> Result<(), Failure> {
+    fn open(&mut self) -> Result<(), Box<Failure>> {
         let title = self.target.to_string();
         let config = match &self.target {
             Target::Connect {
@@ -302,7 +302,7 @@ impl Runner<'_> {
     }
 
     /// Waits for the connection of a fresh client session or for a client to join.
-    fn connect_wait(&mut self, case: &str, title: &str) -> Result<(), Failure> {
+    fn connect_wait(&mut self, case: &str, title: &str) -> Result<(), Box<Failure>> {
         let timeout = match &self.target {
             Target::Connect { timeout, .. } | Target::Listen { timeout, .. } => *timeout,
             Target::Udp { .. } => return Ok(()),
@@ -341,7 +341,7 @@ impl Runner<'_> {
         steps: &[Step],
         prefix: &str,
         iteration: Option<(u32, u32)>,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Box<Failure>> {
         for (i, step) in steps.iter().enumerate() {
             let id = format!("{prefix}{}", i + 1);
             let (k, n) = iteration.unwrap_or((1, 1));
@@ -365,7 +365,7 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn run_step(&mut self, step: &Step, id: &str) -> Result<(), Failure> {
+    fn run_step(&mut self, step: &Step, id: &str) -> Result<(), Box<Failure>> {
         let title = step.title();
         let is_send = matches!(step.action, StepAction::Send(_));
         let is_expect = matches!(step.action, StepAction::Expect(_));
@@ -438,7 +438,7 @@ impl Runner<'_> {
         title: &str,
         bytes: Vec<u8>,
         timeout: Duration,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Box<Failure>> {
         let Some(handle) = self.session.clone() else {
             return Err(self.fail(id, title, "no session".into()));
         };
@@ -489,7 +489,7 @@ impl Runner<'_> {
         title: &str,
         expect: &Expect,
         timeout: Duration,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Box<Failure>> {
         let deadline = Instant::now() + timeout;
         let udp = self.target.is_udp();
         let framing = self.plan.framing.clone();
@@ -612,7 +612,7 @@ impl Runner<'_> {
         id: &str,
         title: &str,
         timeout: Option<Duration>,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Box<Failure>> {
         self.conn = None;
         self.close_reason = None;
         match self.target.clone() {
