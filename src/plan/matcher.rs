@@ -4,7 +4,8 @@
 //! be these (so a wrong byte fails at once instead of waiting for the timeout), while
 //! `contains` and `regex` skip what comes before the match. With framing (and for every
 //! UDP datagram) the expect takes the next whole message and matches it: `exact` and
-//! `hex` the whole message, `contains` and `regex` somewhere inside it.
+//! `hex` the whole message, `contains` and `regex` somewhere inside it. With a checksum,
+//! `exact` and `hex` describe the data and the checksum bytes follow it.
 
 use crate::codec::framing::{FrameMode, FrameOut, Framer};
 use crate::codec::text::char_spans;
@@ -46,9 +47,15 @@ pub fn match_stream(expect: &Expect, framing: Option<&FrameMode>, buf: &[u8]) ->
             false => Outcome::Mismatch(frame.to_vec()),
         };
     }
+    // A checksum follows the data the pattern describes; the runner verifies it.
+    let sum = expect.checksum.width();
     match &expect.pattern {
-        Pattern::Exact(want) => anchored(buf, want.len(), |i, b| want[i] == b),
-        Pattern::Hex(want) => anchored(buf, want.len(), |i, b| want[i].is_none_or(|w| w == b)),
+        Pattern::Exact(want) => anchored(buf, want.len() + sum, |i, b| {
+            want.get(i).is_none_or(|w| *w == b)
+        }),
+        Pattern::Hex(want) => anchored(buf, want.len() + sum, |i, b| {
+            want.get(i).is_none_or(|w| w.is_none_or(|w| w == b))
+        }),
         Pattern::Contains(want) => match find(buf, want) {
             Some(at) => Outcome::Matched {
                 consumed: at + want.len(),
@@ -77,8 +84,14 @@ pub fn match_stream(expect: &Expect, framing: Option<&FrameMode>, buf: &[u8]) ->
     }
 }
 
-/// True when the whole `message` (a frame or a datagram) satisfies `expect`.
+/// True when the whole `message` (a frame or a datagram) satisfies `expect`; with a
+/// checksum, the pattern is matched against the message without its last checksum bytes
+/// (the runner verifies those).
 pub fn match_message(expect: &Expect, message: &[u8]) -> bool {
+    let Some(data_len) = message.len().checked_sub(expect.checksum.width()) else {
+        return false;
+    };
+    let message = &message[..data_len];
     match &expect.pattern {
         Pattern::Exact(want) => message == want.as_slice(),
         Pattern::Hex(want) => {
@@ -190,6 +203,29 @@ mod tests {
             match_stream(&c, None, b"xxokyy"),
             Outcome::Matched { consumed: 4, .. }
         ));
+    }
+
+    /// With a checksum, a hex pattern describes the data and the checksum bytes follow:
+    /// the match takes both (the runner then verifies the sum).
+    #[test]
+    fn checksum_follows_the_pattern() {
+        let mut e = expect(
+            Pattern::Hex(vec![Some(1), Some(3), Some(2), None, None]),
+            false,
+        );
+        e.checksum = Checksum::Crc16Modbus;
+        let mut reply = vec![1, 3, 2, 0, 0x2A];
+        Checksum::Crc16Modbus.append(&mut reply);
+        assert_eq!(match_stream(&e, None, &reply[..5]), Outcome::Wait);
+        assert_eq!(
+            match_stream(&e, None, &reply),
+            Outcome::Matched {
+                consumed: 7,
+                message: reply.clone()
+            }
+        );
+        assert!(match_message(&e, &reply));
+        assert!(!match_message(&e, &reply[..5]));
     }
 
     /// A regex sees GBK text and consumes through the end of its match, in bytes.

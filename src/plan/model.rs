@@ -270,7 +270,8 @@ pub struct Expect {
     pub encoding: TextEncoding,
     /// Match whole messages cut by the plan's framing (UDP: always, one datagram each).
     pub frame: bool,
-    /// The matched message must end with this checksum.
+    /// The data the pattern describes is followed by this checksum, which must be right
+    /// (for `contains` and `regex`: the frame ends with it).
     pub checksum: Checksum,
 }
 
@@ -1022,11 +1023,21 @@ impl FromStrOrTable for Expect {
             Some(name) => checksum_by_name(name)?,
             None => Checksum::None,
         };
+        let framed = frame || cx.udp;
+        if checksum != Checksum::None
+            && !framed
+            && matches!(pattern, Pattern::Contains(_) | Pattern::Regex(_))
+        {
+            return Err(
+                "expect.checksum: with contains or regex the message must be a frame (frame = true and a [framing] table, or a udp target)"
+                    .into(),
+            );
+        }
         Ok(Expect {
             pattern,
             source,
             encoding,
-            frame: frame || cx.udp,
+            frame: framed,
             checksum,
         })
     }

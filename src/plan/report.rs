@@ -256,12 +256,9 @@ pub fn render_text(report: &PlanReport, style: Style, quiet: bool) -> String {
                     ms(case.max.unwrap_or_default())
                 ),
             };
-            let _ = writeln!(
-                out,
-                "  {mark} {indent}{:<6} {:<44} {timing}",
-                case.id,
-                truncate(&case.title, 44)
-            );
+            let title = truncate(&case.title, 44);
+            let pad = " ".repeat(44usize.saturating_sub(width(&title)));
+            let _ = writeln!(out, "  {mark} {indent}{:<6} {title}{pad} {timing}", case.id);
         }
     }
     if let Some(failure) = &report.failure {
@@ -325,6 +322,23 @@ pub fn render_text(report: &PlanReport, style: Style, quiet: bool) -> String {
         ms(report.elapsed)
     );
     out
+}
+
+/// Columns `s` takes in a terminal: East Asian wide characters take two.
+fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let c = c as u32;
+            let wide = (0x1100..=0x115F).contains(&c)
+                || (0x2E80..=0xA4CF).contains(&c)
+                || (0xAC00..=0xD7A3).contains(&c)
+                || (0xF900..=0xFAFF).contains(&c)
+                || (0xFE30..=0xFE4F).contains(&c)
+                || (0xFF00..=0xFF60).contains(&c)
+                || (0xFFE0..=0xFFE6).contains(&c);
+            if wide { 2 } else { 1 }
+        })
+        .sum()
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -483,6 +497,10 @@ pub fn render_junit(reports: &[PlanReport]) -> String {
                 }
                 CaseStatus::Failed => {
                     let (message, body) = match &r.failure {
+                        Some(f) if f.case != case.id => {
+                            let m = format!("step {} inside it failed: {}", f.case, f.message);
+                            (m.clone(), m)
+                        }
                         Some(f) => {
                             let mut body = String::new();
                             let _ = writeln!(body, "{}", f.message);

@@ -94,10 +94,13 @@ pub fn run_plan(
     if failure.is_none() {
         failure = runner.run_steps(&plan.steps, "", None).err().map(|f| *f);
     }
-    if let Some(f) = &failure
-        && let Some(case) = runner.cases.iter_mut().find(|c| c.id == f.case)
-    {
-        case.status = CaseStatus::Failed;
+    if let Some(f) = &failure {
+        // The failed step, and the repeats it is inside of.
+        for case in runner.cases.iter_mut() {
+            if case.id == f.case || f.case.starts_with(&format!("{}.", case.id)) {
+                case.status = CaseStatus::Failed;
+            }
+        }
     }
     runner.finish();
     PlanReport {
@@ -521,8 +524,7 @@ impl Runner<'_> {
             let mut f = self.fail(id, title, message);
             match &expect.pattern {
                 Pattern::Exact(b) | Pattern::Contains(b) => f.expected = Some(b.clone()),
-                Pattern::Regex(_) => f.expected_text = Some(format!("regex /{}/", expect.source)),
-                Pattern::Hex(_) => f.expected_text = Some(format!("hex {}", expect.source)),
+                Pattern::Regex(_) | Pattern::Hex(_) => f.expected_text = Some(expect.describe()),
             }
             f.received = Some(received);
             f
