@@ -128,8 +128,13 @@ impl Output {
                 self.note(None, None, "listening", &format!("listening on {local}"))
             }
             Event::ClientJoined {
-                conn, peer, local, ..
-            } => self.note(
+                conn,
+                peer,
+                local,
+                at,
+                ..
+            } => self.note_at(
+                *at,
                 Some(*conn),
                 Some(*peer),
                 "joined",
@@ -167,7 +172,18 @@ impl Output {
 
     /// A connection event as a line.
     fn note(&mut self, conn: Option<ConnId>, peer: Option<SocketAddr>, kind: &str, text: &str) {
-        let now = SystemTime::now();
+        self.note_at(SystemTime::now(), conn, peer, kind, text);
+    }
+
+    /// A connection event that happened at `now` as a line.
+    fn note_at(
+        &mut self,
+        now: SystemTime,
+        conn: Option<ConnId>,
+        peer: Option<SocketAddr>,
+        kind: &str,
+        text: &str,
+    ) {
         let line = if self.json {
             json!({
                 "time": format_iso(now),
