@@ -831,3 +831,43 @@ fn headless_flood_recorded_byte_exact_with_bounded_memory() {
         assert!(hwm_kib < 64 * 1024, "peak RSS {hwm_kib} KiB");
     }
 }
+
+/// The README's complete plan example stays true: its `[auto_reply]` device runs under
+/// `--headless --rules` and the plan passes against it (exit 0, 11 cases).
+#[test]
+fn readme_plan_example_passes() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("```toml\n# device.toml")
+        .expect("the README's plan")
+        + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write(dir.path(), "device.toml", &readme[start..end]);
+    let mut device = sockscope()
+        .args([
+            "--headless",
+            "server",
+            "127.0.0.1:0",
+            "--rules",
+            plan.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = Lines::new(device.stdout.take().unwrap());
+    let line = out.until(RUN, |l| l.contains("listening on"));
+    let target = format!("127.0.0.1:{}", line.rsplit(':').next().unwrap().trim());
+    let r = run(&["test", plan.to_str().unwrap(), "--target", &target]);
+    let _ = device.kill();
+    let _ = device.wait();
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("PASS \"GBK device\": 11 passed, 0 failed, 0 not run"),
+        "{}",
+        r.stdout
+    );
+}
