@@ -359,7 +359,7 @@ fn plan_skeleton_button(ui: &mut Ui, lang: Lang, settings: &AutomationSettings) 
         ),
         Lang::Zh => (
             "复制为测试计划",
-            "复制一份 `sockscope test` 测试计划 (TOML)：每条自动回复规则一组发送与期望，每条快捷命令一条发送，规则本身写入 [auto_reply] 供 `sockscope --headless … --rules` 使用",
+            "复制一份测试计划到剪贴板：每条自动回复规则生成一组发送与期望，每条快捷命令生成一条发送；规则本身也写入计划，供无窗口模式扮演设备",
         ),
     };
     if ui.button(label).on_hover_text(tip).clicked() {
