@@ -505,12 +505,17 @@ fn headless_options(
     let Some(tab) = options.tabs.pop() else {
         return Err("--headless needs a session".into());
     };
+    // `--view hex` asks for hex too, unless `--print` says otherwise.
+    let print = headless.print.unwrap_or(match tab.options.view {
+        Some(ViewMode::Hex) => PrintMode::Hex,
+        _ => PrintMode::Text,
+    });
     Ok(Parsed::Headless(HeadlessOptions {
         session: tab.session,
         options: tab.options,
         rules: headless.rules,
         duration: headless.duration,
-        print: headless.print.unwrap_or_default(),
+        print,
         quiet: headless.quiet,
         json: headless.json,
     }))

@@ -48,7 +48,9 @@ pub(crate) struct Status {
 
 impl Output {
     pub(crate) fn new(print: PrintMode, quiet: bool, json: bool, encoding: TextEncoding) -> Self {
-        let terminal = io::stdout().is_terminal();
+        // A terminal that does not understand escape sequences (an old Windows console)
+        // is treated like a pipe: plain lines, no status line, no colours.
+        let terminal = io::stdout().is_terminal() && crate::platform::console::enable_ansi();
         Output {
             print,
             quiet,

@@ -195,12 +195,13 @@ pub fn run_cli(options: &TestOptions) -> u8 {
         },
         None => None,
     };
-    let stdout_terminal = std::io::stdout().is_terminal();
+    let ansi = crate::platform::console::enable_ansi();
+    let stdout_terminal = std::io::stdout().is_terminal() && ansi;
     let style = Style {
         color: stdout_terminal && std::env::var_os("NO_COLOR").is_none(),
     };
     let mut progress = Progress {
-        terminal: std::io::stderr().is_terminal() && !options.quiet && !options.json,
+        terminal: std::io::stderr().is_terminal() && ansi && !options.quiet && !options.json,
         shown: false,
     };
     let mut reports = Vec::new();
