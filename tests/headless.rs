@@ -871,3 +871,60 @@ fn readme_plan_example_passes() {
         r.stdout
     );
 }
+
+/// The window's "Copy as test plan" (Commands tab) puts a valid plan on the clipboard:
+/// the tab's auto-reply rules as send/expect steps and `[auto_reply]`, its quick
+/// commands as sends.
+#[test]
+fn window_copies_a_plan_skeleton() {
+    use egui_kittest::kittest::Queryable;
+    use sockscope::cli::StartOptions;
+    use sockscope::ui::{AppSettings, Lang, Mode, SockscopeApp};
+
+    let mut settings = AppSettings::single(Lang::En, Mode::TcpServer);
+    let automation = &mut settings.tabs[0].automation;
+    automation.auto_reply = Preset::CloseOnExit.config();
+    automation.quick_commands.add(QuickCommand::new(
+        "hello",
+        SendSpec::text("你好", TextEncoding::Gbk),
+    ));
+    let options = StartOptions {
+        persist: false,
+        ..StartOptions::default()
+    };
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            SockscopeApp::with_settings(cc.egui_ctx.clone(), settings, options)
+        });
+    h.run_steps(2);
+    h.get_by_label("Quick commands").click();
+    h.run_steps(2);
+    h.get_by_label("Copy as test plan").click();
+    h.step();
+    let copied = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            egui::OutputCommand::CopyText(text) => Some(text.clone()),
+            _ => None,
+        })
+        .expect("the plan was copied");
+    let plan = sockscope::plan::parse_plan(&copied, Path::new("copied.toml"))
+        .unwrap_or_else(|e| panic!("{e}\n{copied}"));
+    let kinds: Vec<&str> = plan.steps.iter().map(|s| s.action.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "send",
+            "expect_closed",
+            "reconnect",
+            "send",
+            "expect",
+            "send"
+        ]
+    );
+    assert_eq!(plan.auto_reply, Some(Preset::CloseOnExit.config()));
+}
