@@ -95,6 +95,7 @@ struct RulesFile {
 /// the top level; TOML or JSON. Every rule is checked (compiled) here.
 pub fn load_rules(path: &Path) -> Result<AutoReplyConfig, PlanError> {
     let error = |message: String| PlanError {
+        what: "rules file",
         path: path.to_path_buf(),
         line: None,
         column: None,
@@ -102,7 +103,10 @@ pub fn load_rules(path: &Path) -> Result<AutoReplyConfig, PlanError> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read it: {e}")))?;
     let json = model::is_json(&text, path);
-    let file: RulesFile = model::parse_as(&text, path, json)?;
+    let file: RulesFile = model::parse_as(&text, path, json).map_err(|e| PlanError {
+        what: "rules file",
+        ..e
+    })?;
     if let Some(v) = file.version
         && v != u64::from(PLAN_VERSION)
     {

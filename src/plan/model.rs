@@ -297,6 +297,8 @@ impl Expect {
 /// A plan file that cannot be used: where and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanError {
+    /// What the file is: `plan`, or `rules file` (`--rules`).
+    pub what: &'static str,
     /// The file.
     pub path: PathBuf,
     /// 1-based line of the value at fault, when known.
@@ -309,7 +311,7 @@ pub struct PlanError {
 
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bad plan {}", self.path.display())?;
+        write!(f, "bad {} {}", self.what, self.path.display())?;
         match (self.line, self.column) {
             (Some(line), Some(column)) => write!(f, ", line {line}, column {column}")?,
             (Some(line), None) => write!(f, ", line {line}")?,
@@ -325,6 +327,7 @@ impl std::error::Error for PlanError {}
 /// starts with `{`).
 pub fn load_plan(path: &Path) -> Result<Plan, PlanError> {
     let text = std::fs::read_to_string(path).map_err(|e| PlanError {
+        what: "plan",
         path: path.to_path_buf(),
         line: None,
         column: None,
@@ -395,6 +398,7 @@ pub(crate) fn parse_as<T: serde::de::DeserializeOwned>(
                 None => full,
             };
             PlanError {
+                what: "plan",
                 path: path.to_path_buf(),
                 line: (e.line() > 0).then_some(e.line()),
                 column: (e.column() > 0).then_some(e.column()),
@@ -411,6 +415,7 @@ pub(crate) fn parse_as<T: serde::de::DeserializeOwned>(
                 None => (None, None),
             };
             PlanError {
+                what: "plan",
                 path: path.to_path_buf(),
                 line,
                 column,
