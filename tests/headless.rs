@@ -928,3 +928,56 @@ fn window_copies_a_plan_skeleton() {
     );
     assert_eq!(plan.auto_reply, Some(Preset::CloseOnExit.config()));
 }
+
+/// A headless client ends with its connection: exit 0 when the peer closes it (what the
+/// peer said is printed, decoded as GBK), exit 1 when the peer resets it.
+#[test]
+fn headless_client_exit_status_follows_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let polite = Seed::start(
+        dir.path(),
+        "polite.py",
+        "import socket\n\
+         s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); s.settimeout(20)\n\
+         print('PORT', s.getsockname()[1], flush=True)\n\
+         c, _ = s.accept(); c.sendall('ok, 问题正在处理中...'.encode('gbk')); c.close()\n",
+    );
+    let port = polite.port.to_string();
+    let r = run(&[
+        "--headless",
+        "client",
+        &format!("127.0.0.1:{port}"),
+        "--encoding",
+        "gbk",
+    ]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("RX") && r.stdout.contains("| ok, 问题正在处理中..."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("closed: peer closed the connection"),
+        "{}",
+        r.stdout
+    );
+    let rude = Seed::start(
+        dir.path(),
+        "rude.py",
+        "import socket, struct\n\
+         s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); s.settimeout(20)\n\
+         print('PORT', s.getsockname()[1], flush=True)\n\
+         c, _ = s.accept(); c.settimeout(20)\n\
+         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.close()\n",
+    );
+    let port = rude.port.to_string();
+    let r = run(&[
+        "--headless",
+        "client",
+        &format!("127.0.0.1:{port}"),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("reset"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}

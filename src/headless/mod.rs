@@ -8,8 +8,9 @@
 //! normal way, so the log is finished; a second Ctrl+C within 3 s exits at once.
 //!
 //! Exit status: 0 when the session ended normally (Ctrl+C, `--duration`, a client's
-//! connection closed), 1 when it failed (cannot bind or connect, an engine error, the log
-//! could not be written), 2 for a bad option or rules file.
+//! connection closed by the peer), 1 when it failed (cannot bind or connect, an engine
+//! error, a client's connection reset, the log could not be written), 2 for a bad option
+//! or rules file.
 //!
 //! Imports no window type: nothing here loads a GUI library or needs a display.
 
@@ -24,7 +25,9 @@ use serde_json::json;
 
 use crate::automation::AutoResponder;
 use crate::cli::{HeadlessOptions, SessionOptions, StartSession};
-use crate::engine::{Engine, Event, SessionConfig, TcpClientConfig, TcpServerConfig, UdpConfig};
+use crate::engine::{
+    CloseReason, Engine, Event, SessionConfig, TcpClientConfig, TcpServerConfig, UdpConfig,
+};
 use crate::plan::load_rules;
 use crate::platform::signals;
 use crate::session::recorder::{LogFormat, Recorder, raw_tx_path};
@@ -194,6 +197,7 @@ fn run_session(
     let mut last_counters = handle.counters();
     let mut status = Status::default();
     let session = handle.id();
+    let client = matches!(options.session, StartSession::Client { .. });
     'run: loop {
         let now = Instant::now();
         if !stop_asked && (stop.load(Ordering::Acquire) || deadline.is_some_and(|d| now >= d)) {
@@ -213,6 +217,15 @@ fn run_session(
                     Event::Error { error, .. } => {
                         out.error(&error.to_string());
                         failure.get_or_insert_with(|| error.to_string());
+                    }
+                    // A client's one connection ending badly is the session failing.
+                    Event::Closed {
+                        reason: reason @ (CloseReason::Reset | CloseReason::Error(_)),
+                        ..
+                    } if client => {
+                        let message = format!("the connection ended: {reason}");
+                        out.error(&message);
+                        failure.get_or_insert(message);
                     }
                     Event::Stopped { session: s } if *s == session => {
                         out.flush();
