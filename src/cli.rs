@@ -1,6 +1,8 @@
 //! Command-line arguments: open one or several sessions directly, for shortcuts, scripts
-//! and smoke tests. Knows nothing of the window: a session without one needs only `cli`,
-//! `engine`, `session` and `automation`.
+//! and smoke tests; run one session without a window (`--headless`, see
+//! [`crate::headless`]); run test plans (`test PLAN`, see [`crate::plan`]). Knows nothing
+//! of the window: a session without one needs only `cli`, `engine`, `session` and
+//! `automation`.
 //!
 //! Parsed with `lexopt` (tiny, no dependencies): the grammar is positional pairs
 //! (`server ADDR client ADDR …`) with options that follow the pair they belong to, which
@@ -8,6 +10,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::codec::text::TextEncoding;
 use crate::engine::parse_host_port;
@@ -143,11 +146,75 @@ impl StartOptions {
     }
 }
 
+/// What a headless session prints of each payload (`--print`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PrintMode {
+    /// The payload as text in the session's encoding (escapes for control characters).
+    #[default]
+    Text,
+    /// The payload as spaced hex.
+    Hex,
+    /// No payloads, only connection events.
+    None,
+}
+
+impl PrintMode {
+    /// `text`, `hex` or `none`.
+    pub fn from_arg(arg: &str) -> Option<Self> {
+        match arg.trim().to_ascii_lowercase().as_str() {
+            "text" => Some(PrintMode::Text),
+            "hex" => Some(PrintMode::Hex),
+            "none" => Some(PrintMode::None),
+            _ => None,
+        }
+    }
+}
+
+/// `sockscope --headless SESSION ADDR [OPTIONS]`: one session, no window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeadlessOptions {
+    /// The session to run.
+    pub session: StartSession,
+    /// Its options (`--encoding`, `--log`, `--log-format`, `--ipv6-only`).
+    pub options: SessionOptions,
+    /// Auto-reply rules to install (a rules file or a plan with `[auto_reply]`).
+    pub rules: Option<PathBuf>,
+    /// End the session after this long (otherwise: Ctrl+C / SIGTERM, or a client's
+    /// connection ending).
+    pub duration: Option<Duration>,
+    /// What reaches standard output of each payload.
+    pub print: PrintMode,
+    /// No event lines, no status line, no summary (errors still go to standard error).
+    pub quiet: bool,
+    /// Lines as JSON objects (one per line).
+    pub json: bool,
+}
+
+/// `sockscope test PLAN... [OPTIONS]`: run test plans and exit 0 (all passed), 1 (a step
+/// failed) or 2 (a plan file is not valid).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TestOptions {
+    /// The plan files, run in order.
+    pub plans: Vec<PathBuf>,
+    /// Write a JUnit XML report here.
+    pub junit: Option<PathBuf>,
+    /// Talk to this `HOST:PORT` instead of the plan's own address.
+    pub target: Option<String>,
+    /// Print only failures and the final line.
+    pub quiet: bool,
+    /// Print the results as one JSON document instead of text.
+    pub json: bool,
+}
+
 /// What `parse_args` decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Parsed {
     /// Run the app.
     Run(StartOptions),
+    /// Run one session without a window.
+    Headless(HeadlessOptions),
+    /// Run test plans.
+    Test(TestOptions),
     /// Print this text and exit successfully (`--help`, `--version`).
     Print(String),
 }
@@ -177,6 +244,26 @@ SESSION OPTIONS (apply to the session they follow; before any session, to the fi
     --log-format NAME            text, text-hex, hexdump, raw, csv or pcapng
     --ipv6-only                  a server or UDP socket on :: takes IPv6 only (default: both)
 
+WITHOUT A WINDOW (no display needed; exit status 0 = ended normally, 1 = failed):
+    --headless                   run the one session given with no window: `sockscope
+                                 --headless server 0.0.0.0:8989 --log cap.bin`; it ends on
+                                 Ctrl+C / SIGTERM, after --duration, or when a client's
+                                 connection ends
+    --rules FILE                 auto-reply rules (JSON or TOML: a rules file, or a test plan
+                                 with an [auto_reply] table, as the window exports it)
+    --duration TIME              stop after TIME: 90, 90s, 500ms, 15m, 2h
+    --print text|hex|none        what reaches standard output of each payload (default text)
+    --quiet                      no event lines, status line or summary
+    --json                       one JSON object per line
+
+TEST PLANS:
+    sockscope test PLAN... [--junit OUT.xml] [--target HOST:PORT] [--quiet] [--json]
+                                 run test plans (TOML or JSON, see the README); exit status
+                                 0 = all passed, 1 = a step failed, 2 = a plan is not valid
+    --junit OUT.xml              also write a JUnit XML report
+    --target HOST:PORT           the address to connect / listen on / send UDP to instead of
+                                 the plan's
+
 OPTIONS:
     --lang en|zh                 UI language (default: the system's)
     --theme system|light|dark    window theme (default: the system's)
@@ -189,8 +276,10 @@ OPTIONS:
     -h, --help                   print this help
     -V, --version                print the version
 
-EXAMPLE:
+EXAMPLES:
     sockscope server 127.0.0.1:9000 client 127.0.0.1:9000 --encoding gbk udp 0.0.0.0:9001
+    sockscope --headless server 0.0.0.0:8989 --encoding gbk --log session.txt
+    sockscope test device.toml --junit report.xml
 ";
 
 /// Session options seen before any session (they go to the first one).
@@ -198,6 +287,21 @@ EXAMPLE:
 struct Pending {
     options: SessionOptions,
     peer: Option<String>,
+}
+
+/// The options of `--headless` seen so far, and the first window-only option seen.
+#[derive(Default)]
+struct HeadlessArgs {
+    on: bool,
+    rules: Option<PathBuf>,
+    duration: Option<Duration>,
+    print: Option<PrintMode>,
+    quiet: bool,
+    json: bool,
+    /// A `--headless`-only option, to name when `--headless` is missing.
+    needs_headless: Option<&'static str>,
+    /// A window-only option, to name when `--headless` is given.
+    needs_window: Option<&'static str>,
 }
 
 /// Where a session option goes: the last session given, or (before any) the first one.
@@ -219,6 +323,7 @@ where
     let mut parser = lexopt::Parser::from_args(args);
     let mut options = StartOptions::default();
     let mut pending = Pending::default();
+    let mut headless = HeadlessArgs::default();
     let text = |value: OsString, flag: &str| -> Result<String, String> {
         value
             .into_string()
@@ -236,8 +341,44 @@ where
                 )));
             }
             Long("no-persist") => options.persist = false,
-            Long("compare") => options.compare = true,
-            Long("exit-after-first-frame") => options.exit_after_first_frame = true,
+            Long("compare") => {
+                options.compare = true;
+                headless.needs_window.get_or_insert("--compare");
+            }
+            Long("exit-after-first-frame") => {
+                options.exit_after_first_frame = true;
+                headless
+                    .needs_window
+                    .get_or_insert("--exit-after-first-frame");
+            }
+            Long("headless") => headless.on = true,
+            Long("quiet") => {
+                headless.quiet = true;
+                headless.needs_headless.get_or_insert("--quiet");
+            }
+            Long("json") => {
+                headless.json = true;
+                headless.needs_headless.get_or_insert("--json");
+            }
+            Long("rules") => {
+                headless.rules = Some(PathBuf::from(parser.value().map_err(|e| e.to_string())?));
+                headless.needs_headless.get_or_insert("--rules");
+            }
+            Long("duration") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--duration")?;
+                headless.duration = Some(parse_duration(&v).ok_or_else(|| {
+                    format!("--duration: {v:?} is not a duration (e.g. 90, 90s, 500ms, 15m, 2h)")
+                })?);
+                headless.needs_headless.get_or_insert("--duration");
+            }
+            Long("print") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--print")?;
+                headless.print =
+                    Some(PrintMode::from_arg(&v).ok_or_else(|| {
+                        format!("--print: expected text, hex or none, got {v:?}")
+                    })?);
+                headless.needs_headless.get_or_insert("--print");
+            }
             Long("lang") => {
                 let v = text(parser.value().map_err(|e| e.to_string())?, "--lang")?;
                 options.lang = Some(
@@ -252,6 +393,7 @@ where
                 })?);
             }
             Long("screenshot") => {
+                headless.needs_window.get_or_insert("--screenshot");
                 options.screenshot =
                     Some(PathBuf::from(parser.value().map_err(|e| e.to_string())?));
             }
@@ -265,6 +407,7 @@ where
                     .map_err(|_| format!("--screenshot-delay: {v:?} is not a number of ms"))?;
             }
             Long("size") => {
+                headless.needs_window.get_or_insert("--size");
                 let v = text(parser.value().map_err(|e| e.to_string())?, "--size")?;
                 options.size = Some(parse_size(&v).ok_or_else(|| {
                     format!("--size: {v:?} is not WIDTHxHEIGHT (640x420 or more, e.g. 1024x700)")
@@ -307,6 +450,9 @@ where
             }
             Value(value) => {
                 let kind = text(value, "session")?;
+                if kind == "test" && options.tabs.is_empty() && !headless.on {
+                    return parse_test(&mut parser, headless.quiet, headless.json);
+                }
                 if !matches!(kind.as_str(), "server" | "client" | "udp") {
                     return Err(format!("unexpected argument {kind:?} (see --help)"));
                 }
@@ -329,8 +475,107 @@ where
             other => return Err(format!("{} (see --help)", other.unexpected())),
         }
     }
+    if headless.on {
+        return headless_options(options, pending, headless);
+    }
+    if let Some(flag) = headless.needs_headless {
+        return Err(format!(
+            "{flag} needs --headless (e.g. `sockscope --headless server 0.0.0.0:8989 {flag} …`)"
+        ));
+    }
     apply_pending(&mut options, pending)?;
     Ok(Parsed::Run(options))
+}
+
+/// The one session of `--headless` and its options.
+fn headless_options(
+    mut options: StartOptions,
+    pending: Pending,
+    headless: HeadlessArgs,
+) -> Result<Parsed, String> {
+    if let Some(flag) = headless.needs_window {
+        return Err(format!(
+            "{flag} needs the window (it does nothing with --headless)"
+        ));
+    }
+    if options.tabs.len() != 1 {
+        return Err("--headless runs exactly one session: server, client or udp HOST:PORT".into());
+    }
+    apply_pending(&mut options, pending)?;
+    let Some(tab) = options.tabs.pop() else {
+        return Err("--headless needs a session".into());
+    };
+    // `--view hex` asks for hex too, unless `--print` says otherwise.
+    let print = headless.print.unwrap_or(match tab.options.view {
+        Some(ViewMode::Hex) => PrintMode::Hex,
+        _ => PrintMode::Text,
+    });
+    Ok(Parsed::Headless(HeadlessOptions {
+        session: tab.session,
+        options: tab.options,
+        rules: headless.rules,
+        duration: headless.duration,
+        print,
+        quiet: headless.quiet,
+        json: headless.json,
+    }))
+}
+
+/// The arguments after `test`: plan files and the test options.
+fn parse_test(parser: &mut lexopt::Parser, quiet: bool, json: bool) -> Result<Parsed, String> {
+    use lexopt::prelude::*;
+
+    let mut options = TestOptions {
+        quiet,
+        json,
+        ..TestOptions::default()
+    };
+    loop {
+        let arg = parser.next().map_err(|e| e.to_string())?;
+        let Some(arg) = arg else { break };
+        match arg {
+            Short('h') | Long("help") => return Ok(Parsed::Print(USAGE.to_string())),
+            Long("quiet") => options.quiet = true,
+            Long("json") => options.json = true,
+            Long("junit") => {
+                options.junit = Some(PathBuf::from(parser.value().map_err(|e| e.to_string())?));
+            }
+            Long("target") => {
+                let v = parser
+                    .value()
+                    .map_err(|e| e.to_string())?
+                    .into_string()
+                    .map_err(|v| format!("--target: {v:?} is not valid Unicode"))?;
+                parse_host_port(&v).map_err(|e| format!("--target: {e}"))?;
+                options.target = Some(v);
+            }
+            Value(path) => options.plans.push(PathBuf::from(path)),
+            other => return Err(format!("test: {} (see --help)", other.unexpected())),
+        }
+    }
+    if options.plans.is_empty() {
+        return Err("test needs a plan file: `sockscope test PLAN.toml`".into());
+    }
+    Ok(Parsed::Test(options))
+}
+
+/// `90` / `90s` seconds, `500ms`, `15m`, `2h` (fractions allowed: `1.5s`).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return None,
+    };
+    (seconds.is_finite() && seconds > 0.0 && seconds < 1e9)
+        .then(|| Duration::from_secs_f64(seconds))
 }
 
 /// Gives options seen before any session to the first one; with no session, the plain
@@ -375,7 +620,7 @@ mod tests {
     fn run(args: &[&str]) -> StartOptions {
         match parse_args(args.iter().copied()).unwrap() {
             Parsed::Run(o) => o,
-            Parsed::Print(_) => panic!("expected options"),
+            other => panic!("expected options, got {other:?}"),
         }
     }
 
@@ -448,6 +693,74 @@ mod tests {
         ));
         assert_eq!(o.lang, Some(Lang::Zh));
         assert!(!o.auto_start);
+    }
+
+    /// `--headless` takes one session and its options; `test` takes plans.
+    #[test]
+    fn headless_and_test() {
+        let Ok(Parsed::Headless(h)) = parse_args([
+            "--headless",
+            "server",
+            "127.0.0.1:0",
+            "--log",
+            "x.bin",
+            "--rules",
+            "r.toml",
+            "--duration",
+            "1.5s",
+            "--print",
+            "hex",
+            "--quiet",
+        ]) else {
+            panic!("expected headless options");
+        };
+        assert_eq!(
+            h.session,
+            StartSession::Server {
+                host: "127.0.0.1".into(),
+                port: 0
+            }
+        );
+        assert_eq!(h.options.log, Some(PathBuf::from("x.bin")));
+        assert_eq!(h.rules, Some(PathBuf::from("r.toml")));
+        assert_eq!(h.duration, Some(Duration::from_millis(1500)));
+        assert_eq!(h.print, PrintMode::Hex);
+        assert!(h.quiet && !h.json);
+        let Ok(Parsed::Test(t)) = parse_args([
+            "test", "a.toml", "b.json", "--junit", "r.xml", "--target", "[::1]:9", "--json",
+        ]) else {
+            panic!("expected test options");
+        };
+        assert_eq!(t.plans, [PathBuf::from("a.toml"), PathBuf::from("b.json")]);
+        assert_eq!(t.junit, Some(PathBuf::from("r.xml")));
+        assert_eq!(t.target.as_deref(), Some("[::1]:9"));
+        assert!(t.json && !t.quiet);
+        assert!(parse_args(["test"]).unwrap_err().contains("plan"));
+        assert!(
+            parse_args(["--headless"])
+                .unwrap_err()
+                .contains("one session")
+        );
+        assert!(
+            parse_args(["--headless", "server", "0.0.0.0:1", "client", "h:1"])
+                .unwrap_err()
+                .contains("one session")
+        );
+        assert!(
+            parse_args(["server", "0.0.0.0:1", "--rules", "r.json"])
+                .unwrap_err()
+                .contains("--headless")
+        );
+        assert!(
+            parse_args(["--headless", "server", "0.0.0.0:1", "--screenshot", "a.png"])
+                .unwrap_err()
+                .contains("window")
+        );
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("0"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
     }
 
     /// Bad arguments are errors in words, not panics.

@@ -18,6 +18,10 @@
 //! - [`cli`]: command-line arguments that open sessions at start-up (imports no window
 //!   types, so a session without a window needs only `cli`, `engine`, `session` and
 //!   `automation`).
+//! - [`headless`]: one session without a window (`--headless`): the engine, recorder and
+//!   auto-reply rules, a status line on a terminal, one line per record on a pipe.
+//! - [`plan`]: test plans (`sockscope test PLAN`): send / expect steps with timeouts,
+//!   round-trip times, text / JSON / JUnit reports and a pass/fail exit status.
 //! - [`lang`]: the window-wide choices the command line can set (language, theme).
 //! - [`sync`]: the helpers every threaded layer shares: a poison-tolerant lock, panic
 //!   messages, and named threads whose panics are caught and handed back.
@@ -30,7 +34,9 @@ pub mod automation;
 pub mod cli;
 pub mod codec;
 pub mod engine;
+pub mod headless;
 pub mod lang;
+pub mod plan;
 pub mod platform;
 pub mod session;
 pub mod sync;

@@ -1,4 +1,6 @@
-//! Sockscope's binary: parse the command line, open the window.
+//! Sockscope's binary: parse the command line, then open the window, or run one session
+//! without it (`--headless`), or run test plans (`test`). The last two never start
+//! eframe, so they need no display.
 
 // Windows release builds are GUI programs: no console window opens behind the app
 // (`--help` and start-up errors attach to the starting terminal's console instead).
@@ -22,6 +24,16 @@ fn main() -> ExitCode {
     let parsed = args.and_then(parse_args);
     let options = match parsed {
         Ok(Parsed::Run(options)) => options,
+        Ok(Parsed::Headless(options)) => {
+            console::attach_parent();
+            limits::raise_open_file_limit();
+            return ExitCode::from(sockscope::headless::run(&options));
+        }
+        Ok(Parsed::Test(options)) => {
+            console::attach_parent();
+            limits::raise_open_file_limit();
+            return ExitCode::from(sockscope::plan::run_cli(&options));
+        }
         Ok(Parsed::Print(text)) => {
             console::attach_parent();
             print!("{text}");

@@ -4,6 +4,7 @@
 mod automation;
 mod engine;
 mod faults;
+mod headless;
 mod recorder;
 mod ui;
 mod util;

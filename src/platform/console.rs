@@ -21,3 +21,37 @@ pub fn attach_parent() {
         }
     }
 }
+
+/// Makes the console interpret ANSI escape sequences (colours, "clear line") written to
+/// standard output and standard error, for the headless status line and coloured test
+/// results. True when they will be understood: always on Unix terminals; on Windows when
+/// the console accepts virtual-terminal processing (Windows 10 and later).
+pub fn enable_ansi() -> bool {
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::System::Console::{
+            ENABLE_VIRTUAL_TERMINAL_PROCESSING, GetConsoleMode, GetStdHandle, STD_ERROR_HANDLE,
+            STD_OUTPUT_HANDLE, SetConsoleMode,
+        };
+        let mut all = true;
+        for which in [STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
+            // SAFETY: GetStdHandle has no preconditions; the mode is read into a local
+            // and written back with one more flag. A handle that is not a console
+            // (a pipe) fails GetConsoleMode and is left alone.
+            unsafe {
+                let handle = GetStdHandle(which);
+                let mut mode = 0;
+                if GetConsoleMode(handle, &mut mode) == 0
+                    || SetConsoleMode(handle, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING) == 0
+                {
+                    all = false;
+                }
+            }
+        }
+        all
+    }
+    #[cfg(not(windows))]
+    {
+        true
+    }
+}

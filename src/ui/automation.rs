@@ -271,6 +271,7 @@ pub fn commands_ui(
         {
             actions.push(UiAction::OpenDialog(DialogPurpose::ExportCommands));
         }
+        plan_skeleton_button(ui, lang, settings);
     });
     ui.separator();
     let commands = &mut settings.quick_commands.commands;
@@ -344,6 +345,29 @@ pub fn commands_ui(
     if let Some(i) = remove {
         settings.quick_commands.remove(i);
         state.editing = None;
+    }
+}
+
+/// "Copy as test plan": puts a `sockscope test` plan skeleton of the quick commands and
+/// the auto-reply rules on the clipboard (no file I/O on the UI thread). Its two
+/// strings live here rather than in the i18n table to keep this addition self-contained.
+fn plan_skeleton_button(ui: &mut Ui, lang: Lang, settings: &AutomationSettings) {
+    let (label, tip) = match lang {
+        Lang::En => (
+            "Copy as test plan",
+            "Copies a plan for `sockscope test` (TOML): a send and expect for each auto-reply rule, a send for each quick command, and the rules as [auto_reply] for `sockscope --headless … --rules`",
+        ),
+        Lang::Zh => (
+            "复制为测试计划",
+            "复制一份测试计划到剪贴板：每条自动回复规则生成一组发送与期望，每条快捷命令生成一条发送；规则本身也写入计划，供无窗口模式扮演设备",
+        ),
+    };
+    if ui.button(label).on_hover_text(tip).clicked() {
+        ui.ctx().copy_text(crate::plan::skeleton(
+            &settings.quick_commands,
+            &settings.auto_reply,
+            "127.0.0.1:8080",
+        ));
     }
 }
 
