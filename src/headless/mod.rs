@@ -227,7 +227,7 @@ fn run_session(
                         out.error(&message);
                         failure.get_or_insert(message);
                     }
-                    Event::Stopped { session: s } if *s == session => {
+                    Event::Stopped { session: s, .. } if *s == session => {
                         out.flush();
                         break 'run;
                     }

@@ -34,6 +34,8 @@ pub(crate) struct Output {
     decoders: HashMap<(ConnId, Direction), StreamDecoder>,
     out: BufWriter<Stdout>,
     status_shown: bool,
+    /// When the event being printed happened (its lines carry that time).
+    when: Option<SystemTime>,
 }
 
 /// What the status line shows.
@@ -61,6 +63,7 @@ impl Output {
             decoders: HashMap::new(),
             out: BufWriter::with_capacity(64 << 10, io::stdout()),
             status_shown: false,
+            when: None,
         }
     }
 
@@ -103,6 +106,9 @@ impl Output {
             }
             return;
         }
+        // Every event carries the time it happened (not when it is printed).
+        let when = event.at();
+        self.when = Some(when);
         match event {
             Event::Data {
                 conn,
@@ -112,6 +118,9 @@ impl Output {
                 bytes,
                 ..
             } => self.data(*conn, *peer, *dir, *at, bytes),
+            Event::Notice { notice, .. } => {
+                self.note_at(when, None, None, "notice", &notice.to_string())
+            }
             Event::Connecting { addr, .. } => self.note(
                 None,
                 Some(*addr),
@@ -142,30 +151,41 @@ impl Output {
                 "joined",
                 &format!("client {peer} joined (local {local})"),
             ),
-            Event::ClientRefused { peer, limit, .. } => self.note(
+            Event::ClientRefused {
+                peer, limit, count, ..
+            } => self.note(
                 None,
                 Some(*peer),
                 "refused",
-                &format!("client {peer} refused: {limit} clients already"),
+                &format!("client {peer} refused ×{count}: {limit} clients already"),
             ),
             Event::Closed {
-                conn, peer, reason, ..
+                conn,
+                peer,
+                reason,
+                discarded,
+                ..
             } => {
                 self.decoders.retain(|(c, _), _| c != conn);
-                self.note(
-                    Some(*conn),
-                    Some(*peer),
-                    "closed",
-                    &format!("closed: {reason}"),
-                )
+                let text = if *discarded > 0 {
+                    format!("closed: {reason}; {discarded} queued bytes discarded unsent")
+                } else {
+                    format!("closed: {reason}")
+                };
+                self.note(Some(*conn), Some(*peer), "closed", &text)
             }
             Event::Dropped {
-                datagrams, bytes, ..
+                datagrams,
+                bytes,
+                kernel,
+                ..
             } => self.note(
                 None,
                 None,
                 "dropped",
-                &format!("{datagrams} datagrams ({bytes} bytes) dropped so far"),
+                &format!(
+                    "{datagrams} datagrams ({bytes} bytes) dropped so far; {kernel} by the kernel"
+                ),
             ),
             // Errors go to standard error (see `error`); nothing here.
             Event::Error { .. } | Event::Stopped { .. } => {}
@@ -174,7 +194,8 @@ impl Output {
 
     /// A connection event as a line.
     fn note(&mut self, conn: Option<ConnId>, peer: Option<SocketAddr>, kind: &str, text: &str) {
-        self.note_at(SystemTime::now(), conn, peer, kind, text);
+        let when = self.when.unwrap_or_else(SystemTime::now);
+        self.note_at(when, conn, peer, kind, text);
     }
 
     /// A connection event that happened at `now` as a line.

@@ -122,6 +122,7 @@ pub fn load_rules(path: &Path) -> Result<AutoReplyConfig, PlanError> {
                 echo: file.echo.unwrap_or(false),
                 rules: file.rules.unwrap_or_default(),
                 window_ms: file.window_ms.unwrap_or(defaults.window_ms),
+                limits: defaults.limits,
             }
         }
         None => {

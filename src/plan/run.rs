@@ -231,7 +231,8 @@ impl Runner<'_> {
             Event::Connecting { .. }
             | Event::Listening { .. }
             | Event::ClientRefused { .. }
-            | Event::Dropped { .. } => {}
+            | Event::Dropped { .. }
+            | Event::Notice { .. } => {}
         }
     }
 
@@ -659,7 +660,7 @@ impl Runner<'_> {
             let deadline = Instant::now() + STOP_WAIT;
             while Instant::now() < deadline {
                 match self.events.recv_timeout(deadline - Instant::now()) {
-                    Some(Event::Stopped { session }) if session == id => break,
+                    Some(Event::Stopped { session, .. }) if session == id => break,
                     Some(_) => {}
                     None => break,
                 }
