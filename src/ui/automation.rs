@@ -352,16 +352,8 @@ pub fn commands_ui(
 /// the auto-reply rules on the clipboard (no file I/O on the UI thread). Its two
 /// strings live here rather than in the i18n table to keep this addition self-contained.
 fn plan_skeleton_button(ui: &mut Ui, lang: Lang, settings: &AutomationSettings) {
-    let (label, tip) = match lang {
-        Lang::En => (
-            "Copy as test plan",
-            "Copies a plan for `sockscope test` (TOML): a send and expect for each auto-reply rule, a send for each quick command, and the rules as [auto_reply] for `sockscope --headless … --rules`",
-        ),
-        Lang::Zh => (
-            "复制为测试计划",
-            "复制一份测试计划到剪贴板：每条自动回复规则生成一组发送与期望，每条快捷命令生成一条发送；规则本身也写入计划，供无窗口模式扮演设备",
-        ),
-    };
+    let t = lang.texts();
+    let (label, tip) = (t.copy_as_plan, t.copy_as_plan_tip);
     if ui.button(label).on_hover_text(tip).clicked() {
         ui.ctx().copy_text(crate::plan::skeleton(
             &settings.quick_commands,
