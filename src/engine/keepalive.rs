@@ -40,6 +40,16 @@ pub(crate) fn apply(stream: &TcpStream, keepalive: &Keepalive) -> std::io::Resul
     SockRef::from(stream).set_tcp_keepalive(&params)
 }
 
+/// True when setting an option failed only because the connection is already gone (the
+/// reader reports that as the close); anything else is worth an error.
+pub(crate) fn connection_gone(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::NotConnected | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,8 @@ use super::{CloseReason, EngineError, Event, TcpClientConfig, resolve};
 
 enum Dial {
     Connecting(SocketAddr, SystemTime),
-    Done(Result<TcpStream, EngineError>),
+    /// The connected stream and the address it was dialled at.
+    Done(Result<(TcpStream, SocketAddr), EngineError>),
 }
 
 /// Starts the client worker; everything after validation is reported by events.
@@ -75,7 +76,7 @@ fn dial(host: String, port: u16, timeout: Duration, tx: Sender<Dial>) {
             .and_then(|s| s.connect_timeout(&addr.into(), timeout).map(|()| s));
         match attempt {
             Ok(s) => {
-                let _ = tx.send(Dial::Done(Ok(s.into())));
+                let _ = tx.send(Dial::Done(Ok((s.into(), addr))));
                 return;
             }
             Err(e) => last = Some(map_io(&e, addr, "connecting to", timeout)),
@@ -100,7 +101,7 @@ fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
         core.error(io_error("starting the connect thread", &e));
         return;
     }
-    let stream = loop {
+    let (stream, dialled) = loop {
         if core.stopping() {
             return;
         }
@@ -110,7 +111,7 @@ fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
                 at,
                 addr,
             }),
-            Ok(Dial::Done(Ok(s))) => break s,
+            Ok(Dial::Done(Ok(done))) => break done,
             Ok(Dial::Done(Err(e))) => {
                 core.error(e);
                 return;
@@ -128,16 +129,13 @@ fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
     let _ = stream.set_nodelay(cfg.nodelay);
     if let Some(keepalive) = &cfg.keepalive
         && let Err(e) = super::keepalive::apply(&stream, keepalive)
+        && !super::keepalive::connection_gone(&e)
     {
         core.error(io_error("turning keepalive on", &e));
     }
-    let peer = match stream.peer_addr() {
-        Ok(p) => p,
-        Err(e) => {
-            core.error(io_error("reading the peer address", &e));
-            return;
-        }
-    };
+    // A server that resets at once leaves no peer address to read back: the address we
+    // dialled is the peer, and the reader reports the reset as the close reason.
+    let peer = stream.peer_addr().unwrap_or(dialled);
     let conn = Conn::new(core, stream, peer, SystemTime::now());
     *lock(&core.local) = Some(conn.local);
     let Some(guard) = conn.enter() else {

@@ -357,6 +357,7 @@ fn admit(
     let _ = stream.set_nodelay(true);
     if let Some(keepalive) = &admission.keepalive
         && let Err(e) = super::keepalive::apply(&stream, keepalive)
+        && !super::keepalive::connection_gone(&e)
     {
         core.error(io_error(format!("turning keepalive on for {peer}"), &e));
     }
