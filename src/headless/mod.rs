@@ -16,7 +16,7 @@
 
 mod output;
 
-use std::path::{Path, PathBuf};
+use crate::session::recorder::numbered_free_path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -76,26 +76,6 @@ pub fn session_config(session: &StartSession, options: &SessionOptions) -> Sessi
             ..UdpConfig::default()
         }),
     }
-}
-
-/// `name-2.ext`, `name-3.ext`, …: the first free name beside `path` (an existing log is
-/// never overwritten, as in the window).
-pub fn numbered_free_path(path: &Path) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
-    (2..10_000)
-        .map(|n| {
-            let name = match &ext {
-                Some(ext) => format!("{stem}-{n}.{ext}"),
-                None => format!("{stem}-{n}"),
-            };
-            path.with_file_name(name)
-        })
-        .find(|p| !p.exists())
-        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// Runs the session until it ends; returns the exit status.

@@ -3,11 +3,12 @@
 //! helper thread; when none can be shown (no portal, no zenity) the path field is used
 //! and the window says so.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use egui::{RichText, TextEdit, Ui};
 
+pub use crate::session::recorder::numbered_free_path;
 use crate::session::recorder::{LogFormat, Recorder, raw_tx_path};
 use crate::session::stats::human_bytes;
 use crate::session::time::format_iso;
@@ -90,25 +91,6 @@ fn home_dir() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(PathBuf::from)
-}
-
-/// `name-2.ext`, `name-3.ext`, …: the first that does not exist beside `path`.
-pub fn numbered_free_path(path: &Path) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
-    (2..10_000)
-        .map(|n| {
-            let name = match &ext {
-                Some(ext) => format!("{stem}-{n}.{ext}"),
-                None => format!("{stem}-{n}"),
-            };
-            path.with_file_name(name)
-        })
-        .find(|p| !p.exists())
-        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// `~/sockscope-logs/<stem>-YYYYMMDD-HHMMSS.<ext>`: a path that works without a dialog.

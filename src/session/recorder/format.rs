@@ -96,6 +96,26 @@ impl fmt::Display for LogFormat {
     }
 }
 
+/// `name-2.ext`, `name-3.ext`, …: the first name beside `path` that does not exist, so an
+/// existing log is never overwritten (the window and headless sessions both use it).
+pub fn numbered_free_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+    (2..10_000)
+        .map(|n| {
+            let name = match &ext {
+                Some(ext) => format!("{stem}-{n}.{ext}"),
+                None => format!("{stem}-{n}"),
+            };
+            path.with_file_name(name)
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
 /// Where the raw format writes sent bytes: `.tx` inserted before the extension
 /// (`capture.bin` → `capture.tx.bin`; `capture` → `capture.tx`).
 pub fn raw_tx_path(path: &Path) -> PathBuf {

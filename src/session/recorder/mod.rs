@@ -68,6 +68,6 @@ mod thread;
 
 pub(crate) use entry::{Entry, Initiator, close_text};
 pub use error::RecorderError;
-pub use format::{LogFormat, LogOptions, raw_tx_path};
+pub use format::{LogFormat, LogOptions, numbered_free_path, raw_tx_path};
 pub use save::{WriteSummary, write_records, write_records_with};
 pub use thread::{Recorder, RecorderStatus};
