@@ -9,7 +9,11 @@
 //! user does not want to wait. The requests that mean "the terminal or the session is
 //! going away" (SIGHUP; closing the console, log-off, shut-down on Windows) never force:
 //! they often follow an interrupt by themselves (the console closes while the log is
-//! being finished), and forcing then would cut the log.
+//! being finished), and forcing then would cut the log. Interrupts within
+//! [`SAME_PRESS`] of each other count as one key press: one Ctrl+C can reach a process
+//! twice (Wine delivers the console's Ctrl+C event and the terminal's SIGINT), and a
+//! user's second press, meant to force, comes later than that. Once [`finished`] has
+//! been called nothing forces: the logs are done and the process is ending anyway.
 //!
 //! The handlers only bump an atomic counter (async-signal-safe on Unix; on Windows the
 //! handler runs on a thread the system creates); a watcher thread turns the count into
@@ -22,8 +26,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// A second request within this long after the first exits at once.
+/// A second interrupt within this long after the first exits at once.
 pub const FORCE_WINDOW: Duration = Duration::from_secs(3);
+/// Interrupts closer together than this are one key press delivered twice.
+pub const SAME_PRESS: Duration = Duration::from_millis(300);
 /// Exit status of a forced exit: 128 + SIGINT, what shells report for Ctrl+C.
 pub const FORCED_EXIT_CODE: i32 = 130;
 /// How long a Windows console-close handler holds the process open for the log to be
@@ -45,16 +51,25 @@ static FINISHED_CHANGED: Condvar = Condvar::new();
 pub enum Reaction {
     /// Close the window the normal way (logs are finished).
     Close,
-    /// Exit at once (the second request within [`FORCE_WINDOW`]).
+    /// Exit at once (the second interrupt within [`FORCE_WINDOW`]).
     ExitNow,
+    /// Nothing new: the same key press again, within [`SAME_PRESS`].
+    Repeat,
 }
 
-/// The reaction to an interrupt at `now` when the previous interrupt came at
-/// `previous` (other requests always close).
+/// The reaction to an interrupt at `now` when the previous interrupt that closed came
+/// at `previous` (other requests always close).
 pub fn react(previous: Option<Instant>, now: Instant) -> Reaction {
-    match previous {
-        Some(at) if now.saturating_duration_since(at) < FORCE_WINDOW => Reaction::ExitNow,
-        _ => Reaction::Close,
+    let Some(at) = previous else {
+        return Reaction::Close;
+    };
+    let since = now.saturating_duration_since(at);
+    if since < SAME_PRESS {
+        Reaction::Repeat
+    } else if since < FORCE_WINDOW {
+        Reaction::ExitNow
+    } else {
+        Reaction::Close
     }
 }
 
@@ -129,6 +144,7 @@ impl Seen {
                     reaction = Some(Reaction::Close);
                 }
                 Reaction::ExitNow => return Some(Reaction::ExitNow),
+                Reaction::Repeat => {}
             }
         }
         reaction
@@ -143,8 +159,11 @@ fn watch(close: impl Fn()) {
         let others = OTHERS.load(Ordering::SeqCst);
         match seen.take(interrupts, others, Instant::now()) {
             Some(Reaction::Close) => close(),
-            Some(Reaction::ExitNow) => std::process::exit(FORCED_EXIT_CODE),
-            None => {}
+            // Once the logs are finished the process is ending on its own: let it.
+            Some(Reaction::ExitNow) if !wait_finished(Duration::ZERO) => {
+                std::process::exit(FORCED_EXIT_CODE)
+            }
+            Some(_) | None => {}
         }
     }
 }
@@ -230,11 +249,17 @@ mod tests {
     #[cfg(unix)]
     use std::sync::atomic::AtomicUsize;
 
-    /// The first request closes; a second within the window exits; a later one closes.
+    /// The first request closes; the same press delivered twice is nothing new; a
+    /// second press within the window exits; a later one closes.
     #[test]
     fn second_request_soon_exits() {
         let t0 = Instant::now();
         assert_eq!(react(None, t0), Reaction::Close);
+        assert_eq!(react(Some(t0), t0), Reaction::Repeat);
+        assert_eq!(
+            react(Some(t0), t0 + Duration::from_millis(100)),
+            Reaction::Repeat
+        );
         assert_eq!(
             react(Some(t0), t0 + Duration::from_millis(500)),
             Reaction::ExitNow
@@ -254,10 +279,13 @@ mod tests {
         assert_eq!(seen.take(1, 1, soon), Some(Reaction::Close));
         assert_eq!(seen.take(1, 3, soon), Some(Reaction::Close));
         assert_eq!(seen.take(1, 3, soon), None);
-        assert_eq!(seen.take(2, 3, soon), Some(Reaction::ExitNow));
-        // Two interrupts seen in one look force as well.
+        // The same press delivered twice (Wine: console event and SIGINT) is one.
+        assert_eq!(seen.take(2, 3, soon), None);
+        let later = t0 + Duration::from_millis(800);
+        assert_eq!(seen.take(3, 3, later), Some(Reaction::ExitNow));
+        // Two interrupts seen in one look are one press.
         let mut seen = Seen::default();
-        assert_eq!(seen.take(2, 0, t0), Some(Reaction::ExitNow));
+        assert_eq!(seen.take(2, 0, t0), Some(Reaction::Close));
     }
 
     /// A waiting close handler is released by `finished` and not before (on Windows the
