@@ -37,6 +37,7 @@ mod core;
 mod counters;
 mod error;
 mod keepalive;
+mod readbuf;
 mod responder;
 mod sink;
 mod tcp_client;

@@ -282,6 +282,8 @@ texts! {
     echo_tip: "Send every message back to whoever sent it", "把收到的每条消息原样发回";
     file_exists: "This file exists", "文件已存在";
     to_count: "still to count", "待统计";
+    redecoding: "re-decoding", "重新解码中";
+    redecoding_tip: "The view's records are decoded again in the new encoding, a few each frame; rows not reached yet are decoded on their own meanwhile", "正在用新编码重新解码已收到的记录，每帧处理一部分；尚未处理的行暂时单独解码显示";
     copy_as_plan: "Copy as test plan", "复制为测试计划";
     copy_as_plan_tip: "Copies a plan for `sockscope test` (TOML): a send and expect for each auto-reply rule, a send for each quick command, and the rules as [auto_reply] for `sockscope --headless … --rules`", "复制一份测试计划到剪贴板：每条自动回复规则生成一组发送与期望，每条快捷命令生成一条发送；规则本身也写入计划，供无窗口模式扮演设备";
     keepalive: "Keepalive after idle (s, 0 = off)", "保活探测空闲时间（秒，0 关闭）";

@@ -371,6 +371,8 @@ impl SockscopeApp {
         for (i, tab) in self.tabs.iter_mut().enumerate() {
             more |= tab.drain_events(lang, share, i != self.active);
             tab.poll(lang);
+            // Counting and re-decoding go on in the next frames even when nothing arrives.
+            more |= tab.store.uncounted_bytes() > 0;
             running |= tab.running() || tab.files.busy();
         }
         self.last_tick = Some((start, start.elapsed()));

@@ -86,6 +86,18 @@ pub fn status_ui(
         } else {
             ui.label(text).on_hover_text(t.decode_errors_tip);
         }
+        // Counting and re-decoding go on a few records per frame: say how far they are.
+        if let Some(done) = store.redecoding() {
+            ui.label(format!("{} {:.0}%", t.redecoding, f64::from(done) * 100.0))
+                .on_hover_text(t.redecoding_tip);
+        } else if store.uncounted_bytes() > 0 {
+            ui.label(format!(
+                "(+ {} {})",
+                human_bytes(store.uncounted_bytes() as f64),
+                t.to_count
+            ))
+            .on_hover_text(t.decode_errors_tip);
+        }
         let losses = facts.losses;
         for (count, words, tip) in [
             (facts.udp_dropped, t.udp_dropped, t.udp_dropped_tip),

@@ -141,6 +141,12 @@ pub struct Store {
     uncounted_bytes: u64,
     /// Records before this sequence number are counted.
     count_cursor: u64,
+    /// After a switch to an encoding decoded when stored (GBK, Big5, UTF-16, …): the
+    /// streaming decoders of the re-decoding pass, which [`Store::poll`] moves through the
+    /// held records within a budget per frame, oldest first. `None` when no pass runs.
+    redecode: Option<FastMap<StreamKey, (StreamDecoder, bool)>>,
+    /// Bytes the running re-decoding pass started with (for its progress).
+    redecode_total: u64,
     frame_buf: Vec<FrameOut>,
     /// The view is paused: keep what it shows, drop new records that do not fit.
     pinned: bool,
@@ -165,6 +171,8 @@ impl Store {
             invalid_held: 0,
             uncounted_bytes: 0,
             count_cursor: 0,
+            redecode: None,
+            redecode_total: 0,
             frame_buf: Vec::new(),
             pinned: false,
             stats: Stats::default(),
@@ -286,9 +294,30 @@ impl Store {
         if record.counted {
             return record.invalid;
         }
-        let mut carry = record.carry;
-        let invalid = lazy::scan(self.encoding, &mut carry, &record.bytes, record.whole());
+        let invalid = if lazy::renders_lazily(self.encoding) {
+            let mut carry = record.carry;
+            lazy::scan(self.encoding, &mut carry, &record.bytes, record.whole())
+        } else {
+            // Waiting for the re-decoding pass: decoded on its own for now.
+            let mut out = String::new();
+            lazy::render(
+                self.encoding,
+                Carry::default(),
+                &record.bytes,
+                record.whole(),
+                &mut out,
+            )
+        };
         u32::try_from(invalid).unwrap_or(u32::MAX)
+    }
+
+    /// While a switch to an encoding decoded when stored is re-decoding the held records:
+    /// how far it got, 0.0–1.0 (`None` when no pass runs).
+    pub fn redecoding(&self) -> Option<f32> {
+        self.redecode.as_ref()?;
+        let total = self.redecode_total.max(1) as f64;
+        let left = self.uncounted_bytes.min(self.redecode_total) as f64;
+        Some((1.0 - left / total) as f32)
     }
 
     /// Bytes of held records whose invalid bytes are still to be counted
@@ -298,9 +327,13 @@ impl Store {
     }
 
     /// Counts the invalid bytes of held records not counted yet, oldest first, until
-    /// about `budget` bytes were scanned.
+    /// about `budget` bytes were scanned. During a re-decoding pass (see
+    /// [`Store::set_encoding`]) this is the pass: each record is decoded in order with its
+    /// stream's decoder, and when the pass reaches the newest record those decoders become
+    /// the streams' own.
     pub fn count_some(&mut self, budget: usize) {
         if self.uncounted_bytes == 0 {
+            self.end_redecode();
             return;
         }
         let first = self.records.front().map_or(self.next_seq, |r| r.seq);
@@ -309,6 +342,7 @@ impl Store {
             return;
         };
         let encoding = self.encoding;
+        let lazily = lazy::renders_lazily(encoding);
         let mut scanned = 0usize;
         let mut cursor = start;
         for record in self.records.iter_mut().skip(index) {
@@ -319,8 +353,27 @@ impl Store {
             if record.counted {
                 continue;
             }
-            let mut carry = record.carry;
-            let invalid = lazy::scan(encoding, &mut carry, &record.bytes, record.whole());
+            let invalid = if lazily {
+                let mut carry = record.carry;
+                lazy::scan(encoding, &mut carry, &record.bytes, record.whole())
+            } else {
+                let before = record.cost();
+                let (text, invalid) = if record.whole() {
+                    decode_record(encoding, None, &record.bytes)
+                } else {
+                    let key = stream_key(record.session, record.conn, record.peer, record.kind);
+                    let (decoder, clean) = self
+                        .redecode
+                        .get_or_insert_default()
+                        .entry(key)
+                        .or_insert_with(|| (StreamDecoder::new(encoding), true));
+                    decode_record(encoding, Some((decoder, clean)), &record.bytes)
+                };
+                record.text = text;
+                record.lazy = false;
+                self.held_bytes = (self.held_bytes + record.cost()).saturating_sub(before);
+                invalid
+            };
             record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
             record.counted = true;
             scanned += record.bytes.len();
@@ -332,6 +385,27 @@ impl Store {
             }
         }
         self.count_cursor = cursor;
+        if self.uncounted_bytes == 0 {
+            self.end_redecode();
+        }
+        // Decoded text counts against the byte cap.
+        self.evict();
+    }
+
+    /// Ends a re-decoding pass that went through every held record: open streams go on
+    /// from where the pass left their decoders, so a character split across the next read
+    /// still comes out whole.
+    fn end_redecode(&mut self) {
+        let Some(decoders) = self.redecode.take() else {
+            return;
+        };
+        self.redecode_total = 0;
+        for (key, (decoder, clean)) in decoders {
+            if let Some(state) = self.streams.get_mut(&key) {
+                state.decoder = decoder;
+                state.clean = clean;
+            }
+        }
     }
 
     /// Invalid bytes in the held received records under the current encoding (what we
@@ -340,8 +414,12 @@ impl Store {
         self.invalid_held
     }
 
-    /// Switches the encoding and re-decodes every held record from its bytes, in order,
-    /// with fresh streaming decoders.
+    /// Switches the encoding. For the encodings rendered when shown (UTF-8, ASCII,
+    /// Windows-1252) each held record only gets its carry from the bytes before it. For
+    /// the others every held stream record is marked for a re-decoding pass, which
+    /// [`Store::poll`] runs within a budget per frame, oldest first, with fresh streaming
+    /// decoders (records not reached yet render on their own meanwhile), so a switch over
+    /// a full store never stalls a frame.
     pub fn set_encoding(&mut self, encoding: TextEncoding) {
         if encoding == self.encoding {
             return;
@@ -351,7 +429,6 @@ impl Store {
             state.decoder = StreamDecoder::new(encoding);
             state.clean = true;
         }
-        let mut decoders: HashMap<StreamKey, (StreamDecoder, bool)> = HashMap::new();
         let mut tails: HashMap<StreamKey, ([u8; 3], u8)> = HashMap::new();
         let lazily = lazy::renders_lazily(encoding);
         let mut held = 0usize;
@@ -375,23 +452,16 @@ impl Store {
                     record.carry = carry;
                     record.counted = counted;
                     record.invalid = invalid;
-                    if !counted {
-                        uncounted += record.bytes.len() as u64;
-                    }
                 } else {
-                    let (text, invalid) = if record.whole() {
-                        decode_record(encoding, None, &record.bytes)
-                    } else {
-                        let (decoder, clean) = decoders
-                            .entry(key)
-                            .or_insert_with(|| (StreamDecoder::new(encoding), true));
-                        decode_record(encoding, Some((decoder, clean)), &record.bytes)
-                    };
-                    record.text = text;
-                    record.lazy = false;
+                    // Decoded by the pass (`count_some`); shown on its own until then.
+                    record.text = None;
+                    record.lazy = true;
                     record.carry = Carry::default();
-                    record.counted = true;
-                    record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
+                    record.counted = false;
+                    record.invalid = 0;
+                }
+                if !record.counted {
+                    uncounted += record.bytes.len() as u64;
                 }
                 invalid_held += received_invalid(record);
             } else if record.kind != RecordKind::Info {
@@ -406,15 +476,12 @@ impl Store {
         self.invalid_held = invalid_held;
         self.uncounted_bytes = uncounted;
         self.count_cursor = self.records.front().map_or(self.next_seq, |r| r.seq);
-        // Streams still open continue from where the re-decoding left them, so a
-        // character split across the next read still comes out whole.
-        for (key, (decoder, clean)) in decoders {
-            if let Some(state) = self.streams.get_mut(&key) {
-                state.decoder = decoder;
-                state.clean = clean;
-            }
+        self.redecode = (!lazily).then(FastMap::default);
+        self.redecode_total = if lazily { 0 } else { uncounted };
+        if !lazily {
+            // Small stores are done at once; a full one goes on in the next frames.
+            self.count_some(COUNT_BUDGET);
         }
-
         self.evict();
     }
 
@@ -485,6 +552,10 @@ impl Store {
     /// Ends the streams of a connection (closed): pending frame bytes become a record and
     /// the decoders flush what they held.
     pub fn end_conn(&mut self, session: SessionId, conn: ConnId) {
+        if self.redecode.is_some() {
+            // The flush below needs the streams' decoders where the pass leaves them.
+            self.count_some(usize::MAX);
+        }
         let keys: Vec<StreamKey> = self
             .streams
             .keys()
@@ -539,6 +610,7 @@ impl Store {
         self.held_bytes = 0;
         self.invalid_held = 0;
         self.uncounted_bytes = 0;
+        self.end_redecode();
         self.evicted_records = 0;
         self.evicted_bytes = 0;
     }
@@ -584,6 +656,12 @@ impl Store {
             };
             let (counted, invalid, is_lazy) = lazy_facts(encoding, carry, &bytes);
             (None, invalid as usize, counted, is_lazy, carry)
+        } else if !whole && self.redecode.is_some() {
+            // A re-decoding pass runs: this read waits its turn in the pass, which holds
+            // the stream's decoder.
+            let state = self.stream_state(key);
+            push_tail(&mut state.tail, &mut state.tail_len, &bytes);
+            (None, 0, false, true, Carry::default())
         } else {
             let (text, invalid) = if whole {
                 decode_record(encoding, None, &bytes)
@@ -797,6 +875,64 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A switch to GBK over a store larger than one frame's budget re-decodes over
+    /// several polls (with its progress), reads arriving meanwhile wait their turn, and
+    /// at the end every record, the error count and the open stream's decoder are what
+    /// one streaming decoder makes of the same reads: a character split across the read
+    /// that arrived during the pass and the one after it comes out whole.
+    #[test]
+    fn switch_to_an_eager_encoding_runs_over_several_frames() {
+        let line = gbk("温度=21.5 状态=正常\r\n");
+        let mut reads: Vec<Vec<u8>> = Vec::new();
+        let mut stream = Vec::new();
+        while stream.len() < 3 * COUNT_BUDGET {
+            stream.extend_from_slice(&line);
+            stream.push(0xFF);
+        }
+        for chunk in stream.chunks(4093) {
+            reads.push(chunk.to_vec());
+        }
+        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+        for read in &reads {
+            push(&mut store, Some(1), read);
+        }
+        store.set_encoding(TextEncoding::Gbk);
+        let progress = store.redecoding().expect("a pass runs");
+        assert!(progress > 0.0 && progress < 1.0, "{progress}");
+        // Rows not reached yet still show text (decoded on their own).
+        let newest = store.get(store.len() - 1).unwrap();
+        assert!(store.text(newest).contains("状态"));
+        // A read arrives during the pass, ending in half a character.
+        let tail = gbk("你好");
+        let mut during = line.clone();
+        during.push(tail[0]);
+        push(&mut store, Some(1), &during);
+        reads.push(during);
+        let mut polls = 0;
+        while store.redecoding().is_some() {
+            store.poll(Instant::now());
+            polls += 1;
+            assert!(polls < 100, "the pass never ends");
+        }
+        assert!(polls >= 2, "one frame did it all ({polls} polls)");
+        // The next read completes the character with the pass's decoder.
+        push(&mut store, Some(1), &tail[1..]);
+        reads.push(tail[1..].to_vec());
+        let mut decoder = StreamDecoder::new(TextEncoding::Gbk);
+        let mut errors = 0;
+        for (record, read) in store.iter().zip(&reads) {
+            let mut eager = String::new();
+            let invalid = decoder.decode(read, false, &mut eager);
+            errors += invalid as u64;
+            assert_eq!(store.text(record), eager);
+            assert_eq!(record.invalid(), Some(invalid as u32));
+        }
+        assert_eq!(store.len(), reads.len());
+        assert_eq!(store.text(store.get(store.len() - 1).unwrap()), "你好");
+        assert_eq!(store.decode_errors(), errors);
+        assert_eq!(store.uncounted_bytes(), 0);
     }
 
     /// A GBK character split across two reads decodes whole, in the second record.
