@@ -648,6 +648,13 @@ impl Engine {
         (engine, rx)
     }
 
+    /// Bounds the received payload bytes queued for the consumer of this engine's events
+    /// (the window): readers wait above it, UDP counts what does not fit. 32 MiB unless
+    /// set; see [`crate::session::store::window_queue_bytes`].
+    pub fn set_queue_bytes(&self, bytes: usize) {
+        self.sink.set_queue_bytes(bytes);
+    }
+
     /// Starts a session. A client returns at once and resolves + connects on a worker
     /// (`Connecting`, then `Connected` or `Error`, ... `Stopped`). A server or UDP session
     /// resolves and binds here, so errors such as `AddrInUse` are returned directly (and

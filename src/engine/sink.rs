@@ -31,14 +31,17 @@ use crate::sync::lock;
 /// requests a repaint).
 pub type Waker = Box<dyn Fn() + Send + Sync>;
 
-/// Most payload bytes queued for the consumer at once (TCP workers wait above it, UDP
-/// workers count the datagram as dropped): enough for the readers to go on at ~2 GB/s
-/// while the window draws a 16 ms frame, so a frame no longer stalls a flood.
+/// Most payload bytes queued for the consumer at once, unless set otherwise with
+/// [`Sink::set_queue_bytes`] (TCP workers wait above it, UDP workers count the datagram
+/// as dropped): enough for the readers to go on at ~2 GB/s while the window draws a 16 ms
+/// frame, so a frame does not stall a flood.
 pub(crate) const QUEUE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Payload bytes in the queue, and a way for producers to wait for room.
 struct ByteBudget {
     queued: AtomicUsize,
+    /// The bound on `queued` ([`QUEUE_BYTES`] unless set).
+    limit: AtomicUsize,
     /// False once the receiver is gone: nobody will make room any more.
     open: AtomicBool,
     lock: Mutex<()>,
@@ -46,10 +49,14 @@ struct ByteBudget {
 }
 
 impl ByteBudget {
-    /// Waits until the queue holds no more than [`QUEUE_BYTES`] (or the receiver is gone).
+    /// True while the queue holds more than its limit.
+    fn full(&self) -> bool {
+        self.queued.load(Ordering::Acquire) > self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Waits until the queue holds no more than its limit (or the receiver is gone).
     fn wait_for_room(&self) {
-        while self.queued.load(Ordering::Acquire) > QUEUE_BYTES && self.open.load(Ordering::Acquire)
-        {
+        while self.full() && self.open.load(Ordering::Acquire) {
             let guard = lock(&self.lock);
             // The timeout covers a release that happened between the check and the wait.
             let _ = self.room.wait_timeout(guard, Duration::from_millis(5));
@@ -61,7 +68,8 @@ impl ByteBudget {
             return;
         }
         let before = self.queued.fetch_sub(bytes, Ordering::AcqRel);
-        if before > QUEUE_BYTES && before - bytes <= QUEUE_BYTES {
+        let limit = self.limit.load(Ordering::Relaxed);
+        if before > limit && before - bytes <= limit {
             let _guard = lock(&self.lock);
             self.room.notify_all();
         }
@@ -106,6 +114,7 @@ impl Sink {
         let pending = Arc::new(AtomicBool::new(false));
         let budget = Arc::new(ByteBudget {
             queued: AtomicUsize::new(0),
+            limit: AtomicUsize::new(QUEUE_BYTES),
             open: AtomicBool::new(true),
             lock: Mutex::new(()),
             room: Condvar::new(),
@@ -127,6 +136,15 @@ impl Sink {
                 budget,
             },
         )
+    }
+
+    /// Bounds the payload bytes queued for the consumer (at least 64 KiB).
+    pub(crate) fn set_queue_bytes(&self, bytes: usize) {
+        self.budget
+            .limit
+            .store(bytes.max(64 << 10), Ordering::Relaxed);
+        let _guard = lock(&self.budget.lock);
+        self.budget.room.notify_all();
     }
 
     pub(crate) fn set_tap(&self, tap: Option<SyncSender<Event>>) {
@@ -171,7 +189,7 @@ impl Sink {
             self.any_unrecorded.store(true, Ordering::Release);
         }
         let len = payload_len(&event);
-        if len > 0 && self.budget.queued.load(Ordering::Acquire) > QUEUE_BYTES {
+        if len > 0 && self.budget.full() {
             return !self.budget.open.load(Ordering::Acquire);
         }
         self.budget.queued.fetch_add(len, Ordering::AcqRel);

@@ -265,9 +265,7 @@ impl SockscopeApp {
     fn rebalance_views(&mut self) {
         let share = self.view_share(self.tabs.len());
         for tab in &mut self.tabs {
-            let mut caps = tab.store.caps();
-            caps.max_bytes = share;
-            tab.store.set_caps(caps);
+            tab.set_view_bytes(share);
         }
     }
 

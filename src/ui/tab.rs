@@ -189,7 +189,7 @@ impl SessionTab {
         let mut store = Store::new(caps, settings.view.encoding);
         store.set_frame_mode(settings.view.framing.mode());
         store.set_frame_check(settings.view.frame_check());
-        SessionTab {
+        let mut tab = SessionTab {
             settings,
             status: Status::Idle,
             session: None,
@@ -211,7 +211,20 @@ impl SessionTab {
             uid,
             engine,
             events,
-        }
+        };
+        tab.set_view_bytes(view_bytes);
+        tab
+    }
+
+    /// Sets the memory this tab's view may use: what the store holds plus what is queued
+    /// on its way there ([`crate::session::store::window_queue_bytes`] of it).
+    pub fn set_view_bytes(&mut self, bytes: usize) {
+        let mut caps = self.store.caps();
+        caps.max_bytes = bytes;
+        self.store.set_caps(caps);
+        let queue = crate::session::store::window_queue_bytes(bytes);
+        self.engine.set_queue_bytes(queue);
+        self.store.set_reserve(queue);
     }
 
     /// True while the session runs (connecting, connected, listening or bound).

@@ -53,6 +53,14 @@ impl Default for StoreCaps {
     }
 }
 
+/// How many received bytes may be on their way to a store of `view_bytes` (queued
+/// between the engine's readers and the window): half the view, at most 32 MiB, at least
+/// 1 MiB. The store keeps that much of its cap free ([`Store::set_reserve`]), so the
+/// store and the queue together stay within the view's cap.
+pub fn window_queue_bytes(view_bytes: usize) -> usize {
+    (view_bytes / 2).clamp(1 << 20, 32 << 20)
+}
+
 /// Key of one byte stream: a connection (or UDP peer) in one direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct StreamKey {
@@ -118,8 +126,9 @@ fn lazy_facts(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> (bool, u32,
     }
 }
 
-/// Bytes of held records counted per [`Store::poll`] (a few milliseconds of scanning).
-const COUNT_BUDGET: usize = 512 << 10;
+/// Bytes of held records counted (or re-decoded) per [`Store::poll`]: about a
+/// millisecond of scanning, so a flood leaves the frame its time for drawing.
+const COUNT_BUDGET: usize = 256 << 10;
 
 /// Largest frame the framer assembles before it reports an oversize frame.
 const MAX_FRAME: usize = 1024 * 1024;
@@ -150,6 +159,8 @@ pub struct Store {
     frame_buf: Vec<FrameOut>,
     /// The view is paused: keep what it shows, drop new records that do not fit.
     pinned: bool,
+    /// Bytes of the cap kept free for data on its way to the store.
+    reserve: usize,
     /// Counters per session and per peer.
     pub stats: Stats,
 }
@@ -175,6 +186,7 @@ impl Store {
             redecode_total: 0,
             frame_buf: Vec::new(),
             pinned: false,
+            reserve: 0,
             stats: Stats::default(),
         }
     }
@@ -237,6 +249,14 @@ impl Store {
         }
     }
 
+    /// Keeps `bytes` of the byte cap free for data on its way to the store (the engine's
+    /// queue for the window, [`window_queue_bytes`]), so what is held and what is coming
+    /// together stay within the cap; at most half the cap.
+    pub fn set_reserve(&mut self, bytes: usize) {
+        self.reserve = bytes.min(self.caps.max_bytes / 2);
+        self.evict();
+    }
+
     /// The caps in force.
     pub fn caps(&self) -> StoreCaps {
         self.caps
@@ -245,6 +265,7 @@ impl Store {
     /// Changes the caps, evicting at once if the store is over the new ones.
     pub fn set_caps(&mut self, caps: StoreCaps) {
         self.caps = caps;
+        self.reserve = self.reserve.min(caps.max_bytes / 2);
         self.evict();
     }
 
@@ -704,7 +725,7 @@ impl Store {
     fn insert(&mut self, mut record: Record) {
         if self.pinned
             && (self.records.len() >= self.caps.max_records
-                || self.held_bytes() + record.cost() > self.caps.max_bytes)
+                || self.held_bytes() + record.cost() + self.reserve > self.caps.max_bytes)
         {
             // Paused and full: what the user is looking at stays; this one is dropped from
             // the view (it takes no sequence number, so the held ones stay contiguous).
@@ -731,7 +752,8 @@ impl Store {
 
     fn evict(&mut self) {
         loop {
-            let over_bytes = self.held_bytes() > self.caps.max_bytes && self.records.len() > 1;
+            let over_bytes =
+                self.held_bytes() + self.reserve > self.caps.max_bytes && self.records.len() > 1;
             if !over_bytes && self.records.len() <= self.caps.max_records {
                 break;
             }
@@ -933,6 +955,33 @@ mod tests {
         assert_eq!(store.text(store.get(store.len() - 1).unwrap()), "你好");
         assert_eq!(store.decode_errors(), errors);
         assert_eq!(store.uncounted_bytes(), 0);
+    }
+
+    /// The room kept for data on its way (the engine's queue for the window) comes off
+    /// the byte cap, at most half of it, so what is held and what is coming stay within
+    /// the cap; a larger cap gives the room back.
+    #[test]
+    fn reserve_keeps_room_for_the_queue() {
+        let caps = StoreCaps {
+            max_bytes: 1 << 20,
+            max_records: 1_000_000,
+        };
+        let mut store = Store::new(caps, TextEncoding::Utf8);
+        let read = vec![b'x'; 16 << 10];
+        for _ in 0..200 {
+            push(&mut store, Some(1), &read);
+        }
+        assert!(store.held_bytes() > 900 << 10, "{}", store.held_bytes());
+        store.set_reserve(window_queue_bytes(caps.max_bytes));
+        assert_eq!(window_queue_bytes(caps.max_bytes), 1 << 20);
+        // 1 MiB asked, half the cap kept.
+        assert!(store.held_bytes() <= 512 << 10, "{}", store.held_bytes());
+        for _ in 0..200 {
+            push(&mut store, Some(1), &read);
+            assert!(store.held_bytes() + (512 << 10) <= caps.max_bytes);
+        }
+        assert_eq!(window_queue_bytes(64 << 20), 32 << 20);
+        assert_eq!(window_queue_bytes(1 << 30), 32 << 20);
     }
 
     /// A GBK character split across two reads decodes whole, in the second record.
