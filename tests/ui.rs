@@ -837,6 +837,11 @@ fn encoding_switch_over_a_full_view_shows_progress() {
     assert_eq!(h.state().tab().store.decode_errors(), lines);
     h.run_steps(2);
     assert!(h.query_by_label_contains("re-decoding").is_none());
+    // The view's budget shows the room kept for arriving data (half of the 64 MiB).
+    assert!(
+        h.query_by_label_contains("+ 32.0 MiB / 64.0 MiB").is_some(),
+        "view memory does not show the reserve"
+    );
 }
 
 /// Framing by fixed length, chosen in the window, with a CRC-16/MODBUS check: a good

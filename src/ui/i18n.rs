@@ -247,6 +247,7 @@ texts! {
     udp_peer_tip: "Where \"Default peer\" sends; empty: whoever sent last", "“默认目标”发送到此处；留空则发给最后发来数据的对端";
     variables_tip: "{counter} {time} {rand:N} {len} are replaced in every send; untick to send braces as typed", "每次发送时替换 {counter} {time} {rand:N} {len}；取消勾选则按原样发送花括号";
     view_memory: "View memory", "显示内存";
+    view_reserved_tip: "kept free for data on its way to the view (received while a frame is drawn), so a flood never takes more than the budget", "为正在送往显示的数据预留（绘制一帧期间收到的数据），洪流时也不会超出上限";
     view_memory_tip: "One budget for the views of all tabs; the oldest records leave the view (never the log) when it is full", "所有标签页共用的显示内存上限；用满时最早的记录移出显示（日志不受影响）";
     file_hint: "/path/to/firmware.bin", "/路径/固件.bin";
     command_name_hint: "read registers", "读寄存器";

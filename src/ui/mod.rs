@@ -452,6 +452,7 @@ impl SockscopeApp {
         self.apply_tab_actions(tab_actions);
         let budget = status::ViewBudget {
             used: self.tabs.iter().map(|t| t.store.held_bytes()).sum(),
+            reserved: self.tabs.iter().map(|t| t.store.reserve()).sum(),
             cap: self.settings.view_cap_mib.clamp(1, 4096) * 1024 * 1024,
             tabs: self.tabs.len(),
         };

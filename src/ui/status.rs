@@ -18,6 +18,9 @@ use super::widgets::{ERROR_COLOR, OK_COLOR, RX_COLOR, TX_COLOR};
 pub struct ViewBudget {
     /// Bytes held by every tab's view together.
     pub used: usize,
+    /// Bytes of the cap kept free for data on its way to the views (the queues between
+    /// the network and the window).
+    pub reserved: usize,
     /// The shared cap in bytes.
     pub cap: usize,
     /// How many tabs share it.
@@ -154,12 +157,19 @@ pub fn status_ui(
         .on_hover_text(t.shown_tip);
         ui.separator();
         ui.label(format!(
-            "{} {} / {}",
+            "{} {} + {} / {}",
             t.view_memory,
             human_bytes(budget.used as f64),
+            human_bytes(budget.reserved as f64),
             human_bytes(budget.cap as f64),
         ))
-        .on_hover_text(format!("{} ({})", t.view_memory_tip, budget.tabs));
+        .on_hover_text(format!(
+            "{} ({})\n+ {}: {}",
+            t.view_memory_tip,
+            budget.tabs,
+            human_bytes(budget.reserved as f64),
+            t.view_reserved_tip
+        ));
     });
 }
 

@@ -257,6 +257,11 @@ impl Store {
         self.evict();
     }
 
+    /// Bytes of the byte cap kept free for data on its way ([`Store::set_reserve`]).
+    pub fn reserve(&self) -> usize {
+        self.reserve
+    }
+
     /// The caps in force.
     pub fn caps(&self) -> StoreCaps {
         self.caps
