@@ -18,19 +18,21 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::sync::lock;
 
 use super::core::{CONN_STACK, MAIN_STACK, SendQueue, SessionCore, WRITER_IDLE, spawn_worker};
 use super::counters::Counters;
 use super::error::{MAX_DATAGRAM, io_error, map_io};
+use super::interfaces::InterfaceAddr;
+use super::multicast::{self, GroupSpec, GroupState, GroupStatus, MulticastOptions};
 use super::responder::Action;
 use super::{
     Direction, EngineError, Event, Notice, SendTarget, UdpConfig, parse_host_port, resolve,
@@ -82,6 +84,14 @@ pub(crate) struct UdpState {
     kernel_dropped: AtomicU64,
     /// SO_RCVBUF asked for and granted.
     recv_buffer: (usize, usize),
+    /// Sending options for groups, applied by the worker when it starts.
+    multicast: MulticastOptions,
+    /// The session's groups and where they stand (the window reads it).
+    groups: Mutex<Vec<GroupState>>,
+    /// Joins (true) and leaves (false) the worker has yet to carry out.
+    group_changes: Mutex<Vec<(GroupSpec, bool)>>,
+    /// True while `group_changes` holds something (checked once per loop, lock-free).
+    changes_pending: AtomicBool,
 }
 
 fn bind_udp(addr: SocketAddr, recv_buffer: usize, ipv6_only: bool) -> io::Result<Socket> {
@@ -91,10 +101,10 @@ fn bind_udp(addr: SocketAddr, recv_buffer: usize, ipv6_only: bool) -> io::Result
     if recv_buffer > 0 {
         let _ = socket.set_recv_buffer_size(recv_buffer);
     }
-    // A debugging tool should be able to send to a broadcast address.
-    if addr.is_ipv4() {
-        let _ = socket.set_broadcast(true);
-    }
+    // A debugging tool should be able to send to a broadcast address (a dual-stack
+    // socket sends IPv4 broadcasts too). Without SO_BROADCAST the send fails with
+    // "permission denied".
+    let _ = socket.set_broadcast(true);
     socket.bind(&addr.into())?;
     socket.set_read_timeout(Some(READ_TIMEOUT))?;
     kernel_drops::enable(&socket);
@@ -159,7 +169,14 @@ pub(crate) fn start(
         dropped_bytes: AtomicU64::new(0),
         kernel_dropped: AtomicU64::new(0),
         recv_buffer: (cfg.recv_buffer, granted),
+        multicast: cfg.multicast.clone(),
+        groups: Mutex::new(Vec::new()),
+        group_changes: Mutex::new(Vec::new()),
+        changes_pending: AtomicBool::new(false),
     });
+    for spec in &cfg.multicast.join {
+        state.queue_group(spec.clone(), true);
+    }
     let Some(guard) = core.enter() else {
         return Err(EngineError::NotConnected);
     };
@@ -234,6 +251,78 @@ impl UdpState {
         }
     }
 
+    /// Queues a join (`join`) or leave of `spec` for the worker and marks the group.
+    pub(crate) fn queue_group(&self, spec: GroupSpec, join: bool) {
+        {
+            let mut groups = lock(&self.groups);
+            match groups.iter_mut().find(|g| g.spec == spec) {
+                Some(g) if join => g.status = GroupStatus::Joining,
+                Some(_) => {}
+                None if join => groups.push(GroupState {
+                    spec: spec.clone(),
+                    status: GroupStatus::Joining,
+                    received: 0,
+                }),
+                None => {}
+            }
+        }
+        lock(&self.group_changes).push((spec, join));
+        self.changes_pending.store(true, Ordering::Release);
+    }
+
+    /// The session's groups and where they stand.
+    pub(crate) fn groups(&self) -> Vec<GroupState> {
+        lock(&self.groups).clone()
+    }
+
+    /// Carries out the queued joins and leaves (on the worker), one event each.
+    fn change_groups(&self, local: SocketAddr, interfaces: &mut Option<Vec<InterfaceAddr>>) {
+        if !self.changes_pending.swap(false, Ordering::Acquire) {
+            return;
+        }
+        let changes = std::mem::take(&mut *lock(&self.group_changes));
+        for (spec, join) in changes {
+            let all = self.interfaces(interfaces);
+            let result = multicast::change(SockRef::from(&self.socket), local, &spec, join, all);
+            if result.is_ok() && join {
+                pktinfo::enable(&self.socket, local);
+            }
+            {
+                let mut groups = lock(&self.groups);
+                if let Some(g) = groups.iter_mut().find(|g| g.spec == spec) {
+                    g.status = match (&result, join) {
+                        (Ok(()), true) => GroupStatus::Joined,
+                        (Ok(()), false) => GroupStatus::Left,
+                        (Err(e), true) => GroupStatus::Failed(e.clone()),
+                        // A failed leave leaves the membership as it was.
+                        (Err(_), false) => g.status.clone(),
+                    };
+                }
+            }
+            match result {
+                Ok(()) if join => self.core.notice(Notice::GroupJoined { group: spec }),
+                Ok(()) => self.core.notice(Notice::GroupLeft { group: spec }),
+                Err(e) => self.core.error(e),
+            }
+        }
+    }
+
+    /// The interface list, read once per batch of changes that needs it.
+    fn interfaces<'a>(&self, cache: &'a mut Option<Vec<InterfaceAddr>>) -> &'a [InterfaceAddr] {
+        cache.get_or_insert_with(|| super::interfaces::list().unwrap_or_default())
+    }
+
+    /// Counts a datagram addressed to a group (the destination the OS reported).
+    fn count_group(&self, destination: IpAddr) {
+        let mut groups = lock(&self.groups);
+        if let Some(g) = groups
+            .iter_mut()
+            .find(|g| g.spec.group == destination && g.status == GroupStatus::Joined)
+        {
+            g.received += 1;
+        }
+    }
+
     /// Bytes queued for sending and not yet sent.
     pub(crate) fn queued_bytes(&self) -> usize {
         self.queue.queued()
@@ -286,15 +375,29 @@ impl UdpState {
         if requested > 0 {
             core.notice(Notice::RecvBuffer { requested, granted });
         }
+        let mut interfaces = None;
+        let options = &self.multicast;
+        if options.ttl.is_some() || options.loopback.is_some() || !options.interface.is_empty() {
+            let all = self.interfaces(&mut interfaces);
+            if let Err(e) =
+                multicast::apply_send_options(SockRef::from(&self.socket), local, options, all)
+            {
+                core.error(e);
+            }
+        }
         let mut buf = vec![0u8; RECV_BUF];
         let mut reported = (0u64, 0u64);
         let mut last_report: Option<Instant> = None;
         while !core.stopping() {
             core.check_fault();
+            self.change_groups(local, &mut interfaces);
             match kernel_drops::recv_from(&self.socket, &mut buf) {
-                Ok((n, peer, kernel)) => {
+                Ok((n, peer, kernel, destination)) => {
                     if let Some(k) = kernel {
                         self.kernel_dropped.store(u64::from(k), Ordering::Relaxed);
+                    }
+                    if let Some(ip) = destination.filter(IpAddr::is_multicast) {
+                        self.count_group(ip);
                     }
                     core.counters.add_rx(n);
                     {
@@ -351,6 +454,9 @@ impl UdpState {
                 reported = now;
                 last_report = Some(Instant::now());
             }
+        }
+        for g in lock(&self.groups).iter_mut() {
+            g.status = GroupStatus::Left;
         }
         // The totals at stop, whatever the rate limit held back.
         if (self.dropped().0, self.kernel_dropped()) != reported {
@@ -463,11 +569,12 @@ impl UdpState {
     }
 }
 
-/// Kernel drop counts: SO_RXQ_OVFL on Linux, nothing elsewhere.
+/// Kernel drop counts (SO_RXQ_OVFL) and each datagram's destination address (the
+/// packet info, turned on once a group is joined) on Linux, nothing elsewhere.
 #[cfg(target_os = "linux")]
 mod kernel_drops {
     use std::io;
-    use std::net::{SocketAddr, UdpSocket};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
     use std::os::fd::AsRawFd;
 
     use socket2::{SockAddr, Socket};
@@ -492,11 +599,12 @@ mod kernel_drops {
     pub(super) fn recv_from(
         socket: &UdpSocket,
         buf: &mut [u8],
-    ) -> io::Result<(usize, SocketAddr, Option<u32>)> {
+    ) -> io::Result<(usize, SocketAddr, Option<u32>, Option<IpAddr>)> {
         let fd = socket.as_raw_fd();
-        // Room for one cmsg carrying a u32 (aligned as the kernel wants).
-        let mut control = [0u64; 8];
+        // Room for the drop count and one packet-info cmsg (aligned as the kernel wants).
+        let mut control = [0u64; 16];
         let mut drops = None;
+        let mut destination = None;
         // SAFETY: `try_init` hands a zeroed sockaddr_storage and its length; recvmsg
         // fills at most `msg_namelen` bytes of it, at most `buf.len()` bytes of `buf`
         // and at most `msg_controllen` bytes of `control`. The cmsg macros walk only the
@@ -527,6 +635,26 @@ mod kernel_drops {
                         drops = Some(std::ptr::read_unaligned(
                             libc::CMSG_DATA(cmsg).cast::<u32>(),
                         ));
+                    } else if (*cmsg).cmsg_level == libc::IPPROTO_IP
+                        && (*cmsg).cmsg_type == libc::IP_PKTINFO
+                    {
+                        let info = std::ptr::read_unaligned(
+                            libc::CMSG_DATA(cmsg).cast::<libc::in_pktinfo>(),
+                        );
+                        destination = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                            info.ipi_addr.s_addr,
+                        ))));
+                    } else if (*cmsg).cmsg_level == libc::IPPROTO_IPV6
+                        && (*cmsg).cmsg_type == libc::IPV6_PKTINFO
+                    {
+                        let info = std::ptr::read_unaligned(
+                            libc::CMSG_DATA(cmsg).cast::<libc::in6_pktinfo>(),
+                        );
+                        let ip = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                        destination = Some(match ip.to_ipv4_mapped() {
+                            Some(v4) => IpAddr::V4(v4),
+                            None => IpAddr::V6(ip),
+                        });
                     }
                     cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
                 }
@@ -536,7 +664,7 @@ mod kernel_drops {
         let peer = addr
             .as_socket()
             .ok_or_else(|| io::Error::other("datagram from a non-IP address"))?;
-        Ok((n, peer, drops))
+        Ok((n, peer, drops, destination))
     }
 }
 
@@ -544,7 +672,7 @@ mod kernel_drops {
 #[cfg(not(target_os = "linux"))]
 mod kernel_drops {
     use std::io;
-    use std::net::{SocketAddr, UdpSocket};
+    use std::net::{IpAddr, SocketAddr, UdpSocket};
 
     use socket2::Socket;
 
@@ -553,7 +681,43 @@ mod kernel_drops {
     pub(super) fn recv_from(
         socket: &UdpSocket,
         buf: &mut [u8],
-    ) -> io::Result<(usize, SocketAddr, Option<u32>)> {
-        socket.recv_from(buf).map(|(n, peer)| (n, peer, None))
+    ) -> io::Result<(usize, SocketAddr, Option<u32>, Option<IpAddr>)> {
+        socket.recv_from(buf).map(|(n, peer)| (n, peer, None, None))
     }
+}
+
+/// Asks Linux for each datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO),
+/// so datagrams addressed to a group are counted for it. Best effort.
+#[cfg(target_os = "linux")]
+mod pktinfo {
+    use std::net::{SocketAddr, UdpSocket};
+    use std::os::fd::AsRawFd;
+
+    pub(super) fn enable(socket: &UdpSocket, local: SocketAddr) {
+        let on: libc::c_int = 1;
+        let set = |level, name| {
+            // SAFETY: a valid socket, a pointer to a c_int and its size.
+            unsafe {
+                libc::setsockopt(
+                    socket.as_raw_fd(),
+                    level,
+                    name,
+                    (&on as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        };
+        set(libc::IPPROTO_IP, libc::IP_PKTINFO);
+        if local.is_ipv6() {
+            set(libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO);
+        }
+    }
+}
+
+/// Elsewhere datagrams are not counted per group.
+#[cfg(not(target_os = "linux"))]
+mod pktinfo {
+    use std::net::{SocketAddr, UdpSocket};
+
+    pub(super) fn enable(_socket: &UdpSocket, _local: SocketAddr) {}
 }
