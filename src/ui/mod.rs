@@ -19,6 +19,7 @@ pub mod errors;
 pub mod files;
 pub mod fonts;
 pub mod i18n;
+pub mod interfaces;
 pub mod layout;
 pub mod log;
 pub mod receive;

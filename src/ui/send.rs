@@ -10,7 +10,7 @@ use crate::codec::checksum::Checksum;
 use crate::codec::escape::LineEnding;
 use crate::codec::hex;
 use crate::codec::text::{self, TextEncoding};
-use crate::engine::SendTarget;
+use crate::engine::{SendTarget, parse_host_port};
 use crate::lang::Lang;
 
 use super::action::{Sender, TargetError, UiAction, target_error_text, target_words};
@@ -81,7 +81,7 @@ pub fn compose_ui(
         ..
     } = cx;
     if connection.mode != Mode::TcpClient {
-        target_row(ui, t, connection, clients, &target, last_sender);
+        target_row(ui, lang, connection, clients, &target, last_sender);
     }
 
     // Keys are taken before the text box sees them, so Ctrl+Enter does not add a newline.
@@ -225,12 +225,13 @@ pub fn history_label(t: &Texts, entry: &SendSpec) -> String {
 /// the fixed peer (editable while the socket is open).
 fn target_row(
     ui: &mut Ui,
-    t: &Texts,
+    lang: Lang,
     connection: &mut ConnectionSettings,
     clients: &mut Clients,
     target: &Result<SendTarget, TargetError>,
     last_sender: Option<std::net::SocketAddr>,
 ) {
+    let t = lang.texts();
     ui.horizontal(|ui| {
         ui.label(t.target);
         let ticked = clients.values().filter(|c| c.selected).count();
@@ -271,7 +272,28 @@ fn target_row(
             field = field.text_color(ERROR_COLOR);
         }
         let response = ui.add(field).on_hover_text(t.fixed_peer_tip);
-        if response.changed() {
+        // Broadcast addresses and the session's groups, at the peer's port (else ours).
+        let port = parse_host_port(&connection.udp_peer)
+            .map(|(_, port)| port)
+            .ok()
+            .or_else(|| super::settings::parse_u16(&connection.udp_port))
+            .unwrap_or(0);
+        let groups: Vec<std::net::IpAddr> = connection
+            .udp_groups
+            .iter()
+            .filter_map(|g| crate::engine::GroupSpec::parse(g).ok())
+            .map(|g| g.group)
+            .collect();
+        let picked = super::interfaces::picker_ui(
+            ui,
+            t,
+            lang,
+            "udp-target",
+            &mut connection.udp_peer,
+            super::interfaces::PickerKind::Broadcast { port },
+            &groups,
+        );
+        if response.changed() || picked {
             connection.udp_target = UdpTarget::FixedPeer;
         }
         if let (true, Err(error)) = (bad, target) {
