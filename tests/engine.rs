@@ -1659,6 +1659,41 @@ mod transports {
         until_stopped(&rx, client.id(), WAIT);
     }
 
+    /// A server on `localhost` listens on every address `localhost` resolves to, all on
+    /// one port (port 0: the one the OS gave the first), and takes a client on each.
+    #[test]
+    fn localhost_server_listens_on_every_address() {
+        use std::net::ToSocketAddrs;
+        let mut wanted: Vec<std::net::IpAddr> = Vec::new();
+        for a in ("localhost", 0).to_socket_addrs().unwrap() {
+            if !wanted.contains(&a.ip()) {
+                wanted.push(a.ip());
+            }
+        }
+        println!("localhost resolves to {wanted:?} here");
+        let (engine, rx, _) = engine(256);
+        let server = engine.start(server_on("localhost")).unwrap();
+        let port = server.local_addr().unwrap().port();
+        let mut listening = Vec::new();
+        while listening.len() < wanted.len() {
+            match wait_for(&rx, WAIT, |e| matches!(e, Event::Listening { .. })) {
+                Event::Listening { local, .. } => listening.push(local),
+                _ => unreachable!(),
+            }
+        }
+        for ip in &wanted {
+            let addr = SocketAddr::new(*ip, port);
+            assert!(listening.contains(&addr), "{addr} not in {listening:?}");
+            let _client = std_client(addr);
+            let Event::ClientJoined { local, .. } =
+                wait_for(&rx, WAIT, |e| matches!(e, Event::ClientJoined { .. }))
+            else {
+                unreachable!()
+            };
+            assert_eq!(local, addr);
+        }
+    }
+
     /// The keepalive idle, interval and count asked for are what the sockets hold, on
     /// the client's connection and on a server's client.
     #[test]
