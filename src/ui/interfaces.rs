@@ -91,7 +91,18 @@ pub fn picker_ui(
 ) -> bool {
     let mut picked = None;
     ui.push_id(id, |ui| {
-        super::widgets::panel_menu(ui, "▼", |ui| {
+        // Inside a popup (the Advanced panel) the list is a sub-menu, so opening it does
+        // not close the panel.
+        let open = |ui: &mut Ui, add: &mut dyn FnMut(&mut Ui)| {
+            if egui::containers::menu::is_in_menu(ui) {
+                egui::containers::menu::SubMenuButton::new("▼")
+                    .ui(ui, |ui| add(ui))
+                    .0
+            } else {
+                super::widgets::panel_menu(ui, "▼", |ui| add(ui))
+            }
+        };
+        open(ui, &mut |ui: &mut Ui| {
             let (answer, reading) = snapshot();
             if answer.is_none() && !reading {
                 refresh(ui.ctx(), lang);
