@@ -1512,7 +1512,7 @@ fn multicast_group_joined_and_left_from_advanced() {
 /// A TCP client with Reconnect on (set in Advanced) whose server goes away says
 /// "reconnecting in 1 s (attempt 1)" in the status line and the view, connects again
 /// by itself when the server is back on the same port, and the compose box sends on
-/// the new connection.
+/// the new connection; the recording started before the loss goes on and holds the mark.
 #[test]
 fn client_reconnects_and_marks_the_view() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1538,6 +1538,12 @@ fn client_reconnects_and_marks_the_view() {
     step_until(&mut h, "connected", |app| {
         matches!(app.status, Status::Connected { .. })
     });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reconnect.txt");
+    fill(&mut h, "Log file", path.to_str().unwrap());
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    assert!(h.state().tab().recording());
     drop(peer);
     drop(listener);
     step_until(&mut h, "reconnecting", |app| {
@@ -1560,4 +1566,49 @@ fn client_reconnects_and_marks_the_view() {
     fill(&mut h, "Data to send", "after reconnect");
     click_send(&mut h);
     assert_eq!(read_exact_timeout(&mut peer, 15), b"after reconnect");
+    step_until(&mut h, "TX record", |app| {
+        app.store
+            .iter()
+            .any(|r| r.kind == RecordKind::Tx && &*r.bytes == b"after reconnect")
+    });
+    h.get_by_label("Stop recording").click();
+    h.run_steps(1);
+    step_until(&mut h, "recording finished", |app| !app.recording());
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(log.contains("reconnecting in 1 s (attempt 1)"), "{log}");
+    assert!(log.contains("after reconnect"), "{log}");
+}
+
+/// The `▼` beside the bind address lists 0.0.0.0, ::, 127.0.0.1, ::1 and, once the helper
+/// thread has read them, this machine's interfaces by name (the loopback's 127.0.0.1
+/// among them); picking an entry fills the field, which stays free text.
+#[test]
+fn bind_address_picker_lists_interfaces() {
+    let mut settings = blank_settings(Mode::TcpServer);
+    settings.tabs[0].connection.server_host = "127.0.0.1".into();
+    let mut h = harness(settings, no_persist());
+    h.run_steps(2);
+    h.get_all_by_label("▼").next().unwrap().click();
+    h.run_steps(2);
+    assert!(h.query_by_label("0.0.0.0   every IPv4 address").is_some());
+    assert!(h.query_by_label("::1   this machine only").is_some());
+    let deadline = Instant::now() + WAIT;
+    let named_loopback = |h: &Harness<'_, SockscopeApp>| {
+        h.query_all_by(|n| {
+            n.role() == egui::accesskit::Role::Button
+                && n.label().is_some_and(|l| {
+                    l.starts_with("127.0.0.1   ") && l != "127.0.0.1   this machine only"
+                })
+        })
+        .count()
+            > 0
+    };
+    while !named_loopback(&h) {
+        assert!(Instant::now() < deadline, "no interface was listed");
+        std::thread::sleep(Duration::from_millis(5));
+        h.run_steps(1);
+    }
+    h.get_by_label("0.0.0.0   every IPv4 address").click();
+    h.run_steps(2);
+    assert_eq!(h.state().tab().settings.connection.server_host, "0.0.0.0");
 }

@@ -370,7 +370,6 @@ texts! {
     reconnect_tip: "When the connection is lost or cannot be made, try again: the wait doubles from the first delay up to the cap", "连接断开或连接失败时自动重试：等待时间从首次延时开始加倍，直到上限";
     reconnect_delay: "First delay (s)", "首次延时（秒）";
     reconnect_max: "Longest delay (s)", "最长延时（秒）";
-    status_reconnecting: "Reconnecting", "正在重连";
     interfaces: "Interfaces", "网卡";
     interfaces_tip: "Pick an address of this machine (the list is read when opened; typing any address works too)", "选择本机地址（打开时读取网卡列表；也可直接输入）";
     interfaces_refresh: "Refresh", "刷新";
@@ -398,7 +397,6 @@ texts! {
     multicast_loop: "Loop back our group datagrams", "本机回环接收自己发出的组播";
     multicast_if: "Send groups by interface", "组播发送网卡";
     multicast_if_tip: "IP_MULTICAST_IF: the interface datagrams to a group leave by (name or address; empty: the system chooses)", "IP_MULTICAST_IF：发往组播组的数据报从哪块网卡发出（网卡名或地址；留空由系统选择）";
-    ipv6_only_client_note: "A :: bind is dual-stack unless IPv6 only is ticked", "绑定 :: 时默认同时支持 IPv4 和 IPv6，勾选“仅 IPv6”除外";
     ipv6_only: "IPv6 only", "仅 IPv6";
     ipv6_only_tip: "A :: address takes IPv6 connections only; unticked, IPv4 ones too (on every system)", "地址为 :: 时只接受 IPv6；不勾选时同时接受 IPv4（各系统一致）";
 }
