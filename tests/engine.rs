@@ -1496,6 +1496,80 @@ mod transports {
         assert_eq!(data_bytes(&got), b"v6 group");
     }
 
+    /// Source-specific joins: IPv4 (232.0.0.0/8) on loopback, and IPv6 (ff3x::) where
+    /// the OS offers it (Linux); elsewhere the IPv6 one is refused as "not supported on
+    /// this OS".
+    #[test]
+    fn source_specific_joins() {
+        let (engine, rx, _) = engine(256);
+        let v4 = GroupSpec::parse("232.1.2.3+127.0.0.1@127.0.0.1").unwrap();
+        let udp = engine
+            .start(SessionConfig::Udp(UdpConfig {
+                host: "0.0.0.0".into(),
+                port: 0,
+                multicast: MulticastOptions {
+                    join: vec![v4.clone()],
+                    ..MulticastOptions::default()
+                },
+                ..Default::default()
+            }))
+            .unwrap();
+        let result = wait_for(&rx, WAIT, |e| {
+            matches!(
+                e,
+                Event::Error { .. }
+                    | Event::Notice {
+                        notice: Notice::GroupJoined { .. },
+                        ..
+                    }
+            )
+        });
+        assert!(
+            matches!(result, Event::Notice { .. }),
+            "IPv4 source-specific join failed: {result:?}"
+        );
+        assert_eq!(
+            Notice::GroupJoined { group: v4 }.to_string(),
+            "joined 232.1.2.3 on 127.0.0.1 (source 127.0.0.1)"
+        );
+        drop(udp);
+        if UdpSocket::bind("[::1]:0").is_err() {
+            println!("skipped the IPv6 part: no IPv6 loopback here");
+            return;
+        }
+        let v6 = engine.start(udp_cfg("::")).unwrap();
+        let index = sockscope::engine::interfaces::list()
+            .unwrap()
+            .iter()
+            .find(|a| a.ip == "::1".parse::<std::net::IpAddr>().unwrap())
+            .and_then(|a| a.index)
+            .unwrap_or(0);
+        v6.join_group(GroupSpec::parse(&format!("ff32::8000:1234+::1@{index}")).unwrap())
+            .unwrap();
+        let result = wait_for(&rx, WAIT, |e| {
+            e.session() == v6.id()
+                && matches!(
+                    e,
+                    Event::Error { .. }
+                        | Event::Notice {
+                            notice: Notice::GroupJoined { .. },
+                            ..
+                        }
+                )
+        });
+        match result {
+            Event::Notice { .. } => assert!(cfg!(target_os = "linux")),
+            Event::Error {
+                error: EngineError::SourceSpecificUnsupported { .. },
+                ..
+            } => assert!(!cfg!(target_os = "linux")),
+            Event::Error { error, .. } => {
+                println!("IPv6 source-specific join refused by the OS here: {error}")
+            }
+            _ => unreachable!(),
+        }
+    }
+
     /// Bad multicast input is refused in words: not a multicast address (parse), an
     /// interface that does not exist, an IPv6 group on an IPv4 socket (from the worker).
     #[test]

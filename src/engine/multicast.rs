@@ -238,11 +238,25 @@ pub(crate) fn change(
                     local,
                 });
             }
-            if spec.source.is_some() {
-                // socket2 has no IPv6 source-specific join (MCAST_JOIN_SOURCE_GROUP).
-                return Err(EngineError::SourceSpecificUnsupported { group: spec.group });
-            }
             let index = interfaces::ipv6_index_of(&spec.interface, all)?;
+            match spec.source {
+                Some(IpAddr::V6(source)) => {
+                    return ssm_v6(socket, group, source, index, join).map_err(|e| {
+                        match e.kind() {
+                            std::io::ErrorKind::Unsupported => {
+                                EngineError::SourceSpecificUnsupported { group: spec.group }
+                            }
+                            _ => refused(e),
+                        }
+                    });
+                }
+                Some(IpAddr::V4(_)) => {
+                    return Err(EngineError::InvalidAddress {
+                        input: spec.to_string(),
+                    });
+                }
+                None => {}
+            }
             if join {
                 socket.join_multicast_v6(&group, index)
             } else {
@@ -274,6 +288,78 @@ fn ssm_v4(
     _group: std::net::Ipv4Addr,
     _source: std::net::Ipv4Addr,
     _interface: std::net::Ipv4Addr,
+    _join: bool,
+) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// IPv6 source-specific join / leave (MCAST_JOIN_SOURCE_GROUP, RFC 3678) on Linux;
+/// socket2 does not wrap it.
+#[cfg(target_os = "linux")]
+fn ssm_v6(
+    socket: SockRef<'_>,
+    group: std::net::Ipv6Addr,
+    source: std::net::Ipv6Addr,
+    interface: u32,
+    join: bool,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    fn storage(ip: std::net::Ipv6Addr) -> libc::sockaddr_storage {
+        // SAFETY: sockaddr_storage is plain data for which all-zero bytes are valid.
+        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let sin6 = libc::sockaddr_in6 {
+            sin6_family: libc::AF_INET6 as libc::sa_family_t,
+            sin6_port: 0,
+            sin6_flowinfo: 0,
+            sin6_addr: libc::in6_addr {
+                s6_addr: ip.octets(),
+            },
+            sin6_scope_id: 0,
+        };
+        // SAFETY: sockaddr_storage is larger than sockaddr_in6 and suitably aligned for it.
+        unsafe {
+            std::ptr::write_unaligned(
+                (&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>(),
+                sin6,
+            );
+        }
+        storage
+    }
+    let request = libc::group_source_req {
+        gsr_interface: interface,
+        gsr_group: storage(group),
+        gsr_source: storage(source),
+    };
+    let option = if join {
+        libc::MCAST_JOIN_SOURCE_GROUP
+    } else {
+        libc::MCAST_LEAVE_SOURCE_GROUP
+    };
+    // SAFETY: a valid socket, a pointer to a group_source_req that outlives the call, and
+    // its size.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            option,
+            (&request as *const libc::group_source_req).cast(),
+            std::mem::size_of::<libc::group_source_req>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere IPv6 source-specific joins are refused in words.
+#[cfg(not(target_os = "linux"))]
+fn ssm_v6(
+    _socket: SockRef<'_>,
+    _group: std::net::Ipv6Addr,
+    _source: std::net::Ipv6Addr,
+    _interface: u32,
     _join: bool,
 ) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
