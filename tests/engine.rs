@@ -1557,16 +1557,17 @@ mod transports {
                         }
                 )
         });
+        let linux = cfg!(target_os = "linux");
         match result {
-            Event::Notice { .. } => assert!(cfg!(target_os = "linux")),
+            Event::Notice { .. } if linux => {}
             Event::Error {
                 error: EngineError::SourceSpecificUnsupported { .. },
                 ..
-            } => assert!(!cfg!(target_os = "linux")),
-            Event::Error { error, .. } => {
+            } if !linux => {}
+            Event::Error { error, .. } if linux => {
                 println!("IPv6 source-specific join refused by the OS here: {error}")
             }
-            _ => unreachable!(),
+            other => panic!("unexpected answer to an IPv6 source-specific join: {other:?}"),
         }
     }
 
