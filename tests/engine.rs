@@ -1735,7 +1735,8 @@ mod transports {
     }
 
     /// A server on `localhost` listens on every address `localhost` resolves to, all on
-    /// one port (port 0: the one the OS gave the first), and takes a client on each.
+    /// one port (port 0: the one the OS gave the first), and takes a client on each; a
+    /// UDP socket on `localhost` likewise receives and answers on each.
     #[test]
     fn localhost_server_listens_on_every_address() {
         use std::net::ToSocketAddrs;
@@ -1766,6 +1767,42 @@ mod transports {
                 unreachable!()
             };
             assert_eq!(local, addr);
+        }
+        // UDP alike: one socket per address, one port, a datagram to each arrives and
+        // the answer leaves by the socket of the sender's family.
+        let udp = engine.start(udp_cfg("localhost")).unwrap();
+        let port = udp.local_addr().unwrap().port();
+        let mut bound = Vec::new();
+        while bound.len() < wanted.len() {
+            match wait_for(
+                &rx,
+                WAIT,
+                |e| matches!(e, Event::Listening { session, .. } if *session == udp.id()),
+            ) {
+                Event::Listening { local, .. } => bound.push(local),
+                _ => unreachable!(),
+            }
+        }
+        for ip in &wanted {
+            let addr = SocketAddr::new(*ip, port);
+            assert!(bound.contains(&addr), "{addr} not in {bound:?}");
+            let peer = UdpSocket::bind(SocketAddr::new(*ip, 0)).unwrap();
+            peer.set_read_timeout(Some(WAIT)).unwrap();
+            peer.send_to(b"to localhost", addr).unwrap();
+            let got = wait_for(
+                &rx,
+                WAIT,
+                |e| matches!(e, Event::Data { session, dir: Direction::Rx, .. } if *session == udp.id()),
+            );
+            assert_eq!(data_bytes(&got), b"to localhost");
+            udp.send(
+                SendTarget::Peer(peer.local_addr().unwrap()),
+                b"back".to_vec(),
+            )
+            .unwrap();
+            let mut buf = [0u8; 16];
+            let (n, from) = peer.recv_from(&mut buf).unwrap();
+            assert_eq!((&buf[..n], from), (&b"back"[..], addr));
         }
     }
 

@@ -74,6 +74,11 @@ impl Peers {
 pub(crate) struct UdpState {
     core: Arc<SessionCore>,
     socket: UdpSocket,
+    /// `localhost`: the sockets on its other addresses (same port), each with its own
+    /// receive worker; sends go out by the socket of the destination's family.
+    extra: Vec<(UdpSocket, SocketAddr)>,
+    /// Secondary addresses that could not be bound (reported once the session is up).
+    extra_errors: Mutex<Vec<EngineError>>,
     default_peer: Option<SocketAddr>,
     last_peer: Mutex<Option<SocketAddr>>,
     peers: Mutex<Peers>,
@@ -117,21 +122,46 @@ pub(crate) fn start(
     cfg: &UdpConfig,
 ) -> Result<Arc<UdpState>, EngineError> {
     let addrs = resolve(&cfg.host, cfg.port)?;
+    // `localhost` binds every address it resolves to, on one port (see `tcp_server`).
+    let every = cfg.host.trim().eq_ignore_ascii_case("localhost");
     let mut first_err = None;
-    let mut bound = None;
+    let mut bound: Option<(Socket, SocketAddr)> = None;
+    let mut extra: Vec<(UdpSocket, SocketAddr)> = Vec::new();
+    let mut extra_errors = Vec::new();
     for addr in addrs {
+        let addr = match &bound {
+            Some((_, first)) => SocketAddr::new(addr.ip(), first.port()),
+            None => addr,
+        };
+        let taken = bound.as_ref().is_some_and(|(_, a)| a.ip() == addr.ip())
+            || extra.iter().any(|(_, a)| a.ip() == addr.ip());
+        if taken {
+            continue;
+        }
         match bind_udp(addr, cfg.recv_buffer, cfg.ipv6_only) {
             Ok(s) => {
-                bound = Some(s);
-                break;
+                let local = s
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .unwrap_or(addr);
+                if bound.is_none() {
+                    bound = Some((s, local));
+                    if !every {
+                        break;
+                    }
+                } else {
+                    extra.push((UdpSocket::from(s), local));
+                }
             }
-            Err(e) => {
+            Err(e) if bound.is_none() => {
                 first_err.get_or_insert(super::bind::bind_error(&e, addr, false));
             }
+            Err(e) => extra_errors.push(super::bind::bind_error(&e, addr, false)),
         }
     }
     let socket: Socket = match bound {
-        Some(s) => s,
+        Some((s, _)) => s,
         None => {
             return Err(first_err.unwrap_or(EngineError::Resolve {
                 host: cfg.host.clone(),
@@ -161,6 +191,8 @@ pub(crate) fn start(
     let state = Arc::new(UdpState {
         core: core.clone(),
         socket,
+        extra,
+        extra_errors: Mutex::new(extra_errors),
         default_peer,
         last_peer: Mutex::new(None),
         peers: Mutex::new(Peers::default()),
@@ -198,6 +230,23 @@ pub(crate) fn start(
         drop(guard);
         io_error("starting the UDP thread", &e)
     })?;
+    for index in 0..state.extra.len() {
+        let Some(guard) = core.enter() else {
+            break;
+        };
+        let worker = state.clone();
+        let spawned = spawn_worker(
+            core,
+            format!("sockscope-s{}-udp{}", core.id, index + 1),
+            CONN_STACK,
+            guard,
+            move |_| worker.recv_extra(index),
+            |_| {},
+        );
+        if let Err((e, _guard)) = spawned {
+            core.error(io_error("starting a UDP thread", &e));
+        }
+    }
     Ok(state)
 }
 
@@ -364,13 +413,107 @@ impl UdpState {
         }
     }
 
+    /// One received datagram: counted, queued for the view, answered by the responder.
+    /// False when the view's queue was full (the datagram is counted as dropped).
+    fn received(
+        self: &Arc<Self>,
+        n: usize,
+        peer: SocketAddr,
+        local: SocketAddr,
+        buf: &[u8],
+    ) -> bool {
+        let core = &self.core;
+        core.counters.add_rx(n);
+        {
+            let mut peers = lock(&self.peers);
+            let c = peers.entry(peer);
+            c.rx_bytes += n as u64;
+            c.rx_msgs += 1;
+        }
+        *lock(&self.last_peer) = Some(peer);
+        let queued = core.sink.try_emit(
+            core.id,
+            Event::Data {
+                session: core.id,
+                conn: None,
+                peer,
+                dir: Direction::Rx,
+                at: SystemTime::now(),
+                bytes: Arc::from(&buf[..n]),
+            },
+        );
+        // The device expects its answer even if the view could not keep up.
+        self.respond(peer, local, &buf[..n]);
+        if !queued {
+            self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
+            self.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        queued
+    }
+
+    /// The receive loop of a secondary `localhost` socket (the main loop reports drops).
+    fn recv_extra(self: &Arc<Self>, index: usize) {
+        let Some((socket, local)) = self.extra.get(index) else {
+            return;
+        };
+        let mut buf = vec![0u8; RECV_BUF];
+        while !self.core.stopping() {
+            match socket.recv_from(&mut buf) {
+                Ok((n, peer)) => {
+                    self.received(n, peer, *local, &buf);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::ConnectionRefused
+                    ) => {}
+                Err(e) => {
+                    self.core
+                        .error(io_error(format!("receiving on {local}"), &e));
+                    std::thread::sleep(READ_TIMEOUT);
+                }
+            }
+        }
+    }
+
+    /// The socket to send to `peer` by: the main one, unless only a `localhost` socket
+    /// of the other family can reach it.
+    fn socket_for(&self, peer: SocketAddr) -> &UdpSocket {
+        if self.extra.is_empty() {
+            return &self.socket;
+        }
+        let main_v4 = self.socket.local_addr().is_ok_and(|a| a.is_ipv4());
+        if main_v4 == peer.is_ipv4() {
+            return &self.socket;
+        }
+        self.extra
+            .iter()
+            .find(|(_, local)| local.is_ipv4() == peer.is_ipv4())
+            .map_or(&self.socket, |(s, _)| s)
+    }
+
     fn recv_loop(self: &Arc<Self>, local: SocketAddr) {
         let core = &self.core;
+        // Secondary addresses first, so the status line ends on the main one.
+        for (_, extra) in self.extra.iter().rev() {
+            core.emit(Event::Listening {
+                session: core.id,
+                at: SystemTime::now(),
+                local: *extra,
+            });
+        }
         core.emit(Event::Listening {
             session: core.id,
             at: SystemTime::now(),
             local,
         });
+        for error in std::mem::take(&mut *lock(&self.extra_errors)) {
+            core.error(error);
+        }
         let (requested, granted) = self.recv_buffer;
         if requested > 0 {
             core.notice(Notice::RecvBuffer { requested, granted });
@@ -399,30 +542,7 @@ impl UdpState {
                     if let Some(ip) = destination.filter(IpAddr::is_multicast) {
                         self.count_group(ip);
                     }
-                    core.counters.add_rx(n);
-                    {
-                        let mut peers = lock(&self.peers);
-                        let c = peers.entry(peer);
-                        c.rx_bytes += n as u64;
-                        c.rx_msgs += 1;
-                    }
-                    *lock(&self.last_peer) = Some(peer);
-                    let queued = core.sink.try_emit(
-                        core.id,
-                        Event::Data {
-                            session: core.id,
-                            conn: None,
-                            peer,
-                            dir: Direction::Rx,
-                            at: SystemTime::now(),
-                            bytes: Arc::from(&buf[..n]),
-                        },
-                    );
-                    // The device expects its answer even if the view could not keep up.
-                    self.respond(peer, local, &buf[..n]);
-                    if !queued {
-                        self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
-                        self.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if !self.received(n, peer, local, &buf) {
                         continue;
                     }
                 }
@@ -543,7 +663,7 @@ impl UdpState {
     fn write_loop(&self) {
         let core = &self.core;
         while let Some((peer, bytes)) = self.queue.next(WRITER_IDLE) {
-            let result = self.socket.send_to(&bytes, peer);
+            let result = self.socket_for(peer).send_to(&bytes, peer);
             self.queue.done(bytes.len());
             match result {
                 Ok(n) => {
