@@ -1382,6 +1382,9 @@ mod transports {
             )
         });
         assert_eq!(receiver.multicast_groups()[0].status, GroupStatus::Joined);
+        // Joining again changes nothing (the OS would refuse a second membership).
+        receiver.join_group(group.clone()).unwrap();
+        assert_eq!(receiver.multicast_groups()[0].status, GroupStatus::Joined);
         assert_eq!(
             Notice::GroupJoined {
                 group: group.clone()
@@ -1610,6 +1613,31 @@ mod transports {
             udp.multicast_groups()[0].status,
             GroupStatus::Failed(_)
         ));
+        // An interface address this machine does not have: the OS refuses, with its
+        // reason in the sentence.
+        let wild = engine.start(udp_cfg("0.0.0.0")).unwrap();
+        wild.join_group(GroupSpec::parse("239.1.2.3@192.0.2.99").unwrap())
+            .unwrap();
+        let err = wait_for(&rx, WAIT, |e| {
+            e.session() == wild.id() && matches!(e, Event::Error { .. })
+        });
+        let Event::Error { error, .. } = err else {
+            unreachable!()
+        };
+        let EngineError::JoinRefused { cause, .. } = &error else {
+            panic!("not a refused join: {error}");
+        };
+        assert!(!cause.is_empty());
+        assert!(
+            error
+                .to_string()
+                .starts_with("the system refused to join 239.1.2.3 on \"192.0.2.99\": "),
+            "{error}"
+        );
+        assert!(
+            sockscope::ui::errors::error_text(sockscope::ui::Lang::Zh, &error)
+                .starts_with("系统拒绝在 \"192.0.2.99\" 上加入 239.1.2.3：")
+        );
     }
 
     /// A send to 255.255.255.255 is accepted (SO_BROADCAST is on): it is sent, or fails

@@ -301,18 +301,25 @@ impl UdpState {
     }
 
     /// Queues a join (`join`) or leave of `spec` for the worker and marks the group.
+    /// A join of a group already joined, or a leave of one not joined, changes nothing
+    /// (the OS would refuse the first with "address in use").
     pub(crate) fn queue_group(&self, spec: GroupSpec, join: bool) {
         {
             let mut groups = lock(&self.groups);
             match groups.iter_mut().find(|g| g.spec == spec) {
+                Some(g) if join && g.status == GroupStatus::Joined => return,
                 Some(g) if join => g.status = GroupStatus::Joining,
+                Some(g) if g.status != GroupStatus::Joined => {
+                    g.status = GroupStatus::Left;
+                    return;
+                }
                 Some(_) => {}
                 None if join => groups.push(GroupState {
                     spec: spec.clone(),
                     status: GroupStatus::Joining,
                     received: 0,
                 }),
-                None => {}
+                None => return,
             }
         }
         lock(&self.group_changes).push((spec, join));
