@@ -906,6 +906,8 @@ fn english_words(h: &Harness<'_, SockscopeApp>) -> Vec<String> {
         "GBK",
         "UTF",
         "CRC",
+        // The IP header field (multicast TTL), named so in Chinese tools too.
+        "TTL",
         "MODBUS",
         "CCITT",
         "FALSE",
@@ -1611,4 +1613,36 @@ fn bind_address_picker_lists_interfaces() {
     h.get_by_label("0.0.0.0   every IPv4 address").click();
     h.run_steps(2);
     assert_eq!(h.state().tab().settings.connection.server_host, "0.0.0.0");
+}
+
+/// The Advanced panels this release added (client: source address and port, reconnect,
+/// keepalive interval and count; UDP: multicast options and the group list, a group
+/// with its state) show no English word in the Chinese window.
+#[test]
+fn chinese_advanced_panels_have_no_english_words() {
+    let mut settings = blank_settings(Mode::TcpClient);
+    settings.lang = Lang::Zh;
+    settings.tabs[0].connection.reconnect = true;
+    settings.tabs[0].connection.udp_groups = vec!["239.255.79.1@127.0.0.1".into()];
+    let mut h = harness(settings, no_persist());
+    h.run_steps(2);
+    h.get_by_label("高级选项 …").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("自动重连").is_some());
+    assert!(h.query_by_label("源端口").is_some());
+    let mut found: Vec<String> = english_words(&h)
+        .into_iter()
+        .map(|w| format!("client: {w}"))
+        .collect();
+    h.get_by_label("UDP").click();
+    h.run_steps(2);
+    h.get_by_label("高级选项 …").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("组播组").is_some());
+    assert!(h.query_by_label("未加入").is_some());
+    found.extend(english_words(&h).into_iter().map(|w| format!("udp: {w}")));
+    assert!(
+        found.is_empty(),
+        "English in the Chinese window: {found:#?}"
+    );
 }
