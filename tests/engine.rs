@@ -1437,6 +1437,74 @@ mod transports {
         );
     }
 
+    /// The sending options change while the socket runs: with loopback on, a session
+    /// joined to a group and sending to it by 127.0.0.1 hears itself; after loopback is
+    /// turned off live, it does not (a unicast marker sent after it comes first).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn multicast_loopback_changes_while_running() {
+        let (engine, rx, _) = engine(1024);
+        let group = GroupSpec::parse("239.255.77.9@127.0.0.1").unwrap();
+        let udp = engine
+            .start(SessionConfig::Udp(UdpConfig {
+                host: "0.0.0.0".into(),
+                port: 0,
+                multicast: MulticastOptions {
+                    interface: "127.0.0.1".into(),
+                    join: vec![group],
+                    ..MulticastOptions::default()
+                },
+                ..Default::default()
+            }))
+            .unwrap();
+        let port = udp.local_addr().unwrap().port();
+        wait_for(&rx, WAIT, |e| {
+            is_notice(e, udp.id(), |n| matches!(n, Notice::GroupJoined { .. }))
+        });
+        let to_group = SocketAddr::from(([239, 255, 77, 9], port));
+        udp.send(SendTarget::Peer(to_group), b"echo of myself".to_vec())
+            .unwrap();
+        let got = wait_for(&rx, WAIT, |e| rx_data(e, udp.id()));
+        assert_eq!(data_bytes(&got), b"echo of myself");
+        udp.set_multicast_sending(MulticastOptions {
+            ttl: Some(1),
+            loopback: Some(false),
+            interface: "127.0.0.1".into(),
+            join: Vec::new(),
+        })
+        .unwrap();
+        let notice = wait_for(&rx, WAIT, |e| {
+            is_notice(e, udp.id(), |n| {
+                matches!(n, Notice::MulticastSending { .. })
+            })
+        });
+        let Event::Notice { notice, .. } = notice else {
+            unreachable!()
+        };
+        assert_eq!(
+            notice.to_string(),
+            "sending to groups with TTL 1, not looped back to this host, by 127.0.0.1"
+        );
+        udp.send(SendTarget::Peer(to_group), b"not looped".to_vec())
+            .unwrap();
+        wait_for(
+            &rx,
+            WAIT,
+            |e| matches!(e, Event::Data { dir: Direction::Tx, bytes, .. } if &bytes[..] == b"not looped"),
+        );
+        udp.send(
+            SendTarget::Peer(SocketAddr::from(([127, 0, 0, 1], port))),
+            b"marker".to_vec(),
+        )
+        .unwrap();
+        let got = wait_for(&rx, WAIT, |e| rx_data(e, udp.id()));
+        assert_eq!(
+            data_bytes(&got),
+            b"marker",
+            "looped back after loopback off"
+        );
+    }
+
     /// IPv6 multicast on the loopback interface, where this machine allows it without
     /// setup; otherwise the test says why it skipped.
     #[test]

@@ -480,6 +480,15 @@ pub enum Notice {
         /// The group as asked.
         group: GroupSpec,
     },
+    /// UDP: the sending options for groups changed while the socket runs.
+    MulticastSending {
+        /// TTL / hop limit (None: unchanged).
+        ttl: Option<u32>,
+        /// Loopback of our own group datagrams (None: unchanged).
+        loopback: Option<bool>,
+        /// The outgoing interface ("" for the system's choice).
+        interface: String,
+    },
     /// TCP client with reconnect on: the connection is down; the next attempt starts
     /// after `delay`.
     Reconnecting {
@@ -536,6 +545,26 @@ impl fmt::Display for Notice {
             }
             Notice::GroupJoined { group } => write!(f, "joined {}", group_words(group)),
             Notice::GroupLeft { group } => write!(f, "left {}", group_words(group)),
+            Notice::MulticastSending {
+                ttl,
+                loopback,
+                interface,
+            } => {
+                write!(f, "sending to groups")?;
+                if let Some(ttl) = ttl {
+                    write!(f, " with TTL {ttl}")?;
+                }
+                match loopback {
+                    Some(true) => write!(f, ", looped back to this host")?,
+                    Some(false) => write!(f, ", not looped back to this host")?,
+                    None => {}
+                }
+                if interface.is_empty() {
+                    write!(f, ", by the system's default interface")
+                } else {
+                    write!(f, ", by {interface}")
+                }
+            }
             Notice::Reconnecting { attempt, delay } => {
                 write!(f, "reconnecting in {} (attempt {attempt})", seconds(*delay))
             }
@@ -1001,6 +1030,19 @@ impl SessionHandle {
         match &self.udp {
             Some(udp) if !self.core.stopping() => {
                 udp.queue_group(group, false);
+                Ok(())
+            }
+            _ => Err(EngineError::NotConnected),
+        }
+    }
+
+    /// UDP: changes the sending options for groups (TTL / hop limit, loopback, the
+    /// outgoing interface; `join` is ignored) while the socket runs. The worker applies
+    /// them within ~100 ms and answers with [`Notice::MulticastSending`] or an `Error`.
+    pub fn set_multicast_sending(&self, options: MulticastOptions) -> Result<(), EngineError> {
+        match &self.udp {
+            Some(udp) if !self.core.stopping() => {
+                udp.queue_send_options(options);
                 Ok(())
             }
             _ => Err(EngineError::NotConnected),

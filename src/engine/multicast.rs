@@ -135,12 +135,14 @@ pub struct MulticastOptions {
     pub join: Vec<GroupSpec>,
 }
 
-/// Applies the sending options to a bound socket (on the worker).
+/// Applies the sending options to a bound socket (on the worker). `live`: a change
+/// while the socket runs, where an empty interface puts the system's choice back.
 pub(crate) fn apply_send_options(
     socket: SockRef<'_>,
     local: SocketAddr,
     options: &MulticastOptions,
     all: &[InterfaceAddr],
+    live: bool,
 ) -> Result<(), EngineError> {
     let io = |what: &str, e: std::io::Error| EngineError::Io {
         context: what.into(),
@@ -157,7 +159,7 @@ pub(crate) fn apply_send_options(
                 .set_multicast_loop_v4(on)
                 .map_err(|e| io("setting multicast loopback", e))?;
         }
-        if !options.interface.trim().is_empty() {
+        if live || !options.interface.trim().is_empty() {
             let ip = interfaces::ipv4_of(&options.interface, all)?;
             socket
                 .set_multicast_if_v4(&ip)
@@ -177,7 +179,7 @@ pub(crate) fn apply_send_options(
                 .map_err(|e| io("setting multicast loopback", e))?;
             let _ = socket.set_multicast_loop_v4(on);
         }
-        if !options.interface.trim().is_empty() {
+        if live || !options.interface.trim().is_empty() {
             let index = interfaces::ipv6_index_of(&options.interface, all)?;
             socket
                 .set_multicast_if_v6(index)

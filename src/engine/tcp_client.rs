@@ -162,7 +162,8 @@ fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
             return;
         }
         attempt = attempt.saturating_add(1);
-        let delay = reconnect.delay_for(attempt);
+        // Never a tight loop of attempts, whatever the configured delay.
+        let delay = reconnect.delay_for(attempt).max(MIN_RECONNECT_DELAY);
         core.notice(Notice::Reconnecting { attempt, delay });
         let until = Instant::now() + delay;
         while Instant::now() < until {
@@ -173,6 +174,9 @@ fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
         }
     }
 }
+
+/// The shortest wait between two reconnect attempts.
+const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(10);
 
 /// How often a waiting client looks for stop.
 const SLICE: Duration = Duration::from_millis(20);

@@ -95,7 +95,10 @@ pub(crate) struct UdpState {
     groups: Mutex<Vec<GroupState>>,
     /// Joins (true) and leaves (false) the worker has yet to carry out.
     group_changes: Mutex<Vec<(GroupSpec, bool)>>,
-    /// True while `group_changes` holds something (checked once per loop, lock-free).
+    /// New sending options for groups, asked while the socket runs.
+    send_options: Mutex<Option<MulticastOptions>>,
+    /// True while `group_changes` or `send_options` hold something (checked once per
+    /// loop, lock-free).
     changes_pending: AtomicBool,
 }
 
@@ -204,6 +207,7 @@ pub(crate) fn start(
         multicast: cfg.multicast.clone(),
         groups: Mutex::new(Vec::new()),
         group_changes: Mutex::new(Vec::new()),
+        send_options: Mutex::new(None),
         changes_pending: AtomicBool::new(false),
     });
     for spec in &cfg.multicast.join {
@@ -326,6 +330,12 @@ impl UdpState {
         self.changes_pending.store(true, Ordering::Release);
     }
 
+    /// Queues new sending options (TTL, loopback, interface) for the worker.
+    pub(crate) fn queue_send_options(&self, options: MulticastOptions) {
+        *lock(&self.send_options) = Some(options);
+        self.changes_pending.store(true, Ordering::Release);
+    }
+
     /// The session's groups and where they stand.
     pub(crate) fn groups(&self) -> Vec<GroupState> {
         lock(&self.groups).clone()
@@ -335,6 +345,19 @@ impl UdpState {
     fn change_groups(&self, local: SocketAddr, interfaces: &mut Option<Vec<InterfaceAddr>>) {
         if !self.changes_pending.swap(false, Ordering::Acquire) {
             return;
+        }
+        let options = lock(&self.send_options).take();
+        if let Some(options) = options {
+            let all = self.interfaces(interfaces);
+            let socket = SockRef::from(&self.socket);
+            match multicast::apply_send_options(socket, local, &options, all, true) {
+                Ok(()) => self.core.notice(Notice::MulticastSending {
+                    ttl: options.ttl,
+                    loopback: options.loopback,
+                    interface: options.interface,
+                }),
+                Err(e) => self.core.error(e),
+            }
         }
         let changes = std::mem::take(&mut *lock(&self.group_changes));
         for (spec, join) in changes {
@@ -529,9 +552,13 @@ impl UdpState {
         let options = &self.multicast;
         if options.ttl.is_some() || options.loopback.is_some() || !options.interface.is_empty() {
             let all = self.interfaces(&mut interfaces);
-            if let Err(e) =
-                multicast::apply_send_options(SockRef::from(&self.socket), local, options, all)
-            {
+            if let Err(e) = multicast::apply_send_options(
+                SockRef::from(&self.socket),
+                local,
+                options,
+                all,
+                false,
+            ) {
                 core.error(e);
             }
         }

@@ -106,6 +106,8 @@ pub enum UiAction {
     LeaveGroup(String),
     /// UDP: leave this group and take it off the list.
     RemoveGroup(String),
+    /// UDP: apply the multicast TTL, loopback and interface fields to the open socket.
+    ApplyMulticastSending,
 }
 
 /// Why a send has nowhere to go.
@@ -261,6 +263,15 @@ impl SessionTab {
             UiAction::JoinGroup(text) => self.change_group(lang, &text, Some(true)),
             UiAction::LeaveGroup(text) => self.change_group(lang, &text, Some(false)),
             UiAction::RemoveGroup(text) => self.change_group(lang, &text, None),
+            UiAction::ApplyMulticastSending => {
+                let options = self.settings.connection.multicast_sending();
+                if let Some(session) = &self.session
+                    && let Err(error) = session.set_multicast_sending(options)
+                {
+                    let message = errors::error_text(lang, &error);
+                    self.notify(NoticeAbout::Session, false, message);
+                }
+            }
             UiAction::Stop => self.stop_session(),
             UiAction::Send(sender) => self.send(lang, sender),
             UiAction::StartRepeat => self.start_periodic(lang),
@@ -421,10 +432,9 @@ impl SessionTab {
     pub fn change_group(&mut self, lang: Lang, text: &str, join: Option<bool>) {
         let spec = match GroupSpec::parse(text) {
             Ok(spec) => spec,
-            Err(error) if join.is_none() => {
+            Err(_) if join.is_none() => {
                 // A stored entry that no longer parses can still be removed.
                 self.settings.connection.udp_groups.retain(|g| g != text);
-                let _ = error;
                 return;
             }
             Err(error) => {

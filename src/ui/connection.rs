@@ -254,37 +254,45 @@ fn advanced_ui(
                 ui.checkbox(&mut settings.ipv6_only, t.ipv6_only)
                     .on_hover_text(t.ipv6_only_tip);
             }
-            if settings.mode == Mode::Udp {
-                ui.separator();
-                ui.label(RichText::new(t.multicast).strong());
-                field(
-                    ui,
-                    t.multicast_ttl,
-                    &mut settings.multicast_ttl,
-                    Field::Ttl,
-                    "",
-                );
-                ui.checkbox(&mut settings.multicast_loop, t.multicast_loop);
-                ui.horizontal(|ui| {
-                    let l = ui.label(t.multicast_if);
-                    ui.add(TextEdit::singleline(&mut settings.multicast_if).desired_width(120.0))
-                        .labelled_by(l.id)
-                        .on_hover_text(t.multicast_if_tip);
-                    picker_ui(
-                        ui,
-                        t,
-                        lang,
-                        "multicast-if",
-                        &mut settings.multicast_if,
-                        PickerKind::Interface,
-                        &[],
-                    );
-                });
-            }
         });
     });
     if settings.mode == Mode::Udp {
-        // Groups can be joined and left while the socket is open.
+        // The sending options and the groups can be changed while the socket is open.
+        ui.separator();
+        ui.label(RichText::new(t.multicast).strong());
+        field(
+            ui,
+            t.multicast_ttl,
+            &mut settings.multicast_ttl,
+            Field::Ttl,
+            "",
+        );
+        ui.checkbox(&mut settings.multicast_loop, t.multicast_loop);
+        ui.horizontal(|ui| {
+            let l = ui.label(t.multicast_if);
+            ui.add(TextEdit::singleline(&mut settings.multicast_if).desired_width(120.0))
+                .labelled_by(l.id)
+                .on_hover_text(t.multicast_if_tip);
+            picker_ui(
+                ui,
+                t,
+                lang,
+                "multicast-if",
+                &mut settings.multicast_if,
+                PickerKind::Interface,
+                &[],
+            );
+            if running {
+                let ttl_ok = !errors.iter().any(|(f, _)| *f == Field::Ttl);
+                if ui
+                    .add_enabled(ttl_ok, egui::Button::new(t.apply_now))
+                    .on_hover_text(t.apply_now_tip)
+                    .clicked()
+                {
+                    actions.push(UiAction::ApplyMulticastSending);
+                }
+            }
+        });
         groups_ui(ui, lang, settings, running, groups, actions);
     }
 }

@@ -118,6 +118,27 @@ pub fn notice_text(lang: Lang, notice: &Notice) -> String {
         Notice::UnsentDiscarded { bytes } => format!("停止时丢弃了 {bytes} 字节未发送的数据"),
         Notice::GroupJoined { group } => format!("已加入 {}", group_words_zh(group)),
         Notice::GroupLeft { group } => format!("已退出 {}", group_words_zh(group)),
+        Notice::MulticastSending {
+            ttl,
+            loopback,
+            interface,
+        } => {
+            let mut text = "组播发送".to_string();
+            if let Some(ttl) = ttl {
+                text.push_str(&format!("：TTL {ttl}"));
+            }
+            match loopback {
+                Some(true) => text.push_str("，本机回环接收"),
+                Some(false) => text.push_str("，本机不回环接收"),
+                None => {}
+            }
+            if interface.is_empty() {
+                text.push_str("，经系统默认网卡");
+            } else {
+                text.push_str(&format!("，经 {interface}"));
+            }
+            text
+        }
         Notice::Reconnecting { attempt, delay } => format!(
             "{} 后重新连接（第 {attempt} 次尝试）",
             crate::engine::seconds(*delay)

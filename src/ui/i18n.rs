@@ -396,6 +396,8 @@ texts! {
     invalid_ttl: "Enter a number from 0 to 255 (or leave empty)", "请输入 0 到 255 的数字（或留空）";
     multicast_loop: "Loop back our group datagrams", "本机回环接收自己发出的组播";
     multicast_if: "Send groups by interface", "组播发送网卡";
+    apply_now: "Apply", "应用";
+    apply_now_tip: "Apply the TTL, loopback and interface to the open socket", "将 TTL、回环和发送网卡应用到已打开的套接字";
     multicast_if_tip: "IP_MULTICAST_IF: the interface datagrams to a group leave by (name or address; empty: the system chooses)", "发往组播组的数据报从哪块网卡发出（网卡名或地址；留空由系统选择）";
     ipv6_only: "IPv6 only", "仅 IPv6";
     ipv6_only_tip: "A :: address takes IPv6 connections only; unticked, IPv4 ones too (on every system)", "地址为 :: 时只接受 IPv6；不勾选时同时接受 IPv4（各系统一致）";

@@ -614,6 +614,21 @@ impl ConnectionSettings {
         }
     }
 
+    /// UDP: the sending options of the fields, every one explicit (for a change while
+    /// the socket runs: an empty TTL is the default 1, loopback on or off).
+    pub fn multicast_sending(&self) -> MulticastOptions {
+        MulticastOptions {
+            ttl: Some(
+                parse_number(&self.multicast_ttl)
+                    .and_then(|v| u32::try_from(v).ok())
+                    .unwrap_or(1),
+            ),
+            loopback: Some(self.multicast_loop),
+            interface: self.multicast_if.trim().to_string(),
+            join: Vec::new(),
+        }
+    }
+
     /// UDP: the multicast options of the fields (groups that do not parse are left out;
     /// the panel flags them).
     pub fn multicast_options(&self) -> MulticastOptions {
