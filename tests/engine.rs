@@ -1437,12 +1437,12 @@ mod transports {
         );
     }
 
-    /// The sending options change while the socket runs: with loopback on, a session
-    /// joined to a group and sending to it by 127.0.0.1 hears itself; after loopback is
-    /// turned off live, it does not (a unicast marker sent after it comes first).
+    /// The sending options change while the socket runs: the TTL and loopback asked for
+    /// are what the socket holds afterwards (read back from the OS), the worker says so
+    /// in words, and the socket still sends to the group by 127.0.0.1 and hears it.
     #[cfg(target_os = "linux")]
     #[test]
-    fn multicast_loopback_changes_while_running() {
+    fn multicast_sending_changes_while_running() {
         let (engine, rx, _) = engine(1024);
         let group = GroupSpec::parse("239.255.77.9@127.0.0.1").unwrap();
         let udp = engine
@@ -1450,6 +1450,7 @@ mod transports {
                 host: "0.0.0.0".into(),
                 port: 0,
                 multicast: MulticastOptions {
+                    ttl: Some(3),
                     interface: "127.0.0.1".into(),
                     join: vec![group],
                     ..MulticastOptions::default()
@@ -1461,13 +1462,9 @@ mod transports {
         wait_for(&rx, WAIT, |e| {
             is_notice(e, udp.id(), |n| matches!(n, Notice::GroupJoined { .. }))
         });
-        let to_group = SocketAddr::from(([239, 255, 77, 9], port));
-        udp.send(SendTarget::Peer(to_group), b"echo of myself".to_vec())
-            .unwrap();
-        let got = wait_for(&rx, WAIT, |e| rx_data(e, udp.id()));
-        assert_eq!(data_bytes(&got), b"echo of myself");
+        assert_eq!(udp.multicast_sending_now().unwrap().unwrap(), (3, true));
         udp.set_multicast_sending(MulticastOptions {
-            ttl: Some(1),
+            ttl: Some(5),
             loopback: Some(false),
             interface: "127.0.0.1".into(),
             join: Vec::new(),
@@ -1483,26 +1480,26 @@ mod transports {
         };
         assert_eq!(
             notice.to_string(),
-            "sending to groups with TTL 1, not looped back to this host, by 127.0.0.1"
+            "sending to groups with TTL 5, not looped back to this host, by 127.0.0.1"
         );
-        udp.send(SendTarget::Peer(to_group), b"not looped".to_vec())
-            .unwrap();
-        wait_for(
-            &rx,
-            WAIT,
-            |e| matches!(e, Event::Data { dir: Direction::Tx, bytes, .. } if &bytes[..] == b"not looped"),
-        );
-        udp.send(
-            SendTarget::Peer(SocketAddr::from(([127, 0, 0, 1], port))),
-            b"marker".to_vec(),
-        )
+        assert_eq!(udp.multicast_sending_now().unwrap().unwrap(), (5, false));
+        udp.set_multicast_sending(MulticastOptions {
+            ttl: Some(1),
+            loopback: Some(true),
+            interface: "127.0.0.1".into(),
+            join: Vec::new(),
+        })
         .unwrap();
+        wait_for(&rx, WAIT, |e| {
+            is_notice(e, udp.id(), |n| {
+                matches!(n, Notice::MulticastSending { .. })
+            })
+        });
+        let to_group = SocketAddr::from(([239, 255, 77, 9], port));
+        udp.send(SendTarget::Peer(to_group), b"echo of myself".to_vec())
+            .unwrap();
         let got = wait_for(&rx, WAIT, |e| rx_data(e, udp.id()));
-        assert_eq!(
-            data_bytes(&got),
-            b"marker",
-            "looped back after loopback off"
-        );
+        assert_eq!(data_bytes(&got), b"echo of myself");
     }
 
     /// IPv6 multicast on the loopback interface, where this machine allows it without

@@ -1049,6 +1049,13 @@ impl SessionHandle {
         }
     }
 
+    /// UDP: the multicast TTL / hop limit and loopback the socket holds, read back from
+    /// the OS (None: not UDP). A socket call: for diagnostics and tests, not for every
+    /// frame of the window.
+    pub fn multicast_sending_now(&self) -> Option<std::io::Result<(u32, bool)>> {
+        self.udp.as_ref().map(|u| u.multicast_readback())
+    }
+
     /// UDP: the session's multicast groups and where each stands (empty otherwise).
     pub fn multicast_groups(&self) -> Vec<GroupState> {
         self.udp.as_ref().map(|u| u.groups()).unwrap_or_default()

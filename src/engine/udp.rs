@@ -336,6 +336,17 @@ impl UdpState {
         self.changes_pending.store(true, Ordering::Release);
     }
 
+    /// The multicast TTL / hop limit and loopback the socket holds now (read back from
+    /// the OS).
+    pub(crate) fn multicast_readback(&self) -> io::Result<(u32, bool)> {
+        let socket = SockRef::from(&self.socket);
+        if self.socket.local_addr()?.is_ipv4() {
+            Ok((socket.multicast_ttl_v4()?, socket.multicast_loop_v4()?))
+        } else {
+            Ok((socket.multicast_hops_v6()?, socket.multicast_loop_v6()?))
+        }
+    }
+
     /// The session's groups and where they stand.
     pub(crate) fn groups(&self) -> Vec<GroupState> {
         lock(&self.groups).clone()
