@@ -98,9 +98,28 @@ pub fn compose_ui(
 
     let preview = state.payload(lang, settings);
     let ready = preview.is_ok() && target.is_ok();
+    let mut caption = t.send_button.to_string();
+    if let Ok(target) = &target {
+        let words = target_words(t, target, clients);
+        if !words.is_empty() {
+            caption.push_str(&format!("\n→ {words}"));
+        }
+    }
     ui.horizontal(|ui| {
         let label = ui.label(t.send_input);
-        let width = (ui.available_width() - 130.0).max(100.0);
+        // The button is as wide as its caption (a long target such as
+        // 255.255.255.255:9000 must not push it past the window's edge).
+        let caption_width = egui::WidgetText::from(RichText::new(&caption).strong())
+            .into_galley(
+                ui,
+                Some(egui::TextWrapMode::Extend),
+                f32::INFINITY,
+                egui::TextStyle::Button,
+            )
+            .size()
+            .x;
+        let button_width = (caption_width + 2.0 * ui.spacing().button_padding.x).max(118.0);
+        let width = (ui.available_width() - button_width - 12.0).max(100.0);
         ui.add(
             TextEdit::multiline(&mut settings.spec.text)
                 .desired_rows(3)
@@ -113,13 +132,6 @@ pub fn compose_ui(
                 }),
         )
         .labelled_by(label.id);
-        let mut caption = t.send_button.to_string();
-        if let Ok(target) = &target {
-            let words = target_words(t, target, clients);
-            if !words.is_empty() {
-                caption.push_str(&format!("\n→ {words}"));
-            }
-        }
         let response = ui.add_enabled(
             ready,
             egui::Button::new(RichText::new(caption).strong()).min_size(egui::vec2(118.0, 44.0)),
