@@ -803,6 +803,47 @@ fn encoding_switch_rerenders_and_persists() {
     assert!(h.query_by_label_contains("你好").is_some());
 }
 
+/// Switching a full view to GBK does not decode it all in one frame: the status bar
+/// says "re-decoding N%" while it goes on, the newest rows read right at once, and at
+/// the end the error count is the one of the whole stream (one 0xFF per line).
+#[test]
+fn encoding_switch_over_a_full_view_shows_progress() {
+    let (mut h, mut peer) = connected_client(blank_settings(Mode::TcpClient));
+    let line = gbk("温度=21.5 状态=正常\r\n");
+    let mut stream = Vec::new();
+    let mut lines = 0u64;
+    while stream.len() < 4 << 20 {
+        stream.extend_from_slice(&line);
+        stream.push(0xFF);
+        lines += 1;
+    }
+    let total = stream.len() as u64;
+    peer.write_all(&stream).unwrap();
+    step_until(&mut h, "4 MiB received", |tab| {
+        tab.store.stats.total.rx_bytes >= total
+    });
+    h.get_by_label("Encoding").click();
+    h.run_steps(2);
+    h.get_by_label("GBK").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("re-decoding").is_some(),
+        "no progress shown"
+    );
+    assert!(h.query_all_by_label_contains("状态=正常").next().is_some());
+    step_until(&mut h, "re-decoding done", |tab| {
+        tab.store.redecoding().is_none()
+    });
+    assert_eq!(h.state().tab().store.decode_errors(), lines);
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("re-decoding").is_none());
+    // The view's budget shows the room kept for arriving data (half of the 64 MiB).
+    assert!(
+        h.query_by_label_contains("+ 32.0 MiB / 64.0 MiB").is_some(),
+        "view memory does not show the reserve"
+    );
+}
+
 /// Framing by fixed length, chosen in the window, with a CRC-16/MODBUS check: a good
 /// Modbus frame is tagged "CRC ok", a corrupted one "CRC bad", however the bytes arrive.
 #[test]

@@ -306,10 +306,16 @@ pub struct Live {
 
 /// The UI's data path on its own thread: drains the engine's events into a `Store`
 /// with default caps, as `SockscopeApp::handle_event` does for data (push_data) and
-/// connection events (push_info), until `live.stop` is set and the queue is empty.
+/// connection events (push_info), until `live.stop` is set and the queue is empty. As in
+/// a tab, the store keeps room for what the engine may have queued for it (an engine's
+/// default queue bound is `window_queue_bytes` of the default cap).
 pub fn spawn_store_consumer(events: EventReceiver, live: Arc<Live>) -> JoinHandle<StoreTotals> {
     std::thread::spawn(move || {
-        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+        let caps = StoreCaps::default();
+        let mut store = Store::new(caps, TextEncoding::Utf8);
+        store.set_reserve(sockscope::session::store::window_queue_bytes(
+            caps.max_bytes,
+        ));
         let mut totals = StoreTotals {
             rx_bytes: 0,
             rx_msgs: 0,

@@ -139,15 +139,18 @@ fn plain_file_sink(total: u64) -> Option<Duration> {
     (got == total).then_some(t)
 }
 
+/// Frames drawn before a flood through the app starts (half a second at 60 fps).
+const WARM_FRAMES: usize = 30;
+
 /// The real app, headless at 60 frames/s (tick + draw + tessellate per frame, as P2):
 /// a server tab, optionally recording `raw`, receives `total` bytes of `payload`. The
-/// time until the store counted every byte (and the recording was finished), and the
-/// frames' wall times.
+/// time until the store counted every byte (and the recording was finished), and each
+/// frame's wall time and the UI thread's CPU time in it.
 fn app_path(
     total: u64,
     payload: Payload,
     record: bool,
-) -> Result<(Duration, Vec<Duration>), String> {
+) -> Result<(Duration, Vec<(Duration, Duration)>), String> {
     let ctx = egui::Context::default();
     let settings = AppSettings::single(Lang::En, Mode::TcpServer);
     let options = StartOptions::one(StartSession::Server {
@@ -168,9 +171,9 @@ fn app_path(
     let mut frames = Vec::new();
     let mut frame_no = 0u64;
     let mut next = Instant::now();
-    let mut one_frame = |app: &mut SockscopeApp, frames: &mut Vec<Duration>| {
-        let (_, wall, _) = frame(&ctx, app, raw_input(frame_no));
-        frames.push(wall);
+    let mut one_frame = |app: &mut SockscopeApp, frames: &mut Vec<(Duration, Duration)>| {
+        let (cpu, wall, _) = frame(&ctx, app, raw_input(frame_no));
+        frames.push((wall, cpu));
         frame_no += 1;
         next += frame_len;
         let now = Instant::now();
@@ -180,9 +183,11 @@ fn app_path(
             next = now;
         }
     };
-    // The recording's file opens on a helper thread: wait for it as the window would.
-    for _ in 0..600 {
-        if !record || app.tab().log.recorder.is_some() {
+    // The window has been up for a while when a flood comes: its first frames (fonts
+    // loaded, glyphs rasterised) are not part of the measure. The recording's file opens
+    // on a helper thread: wait for it as the window would.
+    for i in 0..600 {
+        if i >= WARM_FRAMES && (!record || app.tab().log.recorder.is_some()) {
             break;
         }
         one_frame(&mut app, &mut frames);
@@ -373,7 +378,7 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
     }
 
     // Through the real app path, headless at 60 frames/s.
-    let app_total: u64 = if cfg.quick { 32 << 20 } else { 256 << 20 };
+    let app_total: u64 = if cfg.quick { 32 << 20 } else { 1 << 30 };
     for payload in [Payload::Text, Payload::Binary] {
         for record in [true, false] {
             let what = format!(
@@ -387,9 +392,13 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
                 }
             );
             match app_path(app_total, payload, record) {
-                Ok((time, mut frames)) => {
-                    frames.sort();
-                    let p99 = crate::common::percentile(&frames, 99.0);
+                Ok((time, frames)) => {
+                    let (mut walls, mut cpus): (Vec<Duration>, Vec<Duration>) =
+                        frames.into_iter().unzip();
+                    walls.sort();
+                    cpus.sort();
+                    let p99 = crate::common::percentile(&walls, 99.0);
+                    let cpu_p99 = crate::common::percentile(&cpus, 99.0);
                     let rate = mb_s(app_total, time);
                     let (reference, reference_rate, goal) = if record {
                         ("socket → file sink", file_rate, 0.6)
@@ -398,10 +407,11 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
                     };
                     let ratio = rate / reference_rate.max(1.0);
                     println!(
-                        "  app, {} {}: {rate:.0} MB/s, ratio {ratio:.2} to the {reference}; frame p99 {}",
+                        "  app, {} {}: {rate:.0} MB/s, ratio {ratio:.2} to the {reference}; frame p99 {} (UI thread CPU p99 {})",
                         payload.name(),
                         if record { "raw" } else { "no log" },
-                        crate::common::ms(p99)
+                        crate::common::ms(p99),
+                        crate::common::ms(cpu_p99)
                     );
                     rows.push(
                         Row::new("P1", what)
@@ -427,9 +437,40 @@ fn name(format: Option<LogFormat>) -> String {
     format.map_or("none".into(), |f| f.to_string())
 }
 
-/// One 32 MiB run with the raw recorder, for callgrind.
+/// One run for a profiler: 32 MiB with the raw recorder (callgrind), or
+/// `SOCKSCOPE_PROFILE_MIB` MiB of binary payload without a recorder when that is set
+/// (`perf record`).
 pub fn profile() {
-    match sockscope(32 << 20, Some(LogFormat::Raw), Payload::Text) {
+    if let Some(mib) = std::env::var("SOCKSCOPE_PROFILE_APP_MIB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        match app_path(mib << 20, Payload::Binary, false) {
+            Ok((time, frames)) => {
+                println!("{mib} MiB through the app in {:.3} s", time.as_secs_f64());
+                let mut slow: Vec<(usize, Duration)> = frames
+                    .into_iter()
+                    .map(|(wall, _)| wall)
+                    .enumerate()
+                    .collect();
+                slow.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
+                println!(
+                    "slowest frames (index, ms): {:?}",
+                    &slow[..slow.len().min(12)]
+                );
+            }
+            Err(e) => println!("failed: {e}"),
+        }
+        return;
+    }
+    let (total, format, payload) = match std::env::var("SOCKSCOPE_PROFILE_MIB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        Some(mib) => (mib << 20, None, Payload::Binary),
+        None => (32 << 20, Some(LogFormat::Raw), Payload::Text),
+    };
+    match sockscope(total, format, payload) {
         Ok(r) => println!("32 MiB in {:.3} s", r.all.as_secs_f64()),
         Err(e) => println!("failed: {e}"),
     }

@@ -10,7 +10,7 @@
 //! thread interleaving, without any thread joining another.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::sync::{lock, panic_message, spawn_with_stack};
 
 use super::counters::CounterCell;
+use super::readbuf::ReadBuf;
 use super::responder::{Action, PeerKey, ReplyGuard, Responder, Timer, Verdict};
 use super::sink::Sink;
 use super::{CloseReason, ConnId, Direction, EngineError, Event, Notice, SessionId, SessionKind};
@@ -926,10 +927,9 @@ impl Conn {
     }
 
     /// Reports one read: counters, an Rx `Data` event; returns the shared bytes.
-    fn received(&self, bytes: &[u8]) -> Arc<[u8]> {
+    fn received(&self, bytes: Arc<[u8]>) -> Arc<[u8]> {
         self.counters.add_rx(bytes.len());
         self.core.counters.add_rx(bytes.len());
-        let bytes: Arc<[u8]> = Arc::from(bytes);
         self.core.emit(Event::Data {
             session: self.core.id,
             conn: Some(self.id),
@@ -943,9 +943,9 @@ impl Conn {
 
     /// The reader: one `Data` event per read until EOF, error or close.
     pub(crate) fn read_loop(self: &Arc<Self>) {
-        let mut buf = vec![0u8; FIRST_READ_BUF];
+        let mut buf = ReadBuf::new(FIRST_READ_BUF);
         loop {
-            match (&self.stream).read(&mut buf) {
+            match buf.read(&self.stream) {
                 Ok(0) => {
                     self.peer_eof.store(true, Ordering::SeqCst);
                     if !self.closing() {
@@ -962,16 +962,17 @@ impl Conn {
                     // read is reported (it was received); then the connection is reset on
                     // close (linger 0): a graceful FIN here can leave the peer blocked on
                     // a zero window for minutes.
-                    self.received(&buf[..n]);
+                    self.received(buf.take(n, FIRST_READ_BUF));
                     let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
                     return;
                 }
                 Ok(n) => {
-                    let bytes = self.received(&buf[..n]);
-                    self.respond(&bytes, n == buf.len());
-                    if n == buf.len() && buf.len() < READ_BUF {
-                        buf.resize(READ_BUF, 0);
-                    }
+                    // A read that fills the buffer hands it over (no copy); the next one
+                    // is full size.
+                    let full = n == buf.len();
+                    let next = if full { READ_BUF } else { buf.len() };
+                    let bytes = self.received(buf.take(n, next));
+                    self.respond(&bytes, full);
                     self.core.check_fault();
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

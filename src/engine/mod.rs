@@ -39,6 +39,7 @@ mod error;
 pub mod interfaces;
 mod keepalive;
 mod multicast;
+mod readbuf;
 mod responder;
 mod sink;
 mod tcp_client;
@@ -764,6 +765,13 @@ impl Engine {
             sessions: Mutex::new(Vec::new()),
         };
         (engine, rx)
+    }
+
+    /// Bounds the received payload bytes queued for the consumer of this engine's events
+    /// (the window): readers wait above it, UDP counts what does not fit. 32 MiB unless
+    /// set; see [`crate::session::store::window_queue_bytes`].
+    pub fn set_queue_bytes(&self, bytes: usize) {
+        self.sink.set_queue_bytes(bytes);
     }
 
     /// Starts a session. A client returns at once and resolves + connects on a worker

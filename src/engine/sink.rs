@@ -31,13 +31,17 @@ use crate::sync::lock;
 /// requests a repaint).
 pub type Waker = Box<dyn Fn() + Send + Sync>;
 
-/// Most payload bytes queued for the consumer at once (TCP workers wait above it, UDP
-/// workers count the datagram as dropped).
-pub(crate) const QUEUE_BYTES: usize = 4 * 1024 * 1024;
+/// Most payload bytes queued for the consumer at once, unless set otherwise with
+/// [`Sink::set_queue_bytes`] (TCP workers wait above it, UDP workers count the datagram
+/// as dropped): enough for the readers to go on at ~2 GB/s while the window draws a 16 ms
+/// frame, so a frame does not stall a flood.
+pub(crate) const QUEUE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Payload bytes in the queue, and a way for producers to wait for room.
 struct ByteBudget {
     queued: AtomicUsize,
+    /// The bound on `queued` ([`QUEUE_BYTES`] unless set).
+    limit: AtomicUsize,
     /// False once the receiver is gone: nobody will make room any more.
     open: AtomicBool,
     lock: Mutex<()>,
@@ -45,10 +49,14 @@ struct ByteBudget {
 }
 
 impl ByteBudget {
-    /// Waits until the queue holds no more than [`QUEUE_BYTES`] (or the receiver is gone).
+    /// True while the queue holds more than its limit.
+    fn full(&self) -> bool {
+        self.queued.load(Ordering::Acquire) > self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Waits until the queue holds no more than its limit (or the receiver is gone).
     fn wait_for_room(&self) {
-        while self.queued.load(Ordering::Acquire) > QUEUE_BYTES && self.open.load(Ordering::Acquire)
-        {
+        while self.full() && self.open.load(Ordering::Acquire) {
             let guard = lock(&self.lock);
             // The timeout covers a release that happened between the check and the wait.
             let _ = self.room.wait_timeout(guard, Duration::from_millis(5));
@@ -60,7 +68,8 @@ impl ByteBudget {
             return;
         }
         let before = self.queued.fetch_sub(bytes, Ordering::AcqRel);
-        if before > QUEUE_BYTES && before - bytes <= QUEUE_BYTES {
+        let limit = self.limit.load(Ordering::Relaxed);
+        if before > limit && before - bytes <= limit {
             let _guard = lock(&self.lock);
             self.room.notify_all();
         }
@@ -105,6 +114,7 @@ impl Sink {
         let pending = Arc::new(AtomicBool::new(false));
         let budget = Arc::new(ByteBudget {
             queued: AtomicUsize::new(0),
+            limit: AtomicUsize::new(QUEUE_BYTES),
             open: AtomicBool::new(true),
             lock: Mutex::new(()),
             room: Condvar::new(),
@@ -126,6 +136,15 @@ impl Sink {
                 budget,
             },
         )
+    }
+
+    /// Bounds the payload bytes queued for the consumer (at least 64 KiB).
+    pub(crate) fn set_queue_bytes(&self, bytes: usize) {
+        self.budget
+            .limit
+            .store(bytes.max(64 << 10), Ordering::Relaxed);
+        let _guard = lock(&self.budget.lock);
+        self.budget.room.notify_all();
     }
 
     pub(crate) fn set_tap(&self, tap: Option<SyncSender<Event>>) {
@@ -170,7 +189,7 @@ impl Sink {
             self.any_unrecorded.store(true, Ordering::Release);
         }
         let len = payload_len(&event);
-        if len > 0 && self.budget.queued.load(Ordering::Acquire) > QUEUE_BYTES {
+        if len > 0 && self.budget.full() {
             return !self.budget.open.load(Ordering::Acquire);
         }
         self.budget.queued.fetch_add(len, Ordering::AcqRel);
@@ -349,13 +368,14 @@ mod tests {
     /// reports "full" while the budget is used up.
     #[test]
     fn byte_budget_bounds_queued_payload() {
+        let reads = (QUEUE_BYTES >> 20) as u64 + 8;
         let (sink, rx) = Sink::new(1000, Box::new(|| {}));
         let sink = Arc::new(sink);
         let emitted = Arc::new(AtomicU64::new(0));
         let producer = {
             let (sink, emitted) = (sink.clone(), emitted.clone());
             std::thread::spawn(move || {
-                for _ in 0..20 {
+                for _ in 0..reads {
                     sink.emit(data(1 << 20));
                     emitted.fetch_add(1, Ordering::SeqCst);
                 }
@@ -381,7 +401,7 @@ mod tests {
         );
         assert!(rx.try_recv().is_some());
         assert_eq!(settle(limit + 1), limit + 1, "one taken, one more let in");
-        while emitted.load(Ordering::SeqCst) < 20 || rx.try_recv().is_some() {
+        while emitted.load(Ordering::SeqCst) < reads || rx.try_recv().is_some() {
             let _ = rx.recv_timeout(Duration::from_millis(50));
         }
         producer.join().unwrap();
@@ -392,7 +412,7 @@ mod tests {
     fn dropped_receiver_never_blocks() {
         let (sink, rx) = Sink::new(1000, Box::new(|| {}));
         drop(rx);
-        for _ in 0..32 {
+        for _ in 0..(QUEUE_BYTES >> 20) + 8 {
             sink.emit(data(1 << 20));
         }
         assert!(sink.try_emit(1, data(64)));

@@ -569,26 +569,37 @@ impl<'de> Deserialize<'de> for Target {
     }
 }
 
-fn target_from(raw: RawTarget) -> Result<Target, String> {
-    let given: Vec<&str> = [
-        ("connect", raw.connect.is_some()),
-        ("listen", raw.listen.is_some()),
-        ("udp", raw.udp.is_some()),
-    ]
-    .iter()
-    .filter(|(_, on)| *on)
-    .map(|(k, _)| *k)
-    .collect();
-    if given.len() != 1 {
-        return Err(format!(
-            "target: give exactly one of connect = \"HOST:PORT\", listen = \"HOST:PORT\" or udp = \"HOST:PORT\" (found {})",
-            if given.is_empty() {
-                "none".to_string()
-            } else {
-                given.join(" and ")
-            }
-        ));
+/// Checks that exactly one of `fields` (name, given) is given; otherwise the error says
+/// "`what`: give exactly one of `choices` (found none / a and b)".
+fn exactly_one(what: &str, choices: &str, fields: &[(&str, bool)]) -> Result<(), String> {
+    let given: Vec<&str> = fields
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| *k)
+        .collect();
+    if given.len() == 1 {
+        return Ok(());
     }
+    let found = if given.is_empty() {
+        "none".to_string()
+    } else {
+        given.join(" and ")
+    };
+    Err(format!(
+        "{what}: give exactly one of {choices} (found {found})"
+    ))
+}
+
+fn target_from(raw: RawTarget) -> Result<Target, String> {
+    exactly_one(
+        "target",
+        "connect = \"HOST:PORT\", listen = \"HOST:PORT\" or udp = \"HOST:PORT\"",
+        &[
+            ("connect", raw.connect.is_some()),
+            ("listen", raw.listen.is_some()),
+            ("udp", raw.udp.is_some()),
+        ],
+    )?;
     let address =
         |field: &str, v: &str| parse_host_port(v).map_err(|e| format!("target.{field}: {e}"));
     let timeout = raw
@@ -971,26 +982,16 @@ impl FromStrOrTable for Expect {
             Some(name) => encoding_by_name(name)?,
             None => cx.encoding,
         };
-        let given: Vec<&str> = [
-            ("exact", t.exact.is_some()),
-            ("contains", t.contains.is_some()),
-            ("regex", t.regex.is_some()),
-            ("hex", t.hex.is_some()),
-        ]
-        .iter()
-        .filter(|(_, on)| *on)
-        .map(|(k, _)| *k)
-        .collect();
-        if given.len() != 1 {
-            return Err(format!(
-                "expect: give exactly one of exact, contains, regex or hex (found {})",
-                if given.is_empty() {
-                    "none".to_string()
-                } else {
-                    given.join(" and ")
-                }
-            ));
-        }
+        exactly_one(
+            "expect",
+            "exact, contains, regex or hex",
+            &[
+                ("exact", t.exact.is_some()),
+                ("contains", t.contains.is_some()),
+                ("regex", t.regex.is_some()),
+                ("hex", t.hex.is_some()),
+            ],
+        )?;
         let text_bytes = |field: &str, text: &str| -> Result<Vec<u8>, String> {
             let bytes =
                 text_to_bytes(text, encoding, true).map_err(|e| format!("expect.{field}: {e}"))?;

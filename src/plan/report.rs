@@ -95,6 +95,21 @@ impl RttReport {
         };
         Some((v[0], rank(0.50), rank(0.95), v[n - 1]))
     }
+
+    /// "rtt SEND ARROW EXPECT: n=… min … p50 … p95 … max …"; None without samples.
+    fn line(&self, arrow: &str) -> Option<String> {
+        let (min, p50, p95, max) = self.summary()?;
+        Some(format!(
+            "rtt {} {arrow} {}: n={} min {} p50 {} p95 {} max {}",
+            self.send,
+            self.expect,
+            self.samples.len(),
+            ms(min),
+            ms(p50),
+            ms(p95),
+            ms(max)
+        ))
+    }
 }
 
 /// Why a plan failed, with the bytes that arrived.
@@ -293,20 +308,8 @@ pub fn render_text(report: &PlanReport, style: Style, quiet: bool) -> String {
         }
     }
     if !quiet {
-        for rtt in &report.rtts {
-            if let Some((min, p50, p95, max)) = rtt.summary() {
-                let _ = writeln!(
-                    out,
-                    "  rtt {} → {}: n={} min {} p50 {} p95 {} max {}",
-                    rtt.send,
-                    rtt.expect,
-                    rtt.samples.len(),
-                    ms(min),
-                    ms(p50),
-                    ms(p95),
-                    ms(max)
-                );
-            }
+        for line in report.rtts.iter().filter_map(|rtt| rtt.line("→")) {
+            let _ = writeln!(out, "  {line}");
         }
     }
     let (passed, failed, not_run) = report.counts();
@@ -529,20 +532,8 @@ pub fn render_junit(reports: &[PlanReport]) -> String {
             }
         }
         let mut system_out = String::new();
-        for rtt in &r.rtts {
-            if let Some((min, p50, p95, max)) = rtt.summary() {
-                let _ = writeln!(
-                    system_out,
-                    "rtt {} -> {}: n={} min {} p50 {} p95 {} max {}",
-                    rtt.send,
-                    rtt.expect,
-                    rtt.samples.len(),
-                    ms(min),
-                    ms(p50),
-                    ms(p95),
-                    ms(max)
-                );
-            }
+        for line in r.rtts.iter().filter_map(|rtt| rtt.line("->")) {
+            let _ = writeln!(system_out, "{line}");
         }
         if !system_out.is_empty() {
             let _ = writeln!(out, "    <system-out>{}</system-out>", xml(&system_out));

@@ -247,6 +247,7 @@ texts! {
     udp_peer_tip: "Where \"Default peer\" sends; empty: whoever sent last", "“默认目标”发送到此处；留空则发给最后发来数据的对端";
     variables_tip: "{counter} {time} {rand:N} {len} are replaced in every send; untick to send braces as typed", "每次发送时替换 {counter} {time} {rand:N} {len}；取消勾选则按原样发送花括号";
     view_memory: "View memory", "显示内存";
+    view_reserved_tip: "kept free for data on its way to the view (received while a frame is drawn), so a flood never takes more than the budget", "为正在送往显示的数据预留（绘制一帧期间收到的数据），洪流时也不会超出上限";
     view_memory_tip: "One budget for the views of all tabs; the oldest records leave the view (never the log) when it is full", "所有标签页共用的显示内存上限；用满时最早的记录移出显示（日志不受影响）";
     file_hint: "/path/to/firmware.bin", "/路径/固件.bin";
     command_name_hint: "read registers", "读寄存器";
@@ -282,6 +283,8 @@ texts! {
     echo_tip: "Send every message back to whoever sent it", "把收到的每条消息原样发回";
     file_exists: "This file exists", "文件已存在";
     to_count: "still to count", "待统计";
+    redecoding: "re-decoding", "重新解码中";
+    redecoding_tip: "The view's records are decoded again in the new encoding, a few each frame; rows not reached yet are decoded on their own meanwhile", "正在用新编码重新解码已收到的记录，每帧处理一部分；尚未处理的行暂时单独解码显示";
     copy_as_plan: "Copy as test plan", "复制为测试计划";
     copy_as_plan_tip: "Copies a plan for `sockscope test` (TOML): a send and expect for each auto-reply rule, a send for each quick command, and the rules as [auto_reply] for `sockscope --headless … --rules`", "复制一份测试计划到剪贴板：每条自动回复规则生成一组发送与期望，每条快捷命令生成一条发送；规则本身也写入计划，供无窗口模式扮演设备";
     keepalive: "Keepalive after idle (s, 0 = off)", "保活探测空闲时间（秒，0 关闭）";

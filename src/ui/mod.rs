@@ -266,9 +266,7 @@ impl SockscopeApp {
     fn rebalance_views(&mut self) {
         let share = self.view_share(self.tabs.len());
         for tab in &mut self.tabs {
-            let mut caps = tab.store.caps();
-            caps.max_bytes = share;
-            tab.store.set_caps(caps);
+            tab.set_view_bytes(share);
         }
     }
 
@@ -372,6 +370,8 @@ impl SockscopeApp {
         for (i, tab) in self.tabs.iter_mut().enumerate() {
             more |= tab.drain_events(lang, share, i != self.active);
             tab.poll(lang);
+            // Counting and re-decoding go on in the next frames even when nothing arrives.
+            more |= tab.store.uncounted_bytes() > 0;
             running |= tab.running() || tab.files.busy();
         }
         self.last_tick = Some((start, start.elapsed()));
@@ -453,6 +453,7 @@ impl SockscopeApp {
         self.apply_tab_actions(tab_actions);
         let budget = status::ViewBudget {
             used: self.tabs.iter().map(|t| t.store.held_bytes()).sum(),
+            reserved: self.tabs.iter().map(|t| t.store.reserve()).sum(),
             cap: self.settings.view_cap_mib.clamp(1, 4096) * 1024 * 1024,
             tabs: self.tabs.len(),
         };

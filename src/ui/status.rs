@@ -18,6 +18,9 @@ use super::widgets::{ERROR_COLOR, OK_COLOR, RX_COLOR, TX_COLOR};
 pub struct ViewBudget {
     /// Bytes held by every tab's view together.
     pub used: usize,
+    /// Bytes of the cap kept free for data on its way to the views (the queues between
+    /// the network and the window).
+    pub reserved: usize,
     /// The shared cap in bytes.
     pub cap: usize,
     /// How many tabs share it.
@@ -86,6 +89,18 @@ pub fn status_ui(
         } else {
             ui.label(text).on_hover_text(t.decode_errors_tip);
         }
+        // Counting and re-decoding go on a few records per frame: say how far they are.
+        if let Some(done) = store.redecoding() {
+            ui.label(format!("{} {:.0}%", t.redecoding, f64::from(done) * 100.0))
+                .on_hover_text(t.redecoding_tip);
+        } else if store.uncounted_bytes() > 0 {
+            ui.label(format!(
+                "(+ {} {})",
+                human_bytes(store.uncounted_bytes() as f64),
+                t.to_count
+            ))
+            .on_hover_text(t.decode_errors_tip);
+        }
         let losses = facts.losses;
         for (count, words, tip) in [
             (facts.udp_dropped, t.udp_dropped, t.udp_dropped_tip),
@@ -142,12 +157,19 @@ pub fn status_ui(
         .on_hover_text(t.shown_tip);
         ui.separator();
         ui.label(format!(
-            "{} {} / {}",
+            "{} {} + {} / {}",
             t.view_memory,
             human_bytes(budget.used as f64),
+            human_bytes(budget.reserved as f64),
             human_bytes(budget.cap as f64),
         ))
-        .on_hover_text(format!("{} ({})", t.view_memory_tip, budget.tabs));
+        .on_hover_text(format!(
+            "{} ({})\n+ {}: {}",
+            t.view_memory_tip,
+            budget.tabs,
+            human_bytes(budget.reserved as f64),
+            t.view_reserved_tip
+        ));
     });
 }
 

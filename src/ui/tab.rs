@@ -17,13 +17,9 @@ use super::settings::{Mode, TabSettings};
 use super::{automation, errors, files, log, receive, send};
 
 /// Capacity of a tab's engine → UI event queue, in events. Payload bytes are bounded
-/// separately by the engine (4 MiB), so a deep queue costs little memory and lets a
+/// separately by the engine (32 MiB), so a deep queue costs little memory and lets a
 /// datagram flood wait out a slow frame instead of being dropped.
 const EVENT_QUEUE: usize = 32_768;
-/// Payload drained in one frame past which the UI treats the traffic as a flood.
-const FLOOD_BYTES: usize = 1024 * 1024;
-/// How long a flooded drain waits for the workers to refill the queue.
-const FLOOD_WAIT: Duration = Duration::from_micros(300);
 /// Most UDP peers listed in the clients panel: as many as the store keeps counters for;
 /// the rest are summed in one "others" row.
 const MAX_UDP_PEERS: usize = crate::session::stats::MAX_PEER_STATS;
@@ -200,7 +196,7 @@ impl SessionTab {
         let mut store = Store::new(caps, settings.view.encoding);
         store.set_frame_mode(settings.view.framing.mode());
         store.set_frame_check(settings.view.frame_check());
-        SessionTab {
+        let mut tab = SessionTab {
             settings,
             status: Status::Idle,
             session: None,
@@ -222,7 +218,20 @@ impl SessionTab {
             uid,
             engine,
             events,
-        }
+        };
+        tab.set_view_bytes(view_bytes);
+        tab
+    }
+
+    /// Sets the memory this tab's view may use: what the store holds plus what is queued
+    /// on its way there ([`crate::session::store::window_queue_bytes`] of it).
+    pub fn set_view_bytes(&mut self, bytes: usize) {
+        let mut caps = self.store.caps();
+        caps.max_bytes = bytes;
+        self.store.set_caps(caps);
+        let queue = crate::session::store::window_queue_bytes(bytes);
+        self.engine.set_queue_bytes(queue);
+        self.store.set_reserve(queue);
     }
 
     /// True while the session runs (connecting, connected, listening or bound).
@@ -319,26 +328,12 @@ impl SessionTab {
     pub fn drain_events(&mut self, lang: Lang, budget: Duration, background: bool) -> bool {
         let deadline = Instant::now() + budget;
         let mut handled = 0u32;
-        let mut bytes = 0usize;
         loop {
-            let event = match self.events.try_recv() {
-                Some(event) => event,
-                // Under a flood the workers refill the queue as fast as it empties: wait a
-                // moment for more (still within this frame's budget) rather than ending
-                // the frame's drain with a fraction of the budget used.
-                None if bytes >= FLOOD_BYTES && Instant::now() < deadline => {
-                    match self.events.recv_timeout(FLOOD_WAIT) {
-                        Some(event) => event,
-                        None => return false,
-                    }
-                }
-                None => return false,
+            let Some(event) = self.events.try_recv() else {
+                return false;
             };
-            if let Event::Data { bytes: payload, .. } = &event {
-                bytes += payload.len();
-                if background {
-                    self.unseen += 1;
-                }
+            if background && matches!(event, Event::Data { .. }) {
+                self.unseen += 1;
             }
             self.handle_event(lang, event);
             handled += 1;

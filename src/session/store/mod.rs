@@ -12,8 +12,7 @@
 //! Received TCP streams can be cut into frames (`frames`: any of codec's framings) and
 //! each complete frame checked against a checksum ([`Store::set_frame_check`]).
 
-use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +33,7 @@ pub use self::record::{Record, RecordKind};
 mod decode;
 mod frames;
 mod record;
+mod text;
 
 /// The store's limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,14 @@ impl Default for StoreCaps {
             max_records: 1_000_000,
         }
     }
+}
+
+/// How many received bytes may be on their way to a store of `view_bytes` (queued
+/// between the engine's readers and the window): half the view, at most 32 MiB, at least
+/// 1 MiB. The store keeps that much of its cap free ([`Store::set_reserve`]), so the
+/// store and the queue together stay within the view's cap.
+pub fn window_queue_bytes(view_bytes: usize) -> usize {
+    (view_bytes / 2).clamp(1 << 20, 32 << 20)
 }
 
 /// Key of one byte stream: a connection (or UDP peer) in one direction.
@@ -118,8 +126,9 @@ fn lazy_facts(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> (bool, u32,
     }
 }
 
-/// Bytes of held records counted per [`Store::poll`] (a few milliseconds of scanning).
-const COUNT_BUDGET: usize = 512 << 10;
+/// Bytes of held records counted (or re-decoded) per [`Store::poll`]: about a
+/// millisecond of scanning, so a flood leaves the frame its time for drawing.
+const COUNT_BUDGET: usize = 256 << 10;
 
 /// Largest frame the framer assembles before it reports an oversize frame.
 const MAX_FRAME: usize = 1024 * 1024;
@@ -141,9 +150,17 @@ pub struct Store {
     uncounted_bytes: u64,
     /// Records before this sequence number are counted.
     count_cursor: u64,
+    /// After a switch to an encoding decoded when stored (GBK, Big5, UTF-16, …): the
+    /// streaming decoders of the re-decoding pass, which [`Store::poll`] moves through the
+    /// held records within a budget per frame, oldest first. `None` when no pass runs.
+    redecode: Option<FastMap<StreamKey, (StreamDecoder, bool)>>,
+    /// Bytes the running re-decoding pass started with (for its progress).
+    redecode_total: u64,
     frame_buf: Vec<FrameOut>,
     /// The view is paused: keep what it shows, drop new records that do not fit.
     pinned: bool,
+    /// Bytes of the cap kept free for data on its way to the store.
+    reserve: usize,
     /// Counters per session and per peer.
     pub stats: Stats,
 }
@@ -165,8 +182,11 @@ impl Store {
             invalid_held: 0,
             uncounted_bytes: 0,
             count_cursor: 0,
+            redecode: None,
+            redecode_total: 0,
             frame_buf: Vec::new(),
             pinned: false,
+            reserve: 0,
             stats: Stats::default(),
         }
     }
@@ -229,6 +249,19 @@ impl Store {
         }
     }
 
+    /// Keeps `bytes` of the byte cap free for data on its way to the store (the engine's
+    /// queue for the window, [`window_queue_bytes`]), so what is held and what is coming
+    /// together stay within the cap; at most half the cap.
+    pub fn set_reserve(&mut self, bytes: usize) {
+        self.reserve = bytes.min(self.caps.max_bytes / 2);
+        self.evict();
+    }
+
+    /// Bytes of the byte cap kept free for data on its way ([`Store::set_reserve`]).
+    pub fn reserve(&self) -> usize {
+        self.reserve
+    }
+
     /// The caps in force.
     pub fn caps(&self) -> StoreCaps {
         self.caps
@@ -237,184 +270,7 @@ impl Store {
     /// Changes the caps, evicting at once if the store is over the new ones.
     pub fn set_caps(&mut self, caps: StoreCaps) {
         self.caps = caps;
-        self.evict();
-    }
-
-    /// A record's payload as text in the store's encoding (`\xNN` for invalid bytes):
-    /// stored, the bytes themselves, or made now for a lazily rendered record.
-    pub fn text<'a>(&self, record: &'a Record) -> Cow<'a, str> {
-        match record.stored_text() {
-            Some(text) => Cow::Borrowed(text),
-            None => {
-                let mut out = String::with_capacity(record.bytes.len() + 16);
-                lazy::render(
-                    self.encoding,
-                    record.carry,
-                    &record.bytes,
-                    record.whole(),
-                    &mut out,
-                );
-                Cow::Owned(out)
-            }
-        }
-    }
-
-    /// The start of a record's text, for a list row: at most about `max_bytes` of its
-    /// payload are decoded (a character cut there is left out).
-    pub fn text_start<'a>(&self, record: &'a Record, max_bytes: usize) -> Cow<'a, str> {
-        if record.stored_text().is_some() || record.bytes.len() <= max_bytes {
-            return self.text(record);
-        }
-        let mut out = String::with_capacity(max_bytes + 16);
-        lazy::render(
-            self.encoding,
-            record.carry,
-            &record.bytes[..max_bytes],
-            false,
-            &mut out,
-        );
-        Cow::Owned(out)
-    }
-
-    /// The encoding the text cache is in.
-    pub fn encoding(&self) -> TextEncoding {
-        self.encoding
-    }
-
-    /// A record's invalid bytes in the store's encoding (counted now if they were not yet).
-    pub fn invalid_of(&self, record: &Record) -> u32 {
-        if record.counted {
-            return record.invalid;
-        }
-        let mut carry = record.carry;
-        let invalid = lazy::scan(self.encoding, &mut carry, &record.bytes, record.whole());
-        u32::try_from(invalid).unwrap_or(u32::MAX)
-    }
-
-    /// Bytes of held records whose invalid bytes are still to be counted
-    /// ([`Self::decode_errors`] leaves them out until [`Self::poll`] has counted them).
-    pub fn uncounted_bytes(&self) -> u64 {
-        self.uncounted_bytes
-    }
-
-    /// Counts the invalid bytes of held records not counted yet, oldest first, until
-    /// about `budget` bytes were scanned.
-    pub fn count_some(&mut self, budget: usize) {
-        if self.uncounted_bytes == 0 {
-            return;
-        }
-        let first = self.records.front().map_or(self.next_seq, |r| r.seq);
-        let start = self.count_cursor.max(first);
-        let Some(index) = self.index_of_seq(start) else {
-            return;
-        };
-        let encoding = self.encoding;
-        let mut scanned = 0usize;
-        let mut cursor = start;
-        for record in self.records.iter_mut().skip(index) {
-            if scanned >= budget {
-                break;
-            }
-            cursor = record.seq + 1;
-            if record.counted {
-                continue;
-            }
-            let mut carry = record.carry;
-            let invalid = lazy::scan(encoding, &mut carry, &record.bytes, record.whole());
-            record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
-            record.counted = true;
-            scanned += record.bytes.len();
-            self.uncounted_bytes = self
-                .uncounted_bytes
-                .saturating_sub(record.bytes.len() as u64);
-            if record.kind == RecordKind::Rx {
-                self.invalid_held += u64::from(record.invalid);
-            }
-        }
-        self.count_cursor = cursor;
-    }
-
-    /// Invalid bytes in the held received records under the current encoding (what we
-    /// sent is not a decoding problem of the peer's).
-    pub fn decode_errors(&self) -> u64 {
-        self.invalid_held
-    }
-
-    /// Switches the encoding and re-decodes every held record from its bytes, in order,
-    /// with fresh streaming decoders.
-    pub fn set_encoding(&mut self, encoding: TextEncoding) {
-        if encoding == self.encoding {
-            return;
-        }
-        self.encoding = encoding;
-        for state in self.streams.values_mut() {
-            state.decoder = StreamDecoder::new(encoding);
-            state.clean = true;
-        }
-        let mut decoders: HashMap<StreamKey, (StreamDecoder, bool)> = HashMap::new();
-        let mut tails: HashMap<StreamKey, ([u8; 3], u8)> = HashMap::new();
-        let lazily = lazy::renders_lazily(encoding);
-        let mut held = 0usize;
-        let mut invalid_held = 0u64;
-        let mut uncounted = 0u64;
-        for record in self.records.iter_mut() {
-            if record.kind != RecordKind::Info && !record.bytes.is_empty() {
-                let key = stream_key(record.session, record.conn, record.peer, record.kind);
-                if lazily {
-                    let carry = if record.whole() {
-                        Carry::default()
-                    } else {
-                        let (tail, len) = tails.entry(key).or_default();
-                        let carry = lazy::carry_after(encoding, &tail[..usize::from(*len)]);
-                        push_tail(tail, len, &record.bytes);
-                        carry
-                    };
-                    let (counted, invalid, is_lazy) = lazy_facts(encoding, carry, &record.bytes);
-                    record.text = None;
-                    record.lazy = is_lazy;
-                    record.carry = carry;
-                    record.counted = counted;
-                    record.invalid = invalid;
-                    if !counted {
-                        uncounted += record.bytes.len() as u64;
-                    }
-                } else {
-                    let (text, invalid) = if record.whole() {
-                        decode_record(encoding, None, &record.bytes)
-                    } else {
-                        let (decoder, clean) = decoders
-                            .entry(key)
-                            .or_insert_with(|| (StreamDecoder::new(encoding), true));
-                        decode_record(encoding, Some((decoder, clean)), &record.bytes)
-                    };
-                    record.text = text;
-                    record.lazy = false;
-                    record.carry = Carry::default();
-                    record.counted = true;
-                    record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
-                }
-                invalid_held += received_invalid(record);
-            } else if record.kind != RecordKind::Info {
-                // A close's flush record: the character it completed belongs to the old
-                // encoding's reading.
-                record.text = None;
-                record.invalid = 0;
-            }
-            held += record.cost();
-        }
-        self.held_bytes = held;
-        self.invalid_held = invalid_held;
-        self.uncounted_bytes = uncounted;
-        self.count_cursor = self.records.front().map_or(self.next_seq, |r| r.seq);
-        // Streams still open continue from where the re-decoding left them, so a
-        // character split across the next read still comes out whole.
-        for (key, (decoder, clean)) in decoders {
-            if let Some(state) = self.streams.get_mut(&key) {
-                state.decoder = decoder;
-                state.clean = clean;
-            }
-        }
-
+        self.reserve = self.reserve.min(caps.max_bytes / 2);
         self.evict();
     }
 
@@ -485,6 +341,10 @@ impl Store {
     /// Ends the streams of a connection (closed): pending frame bytes become a record and
     /// the decoders flush what they held.
     pub fn end_conn(&mut self, session: SessionId, conn: ConnId) {
+        if self.redecode.is_some() {
+            // The flush below needs the streams' decoders where the pass leaves them.
+            self.count_some(usize::MAX);
+        }
         let keys: Vec<StreamKey> = self
             .streams
             .keys()
@@ -539,6 +399,7 @@ impl Store {
         self.held_bytes = 0;
         self.invalid_held = 0;
         self.uncounted_bytes = 0;
+        self.end_redecode();
         self.evicted_records = 0;
         self.evicted_bytes = 0;
     }
@@ -584,6 +445,12 @@ impl Store {
             };
             let (counted, invalid, is_lazy) = lazy_facts(encoding, carry, &bytes);
             (None, invalid as usize, counted, is_lazy, carry)
+        } else if !whole && self.redecode.is_some() {
+            // A re-decoding pass runs: this read waits its turn in the pass, which holds
+            // the stream's decoder.
+            let state = self.stream_state(key);
+            push_tail(&mut state.tail, &mut state.tail_len, &bytes);
+            (None, 0, false, true, Carry::default())
         } else {
             let (text, invalid) = if whole {
                 decode_record(encoding, None, &bytes)
@@ -626,7 +493,7 @@ impl Store {
     fn insert(&mut self, mut record: Record) {
         if self.pinned
             && (self.records.len() >= self.caps.max_records
-                || self.held_bytes() + record.cost() > self.caps.max_bytes)
+                || self.held_bytes() + record.cost() + self.reserve > self.caps.max_bytes)
         {
             // Paused and full: what the user is looking at stays; this one is dropped from
             // the view (it takes no sequence number, so the held ones stay contiguous).
@@ -653,7 +520,8 @@ impl Store {
 
     fn evict(&mut self) {
         loop {
-            let over_bytes = self.held_bytes() > self.caps.max_bytes && self.records.len() > 1;
+            let over_bytes =
+                self.held_bytes() + self.reserve > self.caps.max_bytes && self.records.len() > 1;
             if !over_bytes && self.records.len() <= self.caps.max_records {
                 break;
             }
@@ -726,109 +594,31 @@ mod tests {
         crate::codec::text::encode(TextEncoding::Gbk, text).unwrap()
     }
 
-    /// Every record's text and invalid count, however the store made them (when stored,
-    /// or when looked at), equal what one streaming decoder per stream makes of the same
-    /// reads, for every encoding, for random streams cut at random points; also after
-    /// the encoding is switched over the held records, and for datagrams.
+    /// The room kept for data on its way (the engine's queue for the window) comes off
+    /// the byte cap, at most half of it, so what is held and what is coming stay within
+    /// the cap; a larger cap gives the room back.
     #[test]
-    fn rendered_rows_equal_eager_decoding() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
+    fn reserve_keeps_room_for_the_queue() {
+        let caps = StoreCaps {
+            max_bytes: 1 << 20,
+            max_records: 1_000_000,
         };
-        let pieces: [&[u8]; 4] = [
-            b"ok\r\n",
-            "你好😀".as_bytes(),
-            &[0xC4, 0xE3, 0xBA, 0xC3],
-            &[0x81, 0x30, 0x81, 0x30, 0xFF, 0xD8],
-        ];
-        for round in 0..24 {
-            let mut data = Vec::new();
-            while data.len() < 3000 {
-                match next() % 3 {
-                    0 => data.push(next() as u8),
-                    _ => data.extend_from_slice(pieces[(next() % 4) as usize]),
-                }
-            }
-            let mut cuts = vec![0];
-            while *cuts.last().unwrap() < data.len() {
-                let at = cuts.last().unwrap() + 1 + (next() % 23) as usize;
-                cuts.push(at.min(data.len()));
-            }
-            for encoding in TextEncoding::ALL {
-                // Stored directly in `encoding`, and stored in another then switched.
-                let other = if round % 2 == 0 {
-                    TextEncoding::Gbk
-                } else {
-                    TextEncoding::Utf8
-                };
-                for start in [encoding, other] {
-                    let mut store = Store::new(StoreCaps::default(), start);
-                    for pair in cuts.windows(2) {
-                        push(&mut store, Some(3), &data[pair[0]..pair[1]]);
-                        push(&mut store, None, &data[pair[0]..pair[1]]);
-                    }
-                    store.set_encoding(encoding);
-                    let mut decoder = StreamDecoder::new(encoding);
-                    let mut records = store.iter();
-                    for pair in cuts.windows(2) {
-                        let read = &data[pair[0]..pair[1]];
-                        let mut eager = String::new();
-                        let invalid = decoder.decode(read, false, &mut eager);
-                        let record = records.next().unwrap();
-                        assert_eq!(store.text(record), eager, "{encoding} tcp from {start}");
-                        assert_eq!(
-                            store.invalid_of(record) as usize,
-                            invalid,
-                            "{encoding} tcp count"
-                        );
-                        let (whole, invalid) = crate::codec::text::decode_to_string(encoding, read);
-                        let record = records.next().unwrap();
-                        assert_eq!(store.text(record), whole, "{encoding} datagram");
-                        assert_eq!(
-                            store.invalid_of(record) as usize,
-                            invalid,
-                            "{encoding} datagram count"
-                        );
-                    }
-                }
-            }
+        let mut store = Store::new(caps, TextEncoding::Utf8);
+        let read = vec![b'x'; 16 << 10];
+        for _ in 0..200 {
+            push(&mut store, Some(1), &read);
         }
-    }
-
-    /// A GBK character split across two reads decodes whole, in the second record.
-    #[test]
-    fn split_character_decodes_whole() {
-        let mut store = Store::new(StoreCaps::default(), TextEncoding::Gbk);
-        let bytes = gbk("你好");
-        push(&mut store, Some(7), &bytes[..1]);
-        push(&mut store, Some(7), &bytes[1..]);
-        assert_eq!(store.text(store.get(0).unwrap()), "");
-        assert_eq!(store.text(store.get(1).unwrap()), "你好");
-        assert_eq!(store.decode_errors(), 0);
-    }
-
-    /// Switching the encoding re-renders what is held from the bytes, and the invalid
-    /// count follows the encoding.
-    #[test]
-    fn encoding_switch_rerenders() {
-        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
-        push(&mut store, Some(1), &gbk("你好\n"));
-        assert_eq!(store.text(store.get(0).unwrap()), "\\xC4\\xE3\\xBA\\xC3\n");
-        // Counted within a frame's budget, not when stored.
-        assert_eq!(store.uncounted_bytes(), 5);
-        store.poll(Instant::now());
-        assert_eq!(store.uncounted_bytes(), 0);
-        assert_eq!(store.decode_errors(), 4);
-        store.set_encoding(TextEncoding::Gbk);
-        assert_eq!(store.text(store.get(0).unwrap()), "你好\n");
-        assert_eq!(store.decode_errors(), 0);
-        // A UDP datagram (no connection) is decoded on its own.
-        push(&mut store, None, &gbk("信息已收到"));
-        assert_eq!(store.text(store.get(1).unwrap()), "信息已收到");
+        assert!(store.held_bytes() > 900 << 10, "{}", store.held_bytes());
+        store.set_reserve(window_queue_bytes(caps.max_bytes));
+        assert_eq!(window_queue_bytes(caps.max_bytes), 1 << 20);
+        // 1 MiB asked, half the cap kept.
+        assert!(store.held_bytes() <= 512 << 10, "{}", store.held_bytes());
+        for _ in 0..200 {
+            push(&mut store, Some(1), &read);
+            assert!(store.held_bytes() + (512 << 10) <= caps.max_bytes);
+        }
+        assert_eq!(window_queue_bytes(64 << 20), 32 << 20);
+        assert_eq!(window_queue_bytes(1 << 30), 32 << 20);
     }
 
     /// The record cap evicts the oldest and keeps the tally; counters still count all.
