@@ -156,7 +156,10 @@ struct Refusals {
 impl Admission {
     /// True when one more client would pass the limit (open + waiting to be admitted).
     fn full(&self, core: &SessionCore) -> bool {
-        lock(&core.conns).len() + self.pending.load(Ordering::SeqCst) >= self.max_clients
+        // Both read under the connections' lock: a client moves from `pending` to the
+        // connections under it (see `PendingSlot`), so it is never counted twice.
+        let conns = lock(&core.conns);
+        conns.len() + self.pending.load(Ordering::SeqCst) >= self.max_clients
     }
 
     /// Closes a refused client at once and reports it (summarised).
@@ -250,10 +253,12 @@ fn accept_loop(
             let admitted = catch_unwind(AssertUnwindSafe(|| {
                 for (stream, peer, at) in admissions {
                     // After stop, queued clients are just closed.
+                    // `admit` takes the client off `pending` when it becomes a
+                    // connection (or is dropped).
+                    let slot = PendingSlot::new(&admission.pending);
                     if !core.stopping() {
-                        admit(&core, &admission, stream, peer, at);
+                        admit(&core, &admission, stream, peer, at, slot);
                     }
-                    admission.pending.fetch_sub(1, Ordering::SeqCst);
                 }
             }));
             if admitted.is_err() {
@@ -304,10 +309,10 @@ fn accept_loop(
                                 // The admitter is gone (it panicked): admit here instead.
                                 admission.pending.fetch_sub(1, Ordering::SeqCst);
                                 let (stream, peer, at) = returned.0;
-                                admit(core, &admission, stream, peer, at);
+                                admit(core, &admission, stream, peer, at, PendingSlot::none());
                             }
                         }
-                        None => admit(core, &admission, stream, peer, at),
+                        None => admit(core, &admission, stream, peer, at, PendingSlot::none()),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => waiting += 1,
@@ -365,12 +370,45 @@ fn accept_loop(
     core.close_all(CloseReason::ServerStopped);
 }
 
+/// A client counted in `Admission::pending` until it is in the session's connections:
+/// released under the connections' lock at the insert (so `full`, which reads both under
+/// that lock, never counts it twice), or when dropped (the client was not admitted).
+struct PendingSlot<'a> {
+    pending: Option<&'a AtomicUsize>,
+}
+
+impl<'a> PendingSlot<'a> {
+    fn new(pending: &'a AtomicUsize) -> Self {
+        PendingSlot {
+            pending: Some(pending),
+        }
+    }
+
+    /// A client that was never counted (admitted on the accept thread).
+    fn none() -> Self {
+        PendingSlot { pending: None }
+    }
+
+    fn release(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for PendingSlot<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 fn admit(
     core: &Arc<SessionCore>,
     admission: &Admission,
     stream: TcpStream,
     peer: SocketAddr,
     at: SystemTime,
+    mut slot: PendingSlot<'_>,
 ) {
     if lock(&core.conns).len() >= admission.max_clients {
         admission.refuse(core, stream, peer);
@@ -394,7 +432,11 @@ fn admit(
     };
     // Sendable and kickable as soon as `ClientJoined` is seen; its writer is held until
     // the event is queued, so no Tx event can precede it.
-    lock(&core.conns).insert(conn.id, conn.clone());
+    {
+        let mut conns = lock(&core.conns);
+        conns.insert(conn.id, conn.clone());
+        slot.release();
+    }
     core.emit(Event::ClientJoined {
         session: core.id,
         conn: conn.id,
