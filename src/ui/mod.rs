@@ -594,7 +594,9 @@ fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
     if start.options.ipv6_only {
         tab.connection.ipv6_only = true;
     }
-    tab.connection.udp_groups = start.options.join.iter().map(|g| g.to_string()).collect();
+    if !start.options.join.is_empty() {
+        tab.connection.udp_groups = start.options.join.iter().map(|g| g.to_string()).collect();
+    }
     if let Some(ttl) = start.options.ttl {
         tab.connection.multicast_ttl = ttl.to_string();
     }
