@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::codec::text::TextEncoding;
-use crate::engine::parse_host_port;
+use crate::engine::{GroupSpec, parse_host_port};
 use crate::lang::{Lang, Theme};
 use crate::session::ViewMode;
 use crate::session::recorder::LogFormat;
@@ -59,6 +59,10 @@ pub struct SessionOptions {
     pub log_format: Option<LogFormat>,
     /// A `::` bind takes IPv6 only (servers and UDP).
     pub ipv6_only: bool,
+    /// UDP: multicast groups to join at start (`--join`, repeatable).
+    pub join: Vec<GroupSpec>,
+    /// UDP: multicast TTL / hop limit (`--ttl`).
+    pub ttl: Option<u32>,
 }
 
 impl SessionOptions {
@@ -70,6 +74,12 @@ impl SessionOptions {
             log: self.log.or(other.log),
             log_format: self.log_format.or(other.log_format),
             ipv6_only: self.ipv6_only || other.ipv6_only,
+            join: if self.join.is_empty() {
+                other.join
+            } else {
+                self.join
+            },
+            ttl: self.ttl.or(other.ttl),
         }
     }
 }
@@ -243,6 +253,10 @@ SESSION OPTIONS (apply to the session they follow; before any session, to the fi
                                  is kept and the recording goes to PATH-2 (-3, …)
     --log-format NAME            text, text-hex, hexdump, raw, csv or pcapng
     --ipv6-only                  a server or UDP socket on :: takes IPv6 only (default: both)
+    --join GROUP[+SOURCE][@IFACE]  UDP: join this multicast group at start, on the interface
+                                 named or holding that address (repeatable); +SOURCE for a
+                                 source-specific join, e.g. `--join 239.1.2.3@eth0`
+    --ttl N                      UDP: TTL / hop limit of datagrams sent to groups (0-255)
 
 WITHOUT A WINDOW (no display needed; exit status 0 = ended normally, 1 = failed):
     --headless                   run the one session given with no window: `sockscope
@@ -435,6 +449,31 @@ where
                 scope(&mut options.tabs, &mut pending).view = Some(view);
             }
             Long("ipv6-only") => scope(&mut options.tabs, &mut pending).ipv6_only = true,
+            Long("join") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--join")?;
+                let group = GroupSpec::parse(&v).map_err(|e| format!("--join: {e}"))?;
+                if matches!(
+                    options.tabs.last().map(|t| &t.session),
+                    Some(StartSession::Server { .. } | StartSession::Client { .. })
+                ) {
+                    return Err("--join belongs to a udp session".into());
+                }
+                scope(&mut options.tabs, &mut pending).join.push(group);
+            }
+            Long("ttl") => {
+                let v = text(parser.value().map_err(|e| e.to_string())?, "--ttl")?;
+                let ttl = v
+                    .trim()
+                    .parse::<u8>()
+                    .map_err(|_| format!("--ttl: {v:?} is not a number from 0 to 255"))?;
+                if matches!(
+                    options.tabs.last().map(|t| &t.session),
+                    Some(StartSession::Server { .. } | StartSession::Client { .. })
+                ) {
+                    return Err("--ttl belongs to a udp session".into());
+                }
+                scope(&mut options.tabs, &mut pending).ttl = Some(u32::from(ttl));
+            }
             Long("log") => {
                 let path = PathBuf::from(parser.value().map_err(|e| e.to_string())?);
                 scope(&mut options.tabs, &mut pending).log = Some(path);
@@ -622,6 +661,57 @@ mod tests {
             Parsed::Run(o) => o,
             other => panic!("expected options, got {other:?}"),
         }
+    }
+
+    /// `--join` (repeatable, with interface and source) and `--ttl` belong to a UDP
+    /// session; a unicast group or a TCP session is refused in words.
+    #[test]
+    fn join_and_ttl() {
+        let o = run(&[
+            "udp",
+            "0.0.0.0:5000",
+            "--join",
+            "239.1.2.3@eth0",
+            "--join",
+            "232.1.1.1+10.0.0.5",
+            "--ttl",
+            "4",
+        ]);
+        let joins: Vec<String> = o.tabs[0]
+            .options
+            .join
+            .iter()
+            .map(|g| g.to_string())
+            .collect();
+        assert_eq!(joins, ["239.1.2.3@eth0", "232.1.1.1+10.0.0.5"]);
+        assert_eq!(o.tabs[0].options.ttl, Some(4));
+        let e = parse_args(["udp", "0.0.0.0:5000", "--join", "10.0.0.1"]).unwrap_err();
+        assert!(
+            e.starts_with("--join: \"10.0.0.1\" is not a multicast address"),
+            "{e}"
+        );
+        let e = parse_args(["server", "0.0.0.0:5000", "--join", "239.1.2.3"]).unwrap_err();
+        assert_eq!(e, "--join belongs to a udp session");
+        assert!(parse_args(["udp", "0.0.0.0:5000", "--ttl", "300"]).is_err());
+        let Ok(Parsed::Headless(h)) = parse_args([
+            "--headless",
+            "udp",
+            "0.0.0.0:5000",
+            "--join",
+            "239.1.2.3@127.0.0.1",
+            "--ttl",
+            "2",
+        ]) else {
+            panic!("headless udp with --join did not parse");
+        };
+        assert_eq!(h.options.join.len(), 1);
+        assert_eq!(h.options.ttl, Some(2));
+        let config = crate::headless::session_config(&h.session, &h.options);
+        let crate::engine::SessionConfig::Udp(udp) = config else {
+            panic!("not udp");
+        };
+        assert_eq!(udp.multicast.join, h.options.join);
+        assert_eq!(udp.multicast.ttl, Some(2));
     }
 
     /// The three session forms parse into start sessions, with their options.

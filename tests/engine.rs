@@ -1336,3 +1336,604 @@ fn client_stop_disconnects() {
     assert_eq!(s.read(&mut buf).unwrap(), 0);
     assert!(h.is_stopped());
 }
+
+// ---- Transports (issue 13): multicast, broadcast, local port, reconnect, keepalive ----
+
+mod transports {
+    use super::*;
+    use sockscope::engine::{
+        GroupSpec, GroupStatus, Keepalive, MulticastOptions, Notice, Reconnect,
+    };
+
+    fn is_notice(e: &Event, session: u64, pred: impl Fn(&Notice) -> bool) -> bool {
+        matches!(e, Event::Notice { session: s, notice, .. } if *s == session && pred(notice))
+    }
+
+    fn rx_data(e: &Event, session: u64) -> bool {
+        matches!(e, Event::Data { session: s, dir: Direction::Rx, .. } if *s == session)
+    }
+
+    /// A UDP session joined to 239.255.77.1 on 127.0.0.1 receives what another session
+    /// sends to the group by IP_MULTICAST_IF 127.0.0.1 (Linux tells it the datagram was
+    /// for the group); after leaving, a datagram to the group no longer arrives: a
+    /// unicast marker sent after it is the first thing received.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn multicast_join_receive_leave_on_loopback() {
+        let (engine, rx, _) = engine(1024);
+        let group = GroupSpec::parse("239.255.77.1@127.0.0.1").unwrap();
+        let receiver = engine
+            .start(SessionConfig::Udp(UdpConfig {
+                host: "0.0.0.0".into(),
+                port: 0,
+                multicast: MulticastOptions {
+                    join: vec![group.clone()],
+                    ..MulticastOptions::default()
+                },
+                ..Default::default()
+            }))
+            .unwrap();
+        let port = receiver.local_addr().unwrap().port();
+        wait_for(&rx, WAIT, |e| {
+            is_notice(
+                e,
+                receiver.id(),
+                |n| matches!(n, Notice::GroupJoined { group: g } if *g == group),
+            )
+        });
+        assert_eq!(receiver.multicast_groups()[0].status, GroupStatus::Joined);
+        // Joining again changes nothing (the OS would refuse a second membership).
+        receiver.join_group(group.clone()).unwrap();
+        assert_eq!(receiver.multicast_groups()[0].status, GroupStatus::Joined);
+        assert_eq!(
+            Notice::GroupJoined {
+                group: group.clone()
+            }
+            .to_string(),
+            "joined 239.255.77.1 on 127.0.0.1"
+        );
+        let sender = engine
+            .start(SessionConfig::Udp(UdpConfig {
+                host: "127.0.0.1".into(),
+                port: 0,
+                multicast: MulticastOptions {
+                    ttl: Some(1),
+                    loopback: Some(true),
+                    interface: "127.0.0.1".into(),
+                    join: Vec::new(),
+                },
+                ..Default::default()
+            }))
+            .unwrap();
+        let to_group = SocketAddr::from(([239, 255, 77, 1], port));
+        sender
+            .send(SendTarget::Peer(to_group), b"to the group".to_vec())
+            .unwrap();
+        let got = wait_for(&rx, WAIT, |e| rx_data(e, receiver.id()));
+        assert_eq!(data_bytes(&got), b"to the group");
+        assert_eq!(receiver.multicast_groups()[0].received, 1);
+
+        receiver.leave_group(group.clone()).unwrap();
+        wait_for(&rx, WAIT, |e| {
+            is_notice(e, receiver.id(), |n| matches!(n, Notice::GroupLeft { .. }))
+        });
+        assert_eq!(receiver.multicast_groups()[0].status, GroupStatus::Left);
+        sender
+            .send(SendTarget::Peer(to_group), b"after leave".to_vec())
+            .unwrap();
+        wait_for(&rx, WAIT, |e| {
+            matches!(e, Event::Data { session, dir: Direction::Tx, bytes, .. }
+                if *session == sender.id() && &bytes[..] == b"after leave")
+        });
+        let marker = SocketAddr::from(([127, 0, 0, 1], port));
+        sender
+            .send(SendTarget::Peer(marker), b"marker".to_vec())
+            .unwrap();
+        let got = wait_for(&rx, WAIT, |e| rx_data(e, receiver.id()));
+        assert_eq!(
+            data_bytes(&got),
+            b"marker",
+            "a group datagram came after leave"
+        );
+    }
+
+    /// The sending options change while the socket runs: the TTL and loopback asked for
+    /// are what the socket holds afterwards (read back from the OS), the worker says so
+    /// in words, and the socket still sends to the group by 127.0.0.1 and hears it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn multicast_sending_changes_while_running() {
+        let (engine, rx, _) = engine(1024);
+        let group = GroupSpec::parse("239.255.77.9@127.0.0.1").unwrap();
+        let udp = engine
+            .start(SessionConfig::Udp(UdpConfig {
+                host: "0.0.0.0".into(),
+                port: 0,
+                multicast: MulticastOptions {
+                    ttl: Some(3),
+                    interface: "127.0.0.1".into(),
+                    join: vec![group],
+                    ..MulticastOptions::default()
+                },
+                ..Default::default()
+            }))
+            .unwrap();
+        let port = udp.local_addr().unwrap().port();
+        wait_for(&rx, WAIT, |e| {
+            is_notice(e, udp.id(), |n| matches!(n, Notice::GroupJoined { .. }))
+        });
+        assert_eq!(udp.multicast_sending_now().unwrap().unwrap(), (3, true));
+        udp.set_multicast_sending(MulticastOptions {
+            ttl: Some(5),
+            loopback: Some(false),
+            interface: "127.0.0.1".into(),
+            join: Vec::new(),
+        })
+        .unwrap();
+        let notice = wait_for(&rx, WAIT, |e| {
+            is_notice(e, udp.id(), |n| {
+                matches!(n, Notice::MulticastSending { .. })
+            })
+        });
+        let Event::Notice { notice, .. } = notice else {
+            unreachable!()
+        };
+        assert_eq!(
+            notice.to_string(),
+            "sending to groups with TTL 5, not looped back to this host, by 127.0.0.1"
+        );
+        assert_eq!(udp.multicast_sending_now().unwrap().unwrap(), (5, false));
+        udp.set_multicast_sending(MulticastOptions {
+            ttl: Some(1),
+            loopback: Some(true),
+            interface: "127.0.0.1".into(),
+            join: Vec::new(),
+        })
+        .unwrap();
+        wait_for(&rx, WAIT, |e| {
+            is_notice(e, udp.id(), |n| {
+                matches!(n, Notice::MulticastSending { .. })
+            })
+        });
+        let to_group = SocketAddr::from(([239, 255, 77, 9], port));
+        udp.send(SendTarget::Peer(to_group), b"echo of myself".to_vec())
+            .unwrap();
+        let got = wait_for(&rx, WAIT, |e| rx_data(e, udp.id()));
+        assert_eq!(data_bytes(&got), b"echo of myself");
+    }
+
+    /// IPv6 multicast on the loopback interface, where this machine allows it without
+    /// setup; otherwise the test says why it skipped.
+    #[test]
+    fn ipv6_multicast_on_loopback_or_skip() {
+        let Ok(probe) = UdpSocket::bind("[::1]:0") else {
+            println!("skipped: no IPv6 loopback here");
+            return;
+        };
+        drop(probe);
+        let all = sockscope::engine::interfaces::list().unwrap();
+        let Some(lo) = all
+            .iter()
+            .find(|a| a.ip == "::1".parse::<std::net::IpAddr>().unwrap())
+        else {
+            println!("skipped: ::1 is on no listed interface");
+            return;
+        };
+        let (engine, rx, _) = engine(1024);
+        let group = GroupSpec::parse(&format!("ff12::7731@{}", lo.name)).unwrap();
+        let receiver = engine
+            .start(SessionConfig::Udp(UdpConfig {
+                host: "::".into(),
+                port: 0,
+                multicast: MulticastOptions {
+                    join: vec![group],
+                    ..MulticastOptions::default()
+                },
+                ..Default::default()
+            }))
+            .unwrap();
+        let result = wait_for(&rx, WAIT, |e| {
+            e.session() == receiver.id()
+                && matches!(
+                    e,
+                    Event::Error { .. }
+                        | Event::Notice {
+                            notice: Notice::GroupJoined { .. },
+                            ..
+                        }
+                )
+        });
+        if let Event::Error { error, .. } = result {
+            println!("skipped: the loopback interface takes no IPv6 group here: {error}");
+            return;
+        }
+        let port = receiver.local_addr().unwrap().port();
+        let sender = socket2::Socket::new(
+            socket2::Domain::IPV6,
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )
+        .unwrap();
+        sender.set_multicast_if_v6(lo.index.unwrap_or(0)).unwrap();
+        let to: SocketAddr = format!("[ff12::7731]:{port}").parse().unwrap();
+        if let Err(e) = sender.send_to(b"v6 group", &to.into()) {
+            println!("skipped: sending to an IPv6 group on loopback fails here: {e}");
+            return;
+        }
+        let got = wait_for(&rx, WAIT, |e| rx_data(e, receiver.id()));
+        assert_eq!(data_bytes(&got), b"v6 group");
+    }
+
+    /// Source-specific joins: IPv4 (232.0.0.0/8) on loopback, and IPv6 (ff3x::) where
+    /// the OS offers it (Linux); elsewhere the IPv6 one is refused as "not supported on
+    /// this OS".
+    #[test]
+    fn source_specific_joins() {
+        let (engine, rx, _) = engine(256);
+        let v4 = GroupSpec::parse("232.1.2.3+127.0.0.1@127.0.0.1").unwrap();
+        let udp = engine
+            .start(SessionConfig::Udp(UdpConfig {
+                host: "0.0.0.0".into(),
+                port: 0,
+                multicast: MulticastOptions {
+                    join: vec![v4.clone()],
+                    ..MulticastOptions::default()
+                },
+                ..Default::default()
+            }))
+            .unwrap();
+        let result = wait_for(&rx, WAIT, |e| {
+            matches!(
+                e,
+                Event::Error { .. }
+                    | Event::Notice {
+                        notice: Notice::GroupJoined { .. },
+                        ..
+                    }
+            )
+        });
+        assert!(
+            matches!(result, Event::Notice { .. }),
+            "IPv4 source-specific join failed: {result:?}"
+        );
+        assert_eq!(
+            Notice::GroupJoined { group: v4 }.to_string(),
+            "joined 232.1.2.3 on 127.0.0.1 (source 127.0.0.1)"
+        );
+        drop(udp);
+        if UdpSocket::bind("[::1]:0").is_err() {
+            println!("skipped the IPv6 part: no IPv6 loopback here");
+            return;
+        }
+        let v6 = engine.start(udp_cfg("::")).unwrap();
+        let index = sockscope::engine::interfaces::list()
+            .unwrap()
+            .iter()
+            .find(|a| a.ip == "::1".parse::<std::net::IpAddr>().unwrap())
+            .and_then(|a| a.index)
+            .unwrap_or(0);
+        v6.join_group(GroupSpec::parse(&format!("ff32::8000:1234+::1@{index}")).unwrap())
+            .unwrap();
+        let result = wait_for(&rx, WAIT, |e| {
+            e.session() == v6.id()
+                && matches!(
+                    e,
+                    Event::Error { .. }
+                        | Event::Notice {
+                            notice: Notice::GroupJoined { .. },
+                            ..
+                        }
+                )
+        });
+        let linux = cfg!(target_os = "linux");
+        match result {
+            Event::Notice { .. } if linux => {}
+            Event::Error {
+                error: EngineError::SourceSpecificUnsupported { .. },
+                ..
+            } if !linux => {}
+            Event::Error { error, .. } if linux => {
+                println!("IPv6 source-specific join refused by the OS here: {error}")
+            }
+            other => panic!("unexpected answer to an IPv6 source-specific join: {other:?}"),
+        }
+    }
+
+    /// Bad multicast input is refused in words: not a multicast address (parse), an
+    /// interface that does not exist, an IPv6 group on an IPv4 socket (from the worker).
+    #[test]
+    fn bad_multicast_input_has_words() {
+        let e = GroupSpec::parse("10.1.2.3").unwrap_err();
+        assert!(e.to_string().contains("is not a multicast address"), "{e}");
+        let zh = sockscope::ui::errors::error_text(sockscope::ui::Lang::Zh, &e);
+        assert!(zh.contains("不是组播地址"), "{zh}");
+        let (engine, rx, _) = engine(256);
+        let udp = engine.start(udp_cfg("127.0.0.1")).unwrap();
+        udp.join_group(GroupSpec::parse("239.1.2.3@nosuch-if9").unwrap())
+            .unwrap();
+        let err = wait_for(&rx, WAIT, |e| matches!(e, Event::Error { .. }));
+        let Event::Error { error, .. } = err else {
+            unreachable!()
+        };
+        assert!(
+            matches!(error, EngineError::NoSuchInterface { .. }),
+            "{error}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "no network interface is named \"nosuch-if9\" or has that address"
+        );
+        udp.join_group(GroupSpec::parse("ff12::1").unwrap())
+            .unwrap();
+        let err = wait_for(&rx, WAIT, |e| matches!(e, Event::Error { .. }));
+        let Event::Error { error, .. } = err else {
+            unreachable!()
+        };
+        assert!(matches!(error, EngineError::GroupFamily { .. }), "{error}");
+        assert!(
+            sockscope::ui::errors::error_text(sockscope::ui::Lang::Zh, &error)
+                .contains("IP 版本不同")
+        );
+        assert!(matches!(
+            udp.multicast_groups()[0].status,
+            GroupStatus::Failed(_)
+        ));
+        // An interface address this machine does not have: the OS refuses, with its
+        // reason in the sentence.
+        let wild = engine.start(udp_cfg("0.0.0.0")).unwrap();
+        wild.join_group(GroupSpec::parse("239.1.2.3@192.0.2.99").unwrap())
+            .unwrap();
+        let err = wait_for(&rx, WAIT, |e| {
+            e.session() == wild.id() && matches!(e, Event::Error { .. })
+        });
+        let Event::Error { error, .. } = err else {
+            unreachable!()
+        };
+        let EngineError::JoinRefused { cause, .. } = &error else {
+            panic!("not a refused join: {error}");
+        };
+        assert!(!cause.is_empty());
+        assert!(
+            error
+                .to_string()
+                .starts_with("the system refused to join 239.1.2.3 on \"192.0.2.99\": "),
+            "{error}"
+        );
+        assert!(
+            sockscope::ui::errors::error_text(sockscope::ui::Lang::Zh, &error)
+                .starts_with("系统拒绝在 \"192.0.2.99\" 上加入 239.1.2.3：")
+        );
+    }
+
+    /// A send to 255.255.255.255 is accepted (SO_BROADCAST is on): it is sent, or fails
+    /// with a clear reason that is not "permission denied".
+    #[test]
+    fn broadcast_send_is_allowed() {
+        let (engine, rx, _) = engine(256);
+        let udp = engine.start(udp_cfg("0.0.0.0")).unwrap();
+        let to = SocketAddr::from(([255, 255, 255, 255], 9));
+        udp.send(SendTarget::Peer(to), b"hello all".to_vec())
+            .unwrap();
+        let e = wait_for(&rx, WAIT, |e| {
+            matches!(
+                e,
+                Event::Error { .. }
+                    | Event::Data {
+                        dir: Direction::Tx,
+                        ..
+                    }
+            )
+        });
+        if let Event::Error { error, .. } = e {
+            assert!(
+                !matches!(error, EngineError::PermissionDenied { .. }),
+                "SO_BROADCAST not set: {error}"
+            );
+            println!("broadcast send failed here with a clear error: {error}");
+        }
+    }
+
+    /// A client given a source port connects from it: the server sees that port.
+    #[test]
+    fn client_local_port_is_honoured() {
+        let free = TcpListener::bind("127.0.0.1:0").unwrap();
+        let source = free.local_addr().unwrap();
+        drop(free);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = listener.local_addr().unwrap();
+        let (engine, rx, _) = engine(256);
+        engine
+            .start(SessionConfig::TcpClient(TcpClientConfig {
+                host: "127.0.0.1".into(),
+                port: server.port(),
+                local: Some(source),
+                ..Default::default()
+            }))
+            .unwrap();
+        let (_stream, peer) = listener.accept().unwrap();
+        assert_eq!(peer, source);
+        let Event::Connected { local, .. } =
+            wait_for(&rx, WAIT, |e| matches!(e, Event::Connected { .. }))
+        else {
+            unreachable!()
+        };
+        assert_eq!(local, source);
+    }
+
+    /// With reconnect on, a client whose server goes away says "reconnecting in …
+    /// (attempt n)", and once the server listens again on the same port it connects
+    /// again by itself (a new connection of the same session) and sends.
+    #[test]
+    fn client_reconnects_after_server_restart() {
+        let (engine, rx, _) = engine(1024);
+        let first = engine.start(server_on("127.0.0.1")).unwrap();
+        let addr = first.local_addr().unwrap();
+        let client = engine
+            .start(SessionConfig::TcpClient(TcpClientConfig {
+                host: "127.0.0.1".into(),
+                port: addr.port(),
+                reconnect: Some(Reconnect {
+                    delay: Duration::from_millis(50),
+                    max: Duration::from_millis(200),
+                }),
+                ..Default::default()
+            }))
+            .unwrap();
+        let c1 = match wait_for(&rx, WAIT, |e| matches!(e, Event::Connected { .. })) {
+            Event::Connected { conn, .. } => conn,
+            _ => unreachable!(),
+        };
+        first.stop();
+        wait_for(
+            &rx,
+            WAIT,
+            |e| matches!(e, Event::Stopped { session, .. } if *session == first.id()),
+        );
+        // At least two attempts fail while nobody listens (the backoff is counted).
+        wait_for(&rx, WAIT, |e| {
+            is_notice(e, client.id(), |n| {
+                matches!(n, Notice::Reconnecting { attempt: 2, .. })
+            })
+        });
+        let second = engine
+            .start(SessionConfig::TcpServer(TcpServerConfig {
+                host: "127.0.0.1".into(),
+                port: addr.port(),
+                ..Default::default()
+            }))
+            .unwrap();
+        let c2 = match wait_for(
+            &rx,
+            WAIT,
+            |e| matches!(e, Event::Connected { session, .. } if *session == client.id()),
+        ) {
+            Event::Connected { conn, .. } => conn,
+            _ => unreachable!(),
+        };
+        assert_ne!(c1, c2);
+        assert!(!client.is_stopped());
+        client.send(SendTarget::Default, b"again".to_vec()).unwrap();
+        let got = wait_for(&rx, WAIT, |e| rx_data(e, second.id()));
+        assert_eq!(data_bytes(&got), b"again");
+        assert_eq!(
+            Notice::Reconnecting {
+                attempt: 3,
+                delay: Duration::from_secs(2)
+            }
+            .to_string(),
+            "reconnecting in 2 s (attempt 3)"
+        );
+        client.stop();
+        until_stopped(&rx, client.id(), WAIT);
+    }
+
+    /// A server on `localhost` listens on every address `localhost` resolves to, all on
+    /// one port (port 0: the one the OS gave the first), and takes a client on each; a
+    /// UDP socket on `localhost` likewise receives and answers on each.
+    #[test]
+    fn localhost_server_listens_on_every_address() {
+        use std::net::ToSocketAddrs;
+        let mut wanted: Vec<std::net::IpAddr> = Vec::new();
+        for a in ("localhost", 0).to_socket_addrs().unwrap() {
+            if !wanted.contains(&a.ip()) {
+                wanted.push(a.ip());
+            }
+        }
+        println!("localhost resolves to {wanted:?} here");
+        let (engine, rx, _) = engine(256);
+        let server = engine.start(server_on("localhost")).unwrap();
+        let port = server.local_addr().unwrap().port();
+        let mut listening = Vec::new();
+        while listening.len() < wanted.len() {
+            match wait_for(&rx, WAIT, |e| matches!(e, Event::Listening { .. })) {
+                Event::Listening { local, .. } => listening.push(local),
+                _ => unreachable!(),
+            }
+        }
+        for ip in &wanted {
+            let addr = SocketAddr::new(*ip, port);
+            assert!(listening.contains(&addr), "{addr} not in {listening:?}");
+            let _client = std_client(addr);
+            let Event::ClientJoined { local, .. } =
+                wait_for(&rx, WAIT, |e| matches!(e, Event::ClientJoined { .. }))
+            else {
+                unreachable!()
+            };
+            assert_eq!(local, addr);
+        }
+        // UDP alike: one socket per address, one port, a datagram to each arrives and
+        // the answer leaves by the socket of the sender's family.
+        let udp = engine.start(udp_cfg("localhost")).unwrap();
+        let port = udp.local_addr().unwrap().port();
+        let mut bound = Vec::new();
+        while bound.len() < wanted.len() {
+            match wait_for(
+                &rx,
+                WAIT,
+                |e| matches!(e, Event::Listening { session, .. } if *session == udp.id()),
+            ) {
+                Event::Listening { local, .. } => bound.push(local),
+                _ => unreachable!(),
+            }
+        }
+        for ip in &wanted {
+            let addr = SocketAddr::new(*ip, port);
+            assert!(bound.contains(&addr), "{addr} not in {bound:?}");
+            let peer = UdpSocket::bind(SocketAddr::new(*ip, 0)).unwrap();
+            peer.set_read_timeout(Some(WAIT)).unwrap();
+            peer.send_to(b"to localhost", addr).unwrap();
+            let got = wait_for(
+                &rx,
+                WAIT,
+                |e| matches!(e, Event::Data { session, dir: Direction::Rx, .. } if *session == udp.id()),
+            );
+            assert_eq!(data_bytes(&got), b"to localhost");
+            udp.send(
+                SendTarget::Peer(peer.local_addr().unwrap()),
+                b"back".to_vec(),
+            )
+            .unwrap();
+            let mut buf = [0u8; 16];
+            let (n, from) = peer.recv_from(&mut buf).unwrap();
+            assert_eq!((&buf[..n], from), (&b"back"[..], addr));
+        }
+    }
+
+    /// The keepalive idle, interval and count asked for are what the sockets hold, on
+    /// the client's connection and on a server's client.
+    #[test]
+    fn keepalive_options_are_on_the_sockets() {
+        let keepalive = Keepalive {
+            idle: Duration::from_secs(42),
+            interval: Duration::from_secs(7),
+            retries: 3,
+        };
+        let (engine, rx, _) = engine(256);
+        let server = engine
+            .start(SessionConfig::TcpServer(TcpServerConfig {
+                host: "127.0.0.1".into(),
+                port: 0,
+                keepalive: Some(keepalive),
+                ..Default::default()
+            }))
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let client = engine
+            .start(SessionConfig::TcpClient(TcpClientConfig {
+                host: "127.0.0.1".into(),
+                port: addr.port(),
+                keepalive: Some(keepalive),
+                ..Default::default()
+            }))
+            .unwrap();
+        let (server_conn, client_conn) = joined_and_connected(&rx);
+        for (handle, conn) in [(&server, server_conn), (&client, client_conn)] {
+            let held = handle.conn_keepalive(conn).unwrap().unwrap();
+            if cfg!(any(target_os = "linux", target_os = "macos")) {
+                assert_eq!(held, Some(keepalive));
+            } else {
+                assert!(held.is_some());
+            }
+        }
+    }
+}

@@ -1015,3 +1015,53 @@ fn headless_client_exit_status_follows_the_connection() {
     assert!(r.stderr.contains("reset"), "{}", r.stderr);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
+
+/// `--headless udp … --join GROUP@127.0.0.1` joins at start (the output says "joined …")
+/// and prints a datagram sent to the group by IP_MULTICAST_IF 127.0.0.1.
+#[cfg(target_os = "linux")]
+#[test]
+fn headless_udp_joins_a_group() {
+    let mut child = sockscope()
+        .args([
+            "--headless",
+            "udp",
+            "0.0.0.0:0",
+            "--join",
+            "239.255.81.1@127.0.0.1",
+            "--ttl",
+            "1",
+            "--duration",
+            "20s",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = Lines::new(child.stdout.take().unwrap());
+    let line = out.until(RUN, |l| l.contains("\"listening\""));
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let port: u16 = event["text"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    out.until(RUN, |l| l.contains("joined 239.255.81.1 on 127.0.0.1"));
+    let sender = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    sender
+        .set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    let group = std::net::SocketAddr::from(([239, 255, 81, 1], port));
+    sender.send_to(b"group hello", &group.into()).unwrap();
+    out.until(RUN, |l| l.contains("group hello"));
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -947,6 +947,8 @@ fn english_words(h: &Harness<'_, SockscopeApp>) -> Vec<String> {
         "GBK",
         "UTF",
         "CRC",
+        // The IP header field (multicast TTL), named so in Chinese tools too.
+        "TTL",
         "MODBUS",
         "CCITT",
         "FALSE",
@@ -1467,5 +1469,221 @@ fn udp_peer_name_is_looked_up_off_the_ui_thread() {
     assert!(
         h.query_by_label_contains("the name could not be looked up")
             .is_some()
+    );
+}
+
+/// True once the view holds an info record containing `text`.
+fn has_info(app: &SessionTab, text: &str) -> bool {
+    app.store
+        .iter()
+        .any(|r| r.kind == RecordKind::Info && String::from_utf8_lossy(&r.bytes).contains(text))
+}
+
+/// From the Advanced panel of an open UDP socket: a unicast "group" is refused in words
+/// beside the field; joining 239.255.78.2 on 127.0.0.1 lists the group as joined and
+/// says so in the view ("joined … on 127.0.0.1"); a datagram sent to the group by
+/// IP_MULTICAST_IF 127.0.0.1 arrives and (Linux) is counted for the group; Leave
+/// leaves it.
+#[cfg(target_os = "linux")]
+#[test]
+fn multicast_group_joined_and_left_from_advanced() {
+    let start = StartSession::Udp {
+        host: "0.0.0.0".into(),
+        port: 0,
+        peer: None,
+    };
+    let mut h = started(start, blank_settings(Mode::Udp));
+    step_until(&mut h, "bound", |app| {
+        matches!(app.status, Status::Bound(_))
+    });
+    let Status::Bound(local) = h.state().tab().status.clone() else {
+        unreachable!()
+    };
+    h.get_by_label("Advanced …").click();
+    h.run_steps(2);
+    fill(&mut h, "Group", "10.0.0.1");
+    assert!(
+        h.query_by_label_contains("is not a multicast address")
+            .is_some()
+    );
+    fill(&mut h, "Group", "239.255.78.2");
+    fill(&mut h, "on interface", "127.0.0.1");
+    h.get_by_label("Join").click();
+    h.run_steps(1);
+    step_until(&mut h, "joined record", |app| {
+        has_info(app, "joined 239.255.78.2 on 127.0.0.1")
+    });
+    h.run_steps(2);
+    assert!(h.query_by_label("239.255.78.2@127.0.0.1").is_some());
+    assert!(h.query_by_label("joined").is_some());
+
+    let sender = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    sender
+        .set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    let group = SocketAddr::from(([239, 255, 78, 2], local.port()));
+    sender.send_to(b"for the group", &group.into()).unwrap();
+    step_until(&mut h, "group datagram", |app| {
+        app.store
+            .iter()
+            .any(|r| r.kind == RecordKind::Rx && &*r.bytes == b"for the group")
+    });
+    let deadline = Instant::now() + WAIT;
+    while h
+        .query_by_label_contains("1 datagrams for this group")
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "group count not shown");
+        h.run_steps(1);
+    }
+    h.get_by_label("Leave").click();
+    h.run_steps(1);
+    step_until(&mut h, "left record", |app| {
+        has_info(app, "left 239.255.78.2 on 127.0.0.1")
+    });
+    assert_eq!(
+        h.state().tab().settings.connection.udp_groups,
+        ["239.255.78.2@127.0.0.1"]
+    );
+}
+
+/// A TCP client with Reconnect on (set in Advanced) whose server goes away says
+/// "reconnecting in 1 s (attempt 1)" in the status line and the view, connects again
+/// by itself when the server is back on the same port, and the compose box sends on
+/// the new connection; the recording started before the loss goes on and holds the mark.
+#[test]
+fn client_reconnects_and_marks_the_view() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut h = harness(blank_settings(Mode::TcpClient), no_persist());
+    fill(&mut h, "Remote host", "127.0.0.1");
+    fill(&mut h, "Remote port", &port.to_string());
+    h.get_by_label("Advanced …").click();
+    h.run_steps(2);
+    h.get_by_label("Reconnect automatically").click();
+    h.run_steps(2);
+    fill(&mut h, "First delay (s)", "1");
+    fill(&mut h, "Longest delay (s)", "4");
+    assert!(h.query_by_label("Source port").is_some());
+    assert!(h.query_by_label("Keepalive probe interval (s)").is_some());
+    assert!(h.query_by_label("Keepalive probes before drop").is_some());
+    // Close the popup, then connect.
+    h.get_by_label("Remote host").click();
+    h.run_steps(2);
+    h.get_by_label("Connect").click();
+    h.run_steps(1);
+    let (peer, _) = listener.accept().unwrap();
+    step_until(&mut h, "connected", |app| {
+        matches!(app.status, Status::Connected { .. })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reconnect.txt");
+    fill(&mut h, "Log file", path.to_str().unwrap());
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    assert!(h.state().tab().recording());
+    drop(peer);
+    drop(listener);
+    step_until(&mut h, "reconnecting", |app| {
+        matches!(app.status, Status::Reconnecting { .. })
+    });
+    step_until(&mut h, "reconnect mark", |app| {
+        has_info(app, "reconnecting in 1 s (attempt 1)")
+    });
+    // The status line says it too.
+    let shown = h
+        .query_all_by(|n| n.label().is_some_and(|l| l.contains("reconnecting in")))
+        .count();
+    assert!(shown >= 1, "{shown}");
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    listener.set_nonblocking(false).unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    step_until(&mut h, "connected again", |app| {
+        matches!(app.status, Status::Connected { .. })
+    });
+    fill(&mut h, "Data to send", "after reconnect");
+    click_send(&mut h);
+    assert_eq!(read_exact_timeout(&mut peer, 15), b"after reconnect");
+    step_until(&mut h, "TX record", |app| {
+        app.store
+            .iter()
+            .any(|r| r.kind == RecordKind::Tx && &*r.bytes == b"after reconnect")
+    });
+    h.get_by_label("Stop recording").click();
+    h.run_steps(1);
+    step_until(&mut h, "recording finished", |app| !app.recording());
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(log.contains("reconnecting in 1 s (attempt 1)"), "{log}");
+    assert!(log.contains("after reconnect"), "{log}");
+}
+
+/// The `▼` beside the bind address lists 0.0.0.0, ::, 127.0.0.1, ::1 and, once the helper
+/// thread has read them, this machine's interfaces by name (the loopback's 127.0.0.1
+/// among them); picking an entry fills the field, which stays free text.
+#[test]
+fn bind_address_picker_lists_interfaces() {
+    let mut settings = blank_settings(Mode::TcpServer);
+    settings.tabs[0].connection.server_host = "127.0.0.1".into();
+    let mut h = harness(settings, no_persist());
+    h.run_steps(2);
+    h.get_all_by_label("▼").next().unwrap().click();
+    h.run_steps(2);
+    assert!(h.query_by_label("0.0.0.0   every IPv4 address").is_some());
+    assert!(h.query_by_label("::1   this machine only").is_some());
+    let deadline = Instant::now() + WAIT;
+    let named_loopback = |h: &Harness<'_, SockscopeApp>| {
+        h.query_all_by(|n| {
+            n.role() == egui::accesskit::Role::Button
+                && n.label().is_some_and(|l| {
+                    l.starts_with("127.0.0.1   ") && l != "127.0.0.1   this machine only"
+                })
+        })
+        .count()
+            > 0
+    };
+    while !named_loopback(&h) {
+        assert!(Instant::now() < deadline, "no interface was listed");
+        std::thread::sleep(Duration::from_millis(5));
+        h.run_steps(1);
+    }
+    h.get_by_label("0.0.0.0   every IPv4 address").click();
+    h.run_steps(2);
+    assert_eq!(h.state().tab().settings.connection.server_host, "0.0.0.0");
+}
+
+/// The Advanced panels this release added (client: source address and port, reconnect,
+/// keepalive interval and count; UDP: multicast options and the group list, a group
+/// with its state) show no English word in the Chinese window.
+#[test]
+fn chinese_advanced_panels_have_no_english_words() {
+    let mut settings = blank_settings(Mode::TcpClient);
+    settings.lang = Lang::Zh;
+    settings.tabs[0].connection.reconnect = true;
+    settings.tabs[0].connection.udp_groups = vec!["239.255.79.1@127.0.0.1".into()];
+    let mut h = harness(settings, no_persist());
+    h.run_steps(2);
+    h.get_by_label("高级选项 …").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("自动重连").is_some());
+    assert!(h.query_by_label("源端口").is_some());
+    let mut found: Vec<String> = english_words(&h)
+        .into_iter()
+        .map(|w| format!("client: {w}"))
+        .collect();
+    h.get_by_label("UDP").click();
+    h.run_steps(2);
+    h.get_by_label("高级选项 …").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("组播组").is_some());
+    assert!(h.query_by_label("未加入").is_some());
+    found.extend(english_words(&h).into_iter().map(|w| format!("udp: {w}")));
+    assert!(
+        found.is_empty(),
+        "English in the Chinese window: {found:#?}"
     );
 }

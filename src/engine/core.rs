@@ -683,6 +683,12 @@ impl Drop for ConnGuard {
 }
 
 impl Conn {
+    /// The keepalive options the socket holds now, read back from the OS (Linux and
+    /// macOS can report idle, interval and count; elsewhere only on/off is known).
+    pub(crate) fn keepalive(&self) -> std::io::Result<Option<super::Keepalive>> {
+        super::keepalive::read(&self.stream)
+    }
+
     /// A connection established at `since` (connect or accept time).
     pub(crate) fn new(
         core: &Arc<SessionCore>,

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::ConnId;
@@ -101,6 +101,45 @@ pub enum EngineError {
         /// The OS error in words.
         cause: String,
     },
+    /// The address given as a multicast group is not one (IPv4 224.0.0.0/4, IPv6 ff00::/8).
+    NotMulticast {
+        /// What the user typed.
+        input: String,
+    },
+    /// No network interface has this name or this address.
+    NoSuchInterface {
+        /// The interface name or address as given.
+        interface: String,
+    },
+    /// The interface exists but has no address of the family the group needs.
+    InterfaceFamily {
+        /// The interface as given.
+        interface: String,
+        /// "IPv4" or "IPv6".
+        family: &'static str,
+    },
+    /// A multicast group of one family on a socket of the other (an IPv6 group on an
+    /// IPv4 socket, or an IPv4 group on an IPv6-only socket).
+    GroupFamily {
+        /// The group.
+        group: IpAddr,
+        /// The socket's bound address.
+        local: SocketAddr,
+    },
+    /// The system refused a multicast join (or leave), with its reason.
+    JoinRefused {
+        /// The group.
+        group: IpAddr,
+        /// The interface as given ("" for the system's choice).
+        interface: String,
+        /// The system's error in words.
+        cause: String,
+    },
+    /// A source-specific join this system (or this family) does not offer.
+    SourceSpecificUnsupported {
+        /// The group.
+        group: IpAddr,
+    },
     /// A worker thread panicked (a bug); the panic was caught and the process lives.
     WorkerPanic {
         /// The worker's thread name.
@@ -196,6 +235,39 @@ impl fmt::Display for EngineError {
                 "{limit} delayed auto-replies are already waiting; this one was not scheduled"
             ),
             EngineError::Io { context, cause } => write!(f, "{context}: {cause}"),
+            EngineError::NotMulticast { input } => write!(
+                f,
+                "{input:?} is not a multicast address (IPv4 224.0.0.0 to 239.255.255.255, IPv6 ff00::/8)"
+            ),
+            EngineError::NoSuchInterface { interface } => write!(
+                f,
+                "no network interface is named {interface:?} or has that address"
+            ),
+            EngineError::InterfaceFamily { interface, family } => {
+                write!(f, "interface {interface:?} has no {family} address")
+            }
+            EngineError::GroupFamily { group, local } => write!(
+                f,
+                "cannot join {group} on a socket bound to {local}: the group and the socket are of different IP versions (bind :: for both)"
+            ),
+            EngineError::JoinRefused {
+                group,
+                interface,
+                cause,
+            } => {
+                if interface.is_empty() {
+                    write!(f, "the system refused to join {group}: {cause}")
+                } else {
+                    write!(
+                        f,
+                        "the system refused to join {group} on {interface:?}: {cause}"
+                    )
+                }
+            }
+            EngineError::SourceSpecificUnsupported { group } => write!(
+                f,
+                "source-specific join of {group}: not supported on this OS for this IP version"
+            ),
             EngineError::WorkerPanic { worker, message } => write!(
                 f,
                 "internal error: worker {worker:?} panicked: {message} (the app keeps running)"

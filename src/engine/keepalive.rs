@@ -40,6 +40,27 @@ pub(crate) fn apply(stream: &TcpStream, keepalive: &Keepalive) -> std::io::Resul
     SockRef::from(stream).set_tcp_keepalive(&params)
 }
 
+/// The keepalive options `stream` holds (None: off). Where the system cannot report a
+/// value (Windows), the default stands in for it.
+pub(crate) fn read(stream: &TcpStream) -> std::io::Result<Option<Keepalive>> {
+    let sock = SockRef::from(stream);
+    if !sock.keepalive()? {
+        return Ok(None);
+    }
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    {
+        Ok(Some(Keepalive {
+            idle: sock.tcp_keepalive_time()?,
+            interval: sock.tcp_keepalive_interval()?,
+            retries: sock.tcp_keepalive_retries()?,
+        }))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    {
+        Ok(Some(Keepalive::default()))
+    }
+}
+
 /// True when setting an option failed only because the connection is already gone (the
 /// reader reports that as the close); anything else is worth an error.
 pub(crate) fn connection_gone(error: &std::io::Error) -> bool {

@@ -36,7 +36,9 @@ mod bind;
 mod core;
 mod counters;
 mod error;
+pub mod interfaces;
 mod keepalive;
+mod multicast;
 mod readbuf;
 mod responder;
 mod sink;
@@ -62,6 +64,7 @@ pub use self::sink::{EventReceiver, Waker};
 pub use self::udp::MAX_UDP_PEERS;
 use crate::sync::lock;
 pub use keepalive::Keepalive;
+pub use multicast::{GroupSpec, GroupState, GroupStatus, MulticastOptions, parse_group};
 
 /// Identifies a session; unique per [`Engine`], starting at 1.
 pub type SessionId = u64;
@@ -123,6 +126,42 @@ pub struct TcpClientConfig {
     pub nodelay: bool,
     /// TCP keepalive (on by default); `None` turns it off.
     pub keepalive: Option<Keepalive>,
+    /// Connect from this local address and port (bind before connect). An unspecified
+    /// IP (`0.0.0.0`/`::`) fixes only the source port; port 0 fixes only the address.
+    pub local: Option<SocketAddr>,
+    /// Connect again after a loss or a failed attempt (None: the session ends).
+    pub reconnect: Option<Reconnect>,
+}
+
+/// TCP client reconnect: the wait before each attempt doubles from `delay` up to `max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reconnect {
+    /// The wait before the first attempt after a loss.
+    pub delay: Duration,
+    /// The longest wait (the backoff cap).
+    pub max: Duration,
+}
+
+impl Reconnect {
+    /// The wait before attempt `attempt` (1-based): `delay`, then twice as long each
+    /// time, never more than `max`.
+    pub fn delay_for(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31);
+        self.delay
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(self.max)
+            .min(self.max.max(self.delay))
+    }
+}
+
+impl Default for Reconnect {
+    /// 1 s, doubling up to 30 s.
+    fn default() -> Self {
+        Reconnect {
+            delay: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Default for TcpClientConfig {
@@ -133,6 +172,8 @@ impl Default for TcpClientConfig {
             connect_timeout: Duration::from_secs(5),
             nodelay: true,
             keepalive: Some(Keepalive::default()),
+            local: None,
+            reconnect: None,
         }
     }
 }
@@ -183,6 +224,8 @@ pub struct UdpConfig {
     pub peer: Option<String>,
     /// SO_RCVBUF in bytes (the OS may clamp it); big enough to absorb bursts.
     pub recv_buffer: usize,
+    /// Multicast: groups joined at start, TTL, loopback, the outgoing interface.
+    pub multicast: MulticastOptions,
 }
 
 impl Default for UdpConfig {
@@ -193,6 +236,7 @@ impl Default for UdpConfig {
             ipv6_only: false,
             peer: None,
             recv_buffer: 4 << 20,
+            multicast: MulticastOptions::default(),
         }
     }
 }
@@ -427,6 +471,33 @@ pub enum Notice {
         /// Their bytes.
         bytes: u64,
     },
+    /// UDP: the socket joined a multicast group.
+    GroupJoined {
+        /// The group as asked (with its interface and source).
+        group: GroupSpec,
+    },
+    /// UDP: the socket left a multicast group.
+    GroupLeft {
+        /// The group as asked.
+        group: GroupSpec,
+    },
+    /// UDP: the sending options for groups changed while the socket runs.
+    MulticastSending {
+        /// TTL / hop limit (None: unchanged).
+        ttl: Option<u32>,
+        /// Loopback of our own group datagrams (None: unchanged).
+        loopback: Option<bool>,
+        /// The outgoing interface ("" for the system's choice).
+        interface: String,
+    },
+    /// TCP client with reconnect on: the connection is down; the next attempt starts
+    /// after `delay`.
+    Reconnecting {
+        /// The attempt about to be made (1 for the first after a loss).
+        attempt: u32,
+        /// The wait before it.
+        delay: Duration,
+    },
     /// Auto-reply is paused for this session; install the responder again to resume.
     AutoReplyPaused {
         /// The peer we were looping with.
@@ -473,11 +544,59 @@ impl fmt::Display for Notice {
             Notice::UnsentDiscarded { bytes } => {
                 write!(f, "{bytes} queued bytes discarded unsent at stop")
             }
+            Notice::GroupJoined { group } => write!(f, "joined {}", group_words(group)),
+            Notice::GroupLeft { group } => write!(f, "left {}", group_words(group)),
+            Notice::MulticastSending {
+                ttl,
+                loopback,
+                interface,
+            } => {
+                write!(f, "sending to groups")?;
+                if let Some(ttl) = ttl {
+                    write!(f, " with TTL {ttl}")?;
+                }
+                match loopback {
+                    Some(true) => write!(f, ", looped back to this host")?,
+                    Some(false) => write!(f, ", not looped back to this host")?,
+                    None => {}
+                }
+                if interface.is_empty() {
+                    write!(f, ", by the system's default interface")
+                } else {
+                    write!(f, ", by {interface}")
+                }
+            }
+            Notice::Reconnecting { attempt, delay } => {
+                write!(f, "reconnecting in {} (attempt {attempt})", seconds(*delay))
+            }
             Notice::AutoReplyPaused { peer, echoes } => write!(
                 f,
                 "auto-reply paused: reply loop with {peer} ({echoes} of our replies came back as requests); turn auto-reply on again to resume"
             ),
         }
+    }
+}
+
+/// "239.1.2.3 on eth0 (source 10.0.0.5)" in English.
+fn group_words(group: &GroupSpec) -> String {
+    let mut s = group.group.to_string();
+    if group.interface.is_empty() {
+        s.push_str(" on the system's default interface");
+    } else {
+        s.push_str(&format!(" on {}", group.interface));
+    }
+    if let Some(source) = group.source {
+        s.push_str(&format!(" (source {source})"));
+    }
+    s
+}
+
+/// A delay as "2 s" or "500 ms".
+pub fn seconds(delay: Duration) -> String {
+    if delay.subsec_millis() == 0 {
+        format!("{} s", delay.as_secs())
+    } else {
+        format!("{} ms", delay.as_millis())
     }
 }
 
@@ -899,6 +1018,57 @@ impl SessionHandle {
         self.udp.as_ref().and_then(|u| u.others())
     }
 
+    /// UDP: asks the worker to join a multicast group (it does so within ~100 ms); the
+    /// result comes as [`Notice::GroupJoined`] or an `Error` event (not a multicast
+    /// address, interface without that family, refused by the OS with its reason), and
+    /// [`SessionHandle::multicast_groups`] shows it. Not UDP or stopped: `NotConnected`.
+    pub fn join_group(&self, group: GroupSpec) -> Result<(), EngineError> {
+        match &self.udp {
+            Some(udp) if !self.core.stopping() => {
+                udp.queue_group(group, true);
+                Ok(())
+            }
+            _ => Err(EngineError::NotConnected),
+        }
+    }
+
+    /// UDP: asks the worker to leave a group joined with [`SessionHandle::join_group`]
+    /// (the same spec); [`Notice::GroupLeft`] or an `Error` follows.
+    pub fn leave_group(&self, group: GroupSpec) -> Result<(), EngineError> {
+        match &self.udp {
+            Some(udp) if !self.core.stopping() => {
+                udp.queue_group(group, false);
+                Ok(())
+            }
+            _ => Err(EngineError::NotConnected),
+        }
+    }
+
+    /// UDP: changes the sending options for groups (TTL / hop limit, loopback, the
+    /// outgoing interface; `join` is ignored) while the socket runs. The worker applies
+    /// them within ~100 ms and answers with [`Notice::MulticastSending`] or an `Error`.
+    pub fn set_multicast_sending(&self, options: MulticastOptions) -> Result<(), EngineError> {
+        match &self.udp {
+            Some(udp) if !self.core.stopping() => {
+                udp.queue_send_options(options);
+                Ok(())
+            }
+            _ => Err(EngineError::NotConnected),
+        }
+    }
+
+    /// UDP: the multicast TTL / hop limit and loopback the socket holds, read back from
+    /// the OS (None: not UDP). A socket call: for diagnostics and tests, not for every
+    /// frame of the window.
+    pub fn multicast_sending_now(&self) -> Option<std::io::Result<(u32, bool)>> {
+        self.udp.as_ref().map(|u| u.multicast_readback())
+    }
+
+    /// UDP: the session's multicast groups and where each stands (empty otherwise).
+    pub fn multicast_groups(&self) -> Vec<GroupState> {
+        self.udp.as_ref().map(|u| u.groups()).unwrap_or_default()
+    }
+
     /// Datagrams of this session the recorder's tap could not take (datagrams, bytes),
     /// since the session started; the log says where with "N datagrams not recorded".
     pub fn unrecorded(&self) -> (u64, u64) {
@@ -928,6 +1098,15 @@ impl SessionHandle {
             Some(id) => conns.get(&id).map(|c| c.queued_bytes()),
             None => Some(conns.values().map(|c| c.queued_bytes()).sum()),
         }
+    }
+
+    /// The keepalive options connection `conn`'s socket holds, read back from the OS
+    /// (None: no such connection; `Ok(None)`: keepalive off). Linux and macOS report
+    /// idle, interval and count; elsewhere on/off only (the rest shows the defaults).
+    /// A socket call: for diagnostics and tests, not for every frame of the window.
+    pub fn conn_keepalive(&self, conn: ConnId) -> Option<std::io::Result<Option<Keepalive>>> {
+        let c = lock(&self.core.conns).get(&conn).cloned();
+        c.map(|c| c.keepalive())
     }
 
     /// Test hook: makes the next worker loop of this session panic, to prove panics are

@@ -38,33 +38,48 @@ const ADMIT_QUEUE: usize = 256;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Binds and starts the accept thread; bind errors are returned to the caller.
+///
+/// `localhost` listens on every address it resolves to (127.0.0.1 and ::1 where the
+/// system maps both), all on the same port (with port 0, the one the OS gave the first);
+/// any other host on the first of its addresses that binds. One accept thread serves
+/// every listener; a secondary address that cannot be bound is reported as an error
+/// event and the others go on.
 pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<(), EngineError> {
     let addrs = resolve(&cfg.host, cfg.port)?;
+    let every = cfg.host.trim().eq_ignore_ascii_case("localhost");
     let mut first_err = None;
-    let mut bound = None;
+    let mut listeners: Vec<(TcpListener, SocketAddr)> = Vec::new();
+    let mut later_errors = Vec::new();
     for addr in addrs {
+        let addr = match listeners.first() {
+            Some((_, first)) => SocketAddr::new(addr.ip(), first.port()),
+            None => addr,
+        };
+        if listeners.iter().any(|(_, l)| l.ip() == addr.ip()) {
+            continue;
+        }
         match bind_listener(addr, cfg.backlog, cfg.ipv6_only) {
             Ok(l) => {
-                bound = Some(l);
-                break;
+                let local = l
+                    .local_addr()
+                    .map_err(|e| io_error("reading the bound address", &e))?;
+                listeners.push((l, local));
+                if !every {
+                    break;
+                }
             }
-            Err(e) => {
+            Err(e) if listeners.is_empty() => {
                 first_err.get_or_insert(super::bind::bind_error(&e, addr, true));
             }
+            Err(e) => later_errors.push(super::bind::bind_error(&e, addr, true)),
         }
     }
-    let listener = match bound {
-        Some(l) => l,
-        None => {
-            return Err(first_err.unwrap_or(EngineError::Resolve {
-                host: cfg.host.clone(),
-                cause: "no address to bind".into(),
-            }));
-        }
+    let Some(local) = listeners.first().map(|(_, local)| *local) else {
+        return Err(first_err.unwrap_or(EngineError::Resolve {
+            host: cfg.host.clone(),
+            cause: "no address to bind".into(),
+        }));
     };
-    let local = listener
-        .local_addr()
-        .map_err(|e| io_error("reading the bound address", &e))?;
     *lock(&core.local) = Some(local);
     let Some(guard) = core.enter() else {
         return Err(EngineError::NotConnected);
@@ -77,7 +92,7 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<()
         name,
         MAIN_STACK,
         guard,
-        move |g| accept_loop(g.core(), listener, local, (max_clients, keepalive)),
+        move |g| accept_loop(g.core(), listeners, later_errors, (max_clients, keepalive)),
         |g| {
             g.core()
                 .stop
@@ -141,7 +156,10 @@ struct Refusals {
 impl Admission {
     /// True when one more client would pass the limit (open + waiting to be admitted).
     fn full(&self, core: &SessionCore) -> bool {
-        lock(&core.conns).len() + self.pending.load(Ordering::SeqCst) >= self.max_clients
+        // Both read under the connections' lock: a client moves from `pending` to the
+        // connections under it (see `PendingSlot`), so it is never counted twice.
+        let conns = lock(&core.conns);
+        conns.len() + self.pending.load(Ordering::SeqCst) >= self.max_clients
     }
 
     /// Closes a refused client at once and reports it (summarised).
@@ -198,15 +216,21 @@ fn reserve_fd() -> Option<()> {
 
 fn accept_loop(
     core: &Arc<SessionCore>,
-    listener: TcpListener,
-    local: SocketAddr,
+    listeners: Vec<(TcpListener, SocketAddr)>,
+    later_errors: Vec<EngineError>,
     (max_clients, keepalive): (usize, Option<super::Keepalive>),
 ) {
-    core.emit(Event::Listening {
-        session: core.id,
-        at: SystemTime::now(),
-        local,
-    });
+    // The first address last, so the status line ends on it.
+    for (_, local) in listeners.iter().rev() {
+        core.emit(Event::Listening {
+            session: core.id,
+            at: SystemTime::now(),
+            local: *local,
+        });
+    }
+    for error in later_errors {
+        core.error(error);
+    }
     let admission = Arc::new(Admission {
         max_clients,
         keepalive,
@@ -229,10 +253,12 @@ fn accept_loop(
             let admitted = catch_unwind(AssertUnwindSafe(|| {
                 for (stream, peer, at) in admissions {
                     // After stop, queued clients are just closed.
+                    // `admit` takes the client off `pending` when it becomes a
+                    // connection (or is dropped).
+                    let slot = PendingSlot::new(&admission.pending);
                     if !core.stopping() {
-                        admit(&core, &admission, stream, peer, at);
+                        admit(&core, &admission, stream, peer, at, slot);
                     }
-                    admission.pending.fetch_sub(1, Ordering::SeqCst);
                 }
             }));
             if admitted.is_err() {
@@ -255,80 +281,86 @@ fn accept_loop(
         .unwrap_or_else(Instant::now);
     while !core.stopping() {
         core.check_fault();
-        match listener.accept() {
-            Ok((stream, peer)) => {
-                let at = SystemTime::now();
-                if failing {
-                    failing = false;
-                    core.notice(Notice::AcceptRecovered { local });
-                }
-                last_accept = Instant::now();
-                if core.stopping() {
-                    break;
-                }
-                // The client limit holds at accept: a refused client costs no thread,
-                // no event of its own and no slot in the hand-off.
-                if admission.full(core) {
-                    admission.refuse(core, stream, peer);
-                    continue;
-                }
-                match &admitter {
-                    Some(_) => {
-                        admission.pending.fetch_add(1, Ordering::SeqCst);
-                        if let Err(returned) = to_admit.send((stream, peer, at)) {
-                            // The admitter is gone (it panicked): admit here instead.
-                            admission.pending.fetch_sub(1, Ordering::SeqCst);
-                            let (stream, peer, at) = returned.0;
-                            admit(core, &admission, stream, peer, at);
-                        }
+        // Every listener in turn; the thread sleeps only when none had a client waiting.
+        let mut waiting = 0;
+        for (listener, local) in &listeners {
+            let local = *local;
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    let at = SystemTime::now();
+                    if failing {
+                        failing = false;
+                        core.notice(Notice::AcceptRecovered { local });
                     }
-                    None => admit(core, &admission, stream, peer, at),
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                admission.report(core, false);
-                // Right after a client came, poll fast: more of a burst is on its way and
-                // the kernel's accept queue must not fill while this thread sleeps.
-                let busy = last_accept.elapsed() < BURST_WINDOW;
-                std::thread::sleep(if busy { BURST_POLL } else { ACCEPT_POLL });
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::Interrupted
-                        | io::ErrorKind::ConnectionAborted
-                        | io::ErrorKind::ConnectionReset
-                ) => {}
-            Err(e) => {
-                let fd_limit = is_fd_limit(&e);
-                if !failing {
-                    failing = true;
-                    let error = if fd_limit {
-                        EngineError::Io {
-                            context: format!("accepting clients on {local}"),
-                            cause: format!(
-                                "{e}: the open-file limit stops further accepts (raise it, e.g. `ulimit -n`); new clients are refused until descriptors free up, retrying every {} ms",
-                                ACCEPT_BACKOFF.as_millis()
-                            ),
-                        }
-                    } else {
-                        io_error(format!("accepting clients on {local}"), &e)
-                    };
-                    core.error(error);
-                }
-                if fd_limit && spare.take().is_some() {
-                    // Refuse the waiting clients with the descriptor we kept.
-                    while let Ok((stream, _)) = listener.accept() {
-                        drop(stream);
+                    last_accept = Instant::now();
+                    if core.stopping() {
+                        break;
                     }
-                    spare = reserve_fd();
+                    // The client limit holds at accept: a refused client costs no thread,
+                    // no event of its own and no slot in the hand-off.
+                    if admission.full(core) {
+                        admission.refuse(core, stream, peer);
+                        continue;
+                    }
+                    match &admitter {
+                        Some(_) => {
+                            admission.pending.fetch_add(1, Ordering::SeqCst);
+                            if let Err(returned) = to_admit.send((stream, peer, at)) {
+                                // The admitter is gone (it panicked): admit here instead.
+                                admission.pending.fetch_sub(1, Ordering::SeqCst);
+                                let (stream, peer, at) = returned.0;
+                                admit(core, &admission, stream, peer, at, PendingSlot::none());
+                            }
+                        }
+                        None => admit(core, &admission, stream, peer, at, PendingSlot::none()),
+                    }
                 }
-                std::thread::sleep(ACCEPT_BACKOFF);
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => waiting += 1,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                    ) => {}
+                Err(e) => {
+                    let fd_limit = is_fd_limit(&e);
+                    if !failing {
+                        failing = true;
+                        let error = if fd_limit {
+                            EngineError::Io {
+                                context: format!("accepting clients on {local}"),
+                                cause: format!(
+                                    "{e}: the open-file limit stops further accepts (raise it, e.g. `ulimit -n`); new clients are refused until descriptors free up, retrying every {} ms",
+                                    ACCEPT_BACKOFF.as_millis()
+                                ),
+                            }
+                        } else {
+                            io_error(format!("accepting clients on {local}"), &e)
+                        };
+                        core.error(error);
+                    }
+                    if fd_limit && spare.take().is_some() {
+                        // Refuse the waiting clients with the descriptor we kept.
+                        while let Ok((stream, _)) = listener.accept() {
+                            drop(stream);
+                        }
+                        spare = reserve_fd();
+                    }
+                    std::thread::sleep(ACCEPT_BACKOFF);
+                }
             }
+        }
+        if waiting == listeners.len() {
+            admission.report(core, false);
+            // Right after a client came, poll fast: more of a burst is on its way and
+            // the kernel's accept queue must not fill while this thread sleeps.
+            let busy = last_accept.elapsed() < BURST_WINDOW;
+            std::thread::sleep(if busy { BURST_POLL } else { ACCEPT_POLL });
         }
     }
     // Release the port before the clients are told, so `Stopped` means "rebindable".
-    drop(listener);
+    drop(listeners);
     // Every client handed over is admitted (or dropped) before the rest are closed.
     drop(to_admit);
     if let Some(admitter) = admitter {
@@ -338,12 +370,45 @@ fn accept_loop(
     core.close_all(CloseReason::ServerStopped);
 }
 
+/// A client counted in `Admission::pending` until it is in the session's connections:
+/// released under the connections' lock at the insert (so `full`, which reads both under
+/// that lock, never counts it twice), or when dropped (the client was not admitted).
+struct PendingSlot<'a> {
+    pending: Option<&'a AtomicUsize>,
+}
+
+impl<'a> PendingSlot<'a> {
+    fn new(pending: &'a AtomicUsize) -> Self {
+        PendingSlot {
+            pending: Some(pending),
+        }
+    }
+
+    /// A client that was never counted (admitted on the accept thread).
+    fn none() -> Self {
+        PendingSlot { pending: None }
+    }
+
+    fn release(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for PendingSlot<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 fn admit(
     core: &Arc<SessionCore>,
     admission: &Admission,
     stream: TcpStream,
     peer: SocketAddr,
     at: SystemTime,
+    mut slot: PendingSlot<'_>,
 ) {
     if lock(&core.conns).len() >= admission.max_clients {
         admission.refuse(core, stream, peer);
@@ -367,7 +432,11 @@ fn admit(
     };
     // Sendable and kickable as soon as `ClientJoined` is seen; its writer is held until
     // the event is queued, so no Tx event can precede it.
-    lock(&core.conns).insert(conn.id, conn.clone());
+    {
+        let mut conns = lock(&core.conns);
+        conns.insert(conn.id, conn.clone());
+        slot.release();
+    }
     core.emit(Event::ClientJoined {
         session: core.id,
         conn: conn.id,

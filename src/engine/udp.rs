@@ -18,19 +18,21 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::sync::lock;
 
 use super::core::{CONN_STACK, MAIN_STACK, SendQueue, SessionCore, WRITER_IDLE, spawn_worker};
 use super::counters::Counters;
 use super::error::{MAX_DATAGRAM, io_error, map_io};
+use super::interfaces::InterfaceAddr;
+use super::multicast::{self, GroupSpec, GroupState, GroupStatus, MulticastOptions};
 use super::responder::Action;
 use super::{
     Direction, EngineError, Event, Notice, SendTarget, UdpConfig, parse_host_port, resolve,
@@ -72,6 +74,11 @@ impl Peers {
 pub(crate) struct UdpState {
     core: Arc<SessionCore>,
     socket: UdpSocket,
+    /// `localhost`: the sockets on its other addresses (same port), each with its own
+    /// receive worker; sends go out by the socket of the destination's family.
+    extra: Vec<(UdpSocket, SocketAddr)>,
+    /// Secondary addresses that could not be bound (reported once the session is up).
+    extra_errors: Mutex<Vec<EngineError>>,
     default_peer: Option<SocketAddr>,
     last_peer: Mutex<Option<SocketAddr>>,
     peers: Mutex<Peers>,
@@ -82,6 +89,17 @@ pub(crate) struct UdpState {
     kernel_dropped: AtomicU64,
     /// SO_RCVBUF asked for and granted.
     recv_buffer: (usize, usize),
+    /// Sending options for groups, applied by the worker when it starts.
+    multicast: MulticastOptions,
+    /// The session's groups and where they stand (the window reads it).
+    groups: Mutex<Vec<GroupState>>,
+    /// Joins (true) and leaves (false) the worker has yet to carry out.
+    group_changes: Mutex<Vec<(GroupSpec, bool)>>,
+    /// New sending options for groups, asked while the socket runs.
+    send_options: Mutex<Option<MulticastOptions>>,
+    /// True while `group_changes` or `send_options` hold something (checked once per
+    /// loop, lock-free).
+    changes_pending: AtomicBool,
 }
 
 fn bind_udp(addr: SocketAddr, recv_buffer: usize, ipv6_only: bool) -> io::Result<Socket> {
@@ -91,10 +109,10 @@ fn bind_udp(addr: SocketAddr, recv_buffer: usize, ipv6_only: bool) -> io::Result
     if recv_buffer > 0 {
         let _ = socket.set_recv_buffer_size(recv_buffer);
     }
-    // A debugging tool should be able to send to a broadcast address.
-    if addr.is_ipv4() {
-        let _ = socket.set_broadcast(true);
-    }
+    // A debugging tool should be able to send to a broadcast address (a dual-stack
+    // socket sends IPv4 broadcasts too). Without SO_BROADCAST the send fails with
+    // "permission denied".
+    let _ = socket.set_broadcast(true);
     socket.bind(&addr.into())?;
     socket.set_read_timeout(Some(READ_TIMEOUT))?;
     kernel_drops::enable(&socket);
@@ -107,21 +125,46 @@ pub(crate) fn start(
     cfg: &UdpConfig,
 ) -> Result<Arc<UdpState>, EngineError> {
     let addrs = resolve(&cfg.host, cfg.port)?;
+    // `localhost` binds every address it resolves to, on one port (see `tcp_server`).
+    let every = cfg.host.trim().eq_ignore_ascii_case("localhost");
     let mut first_err = None;
-    let mut bound = None;
+    let mut bound: Option<(Socket, SocketAddr)> = None;
+    let mut extra: Vec<(UdpSocket, SocketAddr)> = Vec::new();
+    let mut extra_errors = Vec::new();
     for addr in addrs {
+        let addr = match &bound {
+            Some((_, first)) => SocketAddr::new(addr.ip(), first.port()),
+            None => addr,
+        };
+        let taken = bound.as_ref().is_some_and(|(_, a)| a.ip() == addr.ip())
+            || extra.iter().any(|(_, a)| a.ip() == addr.ip());
+        if taken {
+            continue;
+        }
         match bind_udp(addr, cfg.recv_buffer, cfg.ipv6_only) {
             Ok(s) => {
-                bound = Some(s);
-                break;
+                let local = s
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .unwrap_or(addr);
+                if bound.is_none() {
+                    bound = Some((s, local));
+                    if !every {
+                        break;
+                    }
+                } else {
+                    extra.push((UdpSocket::from(s), local));
+                }
             }
-            Err(e) => {
+            Err(e) if bound.is_none() => {
                 first_err.get_or_insert(super::bind::bind_error(&e, addr, false));
             }
+            Err(e) => extra_errors.push(super::bind::bind_error(&e, addr, false)),
         }
     }
     let socket: Socket = match bound {
-        Some(s) => s,
+        Some((s, _)) => s,
         None => {
             return Err(first_err.unwrap_or(EngineError::Resolve {
                 host: cfg.host.clone(),
@@ -151,6 +194,8 @@ pub(crate) fn start(
     let state = Arc::new(UdpState {
         core: core.clone(),
         socket,
+        extra,
+        extra_errors: Mutex::new(extra_errors),
         default_peer,
         last_peer: Mutex::new(None),
         peers: Mutex::new(Peers::default()),
@@ -159,7 +204,15 @@ pub(crate) fn start(
         dropped_bytes: AtomicU64::new(0),
         kernel_dropped: AtomicU64::new(0),
         recv_buffer: (cfg.recv_buffer, granted),
+        multicast: cfg.multicast.clone(),
+        groups: Mutex::new(Vec::new()),
+        group_changes: Mutex::new(Vec::new()),
+        send_options: Mutex::new(None),
+        changes_pending: AtomicBool::new(false),
     });
+    for spec in &cfg.multicast.join {
+        state.queue_group(spec.clone(), true);
+    }
     let Some(guard) = core.enter() else {
         return Err(EngineError::NotConnected);
     };
@@ -181,6 +234,23 @@ pub(crate) fn start(
         drop(guard);
         io_error("starting the UDP thread", &e)
     })?;
+    for index in 0..state.extra.len() {
+        let Some(guard) = core.enter() else {
+            break;
+        };
+        let worker = state.clone();
+        let spawned = spawn_worker(
+            core,
+            format!("sockscope-s{}-udp{}", core.id, index + 1),
+            CONN_STACK,
+            guard,
+            move |_| worker.recv_extra(index),
+            |_| {},
+        );
+        if let Err((e, _guard)) = spawned {
+            core.error(io_error("starting a UDP thread", &e));
+        }
+    }
     Ok(state)
 }
 
@@ -234,6 +304,115 @@ impl UdpState {
         }
     }
 
+    /// Queues a join (`join`) or leave of `spec` for the worker and marks the group.
+    /// A join of a group already joined, or a leave of one not joined, changes nothing
+    /// (the OS would refuse the first with "address in use").
+    pub(crate) fn queue_group(&self, spec: GroupSpec, join: bool) {
+        {
+            let mut groups = lock(&self.groups);
+            match groups.iter_mut().find(|g| g.spec == spec) {
+                Some(g) if join && g.status == GroupStatus::Joined => return,
+                Some(g) if join => g.status = GroupStatus::Joining,
+                Some(g) if g.status != GroupStatus::Joined => {
+                    g.status = GroupStatus::Left;
+                    return;
+                }
+                Some(_) => {}
+                None if join => groups.push(GroupState {
+                    spec: spec.clone(),
+                    status: GroupStatus::Joining,
+                    received: 0,
+                }),
+                None => return,
+            }
+        }
+        lock(&self.group_changes).push((spec, join));
+        self.changes_pending.store(true, Ordering::Release);
+    }
+
+    /// Queues new sending options (TTL, loopback, interface) for the worker.
+    pub(crate) fn queue_send_options(&self, options: MulticastOptions) {
+        *lock(&self.send_options) = Some(options);
+        self.changes_pending.store(true, Ordering::Release);
+    }
+
+    /// The multicast TTL / hop limit and loopback the socket holds now (read back from
+    /// the OS).
+    pub(crate) fn multicast_readback(&self) -> io::Result<(u32, bool)> {
+        let socket = SockRef::from(&self.socket);
+        if self.socket.local_addr()?.is_ipv4() {
+            Ok((socket.multicast_ttl_v4()?, socket.multicast_loop_v4()?))
+        } else {
+            Ok((socket.multicast_hops_v6()?, socket.multicast_loop_v6()?))
+        }
+    }
+
+    /// The session's groups and where they stand.
+    pub(crate) fn groups(&self) -> Vec<GroupState> {
+        lock(&self.groups).clone()
+    }
+
+    /// Carries out the queued joins and leaves (on the worker), one event each.
+    fn change_groups(&self, local: SocketAddr, interfaces: &mut Option<Vec<InterfaceAddr>>) {
+        if !self.changes_pending.swap(false, Ordering::Acquire) {
+            return;
+        }
+        let options = lock(&self.send_options).take();
+        if let Some(options) = options {
+            let all = self.interfaces(interfaces);
+            let socket = SockRef::from(&self.socket);
+            match multicast::apply_send_options(socket, local, &options, all, true) {
+                Ok(()) => self.core.notice(Notice::MulticastSending {
+                    ttl: options.ttl,
+                    loopback: options.loopback,
+                    interface: options.interface,
+                }),
+                Err(e) => self.core.error(e),
+            }
+        }
+        let changes = std::mem::take(&mut *lock(&self.group_changes));
+        for (spec, join) in changes {
+            let all = self.interfaces(interfaces);
+            let result = multicast::change(SockRef::from(&self.socket), local, &spec, join, all);
+            if result.is_ok() && join {
+                pktinfo::enable(&self.socket, local);
+            }
+            {
+                let mut groups = lock(&self.groups);
+                if let Some(g) = groups.iter_mut().find(|g| g.spec == spec) {
+                    g.status = match (&result, join) {
+                        (Ok(()), true) => GroupStatus::Joined,
+                        (Ok(()), false) => GroupStatus::Left,
+                        (Err(e), true) => GroupStatus::Failed(e.clone()),
+                        // A failed leave leaves the membership as it was.
+                        (Err(_), false) => g.status.clone(),
+                    };
+                }
+            }
+            match result {
+                Ok(()) if join => self.core.notice(Notice::GroupJoined { group: spec }),
+                Ok(()) => self.core.notice(Notice::GroupLeft { group: spec }),
+                Err(e) => self.core.error(e),
+            }
+        }
+    }
+
+    /// The interface list, read once per batch of changes that needs it.
+    fn interfaces<'a>(&self, cache: &'a mut Option<Vec<InterfaceAddr>>) -> &'a [InterfaceAddr] {
+        cache.get_or_insert_with(|| super::interfaces::list().unwrap_or_default())
+    }
+
+    /// Counts a datagram addressed to a group (the destination the OS reported).
+    fn count_group(&self, destination: IpAddr) {
+        let mut groups = lock(&self.groups);
+        if let Some(g) = groups
+            .iter_mut()
+            .find(|g| g.spec.group == destination && g.status == GroupStatus::Joined)
+        {
+            g.received += 1;
+        }
+    }
+
     /// Bytes queued for sending and not yet sent.
     pub(crate) fn queued_bytes(&self) -> usize {
         self.queue.queued()
@@ -275,51 +454,140 @@ impl UdpState {
         }
     }
 
+    /// One received datagram: counted, queued for the view, answered by the responder.
+    /// False when the view's queue was full (the datagram is counted as dropped).
+    fn received(
+        self: &Arc<Self>,
+        n: usize,
+        peer: SocketAddr,
+        local: SocketAddr,
+        buf: &[u8],
+    ) -> bool {
+        let core = &self.core;
+        core.counters.add_rx(n);
+        {
+            let mut peers = lock(&self.peers);
+            let c = peers.entry(peer);
+            c.rx_bytes += n as u64;
+            c.rx_msgs += 1;
+        }
+        *lock(&self.last_peer) = Some(peer);
+        let queued = core.sink.try_emit(
+            core.id,
+            Event::Data {
+                session: core.id,
+                conn: None,
+                peer,
+                dir: Direction::Rx,
+                at: SystemTime::now(),
+                bytes: Arc::from(&buf[..n]),
+            },
+        );
+        // The device expects its answer even if the view could not keep up.
+        self.respond(peer, local, &buf[..n]);
+        if !queued {
+            self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
+            self.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        queued
+    }
+
+    /// The receive loop of a secondary `localhost` socket (the main loop reports drops).
+    fn recv_extra(self: &Arc<Self>, index: usize) {
+        let Some((socket, local)) = self.extra.get(index) else {
+            return;
+        };
+        let mut buf = vec![0u8; RECV_BUF];
+        while !self.core.stopping() {
+            match socket.recv_from(&mut buf) {
+                Ok((n, peer)) => {
+                    self.received(n, peer, *local, &buf);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::ConnectionRefused
+                    ) => {}
+                Err(e) => {
+                    self.core
+                        .error(io_error(format!("receiving on {local}"), &e));
+                    std::thread::sleep(READ_TIMEOUT);
+                }
+            }
+        }
+    }
+
+    /// The socket to send to `peer` by: the main one, unless only a `localhost` socket
+    /// of the other family can reach it.
+    fn socket_for(&self, peer: SocketAddr) -> &UdpSocket {
+        if self.extra.is_empty() {
+            return &self.socket;
+        }
+        let main_v4 = self.socket.local_addr().is_ok_and(|a| a.is_ipv4());
+        if main_v4 == peer.is_ipv4() {
+            return &self.socket;
+        }
+        self.extra
+            .iter()
+            .find(|(_, local)| local.is_ipv4() == peer.is_ipv4())
+            .map_or(&self.socket, |(s, _)| s)
+    }
+
     fn recv_loop(self: &Arc<Self>, local: SocketAddr) {
         let core = &self.core;
+        // Secondary addresses first, so the status line ends on the main one.
+        for (_, extra) in self.extra.iter().rev() {
+            core.emit(Event::Listening {
+                session: core.id,
+                at: SystemTime::now(),
+                local: *extra,
+            });
+        }
         core.emit(Event::Listening {
             session: core.id,
             at: SystemTime::now(),
             local,
         });
+        for error in std::mem::take(&mut *lock(&self.extra_errors)) {
+            core.error(error);
+        }
         let (requested, granted) = self.recv_buffer;
         if requested > 0 {
             core.notice(Notice::RecvBuffer { requested, granted });
+        }
+        let mut interfaces = None;
+        let options = &self.multicast;
+        if options.ttl.is_some() || options.loopback.is_some() || !options.interface.is_empty() {
+            let all = self.interfaces(&mut interfaces);
+            if let Err(e) = multicast::apply_send_options(
+                SockRef::from(&self.socket),
+                local,
+                options,
+                all,
+                false,
+            ) {
+                core.error(e);
+            }
         }
         let mut buf = vec![0u8; RECV_BUF];
         let mut reported = (0u64, 0u64);
         let mut last_report: Option<Instant> = None;
         while !core.stopping() {
             core.check_fault();
+            self.change_groups(local, &mut interfaces);
             match kernel_drops::recv_from(&self.socket, &mut buf) {
-                Ok((n, peer, kernel)) => {
+                Ok((n, peer, kernel, destination)) => {
                     if let Some(k) = kernel {
                         self.kernel_dropped.store(u64::from(k), Ordering::Relaxed);
                     }
-                    core.counters.add_rx(n);
-                    {
-                        let mut peers = lock(&self.peers);
-                        let c = peers.entry(peer);
-                        c.rx_bytes += n as u64;
-                        c.rx_msgs += 1;
+                    if let Some(ip) = destination.filter(IpAddr::is_multicast) {
+                        self.count_group(ip);
                     }
-                    *lock(&self.last_peer) = Some(peer);
-                    let queued = core.sink.try_emit(
-                        core.id,
-                        Event::Data {
-                            session: core.id,
-                            conn: None,
-                            peer,
-                            dir: Direction::Rx,
-                            at: SystemTime::now(),
-                            bytes: Arc::from(&buf[..n]),
-                        },
-                    );
-                    // The device expects its answer even if the view could not keep up.
-                    self.respond(peer, local, &buf[..n]);
-                    if !queued {
-                        self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
-                        self.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if !self.received(n, peer, local, &buf) {
                         continue;
                     }
                 }
@@ -351,6 +619,9 @@ impl UdpState {
                 reported = now;
                 last_report = Some(Instant::now());
             }
+        }
+        for g in lock(&self.groups).iter_mut() {
+            g.status = GroupStatus::Left;
         }
         // The totals at stop, whatever the rate limit held back.
         if (self.dropped().0, self.kernel_dropped()) != reported {
@@ -437,7 +708,7 @@ impl UdpState {
     fn write_loop(&self) {
         let core = &self.core;
         while let Some((peer, bytes)) = self.queue.next(WRITER_IDLE) {
-            let result = self.socket.send_to(&bytes, peer);
+            let result = self.socket_for(peer).send_to(&bytes, peer);
             self.queue.done(bytes.len());
             match result {
                 Ok(n) => {
@@ -463,11 +734,12 @@ impl UdpState {
     }
 }
 
-/// Kernel drop counts: SO_RXQ_OVFL on Linux, nothing elsewhere.
+/// Kernel drop counts (SO_RXQ_OVFL) and each datagram's destination address (the
+/// packet info, turned on once a group is joined) on Linux, nothing elsewhere.
 #[cfg(target_os = "linux")]
 mod kernel_drops {
     use std::io;
-    use std::net::{SocketAddr, UdpSocket};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
     use std::os::fd::AsRawFd;
 
     use socket2::{SockAddr, Socket};
@@ -492,11 +764,12 @@ mod kernel_drops {
     pub(super) fn recv_from(
         socket: &UdpSocket,
         buf: &mut [u8],
-    ) -> io::Result<(usize, SocketAddr, Option<u32>)> {
+    ) -> io::Result<(usize, SocketAddr, Option<u32>, Option<IpAddr>)> {
         let fd = socket.as_raw_fd();
-        // Room for one cmsg carrying a u32 (aligned as the kernel wants).
-        let mut control = [0u64; 8];
+        // Room for the drop count and one packet-info cmsg (aligned as the kernel wants).
+        let mut control = [0u64; 16];
         let mut drops = None;
+        let mut destination = None;
         // SAFETY: `try_init` hands a zeroed sockaddr_storage and its length; recvmsg
         // fills at most `msg_namelen` bytes of it, at most `buf.len()` bytes of `buf`
         // and at most `msg_controllen` bytes of `control`. The cmsg macros walk only the
@@ -527,6 +800,26 @@ mod kernel_drops {
                         drops = Some(std::ptr::read_unaligned(
                             libc::CMSG_DATA(cmsg).cast::<u32>(),
                         ));
+                    } else if (*cmsg).cmsg_level == libc::IPPROTO_IP
+                        && (*cmsg).cmsg_type == libc::IP_PKTINFO
+                    {
+                        let info = std::ptr::read_unaligned(
+                            libc::CMSG_DATA(cmsg).cast::<libc::in_pktinfo>(),
+                        );
+                        destination = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                            info.ipi_addr.s_addr,
+                        ))));
+                    } else if (*cmsg).cmsg_level == libc::IPPROTO_IPV6
+                        && (*cmsg).cmsg_type == libc::IPV6_PKTINFO
+                    {
+                        let info = std::ptr::read_unaligned(
+                            libc::CMSG_DATA(cmsg).cast::<libc::in6_pktinfo>(),
+                        );
+                        let ip = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                        destination = Some(match ip.to_ipv4_mapped() {
+                            Some(v4) => IpAddr::V4(v4),
+                            None => IpAddr::V6(ip),
+                        });
                     }
                     cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
                 }
@@ -536,7 +829,7 @@ mod kernel_drops {
         let peer = addr
             .as_socket()
             .ok_or_else(|| io::Error::other("datagram from a non-IP address"))?;
-        Ok((n, peer, drops))
+        Ok((n, peer, drops, destination))
     }
 }
 
@@ -544,7 +837,7 @@ mod kernel_drops {
 #[cfg(not(target_os = "linux"))]
 mod kernel_drops {
     use std::io;
-    use std::net::{SocketAddr, UdpSocket};
+    use std::net::{IpAddr, SocketAddr, UdpSocket};
 
     use socket2::Socket;
 
@@ -553,7 +846,43 @@ mod kernel_drops {
     pub(super) fn recv_from(
         socket: &UdpSocket,
         buf: &mut [u8],
-    ) -> io::Result<(usize, SocketAddr, Option<u32>)> {
-        socket.recv_from(buf).map(|(n, peer)| (n, peer, None))
+    ) -> io::Result<(usize, SocketAddr, Option<u32>, Option<IpAddr>)> {
+        socket.recv_from(buf).map(|(n, peer)| (n, peer, None, None))
     }
+}
+
+/// Asks Linux for each datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO),
+/// so datagrams addressed to a group are counted for it. Best effort.
+#[cfg(target_os = "linux")]
+mod pktinfo {
+    use std::net::{SocketAddr, UdpSocket};
+    use std::os::fd::AsRawFd;
+
+    pub(super) fn enable(socket: &UdpSocket, local: SocketAddr) {
+        let on: libc::c_int = 1;
+        let set = |level, name| {
+            // SAFETY: a valid socket, a pointer to a c_int and its size.
+            unsafe {
+                libc::setsockopt(
+                    socket.as_raw_fd(),
+                    level,
+                    name,
+                    (&on as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        };
+        set(libc::IPPROTO_IP, libc::IP_PKTINFO);
+        if local.is_ipv6() {
+            set(libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO);
+        }
+    }
+}
+
+/// Elsewhere datagrams are not counted per group.
+#[cfg(not(target_os = "linux"))]
+mod pktinfo {
+    use std::net::{SocketAddr, UdpSocket};
+
+    pub(super) fn enable(_socket: &UdpSocket, _local: SocketAddr) {}
 }

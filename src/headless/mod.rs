@@ -26,7 +26,8 @@ use serde_json::json;
 use crate::automation::AutoResponder;
 use crate::cli::{HeadlessOptions, SessionOptions, StartSession};
 use crate::engine::{
-    CloseReason, Engine, Event, SessionConfig, TcpClientConfig, TcpServerConfig, UdpConfig,
+    CloseReason, Engine, Event, MulticastOptions, SessionConfig, TcpClientConfig, TcpServerConfig,
+    UdpConfig,
 };
 use crate::plan::load_rules;
 use crate::platform::signals;
@@ -73,6 +74,11 @@ pub fn session_config(session: &StartSession, options: &SessionOptions) -> Sessi
             port: *port,
             ipv6_only: options.ipv6_only,
             peer: peer.clone(),
+            multicast: MulticastOptions {
+                ttl: options.ttl,
+                join: options.join.clone(),
+                ..MulticastOptions::default()
+            },
             ..UdpConfig::default()
         }),
     }

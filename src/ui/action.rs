@@ -14,7 +14,7 @@ use crate::automation::{
 use crate::codec::checksum::Checksum;
 use crate::codec::text::TextEncoding;
 use crate::engine::{
-    ConnId, SendTarget, SessionConfig, SessionHandle, SessionKind, parse_host_port,
+    ConnId, GroupSpec, SendTarget, SessionConfig, SessionHandle, SessionKind, parse_host_port,
 };
 use crate::lang::Lang;
 use crate::session::recorder::{LogFormat, LogOptions, Recorder, RecorderStatus};
@@ -99,6 +99,15 @@ pub enum UiAction {
     ComposeBytes(Vec<u8>),
     /// Send to this peer from now on (tick that client, or make it the fixed UDP peer).
     TargetPeer(SocketAddr),
+    /// UDP: add this group (`GROUP[+SOURCE][@INTERFACE]`) to the list and join it now
+    /// when the socket is open.
+    JoinGroup(String),
+    /// UDP: leave this group of the list (it stays listed).
+    LeaveGroup(String),
+    /// UDP: leave this group and take it off the list.
+    RemoveGroup(String),
+    /// UDP: apply the multicast TTL, loopback and interface fields to the open socket.
+    ApplyMulticastSending,
 }
 
 /// Why a send has nowhere to go.
@@ -251,6 +260,18 @@ impl SessionTab {
     fn apply_one(&mut self, lang: Lang, action: UiAction) {
         match action {
             UiAction::Start => self.start_session(lang),
+            UiAction::JoinGroup(text) => self.change_group(lang, &text, Some(true)),
+            UiAction::LeaveGroup(text) => self.change_group(lang, &text, Some(false)),
+            UiAction::RemoveGroup(text) => self.change_group(lang, &text, None),
+            UiAction::ApplyMulticastSending => {
+                let options = self.settings.connection.multicast_sending();
+                if let Some(session) = &self.session
+                    && let Err(error) = session.set_multicast_sending(options)
+                {
+                    let message = errors::error_text(lang, &error);
+                    self.notify(NoticeAbout::Session, false, message);
+                }
+            }
             UiAction::Stop => self.stop_session(),
             UiAction::Send(sender) => self.send(lang, sender),
             UiAction::StartRepeat => self.start_periodic(lang),
@@ -401,6 +422,68 @@ impl SessionTab {
                 self.session = Some(handle);
             }
             Err(error) => self.fail(lang, errors::error_text(lang, &error)),
+        }
+    }
+
+    /// Joins (`Some(true)`), leaves (`Some(false)`) or removes (`None`: leaves and takes
+    /// off the list) a multicast group given as `GROUP[+SOURCE][@INTERFACE]`. A group
+    /// that is not one is refused in words; the join itself is done by the UDP worker and
+    /// its result comes back as an event (a "joined …" record, or the system's reason).
+    pub fn change_group(&mut self, lang: Lang, text: &str, join: Option<bool>) {
+        let spec = match GroupSpec::parse(text) {
+            Ok(spec) => spec,
+            Err(_) if join.is_none() => {
+                // A stored entry that no longer parses can still be removed.
+                self.settings.connection.udp_groups.retain(|g| g != text);
+                return;
+            }
+            Err(error) => {
+                self.notify(
+                    NoticeAbout::Session,
+                    false,
+                    errors::error_text(lang, &error),
+                );
+                return;
+            }
+        };
+        let key = spec.to_string();
+        let c = &mut self.settings.connection;
+        match join {
+            Some(true) => {
+                if !c.udp_groups.contains(&key) {
+                    c.udp_groups.push(key);
+                }
+                c.group_input.clear();
+            }
+            Some(false) => {}
+            None => c.udp_groups.retain(|g| *g != key && *g != text),
+        }
+        let Some(session) = &self.session else {
+            return;
+        };
+        if session.kind() != SessionKind::Udp || session.is_stopped() {
+            return;
+        }
+        let result = match join {
+            Some(true) => session.join_group(spec),
+            Some(false) | None => {
+                let joined = session
+                    .multicast_groups()
+                    .iter()
+                    .any(|g| g.spec == spec && g.status == crate::engine::GroupStatus::Joined);
+                if joined {
+                    session.leave_group(spec)
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        if let Err(error) = result {
+            self.notify(
+                NoticeAbout::Session,
+                false,
+                errors::error_text(lang, &error),
+            );
         }
     }
 

@@ -54,6 +54,32 @@ pub fn error_text(lang: Lang, error: &EngineError) -> String {
             format!("已有 {limit} 个延时自动回复在等待，未安排这一个")
         }
         EngineError::Io { context, cause } => format!("{context} 时出错：{cause}"),
+        EngineError::NotMulticast { input } => format!(
+            "{input:?} 不是组播地址（IPv4 为 224.0.0.0 至 239.255.255.255，IPv6 为 ff00::/8）"
+        ),
+        EngineError::NoSuchInterface { interface } => {
+            format!("没有名为 {interface:?} 或带有该地址的网卡")
+        }
+        EngineError::InterfaceFamily { interface, family } => {
+            format!("网卡 {interface:?} 没有 {family} 地址")
+        }
+        EngineError::GroupFamily { group, local } => format!(
+            "无法在绑定到 {local} 的套接字上加入 {group}：组播组与套接字的 IP 版本不同（绑定 :: 可同时使用两者）"
+        ),
+        EngineError::JoinRefused {
+            group,
+            interface,
+            cause,
+        } => {
+            if interface.is_empty() {
+                format!("系统拒绝加入 {group}：{cause}")
+            } else {
+                format!("系统拒绝在 {interface:?} 上加入 {group}：{cause}")
+            }
+        }
+        EngineError::SourceSpecificUnsupported { group } => {
+            format!("指定源加入 {group}：此操作系统不支持该 IP 版本的指定源组播")
+        }
         EngineError::WorkerPanic { worker, message } => {
             format!("工作线程 {worker} 出现内部错误（已捕获）：{message}")
         }
@@ -90,9 +116,51 @@ pub fn notice_text(lang: Lang, notice: &Notice) -> String {
         }
         Notice::AcceptRecovered { local } => format!("{local} 已恢复接受客户端连接"),
         Notice::UnsentDiscarded { bytes } => format!("停止时丢弃了 {bytes} 字节未发送的数据"),
+        Notice::GroupJoined { group } => format!("已加入 {}", group_words_zh(group)),
+        Notice::GroupLeft { group } => format!("已退出 {}", group_words_zh(group)),
+        Notice::MulticastSending {
+            ttl,
+            loopback,
+            interface,
+        } => {
+            let mut text = "组播发送".to_string();
+            if let Some(ttl) = ttl {
+                text.push_str(&format!("：TTL {ttl}"));
+            }
+            match loopback {
+                Some(true) => text.push_str("，本机回环接收"),
+                Some(false) => text.push_str("，本机不回环接收"),
+                None => {}
+            }
+            if interface.is_empty() {
+                text.push_str("，经系统默认网卡");
+            } else {
+                text.push_str(&format!("，经 {interface}"));
+            }
+            text
+        }
+        Notice::Reconnecting { attempt, delay } => format!(
+            "{} 后重新连接（第 {attempt} 次尝试）",
+            crate::engine::seconds(*delay)
+                .replace(" s", " 秒")
+                .replace(" ms", " 毫秒")
+        ),
         Notice::AutoReplyPaused { peer, echoes } => format!(
             "自动回复已暂停：与 {peer} 形成回复循环（我方的回复有 {echoes} 次被原样发回）；重新打开自动回复即可恢复"
         ),
+    }
+}
+
+/// "239.1.2.3（网卡 eth0，源 10.0.0.5）".
+fn group_words_zh(group: &crate::engine::GroupSpec) -> String {
+    let interface = if group.interface.is_empty() {
+        "系统默认网卡".to_string()
+    } else {
+        format!("网卡 {}", group.interface)
+    };
+    match group.source {
+        Some(source) => format!("{}（{interface}，源 {source}）", group.group),
+        None => format!("{}（{interface}）", group.group),
     }
 }
 

@@ -17,12 +17,19 @@ pub fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: statu
     let uid = tab.uid;
     egui::Panel::top("connection").show(ui, |ui| {
         ui.push_id(uid, |ui| {
+            let groups = match &tab.session {
+                Some(session) if tab.settings.connection.mode == Mode::Udp => {
+                    session.multicast_groups()
+                }
+                _ => Vec::new(),
+            };
             connection::connection_ui(
                 ui,
-                t,
+                lang,
                 &mut tab.settings.connection,
                 &tab.status,
                 running,
+                &groups,
                 &mut actions,
             );
             let row = log::LogRowState {

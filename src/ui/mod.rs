@@ -19,6 +19,7 @@ pub mod errors;
 pub mod files;
 pub mod fonts;
 pub mod i18n;
+pub mod interfaces;
 pub mod layout;
 pub mod log;
 pub mod receive;
@@ -592,6 +593,12 @@ fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
     }
     if start.options.ipv6_only {
         tab.connection.ipv6_only = true;
+    }
+    if !start.options.join.is_empty() {
+        tab.connection.udp_groups = start.options.join.iter().map(|g| g.to_string()).collect();
+    }
+    if let Some(ttl) = start.options.ttl {
+        tab.connection.multicast_ttl = ttl.to_string();
     }
     if let Some(view) = start.options.view {
         tab.view.view = view;

@@ -10,7 +10,7 @@ use crate::codec::checksum::Checksum;
 use crate::codec::escape::LineEnding;
 use crate::codec::hex;
 use crate::codec::text::{self, TextEncoding};
-use crate::engine::SendTarget;
+use crate::engine::{SendTarget, parse_host_port};
 use crate::lang::Lang;
 
 use super::action::{Sender, TargetError, UiAction, target_error_text, target_words};
@@ -81,7 +81,7 @@ pub fn compose_ui(
         ..
     } = cx;
     if connection.mode != Mode::TcpClient {
-        target_row(ui, t, connection, clients, &target, last_sender);
+        target_row(ui, lang, connection, clients, &target, last_sender);
     }
 
     // Keys are taken before the text box sees them, so Ctrl+Enter does not add a newline.
@@ -98,9 +98,28 @@ pub fn compose_ui(
 
     let preview = state.payload(lang, settings);
     let ready = preview.is_ok() && target.is_ok();
+    let mut caption = t.send_button.to_string();
+    if let Ok(target) = &target {
+        let words = target_words(t, target, clients);
+        if !words.is_empty() {
+            caption.push_str(&format!("\n→ {words}"));
+        }
+    }
     ui.horizontal(|ui| {
         let label = ui.label(t.send_input);
-        let width = (ui.available_width() - 130.0).max(100.0);
+        // The button is as wide as its caption (a long target such as
+        // 255.255.255.255:9000 must not push it past the window's edge).
+        let caption_width = egui::WidgetText::from(RichText::new(&caption).strong())
+            .into_galley(
+                ui,
+                Some(egui::TextWrapMode::Extend),
+                f32::INFINITY,
+                egui::TextStyle::Button,
+            )
+            .size()
+            .x;
+        let button_width = (caption_width + 2.0 * ui.spacing().button_padding.x).max(118.0);
+        let width = (ui.available_width() - button_width - 12.0).max(100.0);
         ui.add(
             TextEdit::multiline(&mut settings.spec.text)
                 .desired_rows(3)
@@ -113,13 +132,6 @@ pub fn compose_ui(
                 }),
         )
         .labelled_by(label.id);
-        let mut caption = t.send_button.to_string();
-        if let Ok(target) = &target {
-            let words = target_words(t, target, clients);
-            if !words.is_empty() {
-                caption.push_str(&format!("\n→ {words}"));
-            }
-        }
         let response = ui.add_enabled(
             ready,
             egui::Button::new(RichText::new(caption).strong()).min_size(egui::vec2(118.0, 44.0)),
@@ -225,12 +237,13 @@ pub fn history_label(t: &Texts, entry: &SendSpec) -> String {
 /// the fixed peer (editable while the socket is open).
 fn target_row(
     ui: &mut Ui,
-    t: &Texts,
+    lang: Lang,
     connection: &mut ConnectionSettings,
     clients: &mut Clients,
     target: &Result<SendTarget, TargetError>,
     last_sender: Option<std::net::SocketAddr>,
 ) {
+    let t = lang.texts();
     ui.horizontal(|ui| {
         ui.label(t.target);
         let ticked = clients.values().filter(|c| c.selected).count();
@@ -271,7 +284,28 @@ fn target_row(
             field = field.text_color(ERROR_COLOR);
         }
         let response = ui.add(field).on_hover_text(t.fixed_peer_tip);
-        if response.changed() {
+        // Broadcast addresses and the session's groups, at the peer's port (else ours).
+        let port = parse_host_port(&connection.udp_peer)
+            .map(|(_, port)| port)
+            .ok()
+            .or_else(|| super::settings::parse_u16(&connection.udp_port))
+            .unwrap_or(0);
+        let groups: Vec<std::net::IpAddr> = connection
+            .udp_groups
+            .iter()
+            .filter_map(|g| crate::engine::GroupSpec::parse(g).ok())
+            .map(|g| g.group)
+            .collect();
+        let picked = super::interfaces::picker_ui(
+            ui,
+            t,
+            lang,
+            "udp-target",
+            &mut connection.udp_peer,
+            super::interfaces::PickerKind::Broadcast { port },
+            &groups,
+        );
+        if response.changed() || picked {
             connection.udp_target = UdpTarget::FixedPeer;
         }
         if let (true, Err(error)) = (bad, target) {

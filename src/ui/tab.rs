@@ -42,6 +42,13 @@ pub enum Status {
     Listening(SocketAddr),
     /// A UDP socket is bound to this address.
     Bound(SocketAddr),
+    /// A TCP client lost its connection (or could not make it) and tries again.
+    Reconnecting {
+        /// The attempt about to be made.
+        attempt: u32,
+        /// The wait before it.
+        delay: Duration,
+    },
     /// Stop was asked; waiting for the workers.
     Stopping,
     /// The session ended.
@@ -532,6 +539,9 @@ impl SessionTab {
             } => {
                 if current {
                     self.losses.note(&notice);
+                    if let crate::engine::Notice::Reconnecting { attempt, delay } = notice {
+                        self.status = Status::Reconnecting { attempt, delay };
+                    }
                 }
                 let text = errors::notice_text(lang, &notice);
                 self.store.push_info(session, None, None, at, text);

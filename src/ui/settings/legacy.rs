@@ -106,6 +106,7 @@ impl Settings {
             udp_buffer_kib: or(self.udp_buffer_kib, c.udp_buffer_kib),
             ipv6_only: false,
             keepalive_s: c.keepalive_s.clone(),
+            ..ConnectionSettings::default()
         };
         let view = ViewSettings {
             encoding: TextEncoding::from_name(&self.encoding).unwrap_or_default(),

@@ -9,6 +9,7 @@
 
 pub mod legacy;
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::automation::{AutoReplyConfig, QuickCommands, SendSpec};
 use crate::codec::checksum::Checksum;
 use crate::codec::text::TextEncoding;
-use crate::engine::{SessionConfig, TcpClientConfig, TcpServerConfig, UdpConfig, parse_host_port};
+use crate::engine::{
+    GroupSpec, MulticastOptions, SessionConfig, TcpClientConfig, TcpServerConfig, UdpConfig,
+    parse_host_port,
+};
 pub use crate::lang::{Lang, Theme};
 use crate::session::recorder::LogFormat;
 use crate::session::{Framing, ViewMode};
@@ -193,6 +197,33 @@ pub struct ConnectionSettings {
     pub ipv6_only: bool,
     /// TCP keepalive: idle seconds before the first probe (0: off).
     pub keepalive_s: String,
+    /// TCP keepalive: seconds between unanswered probes.
+    pub keepalive_interval_s: String,
+    /// TCP keepalive: unanswered probes before the connection is dropped (not settable
+    /// on Windows).
+    pub keepalive_count: String,
+    /// TCP client: the local address to connect from (empty: the system's choice).
+    pub client_local_host: String,
+    /// TCP client: the source port (empty or 0: the system's choice).
+    pub client_local_port: String,
+    /// TCP client: connect again after a loss.
+    pub reconnect: bool,
+    /// TCP client: the first reconnect wait, in seconds.
+    pub reconnect_delay_s: String,
+    /// TCP client: the longest reconnect wait (backoff cap), in seconds.
+    pub reconnect_max_s: String,
+    /// UDP: multicast groups, each `GROUP[+SOURCE][@INTERFACE]`, joined at start.
+    pub udp_groups: Vec<String>,
+    /// UDP: the group being typed in the Advanced panel.
+    pub group_input: String,
+    /// UDP: the interface the typed group is joined on (name or address; empty: any).
+    pub group_interface: String,
+    /// UDP: multicast TTL / hop limit (empty: the system's default, 1).
+    pub multicast_ttl: String,
+    /// UDP: our own group datagrams come back to this host.
+    pub multicast_loop: bool,
+    /// UDP: the interface group datagrams are sent by (empty: the system's choice).
+    pub multicast_if: String,
 }
 
 impl Default for ConnectionSettings {
@@ -215,6 +246,19 @@ impl Default for ConnectionSettings {
             udp_buffer_kib: "4096".into(),
             ipv6_only: false,
             keepalive_s: "60".into(),
+            keepalive_interval_s: "10".into(),
+            keepalive_count: "5".into(),
+            client_local_host: String::new(),
+            client_local_port: String::new(),
+            reconnect: false,
+            reconnect_delay_s: "1".into(),
+            reconnect_max_s: "30".into(),
+            udp_groups: Vec::new(),
+            group_input: String::new(),
+            group_interface: String::new(),
+            multicast_ttl: String::new(),
+            multicast_loop: true,
+            multicast_if: String::new(),
         }
     }
 }
@@ -386,6 +430,20 @@ pub enum Field {
     Buffer,
     /// TCP keepalive idle time.
     Keepalive,
+    /// TCP keepalive probe interval.
+    KeepaliveInterval,
+    /// TCP keepalive probe count.
+    KeepaliveCount,
+    /// TCP client: local address.
+    LocalHost,
+    /// TCP client: source port.
+    LocalPort,
+    /// TCP client: first reconnect wait.
+    ReconnectDelay,
+    /// TCP client: longest reconnect wait.
+    ReconnectMax,
+    /// UDP: multicast TTL.
+    Ttl,
 }
 
 impl ConnectionSettings {
@@ -438,8 +496,36 @@ impl ConnectionSettings {
         {
             errors.push((Field::Keepalive, t.invalid_number));
         }
+        if self.mode != Mode::Udp && parse_number(&self.keepalive_s).is_some_and(|v| v > 0) {
+            if parse_number(&self.keepalive_interval_s).is_none_or(|v| v == 0 || v > 24 * 3600) {
+                errors.push((Field::KeepaliveInterval, t.invalid_number));
+            }
+            if parse_number(&self.keepalive_count).is_none_or(|v| v == 0 || v > 127) {
+                errors.push((Field::KeepaliveCount, t.invalid_number));
+            }
+        }
         match self.mode {
-            Mode::TcpClient => {}
+            Mode::TcpClient => {
+                if parse_local_ip(&self.client_local_host).is_none() {
+                    errors.push((Field::LocalHost, t.local_ip_only));
+                }
+                if !self.client_local_port.trim().is_empty()
+                    && parse_u16(&self.client_local_port).is_none()
+                {
+                    errors.push((Field::LocalPort, t.invalid_port));
+                }
+                if self.reconnect {
+                    let delay = parse_number(&self.reconnect_delay_s);
+                    if delay.is_none_or(|v| v == 0 || v > 3600) {
+                        errors.push((Field::ReconnectDelay, t.invalid_number));
+                    }
+                    if parse_number(&self.reconnect_max_s)
+                        .is_none_or(|v| v == 0 || v > 24 * 3600 || delay.is_some_and(|d| v < d))
+                    {
+                        errors.push((Field::ReconnectMax, t.invalid_number));
+                    }
+                }
+            }
             Mode::TcpServer => {
                 if parse_number(&self.backlog).is_none_or(|v| v == 0 || v > i32::MAX as u64) {
                     errors.push((Field::Backlog, t.invalid_number));
@@ -451,6 +537,11 @@ impl ConnectionSettings {
             Mode::Udp => {
                 if parse_number(&self.udp_buffer_kib).is_none_or(|v| v == 0) {
                     errors.push((Field::Buffer, t.invalid_number));
+                }
+                if !self.multicast_ttl.trim().is_empty()
+                    && parse_number(&self.multicast_ttl).is_none_or(|v| v > 255)
+                {
+                    errors.push((Field::Ttl, t.invalid_ttl));
                 }
             }
         }
@@ -467,7 +558,8 @@ impl ConnectionSettings {
             0 => None,
             idle => Some(crate::engine::Keepalive {
                 idle: Duration::from_secs(idle),
-                ..crate::engine::Keepalive::default()
+                interval: Duration::from_secs(number(&self.keepalive_interval_s).max(1)),
+                retries: u32::try_from(number(&self.keepalive_count)).unwrap_or(5),
             }),
         };
         Ok(match self.mode {
@@ -476,6 +568,11 @@ impl ConnectionSettings {
                 port: parse_u16(&self.client_port).unwrap_or(0),
                 connect_timeout: Duration::from_millis(number(&self.connect_timeout_ms)),
                 keepalive,
+                local: self.client_local(),
+                reconnect: self.reconnect.then(|| crate::engine::Reconnect {
+                    delay: Duration::from_secs(number(&self.reconnect_delay_s)),
+                    max: Duration::from_secs(number(&self.reconnect_max_s)),
+                }),
                 ..TcpClientConfig::default()
             }),
             Mode::TcpServer => SessionConfig::TcpServer(TcpServerConfig {
@@ -496,9 +593,70 @@ impl ConnectionSettings {
                     .unwrap_or(4096)
                     .saturating_mul(1024),
                 ipv6_only: self.ipv6_only,
+                multicast: self.multicast_options(),
             }),
         })
     }
+}
+
+impl ConnectionSettings {
+    /// TCP client: where to connect from, when a local address or source port is set.
+    pub fn client_local(&self) -> Option<SocketAddr> {
+        let ip = parse_local_ip(&self.client_local_host).flatten();
+        let port = parse_u16(&self.client_local_port).unwrap_or(0);
+        match ip {
+            Some(ip) => Some(SocketAddr::new(ip, port)),
+            None if port != 0 => Some(SocketAddr::new(
+                IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                port,
+            )),
+            None => None,
+        }
+    }
+
+    /// UDP: the sending options of the fields, every one explicit (for a change while
+    /// the socket runs: an empty TTL is the default 1, loopback on or off).
+    pub fn multicast_sending(&self) -> MulticastOptions {
+        MulticastOptions {
+            ttl: Some(
+                parse_number(&self.multicast_ttl)
+                    .and_then(|v| u32::try_from(v).ok())
+                    .unwrap_or(1),
+            ),
+            loopback: Some(self.multicast_loop),
+            interface: self.multicast_if.trim().to_string(),
+            join: Vec::new(),
+        }
+    }
+
+    /// UDP: the multicast options of the fields (groups that do not parse are left out;
+    /// the panel flags them).
+    pub fn multicast_options(&self) -> MulticastOptions {
+        MulticastOptions {
+            ttl: parse_number(&self.multicast_ttl).and_then(|v| u32::try_from(v).ok()),
+            loopback: (!self.multicast_loop).then_some(false),
+            interface: self.multicast_if.trim().to_string(),
+            join: self
+                .udp_groups
+                .iter()
+                .filter_map(|g| GroupSpec::parse(g).ok())
+                .collect(),
+        }
+    }
+}
+
+/// A local IP to connect from: `Some(None)` when empty, `Some(Some(ip))` for an IP
+/// literal (brackets allowed), `None` for anything else (names would need DNS).
+pub fn parse_local_ip(input: &str) -> Option<Option<IpAddr>> {
+    let host = input.trim();
+    if host.is_empty() {
+        return Some(None);
+    }
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.parse::<IpAddr>().ok().map(Some)
 }
 
 /// An address to bind: an IP literal (IPv6 with or without brackets) or `localhost`.
@@ -572,6 +730,63 @@ mod tests {
             ..ConnectionSettings::default()
         };
         assert_eq!(c.field_errors(&EN)[0].0, Field::Host);
+    }
+
+    /// The Advanced fields reach the engine config: the client's source address and
+    /// port, reconnect delays, the three keepalive numbers; UDP groups and TTL. Bad values
+    /// are flagged at their field.
+    #[test]
+    fn advanced_fields_reach_the_config() {
+        let mut c = ConnectionSettings {
+            mode: Mode::TcpClient,
+            client_local_port: "40001".into(),
+            reconnect: true,
+            reconnect_delay_s: "2".into(),
+            reconnect_max_s: "16".into(),
+            keepalive_s: "30".into(),
+            keepalive_interval_s: "4".into(),
+            keepalive_count: "3".into(),
+            ..ConnectionSettings::default()
+        };
+        let Ok(SessionConfig::TcpClient(client)) = c.session_config(&EN) else {
+            panic!("not a client config");
+        };
+        assert_eq!(client.local, Some("0.0.0.0:40001".parse().unwrap()));
+        let reconnect = client.reconnect.unwrap();
+        assert_eq!(reconnect.delay_for(1), Duration::from_secs(2));
+        assert_eq!(reconnect.delay_for(3), Duration::from_secs(8));
+        assert_eq!(reconnect.delay_for(10), Duration::from_secs(16));
+        let keepalive = client.keepalive.unwrap();
+        assert_eq!(keepalive.interval, Duration::from_secs(4));
+        assert_eq!(keepalive.retries, 3);
+        c.client_local_host = "my-host".into();
+        c.reconnect_max_s = "1".into();
+        let fields: Vec<Field> = c.field_errors(&EN).iter().map(|e| e.0).collect();
+        assert_eq!(fields, [Field::LocalHost, Field::ReconnectMax]);
+        let udp = ConnectionSettings {
+            mode: Mode::Udp,
+            udp_groups: vec!["239.1.2.3@lo".into()],
+            multicast_ttl: "4".into(),
+            multicast_loop: false,
+            ..ConnectionSettings::default()
+        };
+        let Ok(SessionConfig::Udp(udp)) = udp.session_config(&ZH) else {
+            panic!("not a UDP config");
+        };
+        assert_eq!(udp.multicast.ttl, Some(4));
+        assert_eq!(udp.multicast.loopback, Some(false));
+        assert_eq!(udp.multicast.join[0].interface, "lo");
+    }
+
+    /// Settings written before these fields existed still load, with their defaults.
+    #[test]
+    fn older_connection_settings_load() {
+        let old = r#"(mode: TcpClient, client_host: "10.0.0.9", keepalive_s: "60")"#;
+        let c: ConnectionSettings = ron::from_str(old).unwrap();
+        assert_eq!(c.client_host, "10.0.0.9");
+        assert!(!c.reconnect);
+        assert_eq!(c.keepalive_interval_s, "10");
+        assert!(c.udp_groups.is_empty() && c.multicast_loop);
     }
 
     /// A server may bind port 0; a client may not connect to it.
