@@ -4,8 +4,8 @@
 same run, to `socat -u TCP-LISTEN:P OPEN:file` writing the same stream to a file. Prints
 each rate and the ratio, for printable text and for binary (every byte value).
 
-    python3 scripts/window_flood.py [MiB]      (default 512; needs Xvfb, socat, a
-                                                built target/release/sockscope)
+    python3 scripts/window_flood.py [MiB] [ENCODING]   (default 512 MiB, the view in
+        UTF-8; needs Xvfb, socat and a built target/release/sockscope)
 """
 import os
 import shutil
@@ -78,11 +78,11 @@ def socat_run(total, chunk, out):
     return done - start
 
 
-def window_run(total, chunk, out, env):
+def window_run(total, chunk, out, env, encoding):
     port = free_port()
     app = subprocess.Popen(
         [BIN, "server", f"127.0.0.1:{port}", "--no-persist", "--lang", "en",
-         "--log", out, "--log-format", "raw"],
+         "--encoding", encoding, "--log", out, "--log-format", "raw"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -97,6 +97,7 @@ def window_run(total, chunk, out, env):
 
 def main():
     mib = int(sys.argv[1]) if len(sys.argv) > 1 else 512
+    encoding = sys.argv[2] if len(sys.argv) > 2 else "utf-8"
     total = mib << 20
     for tool in ("Xvfb", "socat"):
         if not shutil.which(tool):
@@ -112,11 +113,13 @@ def main():
     time.sleep(1)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            print(f"{mib} MiB on loopback, release window under Xvfb recording raw vs socat → file")
+            print(f"{mib} MiB on loopback, release window (view in {encoding}) under Xvfb "
+                  "recording raw vs socat → file")
             for kind in ("text", "binary"):
                 chunk = payload(kind)
                 ref = socat_run(total, chunk, os.path.join(tmp, f"socat-{kind}.bin"))
-                ours = window_run(total, chunk, os.path.join(tmp, f"window-{kind}.bin"), env)
+                ours = window_run(total, chunk, os.path.join(tmp, f"window-{kind}.bin"), env,
+                                  encoding)
                 print(f"  {kind:6}: window {total / ours / 1e6:6.0f} MB/s ({ours:.2f} s), "
                       f"socat {total / ref / 1e6:6.0f} MB/s ({ref:.2f} s), ratio {ref / ours:.2f}")
     finally:
