@@ -9,10 +9,11 @@
 //! user does not want to wait. The requests that mean "the terminal or the session is
 //! going away" (SIGHUP; closing the console, log-off, shut-down on Windows) never force:
 //! they often follow an interrupt by themselves (the console closes while the log is
-//! being finished), and forcing then would cut the log. Interrupts within
+//! being finished), and forcing then would cut the log. Two Ctrl+C within
 //! [`SAME_PRESS`] of each other count as one key press: one Ctrl+C can reach a process
-//! twice (Wine delivers the console's Ctrl+C event and the terminal's SIGINT), and a
-//! user's second press, meant to force, comes later than that. Once [`finished`] has
+//! twice (under Wine a pseudo-terminal's Ctrl+C arrived as two console events), and a
+//! user's second press, meant to force, comes later than that. A SIGTERM (or Ctrl+Break)
+//! after a Ctrl+C is another request however soon it comes. Once [`finished`] has
 //! been called nothing forces: the logs are done and the process is ending anyway.
 //!
 //! The handlers only bump an atomic counter (async-signal-safe on Unix; on Windows the
@@ -38,8 +39,11 @@ pub const CLOSE_GRACE: Duration = Duration::from_millis(4500);
 /// How often the watcher thread looks at the request count.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
 
-/// Interrupts received so far (only ever incremented, from the handlers).
+/// Ctrl+C interrupts (SIGINT, CTRL_C_EVENT) received so far (only ever incremented,
+/// from the handlers).
 static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
+/// Other interrupts (SIGTERM, CTRL_BREAK_EVENT) received so far.
+static TERMS: AtomicUsize = AtomicUsize::new(0);
 /// Other requests received so far (only ever incremented, from the handlers).
 static OTHERS: AtomicUsize = AtomicUsize::new(0);
 /// Set by [`finished`]; a console-close handler waits for it.
@@ -57,14 +61,23 @@ pub enum Reaction {
     Repeat,
 }
 
-/// The reaction to an interrupt at `now` when the previous interrupt that closed came
-/// at `previous` (other requests always close).
-pub fn react(previous: Option<Instant>, now: Instant) -> Reaction {
-    let Some(at) = previous else {
+/// Which kind of interrupt came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// Ctrl+C: SIGINT, or CTRL_C_EVENT on Windows.
+    CtrlC,
+    /// SIGTERM, or Ctrl+Break on Windows.
+    Terminate,
+}
+
+/// The reaction to an interrupt of `kind` at `now` when the previous interrupt that
+/// closed came at `previous` (other requests always close).
+pub fn react(previous: Option<(Instant, Interrupt)>, now: Instant, kind: Interrupt) -> Reaction {
+    let Some((at, was)) = previous else {
         return Reaction::Close;
     };
     let since = now.saturating_duration_since(at);
-    if since < SAME_PRESS {
+    if since < SAME_PRESS && kind == Interrupt::CtrlC && was == Interrupt::CtrlC {
         Reaction::Repeat
     } else if since < FORCE_WINDOW {
         Reaction::ExitNow
@@ -109,8 +122,11 @@ pub fn wait_finished(timeout: Duration) -> bool {
 }
 
 /// Counts one interrupt (called from the handlers: an atomic add only).
-fn interrupt() {
-    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+fn interrupt(kind: Interrupt) {
+    match kind {
+        Interrupt::CtrlC => INTERRUPTS.fetch_add(1, Ordering::SeqCst),
+        Interrupt::Terminate => TERMS.fetch_add(1, Ordering::SeqCst),
+    };
 }
 
 /// Counts one request that never forces (called from the handlers: an atomic add only).
@@ -122,25 +138,38 @@ fn other_request() {
 #[derive(Debug, Default)]
 struct Seen {
     interrupts: usize,
+    terms: usize,
     others: usize,
-    /// When the last interrupt that closed came.
-    previous: Option<Instant>,
+    /// When the last interrupt that closed came, and its kind.
+    previous: Option<(Instant, Interrupt)>,
 }
 
 impl Seen {
-    /// What to do now that the counters read `interrupts` and `others`: `None` when
-    /// nothing new came; a forced exit wins over a close.
-    fn take(&mut self, interrupts: usize, others: usize, now: Instant) -> Option<Reaction> {
+    /// What to do now that the counters read `interrupts` (Ctrl+C), `terms` and
+    /// `others`: `None` when nothing new came; a forced exit wins over a close. Ctrl+C
+    /// seen in the same look are taken first (a SIGTERM usually follows a Ctrl+C).
+    fn take(
+        &mut self,
+        interrupts: usize,
+        terms: usize,
+        others: usize,
+        now: Instant,
+    ) -> Option<Reaction> {
         let mut reaction = None;
         if self.others < others {
             self.others = others;
             reaction = Some(Reaction::Close);
         }
-        while self.interrupts < interrupts {
-            self.interrupts += 1;
-            match react(self.previous, now) {
+        let new_ctrl_c = interrupts.saturating_sub(self.interrupts);
+        let new_terms = terms.saturating_sub(self.terms);
+        self.interrupts = interrupts;
+        self.terms = terms;
+        let kinds = std::iter::repeat_n(Interrupt::CtrlC, new_ctrl_c)
+            .chain(std::iter::repeat_n(Interrupt::Terminate, new_terms));
+        for kind in kinds {
+            match react(self.previous, now, kind) {
                 Reaction::Close => {
-                    self.previous = Some(now);
+                    self.previous = Some((now, kind));
                     reaction = Some(Reaction::Close);
                 }
                 Reaction::ExitNow => return Some(Reaction::ExitNow),
@@ -156,8 +185,9 @@ fn watch(close: impl Fn()) {
     loop {
         std::thread::sleep(WATCH_EVERY);
         let interrupts = INTERRUPTS.load(Ordering::SeqCst);
+        let terms = TERMS.load(Ordering::SeqCst);
         let others = OTHERS.load(Ordering::SeqCst);
-        match seen.take(interrupts, others, Instant::now()) {
+        match seen.take(interrupts, terms, others, Instant::now()) {
             Some(Reaction::Close) => close(),
             // Once the logs are finished the process is ending on its own: let it.
             Some(Reaction::ExitNow) if !wait_finished(Duration::ZERO) => {
@@ -170,8 +200,10 @@ fn watch(close: impl Fn()) {
 
 #[cfg(unix)]
 extern "C" fn on_signal(signal: libc::c_int) {
-    if signal == libc::SIGINT || signal == libc::SIGTERM {
-        interrupt();
+    if signal == libc::SIGINT {
+        interrupt(Interrupt::CtrlC);
+    } else if signal == libc::SIGTERM {
+        interrupt(Interrupt::Terminate);
     } else {
         other_request();
     }
@@ -211,8 +243,12 @@ unsafe extern "system" fn on_console_event(event: u32) -> windows_sys::core::BOO
         CTRL_BREAK_EVENT, CTRL_C_EVENT, CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT,
     };
     match event {
-        CTRL_C_EVENT | CTRL_BREAK_EVENT => {
-            interrupt();
+        CTRL_C_EVENT => {
+            interrupt(Interrupt::CtrlC);
+            1
+        }
+        CTRL_BREAK_EVENT => {
+            interrupt(Interrupt::Terminate);
             1
         }
         CTRL_CLOSE_EVENT | CTRL_LOGOFF_EVENT | CTRL_SHUTDOWN_EVENT => {
@@ -253,39 +289,53 @@ mod tests {
     /// second press within the window exits; a later one closes.
     #[test]
     fn second_request_soon_exits() {
+        use Interrupt::{CtrlC, Terminate};
         let t0 = Instant::now();
-        assert_eq!(react(None, t0), Reaction::Close);
-        assert_eq!(react(Some(t0), t0), Reaction::Repeat);
+        assert_eq!(react(None, t0, CtrlC), Reaction::Close);
+        // One Ctrl+C delivered twice is one press.
+        assert_eq!(react(Some((t0, CtrlC)), t0, CtrlC), Reaction::Repeat);
         assert_eq!(
-            react(Some(t0), t0 + Duration::from_millis(100)),
+            react(Some((t0, CtrlC)), t0 + Duration::from_millis(100), CtrlC),
             Reaction::Repeat
         );
         assert_eq!(
-            react(Some(t0), t0 + Duration::from_millis(500)),
+            react(Some((t0, CtrlC)), t0 + Duration::from_millis(500), CtrlC),
             Reaction::ExitNow
         );
-        assert_eq!(react(Some(t0), t0 + FORCE_WINDOW), Reaction::Close);
+        // A SIGTERM right after a Ctrl+C is a second request, however soon.
+        assert_eq!(react(Some((t0, CtrlC)), t0, Terminate), Reaction::ExitNow);
+        assert_eq!(
+            react(Some((t0, Terminate)), t0, Terminate),
+            Reaction::ExitNow
+        );
+        assert_eq!(
+            react(Some((t0, CtrlC)), t0 + FORCE_WINDOW, CtrlC),
+            Reaction::Close
+        );
     }
 
     /// A console close or SIGHUP right after Ctrl+C (the terminal going away while the
-    /// log is finished) closes and never forces; two interrupts do.
+    /// log is finished) closes and never forces; a second interrupt does.
     #[test]
     fn only_a_second_interrupt_forces() {
         let t0 = Instant::now();
         let mut seen = Seen::default();
-        assert_eq!(seen.take(0, 0, t0), None);
-        assert_eq!(seen.take(1, 0, t0), Some(Reaction::Close));
+        assert_eq!(seen.take(0, 0, 0, t0), None);
+        assert_eq!(seen.take(1, 0, 0, t0), Some(Reaction::Close));
         let soon = t0 + Duration::from_millis(200);
-        assert_eq!(seen.take(1, 1, soon), Some(Reaction::Close));
-        assert_eq!(seen.take(1, 3, soon), Some(Reaction::Close));
-        assert_eq!(seen.take(1, 3, soon), None);
-        // The same press delivered twice (Wine: console event and SIGINT) is one.
-        assert_eq!(seen.take(2, 3, soon), None);
+        assert_eq!(seen.take(1, 0, 1, soon), Some(Reaction::Close));
+        assert_eq!(seen.take(1, 0, 3, soon), Some(Reaction::Close));
+        assert_eq!(seen.take(1, 0, 3, soon), None);
+        // The same Ctrl+C delivered twice is one press.
+        assert_eq!(seen.take(2, 0, 3, soon), None);
         let later = t0 + Duration::from_millis(800);
-        assert_eq!(seen.take(3, 3, later), Some(Reaction::ExitNow));
-        // Two interrupts seen in one look are one press.
+        assert_eq!(seen.take(3, 0, 3, later), Some(Reaction::ExitNow));
+        // Two Ctrl+C seen in one look are one press…
         let mut seen = Seen::default();
-        assert_eq!(seen.take(2, 0, t0), Some(Reaction::Close));
+        assert_eq!(seen.take(2, 0, 0, t0), Some(Reaction::Close));
+        // …but Ctrl+C then SIGTERM in one look force (CI's smoke test sends both).
+        let mut seen = Seen::default();
+        assert_eq!(seen.take(1, 1, 0, t0), Some(Reaction::ExitNow));
     }
 
     /// A waiting close handler is released by `finished` and not before (on Windows the
@@ -341,7 +391,8 @@ mod tests {
         assert!(wait_count(&calls, 1), "SIGHUP never reached the callback");
     }
 
-    /// The console handler counts Ctrl+C and Ctrl+Break as interrupts and claims them
+    /// The console handler counts Ctrl+C and Ctrl+Break as interrupts (of their two
+    /// kinds) and claims them
     /// (so Windows does not end the process), and leaves unknown events to the next
     /// handler. Delivery by Windows itself is checked end to end in CI (.ci/windows types
     /// Ctrl+C into the console of the real `sockscope.exe` under Wine and reads its log):
@@ -352,6 +403,7 @@ mod tests {
     fn console_events_are_requests() {
         use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT};
         let before = INTERRUPTS.load(Ordering::SeqCst);
+        let terms_before = TERMS.load(Ordering::SeqCst);
         // SAFETY: the handler is a plain function; calling it directly is what Windows
         // does on its own thread.
         unsafe {
@@ -359,6 +411,7 @@ mod tests {
             assert_eq!(on_console_event(CTRL_BREAK_EVENT), 1);
             assert_eq!(on_console_event(0xFFFF), 0);
         }
-        assert_eq!(INTERRUPTS.load(Ordering::SeqCst), before + 2);
+        assert_eq!(INTERRUPTS.load(Ordering::SeqCst), before + 1);
+        assert_eq!(TERMS.load(Ordering::SeqCst), terms_before + 1);
     }
 }
