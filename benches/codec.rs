@@ -114,6 +114,9 @@ fn main() {
     let (time, invalid) = bench_decode(TextEncoding::Utf8, &corpus(TextEncoding::Gbk, seed, TOTAL));
     report("GBK bytes read as UTF-8 (invalid)", time);
     println!("  ({invalid} invalid bytes shown as \\xNN)");
+    let (time, invalid) = bench_decode(TextEncoding::Gbk, &binary);
+    report("binary read as GBK, StreamDecoder", time);
+    println!("  ({invalid} invalid bytes shown as \\xNN)");
     let (time, invalid) = bench_decode(TextEncoding::Utf8, &binary);
     report("binary read as UTF-8, StreamDecoder", time);
     println!("  ({invalid} invalid bytes shown as \\xNN)");
