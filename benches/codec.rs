@@ -114,6 +114,9 @@ fn main() {
     let (time, invalid) = bench_decode(TextEncoding::Utf8, &corpus(TextEncoding::Gbk, seed, TOTAL));
     report("GBK bytes read as UTF-8 (invalid)", time);
     println!("  ({invalid} invalid bytes shown as \\xNN)");
+    let (time, invalid) = bench_decode(TextEncoding::Gbk, &binary);
+    report("binary read as GBK, StreamDecoder", time);
+    println!("  ({invalid} invalid bytes shown as \\xNN)");
     let (time, invalid) = bench_decode(TextEncoding::Utf8, &binary);
     report("binary read as UTF-8, StreamDecoder", time);
     println!("  ({invalid} invalid bytes shown as \\xNN)");
@@ -129,4 +132,26 @@ fn main() {
     });
     report("binary read as UTF-8, lazy::scan (count only)", time);
     println!("  ({counted} invalid bytes counted)");
+    // What the store does when it stores a read in GBK now: carry the unfinished
+    // character through (no text, no count).
+    for (name, enc, data) in [
+        ("binary", TextEncoding::Gbk, binary.clone()),
+        (
+            "GBK text",
+            TextEncoding::Gbk,
+            corpus(TextEncoding::Gbk, seed, TOTAL),
+        ),
+    ] {
+        let time = best_of(|| {
+            let mut carry = lazy::Carry::default();
+            for chunk in data.chunks(CHUNK) {
+                carry = lazy::carry_through(enc, carry, chunk);
+            }
+            black_box(carry);
+        });
+        report(
+            &format!("{name} in GBK, lazy::carry_through (stored)"),
+            time,
+        );
+    }
 }

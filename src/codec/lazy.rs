@@ -10,9 +10,13 @@
 //! rules as std's `utf8_chunks` (which [`StreamDecoder`] uses), so counts and text match
 //! the eager decoder byte for byte; a property test checks it.
 //!
-//! The CJK encodings (GBK, GB18030, Big5, Shift_JIS, EUC-KR) and UTF-16 keep state inside
-//! `encoding_rs` that cannot be captured this way; the store decodes those when it stores
-//! them ([`renders_lazily`] says which is which).
+//! The CJK encodings (GBK, GB18030, Big5, Shift_JIS, EUC-KR) and UTF-16 do not
+//! resynchronise on a byte: what a decoder holds at the end of a read depends on the
+//! whole read. [`carry_through`] finds it with a small state machine per encoding that
+//! follows the WHATWG decoders (which `encoding_rs` implements) only as far as which bytes
+//! stay pending, with no output and no index lookups, so it runs at memory speed; the
+//! count of invalid bytes for these encodings is made with the real decoder, within the
+//! store's budget per frame ([`scan`]).
 
 use super::text::{StreamDecoder, TextEncoding};
 
@@ -41,31 +45,142 @@ impl Carry {
     }
 }
 
-/// True for the encodings whose text can be made on demand from a [`Carry`].
-pub fn renders_lazily(encoding: TextEncoding) -> bool {
-    matches!(
+/// True for the encodings whose carry after a read needs a pass over the read
+/// ([`carry_through`]); for the others it follows from the stream's last bytes
+/// ([`carry_after`]).
+pub fn carries_by_scan(encoding: TextEncoding) -> bool {
+    !matches!(
         encoding,
         TextEncoding::Utf8 | TextEncoding::Ascii | TextEncoding::Windows1252
     )
 }
 
+/// The carry after `bytes` when the stream held `carry` before them, for the encodings
+/// of [`carries_by_scan`] (for the others: [`carry_after`] of the stream's tail).
+pub fn carry_through(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> Carry {
+    match encoding {
+        TextEncoding::Gbk | TextEncoding::Gb18030 => gb18030_carry(carry, bytes),
+        TextEncoding::Big5 | TextEncoding::EucKr => {
+            double_byte_carry(carry, bytes, |b| (0x81..=0xFE).contains(&b))
+        }
+        TextEncoding::ShiftJis => double_byte_carry(carry, bytes, |b| {
+            (0x81..=0x9F).contains(&b) || (0xE0..=0xFC).contains(&b)
+        }),
+        TextEncoding::Utf16Le => utf16_carry(carry, bytes, false),
+        TextEncoding::Utf16Be => utf16_carry(carry, bytes, true),
+        TextEncoding::Utf8 => {
+            let mut carry = carry;
+            scan_utf8(&mut carry, bytes, false);
+            carry
+        }
+        TextEncoding::Ascii | TextEncoding::Windows1252 => Carry::default(),
+    }
+}
+
+/// The last `held` bytes of the stream `carry` + `bytes` (held ≤ 3), as a carry.
+fn held_tail(carry: Carry, bytes: &[u8], held: usize) -> Carry {
+    let mut joined = [0u8; 6];
+    let before = carry.as_slice();
+    joined[..before.len()].copy_from_slice(before);
+    let take = bytes.len().min(3);
+    joined[before.len()..before.len() + take].copy_from_slice(&bytes[bytes.len() - take..]);
+    let all = before.len() + take;
+    let mut out = Carry::default();
+    out.set(&joined[all - held.min(all)..all]);
+    out
+}
+
+/// Big5, EUC-KR and Shift_JIS: a lead byte waits for one more byte, which ends the
+/// character whatever it is (an invalid ASCII trail is read again as ASCII, which holds
+/// nothing). So a read ends holding its last byte when that byte is a lead that did not
+/// follow a pending lead.
+fn double_byte_carry(carry: Carry, bytes: &[u8], is_lead: impl Fn(u8) -> bool) -> Carry {
+    let step = |held: bool, b: u8| !held && is_lead(b);
+    let mut held = carry.as_slice().iter().fold(false, |h, &b| step(h, b));
+    for &b in bytes {
+        held = step(held, b);
+    }
+    held_tail(carry, bytes, usize::from(held))
+}
+
+/// GB18030 (and GBK, which `encoding_rs` decodes with the same decoder): a lead byte
+/// (0x81–0xFE) may start a two-byte character or, followed by a digit, a lead and a digit,
+/// a four-byte one; up to three bytes are held. When a sequence breaks, the WHATWG
+/// decoder reads some of its bytes again, but those never start a new sequence that
+/// survives the byte that broke it, so nothing is held after a break.
+fn gb18030_carry(carry: Carry, bytes: &[u8]) -> Carry {
+    let step = |held: u8, b: u8| -> u8 {
+        match held {
+            0 => u8::from((0x81..=0xFE).contains(&b)),
+            1 if (0x30..=0x39).contains(&b) => 2,
+            2 if (0x81..=0xFE).contains(&b) => 3,
+            _ => 0,
+        }
+    };
+    let mut held = carry.as_slice().iter().fold(0, |h, &b| step(h, b));
+    for &b in bytes {
+        held = step(held, b);
+    }
+    held_tail(carry, bytes, usize::from(held))
+}
+
+/// UTF-16: a lone byte waits for its pair; a lead surrogate waits for a trail one. A
+/// code unit that does not complete a pending lead surrogate is read again on its own,
+/// and a trail surrogate is never a lead: so a lead surrogate is held exactly when the
+/// last whole code unit is one.
+fn utf16_carry(carry: Carry, bytes: &[u8], big_endian: bool) -> Carry {
+    let unit = |a: u8, b: u8| {
+        if big_endian {
+            u16::from_be_bytes([a, b])
+        } else {
+            u16::from_le_bytes([a, b])
+        }
+    };
+    let mut odd: Option<u8> = None;
+    let mut surrogate = false;
+    let mut feed = |byte: u8| match odd.take() {
+        None => odd = Some(byte),
+        Some(a) => surrogate = (0xD800..=0xDBFF).contains(&unit(a, byte)),
+    };
+    for &b in carry.as_slice() {
+        feed(b);
+    }
+    for &b in bytes {
+        feed(b);
+    }
+    let held = 2 * usize::from(surrogate) + usize::from(odd.is_some());
+    held_tail(carry, bytes, held)
+}
+
 /// Counts the invalid bytes of one read decoded after `carry` (as [`StreamDecoder`]
 /// would count them) and leaves in `carry` the character the read leaves unfinished.
-/// `last`: the stream ends here (an unfinished character is invalid). Only for
-/// [`renders_lazily`] encodings; others count 0.
+/// `last`: the stream ends here (an unfinished character is invalid). UTF-8 and ASCII
+/// are counted by a scanner; the encodings of [`carries_by_scan`] with the real decoder
+/// (their text is made and dropped: slower, which is why the store counts within a
+/// budget per frame).
 pub fn scan(encoding: TextEncoding, carry: &mut Carry, bytes: &[u8], last: bool) -> usize {
     match encoding {
         TextEncoding::Utf8 => scan_utf8(carry, bytes, last),
         TextEncoding::Ascii => bytes.iter().filter(|b| !b.is_ascii()).count(),
         // Every byte is a character in Windows-1252 (WHATWG maps all 256).
-        _ => 0,
+        TextEncoding::Windows1252 => 0,
+        _ => {
+            let mut text = String::with_capacity(bytes.len() * 2);
+            let invalid = render(encoding, *carry, bytes, last, &mut text);
+            *carry = if last {
+                Carry::default()
+            } else {
+                carry_through(encoding, *carry, bytes)
+            };
+            invalid
+        }
     }
 }
 
 /// The unfinished character a stream holds after `tail`, its last bytes (up to 3; fewer
 /// only when the stream is that short). UTF-8 resynchronises on every lead byte, so these
 /// few bytes decide it: no scan of the stream is needed. Empty for the other
-/// [`renders_lazily`] encodings, which hold nothing.
+/// encodings, which hold nothing or need [`carry_through`].
 pub fn carry_after(encoding: TextEncoding, tail: &[u8]) -> Carry {
     let mut carry = Carry::default();
     if encoding != TextEncoding::Utf8 {
@@ -92,6 +207,9 @@ pub fn text_is_bytes(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> bool
     carry.is_empty()
         && match encoding {
             TextEncoding::Utf8 => std::str::from_utf8(bytes).is_ok(),
+            // Two bytes a character: never the bytes themselves.
+            TextEncoding::Utf16Le | TextEncoding::Utf16Be => false,
+            // ASCII-compatible: ASCII bytes are their own text.
             _ => bytes.is_ascii(),
         }
 }
@@ -313,14 +431,18 @@ mod tests {
         }
     }
 
-    /// Streams that mix ASCII, Chinese in UTF-8 and GBK, and random bytes.
+    /// Streams that mix ASCII, Chinese in UTF-8 and GBK, GB18030 four-byte sequences
+    /// (whole and broken), UTF-16 surrogates (paired and lone), and random bytes.
     fn stream(rng: &mut Rng, len: usize) -> Vec<u8> {
         let mut out = Vec::with_capacity(len + 8);
         while out.len() < len {
-            match rng.below(4) {
+            match rng.below(7) {
                 0 => out.extend_from_slice(b"hello \r\n"),
                 1 => out.extend_from_slice("你好，世界😀".as_bytes()),
                 2 => out.extend_from_slice(&[0xC4, 0xE3, 0xBA, 0xC3]),
+                3 => out.extend_from_slice(&[0x81, 0x30, 0x81, 0x30, 0x95, 0x32, 0x82, 0x36]),
+                4 => out.extend_from_slice(&[0x81, 0x30, 0x41, 0x84, 0x31, 0xFF]),
+                5 => out.extend_from_slice(&[0x3D, 0xD8, 0x00, 0xDE, 0xD8, 0x3D, 0x41, 0x00]),
                 _ => {
                     for _ in 0..rng.below(16) {
                         out.push(rng.next() as u8);
@@ -339,11 +461,7 @@ mod tests {
         for round in 0..400 {
             let len = 64 + rng.below(4096);
             let data = stream(&mut rng, len);
-            for encoding in [
-                TextEncoding::Utf8,
-                TextEncoding::Ascii,
-                TextEncoding::Windows1252,
-            ] {
+            for encoding in TextEncoding::ALL {
                 let mut decoder = StreamDecoder::new(encoding);
                 let mut carry = Carry::default();
                 let mut at = 0;
@@ -362,6 +480,48 @@ mod tests {
                     assert_eq!(rendered, eager_invalid);
                     at = cut;
                 }
+            }
+        }
+    }
+
+    /// The stateful encodings' carries over streams drawn from the bytes that matter to
+    /// their state machines (leads, trails, GB18030 digits, surrogate halves), cut into
+    /// reads of 1–5 bytes: rendering every read from its carry gives the decoder's text.
+    #[test]
+    fn carries_follow_the_decoder_on_hostile_bytes() {
+        const ALPHABET: [u8; 18] = [
+            0x00, 0x30, 0x39, 0x3D, 0x41, 0x7F, 0x80, 0x81, 0x84, 0xA1, 0xD8, 0xDB, 0xDC, 0xDF,
+            0xE0, 0xFC, 0xFE, 0xFF,
+        ];
+        let mut rng = Rng(0x243F_6A88_85A3_08D3);
+        for _ in 0..1500 {
+            let data: Vec<u8> = (0..1 + rng.below(120))
+                .map(|_| ALPHABET[rng.below(ALPHABET.len())])
+                .collect();
+            for encoding in TextEncoding::ALL
+                .into_iter()
+                .filter(|&e| carries_by_scan(e))
+            {
+                let mut decoder = StreamDecoder::new(encoding);
+                let mut carry = Carry::default();
+                let mut at = 0;
+                while at < data.len() {
+                    let cut = (at + 1 + rng.below(5)).min(data.len());
+                    let read = &data[at..cut];
+                    let mut eager = String::new();
+                    let invalid = decoder.decode(read, false, &mut eager);
+                    let mut lazy = String::new();
+                    assert_eq!(render(encoding, carry, read, false, &mut lazy), invalid);
+                    assert_eq!(lazy, eager, "{encoding} {data:02X?} at {at}..{cut}");
+                    carry = carry_through(encoding, carry, read);
+                    at = cut;
+                }
+                // And at the end of the stream.
+                let mut eager = String::new();
+                let invalid = decoder.decode(&[], true, &mut eager);
+                let mut lazy = String::new();
+                assert_eq!(render(encoding, carry, &[], true, &mut lazy), invalid);
+                assert_eq!(lazy, eager, "{encoding} {data:02X?} at the end");
             }
         }
     }

@@ -1,9 +1,10 @@
 //! The in-memory record store the window draws from.
 //!
 //! Raw bytes are the truth: every record keeps the exact bytes of one read, one datagram,
-//! one frame or one send. The decoded text is a cache for the current encoding, produced
-//! by a streaming decoder per connection and direction so that a character split across
-//! two reads comes out whole. Switching the encoding rebuilds the cache from the bytes.
+//! one frame or one send, and the unfinished character its stream held before it (its
+//! carry, `codec::lazy`). Text is made from those when a row is shown, so a character
+//! split across two reads comes out whole and nothing is decoded that nobody looks at.
+//! Switching the encoding gives each record its carry in the new encoding (`text.rs`).
 //!
 //! The store is capped by bytes and by record count; eviction drops the oldest records and
 //! keeps a tally of what was dropped so the UI can say so. Counters live in
@@ -21,16 +22,14 @@ use std::time::{Instant, SystemTime};
 use crate::codec::checksum::Checksum;
 use crate::codec::framing::{FrameMode, FrameOut, Framer};
 use crate::codec::lazy::{self, Carry};
-use crate::codec::text::{StreamDecoder, TextEncoding};
+use crate::codec::text::TextEncoding;
 use crate::engine::{ConnId, Direction, SessionId};
 
 use super::hash::FastMap;
 use super::stats::Stats;
 
-use self::decode::decode_record;
 pub use self::record::{Record, RecordKind};
 
-mod decode;
 mod frames;
 mod record;
 mod text;
@@ -70,14 +69,14 @@ struct StreamKey {
     kind: RecordKind,
 }
 
-/// Per-stream state: the streaming decoder (or, for encodings rendered lazily, the
-/// unfinished character it would hold) and the receive framer.
+/// Per-stream state: the unfinished character the stream holds (from its last bytes, or
+/// carried through each read for the encodings that need it) and the receive framer.
 struct StreamState {
-    decoder: StreamDecoder,
-    /// The decoder holds no partial character (so text-is-bytes records may skip it).
-    clean: bool,
-    /// The stream's last bytes (up to 3), whatever the encoding: for lazily rendered
-    /// encodings they decide the unfinished character the stream holds.
+    /// What a decoder of the stream holds now, for the encodings of
+    /// [`lazy::carries_by_scan`] (unused while a switch's carry pass runs).
+    pending: Carry,
+    /// The stream's last bytes (up to 3), whatever the encoding: for UTF-8 they decide
+    /// the unfinished character the stream holds.
     tail: [u8; 3],
     tail_len: u8,
     framer: Option<Framer>,
@@ -107,22 +106,23 @@ fn push_tail(tail: &mut [u8; 3], tail_len: &mut u8, bytes: &[u8]) {
     *tail_len = keep as u8;
 }
 
-/// The facts a record of a lazily rendered encoding gets when stored: its carry, whether
-/// its invalid bytes are counted yet (and how many), and whether its text is made on
-/// demand. Counting is cheap for ASCII and free for Windows-1252; for UTF-8 it waits for
-/// [`Store::poll`], which counts within a budget per frame, so a binary flood costs the
-/// store no pass over its bytes beyond a validation that stops at the first bad byte.
+/// The facts a record gets when stored: whether its invalid bytes are counted yet (and
+/// how many), and whether its text is made on demand. Counting is cheap for ASCII and
+/// free for Windows-1252; for the others it waits for [`Store::poll`], which counts
+/// within a budget per frame, so a binary flood costs the store no pass over its bytes
+/// beyond a validation that stops at the first bad byte (and, for the encodings of
+/// [`lazy::carries_by_scan`], the carry scan).
 fn lazy_facts(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> (bool, u32, bool) {
     if lazy::text_is_bytes(encoding, carry, bytes) {
         return (true, 0, false);
     }
     match encoding {
-        TextEncoding::Utf8 => (false, 0, true),
-        _ => {
+        TextEncoding::Ascii | TextEncoding::Windows1252 => {
             let mut none = Carry::default();
             let invalid = lazy::scan(encoding, &mut none, bytes, true);
             (true, u32::try_from(invalid).unwrap_or(u32::MAX), true)
         }
+        _ => (false, 0, true),
     }
 }
 
@@ -150,11 +150,16 @@ pub struct Store {
     uncounted_bytes: u64,
     /// Records before this sequence number are counted.
     count_cursor: u64,
-    /// After a switch to an encoding decoded when stored (GBK, Big5, UTF-16, …): the
-    /// streaming decoders of the re-decoding pass, which [`Store::poll`] moves through the
-    /// held records within a budget per frame, oldest first. `None` when no pass runs.
-    redecode: Option<FastMap<StreamKey, (StreamDecoder, bool)>>,
-    /// Bytes the running re-decoding pass started with (for its progress).
+    /// After a switch to an encoding of [`lazy::carries_by_scan`] (GBK, Big5, UTF-16, …):
+    /// the carry of each stream as far as the carry pass got. [`Store::poll`] moves the
+    /// pass through the held records, oldest first, a few MiB per frame; records it has
+    /// not reached render on their own. `None` when no pass runs.
+    carry_pass: Option<FastMap<StreamKey, Carry>>,
+    /// Records whose carry the pass has not found yet.
+    unknown_carries: u64,
+    /// Records before this sequence number have their carry.
+    carry_cursor: u64,
+    /// Bytes a switch left to count (for its progress; 0 when none is going on).
     redecode_total: u64,
     frame_buf: Vec<FrameOut>,
     /// The view is paused: keep what it shows, drop new records that do not fit.
@@ -182,7 +187,9 @@ impl Store {
             invalid_held: 0,
             uncounted_bytes: 0,
             count_cursor: 0,
-            redecode: None,
+            carry_pass: None,
+            unknown_carries: 0,
+            carry_cursor: 0,
             redecode_total: 0,
             frame_buf: Vec::new(),
             pinned: false,
@@ -329,6 +336,7 @@ impl Store {
             text: None,
             lazy: false,
             carry: Carry::default(),
+            carry_known: true,
             counted: true,
             invalid: 0,
             oversize: false,
@@ -341,10 +349,6 @@ impl Store {
     /// Ends the streams of a connection (closed): pending frame bytes become a record and
     /// the decoders flush what they held.
     pub fn end_conn(&mut self, session: SessionId, conn: ConnId) {
-        if self.redecode.is_some() {
-            // The flush below needs the streams' decoders where the pass leaves them.
-            self.count_some(usize::MAX);
-        }
         let keys: Vec<StreamKey> = self
             .streams
             .keys()
@@ -355,20 +359,12 @@ impl Store {
             self.finish_stream(key);
             // A character cut off by the close is shown as `\xNN`, never lost silently.
             let encoding = self.encoding;
-            let carry_of = |state: &StreamState| lazy::carry_after(encoding, state.tail());
-            if let Some(mut state) = self.streams.remove(&key)
-                && (if lazy::renders_lazily(encoding) {
-                    !carry_of(&state).is_empty()
-                } else {
-                    !state.clean
-                })
+            let carry = self.stream_carry(key);
+            if let Some(state) = self.streams.remove(&key)
+                && !carry.is_empty()
             {
                 let mut text = String::new();
-                let invalid = if lazy::renders_lazily(encoding) {
-                    lazy::render(encoding, carry_of(&state), &[], true, &mut text)
-                } else {
-                    state.decoder.decode(&[], true, &mut text)
-                };
+                let invalid = lazy::render(encoding, carry, &[], true, &mut text);
                 if !text.is_empty() {
                     let record = Record {
                         seq: 0,
@@ -381,6 +377,7 @@ impl Store {
                         text: Some(text),
                         lazy: false,
                         carry: Carry::default(),
+                        carry_known: true,
                         counted: true,
                         invalid: u32::try_from(invalid).unwrap_or(u32::MAX),
                         oversize: false,
@@ -389,6 +386,9 @@ impl Store {
                     };
                     self.insert(record);
                 }
+            }
+            if let Some(pass) = self.carry_pass.as_mut() {
+                pass.remove(&key);
             }
         }
     }
@@ -399,16 +399,16 @@ impl Store {
         self.held_bytes = 0;
         self.invalid_held = 0;
         self.uncounted_bytes = 0;
-        self.end_redecode();
+        self.carry_pass = None;
+        self.unknown_carries = 0;
+        self.redecode_total = 0;
         self.evicted_records = 0;
         self.evicted_bytes = 0;
     }
 
     fn stream_state(&mut self, key: StreamKey) -> &mut StreamState {
-        let encoding = self.encoding;
         self.streams.entry(key).or_insert_with(|| StreamState {
-            decoder: StreamDecoder::new(encoding),
-            clean: true,
+            pending: Carry::default(),
             tail: [0; 3],
             tail_len: 0,
             framer: None,
@@ -431,40 +431,37 @@ impl Store {
         let encoding = self.encoding;
         let whole = conn.is_none();
         let key = stream_key(session, conn, peer, kind);
-        let (text, invalid, counted, lazy, carry) = if lazy::renders_lazily(encoding) {
-            // No pass over the bytes but a validation that stops at the first bad byte:
-            // the text is made when a row shows it, and the invalid bytes are counted
-            // within a budget per frame (`poll`).
-            let carry = if whole {
-                Carry::default()
-            } else {
-                let state = self.stream_state(key);
-                let carry = lazy::carry_after(encoding, state.tail());
-                push_tail(&mut state.tail, &mut state.tail_len, &bytes);
-                carry
-            };
-            let (counted, invalid, is_lazy) = lazy_facts(encoding, carry, &bytes);
-            (None, invalid as usize, counted, is_lazy, carry)
-        } else if !whole && self.redecode.is_some() {
-            // A re-decoding pass runs: this read waits its turn in the pass, which holds
-            // the stream's decoder.
-            let state = self.stream_state(key);
-            push_tail(&mut state.tail, &mut state.tail_len, &bytes);
-            (None, 0, false, true, Carry::default())
+        // No pass over the bytes but a validation that stops at the first bad byte (and,
+        // for the encodings that need it, the carry scan): the text is made when a row
+        // shows it, and the invalid bytes are counted within a budget per frame (`poll`).
+        let by_scan = lazy::carries_by_scan(encoding);
+        let passing = self.carry_pass.is_some();
+        let (carry, carry_known) = if whole {
+            (Carry::default(), true)
         } else {
-            let (text, invalid) = if whole {
-                decode_record(encoding, None, &bytes)
+            let state = self.stream_state(key);
+            let carry = if by_scan {
+                if passing {
+                    // The pass has this stream's carry; this read waits its turn.
+                    None
+                } else {
+                    let carry = state.pending;
+                    state.pending = lazy::carry_through(encoding, carry, &bytes);
+                    Some(carry)
+                }
             } else {
-                let state = self.stream_state(key);
-                push_tail(&mut state.tail, &mut state.tail_len, &bytes);
-                decode_record(
-                    encoding,
-                    Some((&mut state.decoder, &mut state.clean)),
-                    &bytes,
-                )
+                Some(lazy::carry_after(encoding, state.tail()))
             };
-            (text, invalid, true, false, Carry::default())
+            push_tail(&mut state.tail, &mut state.tail_len, &bytes);
+            (carry.unwrap_or_default(), carry.is_some())
         };
+        let (counted, invalid, lazy) = if carry_known {
+            lazy_facts(encoding, carry, &bytes)
+        } else {
+            self.unknown_carries += 1;
+            (false, 0, true)
+        };
+        let text = None;
         let crc = if frame {
             self.frame_check.map(|c| c.verify(&bytes))
         } else {
@@ -481,8 +478,9 @@ impl Store {
             text,
             lazy,
             carry,
+            carry_known,
             counted,
-            invalid: u32::try_from(invalid).unwrap_or(u32::MAX),
+            invalid,
             oversize,
             frame,
             crc,
@@ -540,6 +538,16 @@ impl Store {
             self.invalid_held = self.invalid_held.saturating_sub(received_invalid(&old));
             if !old.counted {
                 self.uncounted_bytes = self.uncounted_bytes.saturating_sub(old.bytes.len() as u64);
+            }
+            if !old.carry_known {
+                // The pass has not reached it: carry its bytes through so the stream's
+                // next record still starts where this one ended.
+                self.unknown_carries = self.unknown_carries.saturating_sub(1);
+                let key = stream_key(old.session, old.conn, old.peer, old.kind);
+                if let Some(pass) = self.carry_pass.as_mut() {
+                    let carry = pass.entry(key).or_default();
+                    *carry = lazy::carry_through(self.encoding, *carry, &old.bytes);
+                }
             }
             self.evicted_records += 1;
             self.evicted_bytes += old.bytes.len() as u64;

@@ -63,6 +63,9 @@ pub struct Record {
     /// `invalid` is known (lazily rendered UTF-8 records are counted within a budget per
     /// frame).
     pub(super) counted: bool,
+    /// `carry` is known: false only for stream records an encoding switch's carry pass
+    /// has not reached yet (they render on their own meanwhile).
+    pub(super) carry_known: bool,
     /// True when this record was cut because a frame outgrew the framing limit.
     pub oversize: bool,
     /// True when this record is one complete received frame (framing on), so the frame

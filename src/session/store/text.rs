@@ -1,19 +1,23 @@
-//! The store's text: a record's text in the current encoding (made when shown for the
-//! encodings rendered lazily), counting invalid bytes within a budget per frame, and
-//! switching the encoding (over several frames for the encodings decoded when stored).
+//! The store's text: a record's text in the current encoding, made when it is shown
+//! from the record's bytes and its carry; counting invalid bytes within a budget per
+//! frame; and switching the encoding without decoding anything (a carry pass over a few
+//! frames for the encodings that need one).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::codec::lazy::{self, Carry};
-use crate::codec::text::{StreamDecoder, TextEncoding};
+use crate::codec::text::TextEncoding;
 
-use super::decode::decode_record;
 use super::{
     COUNT_BUDGET, Record, RecordKind, Store, StreamKey, lazy_facts, push_tail, received_invalid,
     stream_key,
 };
 use crate::session::hash::FastMap;
+
+/// Bytes of held records whose carry an encoding switch's pass finds per frame: the
+/// carry scan runs at memory speed, so a 64 MiB view takes a few frames.
+const CARRY_BUDGET: usize = 8 << 20;
 
 impl Store {
     /// A record's payload as text in the store's encoding (`\xNN` for invalid bytes):
@@ -62,28 +66,19 @@ impl Store {
         if record.counted {
             return record.invalid;
         }
-        let invalid = if lazy::renders_lazily(self.encoding) {
-            let mut carry = record.carry;
-            lazy::scan(self.encoding, &mut carry, &record.bytes, record.whole())
-        } else {
-            // Waiting for the re-decoding pass: decoded on its own for now.
-            let mut out = String::new();
-            lazy::render(
-                self.encoding,
-                Carry::default(),
-                &record.bytes,
-                record.whole(),
-                &mut out,
-            )
-        };
+        let mut carry = record.carry;
+        let invalid = lazy::scan(self.encoding, &mut carry, &record.bytes, record.whole());
         u32::try_from(invalid).unwrap_or(u32::MAX)
     }
 
-    /// While a switch to an encoding decoded when stored is re-decoding the held records:
-    /// how far it got, 0.0–1.0 (`None` when no pass runs).
+    /// While a switch of the encoding is still counting the held records' invalid bytes
+    /// (and, for GBK, Big5, UTF-16 …, finding their carries): how far it got, 0.0–1.0
+    /// (`None` when no switch is going on).
     pub fn redecoding(&self) -> Option<f32> {
-        self.redecode.as_ref()?;
-        let total = self.redecode_total.max(1) as f64;
+        if self.redecode_total == 0 {
+            return None;
+        }
+        let total = self.redecode_total as f64;
         let left = self.uncounted_bytes.min(self.redecode_total) as f64;
         Some((1.0 - left / total) as f32)
     }
@@ -94,14 +89,13 @@ impl Store {
         self.uncounted_bytes
     }
 
-    /// Counts the invalid bytes of held records not counted yet, oldest first, until
-    /// about `budget` bytes were scanned. During a re-decoding pass (see
-    /// [`Store::set_encoding`]) this is the pass: each record is decoded in order with its
-    /// stream's decoder, and when the pass reaches the newest record those decoders become
-    /// the streams' own.
+    /// One frame's share of the background work on the held records, oldest first: the
+    /// carry pass of an encoding switch (up to 8 MiB), then counting
+    /// invalid bytes until about `budget` bytes were scanned.
     pub fn count_some(&mut self, budget: usize) {
+        self.resolve_carries(CARRY_BUDGET.max(budget), None);
         if self.uncounted_bytes == 0 {
-            self.end_redecode();
+            self.redecode_total = 0;
             return;
         }
         let first = self.records.front().map_or(self.next_seq, |r| r.seq);
@@ -110,38 +104,19 @@ impl Store {
             return;
         };
         let encoding = self.encoding;
-        let lazily = lazy::renders_lazily(encoding);
         let mut scanned = 0usize;
         let mut cursor = start;
         for record in self.records.iter_mut().skip(index) {
-            if scanned >= budget {
+            // Records the carry pass has not reached are counted when it has.
+            if scanned >= budget || !record.carry_known {
                 break;
             }
             cursor = record.seq + 1;
             if record.counted {
                 continue;
             }
-            let invalid = if lazily {
-                let mut carry = record.carry;
-                lazy::scan(encoding, &mut carry, &record.bytes, record.whole())
-            } else {
-                let before = record.cost();
-                let (text, invalid) = if record.whole() {
-                    decode_record(encoding, None, &record.bytes)
-                } else {
-                    let key = stream_key(record.session, record.conn, record.peer, record.kind);
-                    let (decoder, clean) = self
-                        .redecode
-                        .get_or_insert_default()
-                        .entry(key)
-                        .or_insert_with(|| (StreamDecoder::new(encoding), true));
-                    decode_record(encoding, Some((decoder, clean)), &record.bytes)
-                };
-                record.text = text;
-                record.lazy = false;
-                self.held_bytes = (self.held_bytes + record.cost()).saturating_sub(before);
-                invalid
-            };
+            let mut carry = record.carry;
+            let invalid = lazy::scan(encoding, &mut carry, &record.bytes, record.whole());
             record.invalid = u32::try_from(invalid).unwrap_or(u32::MAX);
             record.counted = true;
             scanned += record.bytes.len();
@@ -154,26 +129,90 @@ impl Store {
         }
         self.count_cursor = cursor;
         if self.uncounted_bytes == 0 {
-            self.end_redecode();
+            self.redecode_total = 0;
         }
-        // Decoded text counts against the byte cap.
-        self.evict();
     }
 
-    /// Ends a re-decoding pass that went through every held record: open streams go on
-    /// from where the pass left their decoders, so a character split across the next read
-    /// still comes out whole.
-    pub(super) fn end_redecode(&mut self) {
-        let Some(decoders) = self.redecode.take() else {
+    /// Moves the carry pass on by about `budget` bytes (only the stream `only`, when
+    /// given: a closing stream needs its carry now). When no record is left without its
+    /// carry, the pass hands each stream's carry to the stream and ends.
+    pub(super) fn resolve_carries(&mut self, budget: usize, only: Option<StreamKey>) {
+        if self.carry_pass.is_none() {
+            return;
+        }
+        let encoding = self.encoding;
+        let first = self.records.front().map_or(self.next_seq, |r| r.seq);
+        let start = self.carry_cursor.max(first);
+        let index = self.index_of_seq(start).unwrap_or(self.records.len());
+        let Some(pass) = self.carry_pass.as_mut() else {
             return;
         };
-        self.redecode_total = 0;
-        for (key, (decoder, clean)) in decoders {
+        let mut scanned = 0usize;
+        let mut cursor = start;
+        for record in self.records.iter_mut().skip(index) {
+            if scanned >= budget {
+                break;
+            }
+            if only.is_none() {
+                cursor = record.seq + 1;
+            }
+            if record.carry_known {
+                continue;
+            }
+            let key = stream_key(record.session, record.conn, record.peer, record.kind);
+            if only.is_some_and(|k| k != key) {
+                continue;
+            }
+            let carry = pass.entry(key).or_default();
+            record.carry = *carry;
+            record.carry_known = true;
+            *carry = lazy::carry_through(encoding, *carry, &record.bytes);
+            self.unknown_carries = self.unknown_carries.saturating_sub(1);
+            scanned += record.bytes.len();
+        }
+        if only.is_none() {
+            self.carry_cursor = cursor;
+        }
+        if self.unknown_carries == 0 {
+            self.end_carry_pass();
+        }
+    }
+
+    /// Ends a carry pass that went through every held record: open streams go on from
+    /// the carry the pass found, so a character split across the next read still comes
+    /// out whole.
+    pub(super) fn end_carry_pass(&mut self) {
+        let Some(carries) = self.carry_pass.take() else {
+            return;
+        };
+        self.unknown_carries = 0;
+        for (key, carry) in carries {
             if let Some(state) = self.streams.get_mut(&key) {
-                state.decoder = decoder;
-                state.clean = clean;
+                state.pending = carry;
             }
         }
+    }
+
+    /// The carry a stream holds now (for its close), finding it first if a carry pass
+    /// has not got that far.
+    pub(super) fn stream_carry(&mut self, key: StreamKey) -> Carry {
+        if !lazy::carries_by_scan(self.encoding) {
+            return self
+                .streams
+                .get(&key)
+                .map(|state| lazy::carry_after(self.encoding, state.tail()))
+                .unwrap_or_default();
+        }
+        if self.carry_pass.is_some() {
+            self.resolve_carries(usize::MAX, Some(key));
+            if let Some(carry) = self.carry_pass.as_ref().and_then(|pass| pass.get(&key)) {
+                return *carry;
+            }
+        }
+        self.streams
+            .get(&key)
+            .map(|state| state.pending)
+            .unwrap_or_default()
     }
 
     /// Invalid bytes in the held received records under the current encoding (what we
@@ -182,53 +221,53 @@ impl Store {
         self.invalid_held
     }
 
-    /// Switches the encoding. For the encodings rendered when shown (UTF-8, ASCII,
-    /// Windows-1252) each held record only gets its carry from the bytes before it. For
-    /// the others every held stream record is marked for a re-decoding pass, which
-    /// [`Store::poll`] runs within a budget per frame, oldest first, with fresh streaming
-    /// decoders (records not reached yet render on their own meanwhile), so a switch over
-    /// a full store never stalls a frame.
+    /// Switches the encoding. No record is decoded: each held record gets its carry (the
+    /// unfinished character before it) and its invalid bytes are counted again within a
+    /// budget per frame. For UTF-8, ASCII and Windows-1252 the carries follow from the
+    /// bytes just before each record; for GBK, Big5, Shift_JIS, EUC-KR, GB18030 and UTF-16
+    /// a carry pass finds them, a few MiB per frame, oldest first (records not reached yet
+    /// render on their own, reads arriving meanwhile wait their turn), so a switch over a
+    /// full store never stalls a frame.
     pub fn set_encoding(&mut self, encoding: TextEncoding) {
         if encoding == self.encoding {
             return;
         }
         self.encoding = encoding;
         for state in self.streams.values_mut() {
-            state.decoder = StreamDecoder::new(encoding);
-            state.clean = true;
+            state.pending = Carry::default();
         }
         let mut tails: HashMap<StreamKey, ([u8; 3], u8)> = HashMap::new();
-        let lazily = lazy::renders_lazily(encoding);
+        let by_scan = lazy::carries_by_scan(encoding);
         let mut held = 0usize;
         let mut invalid_held = 0u64;
         let mut uncounted = 0u64;
+        let mut unknown = 0u64;
         for record in self.records.iter_mut() {
             if record.kind != RecordKind::Info && !record.bytes.is_empty() {
                 let key = stream_key(record.session, record.conn, record.peer, record.kind);
-                if lazily {
-                    let carry = if record.whole() {
-                        Carry::default()
-                    } else {
-                        let (tail, len) = tails.entry(key).or_default();
-                        let carry = lazy::carry_after(encoding, &tail[..usize::from(*len)]);
-                        push_tail(tail, len, &record.bytes);
-                        carry
-                    };
-                    let (counted, invalid, is_lazy) = lazy_facts(encoding, carry, &record.bytes);
-                    record.text = None;
-                    record.lazy = is_lazy;
-                    record.carry = carry;
-                    record.counted = counted;
-                    record.invalid = invalid;
+                let (carry, known) = if record.whole() {
+                    (Carry::default(), true)
+                } else if by_scan {
+                    (Carry::default(), false)
                 } else {
-                    // Decoded by the pass (`count_some`); shown on its own until then.
-                    record.text = None;
-                    record.lazy = true;
-                    record.carry = Carry::default();
-                    record.counted = false;
-                    record.invalid = 0;
-                }
-                if !record.counted {
+                    let (tail, len) = tails.entry(key).or_default();
+                    let carry = lazy::carry_after(encoding, &tail[..usize::from(*len)]);
+                    push_tail(tail, len, &record.bytes);
+                    (carry, true)
+                };
+                let (counted, invalid, is_lazy) = if known {
+                    lazy_facts(encoding, carry, &record.bytes)
+                } else {
+                    unknown += 1;
+                    (false, 0, true)
+                };
+                record.text = None;
+                record.lazy = is_lazy;
+                record.carry = carry;
+                record.carry_known = known;
+                record.counted = counted;
+                record.invalid = invalid;
+                if !counted {
                     uncounted += record.bytes.len() as u64;
                 }
                 invalid_held += received_invalid(record);
@@ -243,13 +282,14 @@ impl Store {
         self.held_bytes = held;
         self.invalid_held = invalid_held;
         self.uncounted_bytes = uncounted;
-        self.count_cursor = self.records.front().map_or(self.next_seq, |r| r.seq);
-        self.redecode = (!lazily).then(FastMap::default);
-        self.redecode_total = if lazily { 0 } else { uncounted };
-        if !lazily {
-            // Small stores are done at once; a full one goes on in the next frames.
-            self.count_some(COUNT_BUDGET);
-        }
+        self.redecode_total = uncounted;
+        let first = self.records.front().map_or(self.next_seq, |r| r.seq);
+        self.count_cursor = first;
+        self.carry_cursor = first;
+        self.unknown_carries = unknown;
+        self.carry_pass = (unknown > 0).then(FastMap::default);
+        // Small stores are done at once; a full one goes on in the next frames.
+        self.count_some(COUNT_BUDGET);
         self.evict();
     }
 }
@@ -259,6 +299,7 @@ mod tests {
     use super::super::StoreCaps;
     use super::super::tests::push;
     use super::*;
+    use crate::codec::text::StreamDecoder;
     use std::time::Instant;
 
     fn gbk(text: &str) -> Vec<u8> {
@@ -338,17 +379,18 @@ mod tests {
         }
     }
 
-    /// A switch to GBK over a store larger than one frame's budget re-decodes over
-    /// several polls (with its progress), reads arriving meanwhile wait their turn, and
-    /// at the end every record, the error count and the open stream's decoder are what
-    /// one streaming decoder makes of the same reads: a character split across the read
-    /// that arrived during the pass and the one after it comes out whole.
+    /// A switch to GBK over a store larger than a frame's budgets goes on over several
+    /// polls (with its progress): the carry pass first, then the counting. A read that
+    /// arrives during the carry pass waits its turn, and at the end every record, the
+    /// error count and the open stream's carry are what one streaming decoder makes of
+    /// the same reads: a character split across the read that arrived during the pass and
+    /// the one after it comes out whole.
     #[test]
-    fn switch_to_an_eager_encoding_runs_over_several_frames() {
+    fn switch_to_gbk_runs_over_several_frames() {
         let line = gbk("温度=21.5 状态=正常\r\n");
         let mut reads: Vec<Vec<u8>> = Vec::new();
         let mut stream = Vec::new();
-        while stream.len() < 3 * COUNT_BUDGET {
+        while stream.len() < CARRY_BUDGET + 3 * COUNT_BUDGET {
             stream.extend_from_slice(&line);
             stream.push(0xFF);
         }
@@ -361,26 +403,30 @@ mod tests {
         }
         store.set_encoding(TextEncoding::Gbk);
         let progress = store.redecoding().expect("a pass runs");
-        assert!(progress > 0.0 && progress < 1.0, "{progress}");
+        assert!((0.0..1.0).contains(&progress), "{progress}");
+        assert!(store.carry_pass.is_some(), "the carry pass took one frame");
         // Rows not reached yet still show text (decoded on their own).
         let newest = store.get(store.len() - 1).unwrap();
         assert!(store.text(newest).contains("状态"));
-        // A read arrives during the pass, ending in half a character.
+        // A read arrives during the carry pass, ending in half a character.
         let tail = gbk("你好");
         let mut during = line.clone();
         during.push(tail[0]);
         push(&mut store, Some(1), &during);
+        assert!(!store.get(store.len() - 1).unwrap().carry_known);
         reads.push(during);
         let mut polls = 0;
         while store.redecoding().is_some() {
             store.poll(Instant::now());
             polls += 1;
-            assert!(polls < 100, "the pass never ends");
+            assert!(polls < 200, "the pass never ends");
         }
         assert!(polls >= 2, "one frame did it all ({polls} polls)");
-        // The next read completes the character with the pass's decoder.
+        assert!(store.carry_pass.is_none());
+        // The next read completes the character from the carry the pass left.
         push(&mut store, Some(1), &tail[1..]);
         reads.push(tail[1..].to_vec());
+        store.poll(Instant::now());
         let mut decoder = StreamDecoder::new(TextEncoding::Gbk);
         let mut errors = 0;
         for (record, read) in store.iter().zip(&reads) {
