@@ -92,64 +92,75 @@ fn held_tail(carry: Carry, bytes: &[u8], held: usize) -> Carry {
 
 /// Big5, EUC-KR and Shift_JIS: a lead byte waits for one more byte, which ends the
 /// character whatever it is (an invalid ASCII trail is read again as ASCII, which holds
-/// nothing). So a read ends holding its last byte when that byte is a lead that did not
-/// follow a pending lead.
+/// nothing). After a byte that is not a lead nothing is held, and each lead after it
+/// flips whether one is held: so only the run of leads the read ends with is looked at.
 fn double_byte_carry(carry: Carry, bytes: &[u8], is_lead: impl Fn(u8) -> bool) -> Carry {
-    let step = |held: bool, b: u8| !held && is_lead(b);
-    let mut held = carry.as_slice().iter().fold(false, |h, &b| step(h, b));
-    for &b in bytes {
-        held = step(held, b);
-    }
-    held_tail(carry, bytes, usize::from(held))
+    let run = bytes.iter().rev().take_while(|&&b| is_lead(b)).count();
+    let before = if run == bytes.len() {
+        carry.as_slice().len()
+    } else {
+        0
+    };
+    held_tail(carry, bytes, (before + run) % 2)
 }
 
 /// GB18030 (and GBK, which `encoding_rs` decodes with the same decoder): a lead byte
 /// (0x81–0xFE) may start a two-byte character or, followed by a digit, a lead and a digit,
 /// a four-byte one; up to three bytes are held. When a sequence breaks, the WHATWG
 /// decoder reads some of its bytes again, but those never start a new sequence that
-/// survives the byte that broke it, so nothing is held after a break.
+/// survives the byte that broke it. So a byte that is neither a lead nor a digit leaves
+/// nothing held, and only what follows the last such byte is scanned.
 fn gb18030_carry(carry: Carry, bytes: &[u8]) -> Carry {
+    let lead = |b: u8| (0x81..=0xFE).contains(&b);
+    let digit = |b: u8| (0x30..=0x39).contains(&b);
     let step = |held: u8, b: u8| -> u8 {
         match held {
-            0 => u8::from((0x81..=0xFE).contains(&b)),
-            1 if (0x30..=0x39).contains(&b) => 2,
-            2 if (0x81..=0xFE).contains(&b) => 3,
+            0 => u8::from(lead(b)),
+            1 if digit(b) => 2,
+            2 if lead(b) => 3,
             _ => 0,
         }
     };
-    let mut held = carry.as_slice().iter().fold(0, |h, &b| step(h, b));
-    for &b in bytes {
+    let (mut held, rest) = match bytes.iter().rposition(|&b| !lead(b) && !digit(b)) {
+        Some(reset) => (0, &bytes[reset + 1..]),
+        None => (carry.as_slice().iter().fold(0, |h, &b| step(h, b)), bytes),
+    };
+    for &b in rest {
         held = step(held, b);
     }
     held_tail(carry, bytes, usize::from(held))
 }
 
-/// UTF-16: a lone byte waits for its pair; a lead surrogate waits for a trail one. A
-/// code unit that does not complete a pending lead surrogate is read again on its own,
-/// and a trail surrogate is never a lead: so a lead surrogate is held exactly when the
-/// last whole code unit is one.
+/// UTF-16: code units are pairs of bytes counted from the stream's start, so a lone byte
+/// is held when the stream's length is odd; a lead surrogate is held when the last whole
+/// code unit is one (a unit that does not complete a pending lead surrogate is read again
+/// on its own, and a trail surrogate is never a lead).
 fn utf16_carry(carry: Carry, bytes: &[u8], big_endian: bool) -> Carry {
-    let unit = |a: u8, b: u8| {
-        if big_endian {
-            u16::from_be_bytes([a, b])
+    let before = carry.as_slice();
+    let total = before.len() + bytes.len();
+    let odd = total % 2;
+    // The stream's byte at `i` bytes before its end (1-based), if there is one.
+    let from_end = |i: usize| -> Option<u8> {
+        if i <= bytes.len() {
+            Some(bytes[bytes.len() - i])
         } else {
-            u16::from_le_bytes([a, b])
+            before
+                .get(before.len().checked_sub(i - bytes.len())?)
+                .copied()
         }
     };
-    let mut odd: Option<u8> = None;
-    let mut surrogate = false;
-    let mut feed = |byte: u8| match odd.take() {
-        None => odd = Some(byte),
-        Some(a) => surrogate = (0xD800..=0xDBFF).contains(&unit(a, byte)),
+    let surrogate = match (from_end(odd + 2), from_end(odd + 1)) {
+        (Some(a), Some(b)) => {
+            let unit = if big_endian {
+                u16::from_be_bytes([a, b])
+            } else {
+                u16::from_le_bytes([a, b])
+            };
+            (0xD800..=0xDBFF).contains(&unit)
+        }
+        _ => false,
     };
-    for &b in carry.as_slice() {
-        feed(b);
-    }
-    for &b in bytes {
-        feed(b);
-    }
-    let held = 2 * usize::from(surrogate) + usize::from(odd.is_some());
-    held_tail(carry, bytes, held)
+    held_tail(carry, bytes, 2 * usize::from(surrogate) + odd)
 }
 
 /// Counts the invalid bytes of one read decoded after `carry` (as [`StreamDecoder`]
