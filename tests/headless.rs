@@ -1050,15 +1050,7 @@ fn headless_udp_joins_a_group() {
         .parse()
         .unwrap();
     out.until(RUN, |l| l.contains("joined 239.255.81.1 on 127.0.0.1"));
-    let sender = socket2::Socket::new(
-        socket2::Domain::IPV4,
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )
-    .unwrap();
-    sender
-        .set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
-        .unwrap();
+    let sender = crate::util::loopback_multicast_sender();
     let group = std::net::SocketAddr::from(([239, 255, 81, 1], port));
     sender.send_to(b"group hello", &group.into()).unwrap();
     out.until(RUN, |l| l.contains("group hello"));

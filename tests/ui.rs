@@ -1517,15 +1517,7 @@ fn multicast_group_joined_and_left_from_advanced() {
     assert!(h.query_by_label("239.255.78.2@127.0.0.1").is_some());
     assert!(h.query_by_label("joined").is_some());
 
-    let sender = socket2::Socket::new(
-        socket2::Domain::IPV4,
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )
-    .unwrap();
-    sender
-        .set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
-        .unwrap();
+    let sender = crate::util::loopback_multicast_sender();
     let group = SocketAddr::from(([239, 255, 78, 2], local.port()));
     sender.send_to(b"for the group", &group.into()).unwrap();
     step_until(&mut h, "group datagram", |app| {

@@ -181,3 +181,18 @@ pub fn under_wine() -> bool {
 pub fn timing_factor() -> u32 {
     if under_wine() { 10 } else { 1 }
 }
+
+/// A UDP socket that sends to IPv4 multicast groups through the loopback interface
+/// (IP_MULTICAST_IF 127.0.0.1), as a device on the same machine would.
+pub fn loopback_multicast_sender() -> socket2::Socket {
+    let sender = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    sender
+        .set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    sender
+}
