@@ -1560,7 +1560,23 @@ mod transports {
             println!("skipped: sending to an IPv6 group on loopback fails here: {e}");
             return;
         }
-        let got = wait_for(&rx, WAIT, |e| rx_data(e, receiver.id()));
+        // Wine accepts the join and the send but does not deliver IPv6 group datagrams on
+        // loopback (real Windows and macOS do); there the test says so and stops.
+        let deadline = Instant::now() + WAIT;
+        let got = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Some(e) if rx_data(&e, receiver.id()) => break e,
+                Some(_) => {}
+                None if Instant::now() >= deadline && crate::util::under_wine() => {
+                    println!("skipped: Wine does not deliver IPv6 group datagrams on loopback");
+                    return;
+                }
+                None if Instant::now() >= deadline => {
+                    panic!("the IPv6 group datagram never arrived")
+                }
+                None => {}
+            }
+        };
         assert_eq!(data_bytes(&got), b"v6 group");
     }
 
