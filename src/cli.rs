@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::codec::text::TextEncoding;
-use crate::engine::{GroupSpec, parse_host_port};
+use crate::engine::{GroupSpec, Reconnect, parse_host_port};
 use crate::lang::{Lang, Theme};
 use crate::session::ViewMode;
 use crate::session::recorder::LogFormat;
@@ -63,6 +63,8 @@ pub struct SessionOptions {
     pub join: Vec<GroupSpec>,
     /// UDP: multicast TTL / hop limit (`--ttl`).
     pub ttl: Option<u32>,
+    /// TCP client: connect again after a loss or a failed attempt (`--reconnect`).
+    pub reconnect: Option<Reconnect>,
 }
 
 impl SessionOptions {
@@ -80,6 +82,7 @@ impl SessionOptions {
                 self.join
             },
             ttl: self.ttl.or(other.ttl),
+            reconnect: self.reconnect.or(other.reconnect),
         }
     }
 }
@@ -257,12 +260,14 @@ SESSION OPTIONS (apply to the session they follow; before any session, to the fi
                                  named or holding that address (repeatable); +SOURCE for a
                                  source-specific join, e.g. `--join 239.1.2.3@eth0`
     --ttl N                      UDP: TTL / hop limit of datagrams sent to groups (0-255)
+    --reconnect[=DELAY[..MAX]]   TCP client: connect again after a loss or a refused attempt,
+                                 waiting DELAY (default 1s), doubling up to MAX (default 30s)
 
 WITHOUT A WINDOW (no display needed; exit status 0 = ended normally, 1 = failed):
     --headless                   run the one session given with no window: `sockscope
                                  --headless server 0.0.0.0:8989 --log cap.bin`; it ends on
                                  Ctrl+C / SIGTERM, after --duration, or when a client's
-                                 connection ends
+                                 connection ends (with --reconnect, it connects again)
     --rules FILE                 auto-reply rules (JSON or TOML: a rules file, or a test plan
                                  with an [auto_reply] table, as the window exports it)
     --duration TIME              stop after TIME: 90, 90s, 500ms, 15m, 2h
@@ -474,6 +479,19 @@ where
                 }
                 scope(&mut options.tabs, &mut pending).ttl = Some(u32::from(ttl));
             }
+            Long("reconnect") => {
+                let reconnect = match parser.optional_value() {
+                    Some(v) => parse_reconnect(&text(v, "--reconnect")?)?,
+                    None => Reconnect::default(),
+                };
+                if matches!(
+                    options.tabs.last().map(|t| &t.session),
+                    Some(StartSession::Server { .. } | StartSession::Udp { .. })
+                ) {
+                    return Err("--reconnect belongs to a client session".into());
+                }
+                scope(&mut options.tabs, &mut pending).reconnect = Some(reconnect);
+            }
             Long("log") => {
                 let path = PathBuf::from(parser.value().map_err(|e| e.to_string())?);
                 scope(&mut options.tabs, &mut pending).log = Some(path);
@@ -617,6 +635,28 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(seconds))
 }
 
+/// `--reconnect=DELAY` or `--reconnect=DELAY..MAX`: the first wait and the longest (the
+/// wait doubles from one to the other; MAX defaults to 30 s, or DELAY when longer).
+fn parse_reconnect(v: &str) -> Result<Reconnect, String> {
+    let bad =
+        || format!("--reconnect: {v:?} is not DELAY or DELAY..MAX (e.g. --reconnect=2s..60s)");
+    let (delay, max) = match v.split_once("..") {
+        Some((delay, max)) => (delay, Some(max)),
+        None => (v, None),
+    };
+    let delay = parse_duration(delay).ok_or_else(bad)?;
+    let max = match max {
+        Some(max) => parse_duration(max).ok_or_else(bad)?,
+        None => Reconnect::default().max.max(delay),
+    };
+    if max < delay {
+        return Err(format!(
+            "--reconnect: the longest wait ({max:?}) is shorter than the first ({delay:?})"
+        ));
+    }
+    Ok(Reconnect { delay, max })
+}
+
 /// Gives options seen before any session to the first one; with no session, the plain
 /// start.
 fn apply_pending(options: &mut StartOptions, pending: Pending) -> Result<(), String> {
@@ -639,6 +679,10 @@ fn apply_pending(options: &mut StartOptions, pending: Pending) -> Result<(), Str
             }
             _ => return Err("--peer belongs to a udp session".into()),
         }
+    }
+    if pending.options.reconnect.is_some() && !matches!(first.session, StartSession::Client { .. })
+    {
+        return Err("--reconnect belongs to a client session".into());
     }
     first.options = std::mem::take(&mut first.options).or(pending.options);
     Ok(())
@@ -712,6 +756,53 @@ mod tests {
         };
         assert_eq!(udp.multicast.join, h.options.join);
         assert_eq!(udp.multicast.ttl, Some(2));
+    }
+
+    /// `--reconnect` takes the defaults, a first wait, or a first and a longest wait, and
+    /// belongs to a client session; the headless client's config carries it.
+    #[test]
+    fn reconnect_option() {
+        let o = run(&["client", "127.0.0.1:9000", "--reconnect"]);
+        assert_eq!(o.tabs[0].options.reconnect, Some(Reconnect::default()));
+        let o = run(&["--reconnect=500ms", "client", "127.0.0.1:9000"]);
+        let r = o.tabs[0].options.reconnect.unwrap();
+        assert_eq!(
+            (r.delay, r.max),
+            (Duration::from_millis(500), Duration::from_secs(30))
+        );
+        let o = run(&["client", "127.0.0.1:9000", "--reconnect=2s..1m"]);
+        let r = o.tabs[0].options.reconnect.unwrap();
+        assert_eq!(
+            (r.delay, r.max),
+            (Duration::from_secs(2), Duration::from_secs(60))
+        );
+        let o = run(&["client", "127.0.0.1:9000", "--reconnect=45s"]);
+        assert_eq!(
+            o.tabs[0].options.reconnect.unwrap().max,
+            Duration::from_secs(45)
+        );
+        let e = parse_args(["client", "127.0.0.1:9000", "--reconnect=5s..1s"]).unwrap_err();
+        assert!(e.contains("shorter than the first"), "{e}");
+        let e = parse_args(["client", "127.0.0.1:9000", "--reconnect=soon"]).unwrap_err();
+        assert!(e.starts_with("--reconnect: \"soon\" is not DELAY"), "{e}");
+        let e = parse_args(["server", "0.0.0.0:9000", "--reconnect"]).unwrap_err();
+        assert_eq!(e, "--reconnect belongs to a client session");
+        let e = parse_args(["--reconnect", "udp", "0.0.0.0:9000"]).unwrap_err();
+        assert_eq!(e, "--reconnect belongs to a client session");
+        let Ok(Parsed::Headless(h)) = parse_args([
+            "--headless",
+            "client",
+            "127.0.0.1:9000",
+            "--reconnect=1s..4s",
+        ]) else {
+            panic!("headless client with --reconnect did not parse");
+        };
+        let crate::engine::SessionConfig::TcpClient(c) =
+            crate::headless::session_config(&h.session, &h.options)
+        else {
+            panic!("not a client");
+        };
+        assert_eq!(c.reconnect.unwrap().max, Duration::from_secs(4));
     }
 
     /// The three session forms parse into start sessions, with their options.

@@ -1016,6 +1016,45 @@ fn headless_client_exit_status_follows_the_connection() {
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
 
+/// `--headless client … --reconnect=…` outlives a server restart: the lost connection and
+/// the refused attempts are reported, the second server's greeting is printed, and the run
+/// still ends with 0 at `--duration`.
+#[test]
+fn headless_client_reconnects_across_a_server_restart() {
+    if !python_available("headless_client_reconnects_across_a_server_restart") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Seed::start(
+        dir.path(),
+        "restarts.py",
+        "import socket, struct, time\n\
+         def listen(port):\n\
+         \x20   s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         \x20   s.bind(('127.0.0.1', port)); s.listen(); s.settimeout(20); return s\n\
+         s = listen(0); port = s.getsockname()[1]\n\
+         print('PORT', port, flush=True)\n\
+         c, _ = s.accept(); c.sendall(b'first life\\n'); time.sleep(0.2)\n\
+         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\n\
+         c.close(); s.close(); time.sleep(0.8)\n\
+         s = listen(port)\n\
+         c, _ = s.accept(); c.sendall(b'second life\\n'); time.sleep(10)\n",
+    );
+    let r = run(&[
+        "--headless",
+        "client",
+        &format!("127.0.0.1:{}", server.port),
+        "--reconnect=100ms..200ms",
+        "--duration",
+        "4s",
+    ]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    for expected in ["| first life", "reconnecting in", "| second life"] {
+        assert!(r.stdout.contains(expected), "{expected:?} missing:\n{}", r.stdout);
+    }
+    assert!(r.stderr.contains("connection refused"), "{}", r.stderr);
+}
+
 /// `--headless udp … --join GROUP@127.0.0.1` joins at start (the output says "joined …")
 /// and prints a datagram sent to the group by IP_MULTICAST_IF 127.0.0.1.
 #[cfg(target_os = "linux")]

@@ -1023,36 +1023,29 @@ impl SessionHandle {
     /// address, interface without that family, refused by the OS with its reason), and
     /// [`SessionHandle::multicast_groups`] shows it. Not UDP or stopped: `NotConnected`.
     pub fn join_group(&self, group: GroupSpec) -> Result<(), EngineError> {
-        match &self.udp {
-            Some(udp) if !self.core.stopping() => {
-                udp.queue_group(group, true);
-                Ok(())
-            }
-            _ => Err(EngineError::NotConnected),
-        }
+        self.running_udp()?.queue_group(group, true);
+        Ok(())
     }
 
     /// UDP: asks the worker to leave a group joined with [`SessionHandle::join_group`]
     /// (the same spec); [`Notice::GroupLeft`] or an `Error` follows.
     pub fn leave_group(&self, group: GroupSpec) -> Result<(), EngineError> {
-        match &self.udp {
-            Some(udp) if !self.core.stopping() => {
-                udp.queue_group(group, false);
-                Ok(())
-            }
-            _ => Err(EngineError::NotConnected),
-        }
+        self.running_udp()?.queue_group(group, false);
+        Ok(())
     }
 
     /// UDP: changes the sending options for groups (TTL / hop limit, loopback, the
     /// outgoing interface; `join` is ignored) while the socket runs. The worker applies
     /// them within ~100 ms and answers with [`Notice::MulticastSending`] or an `Error`.
     pub fn set_multicast_sending(&self, options: MulticastOptions) -> Result<(), EngineError> {
+        self.running_udp()?.queue_send_options(options);
+        Ok(())
+    }
+
+    /// The UDP worker of a session that still runs; `NotConnected` otherwise.
+    fn running_udp(&self) -> Result<&udp::UdpState, EngineError> {
         match &self.udp {
-            Some(udp) if !self.core.stopping() => {
-                udp.queue_send_options(options);
-                Ok(())
-            }
+            Some(udp) if !self.core.stopping() => Ok(udp),
             _ => Err(EngineError::NotConnected),
         }
     }

@@ -503,15 +503,7 @@ impl UdpState {
                 Ok((n, peer)) => {
                     self.received(n, peer, *local, &buf);
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::ConnectionRefused
-                    ) => {}
+                Err(e) if nothing_to_report(&e) => {}
                 Err(e) => {
                     self.core
                         .error(io_error(format!("receiving on {local}"), &e));
@@ -591,20 +583,7 @@ impl UdpState {
                         continue;
                     }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
-                // Windows reports an ICMP "port unreachable" for an earlier send as a
-                // reset on the next receive; it says nothing about this socket.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
-                    ) => {}
+                Err(e) if nothing_to_report(&e) => {}
                 Err(e) => {
                     core.error(io_error(format!("receiving on {local}"), &e));
                     std::thread::sleep(READ_TIMEOUT);
@@ -732,6 +711,20 @@ impl UdpState {
             }
         }
     }
+}
+
+/// A receive error that says nothing about the socket: the read timed out or was
+/// interrupted, or (Windows) an ICMP "port unreachable" for an earlier send came back as
+/// a reset on this receive.
+fn nothing_to_report(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+    )
 }
 
 /// Kernel drop counts (SO_RXQ_OVFL) and each datagram's destination address (the

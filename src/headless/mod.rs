@@ -26,8 +26,8 @@ use serde_json::json;
 use crate::automation::AutoResponder;
 use crate::cli::{HeadlessOptions, SessionOptions, StartSession};
 use crate::engine::{
-    CloseReason, Engine, Event, MulticastOptions, SessionConfig, TcpClientConfig, TcpServerConfig,
-    UdpConfig,
+    CloseReason, Engine, EngineError, Event, MulticastOptions, SessionConfig, TcpClientConfig,
+    TcpServerConfig, UdpConfig,
 };
 use crate::plan::load_rules;
 use crate::platform::signals;
@@ -67,6 +67,7 @@ pub fn session_config(session: &StartSession, options: &SessionOptions) -> Sessi
         StartSession::Client { host, port } => SessionConfig::TcpClient(TcpClientConfig {
             host: host.clone(),
             port: *port,
+            reconnect: options.reconnect,
             ..TcpClientConfig::default()
         }),
         StartSession::Udp { host, port, peer } => SessionConfig::Udp(UdpConfig {
@@ -184,6 +185,9 @@ fn run_session(
     let mut status = Status::default();
     let session = handle.id();
     let client = matches!(options.session, StartSession::Client { .. });
+    // A reconnecting client outlives its connections: losing one, or a refused attempt,
+    // is reported but is not the session failing.
+    let reconnecting = client && options.options.reconnect.is_some();
     'run: loop {
         let now = Instant::now();
         if !stop_asked && (stop.load(Ordering::Acquire) || deadline.is_some_and(|d| now >= d)) {
@@ -202,13 +206,21 @@ fn run_session(
                 match &event {
                     Event::Error { error, .. } => {
                         out.error(&error.to_string());
-                        failure.get_or_insert_with(|| error.to_string());
+                        let attempt = matches!(
+                            error,
+                            EngineError::Refused { .. }
+                                | EngineError::TimedOut { .. }
+                                | EngineError::Resolve { .. }
+                        );
+                        if !(reconnecting && attempt) {
+                            failure.get_or_insert_with(|| error.to_string());
+                        }
                     }
                     // A client's one connection ending badly is the session failing.
                     Event::Closed {
                         reason: reason @ (CloseReason::Reset | CloseReason::Error(_)),
                         ..
-                    } if client => {
+                    } if client && !reconnecting => {
                         let message = format!("the connection ended: {reason}");
                         out.error(&message);
                         failure.get_or_insert(message);

@@ -597,6 +597,13 @@ fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
     if !start.options.join.is_empty() {
         tab.connection.udp_groups = start.options.join.iter().map(|g| g.to_string()).collect();
     }
+    if let Some(reconnect) = start.options.reconnect {
+        // The window takes whole seconds, at least 1.
+        let seconds = |d: Duration| d.as_secs_f64().ceil().max(1.0).to_string();
+        tab.connection.reconnect = true;
+        tab.connection.reconnect_delay_s = seconds(reconnect.delay);
+        tab.connection.reconnect_max_s = seconds(reconnect.max);
+    }
     if let Some(ttl) = start.options.ttl {
         tab.connection.multicast_ttl = ttl.to_string();
     }

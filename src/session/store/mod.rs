@@ -160,7 +160,7 @@ pub struct Store {
     /// Records before this sequence number have their carry.
     carry_cursor: u64,
     /// Bytes a switch left to count (for its progress; 0 when none is going on).
-    redecode_total: u64,
+    switch_uncounted: u64,
     frame_buf: Vec<FrameOut>,
     /// The view is paused: keep what it shows, drop new records that do not fit.
     pinned: bool,
@@ -190,7 +190,7 @@ impl Store {
             carry_pass: None,
             unknown_carries: 0,
             carry_cursor: 0,
-            redecode_total: 0,
+            switch_uncounted: 0,
             frame_buf: Vec::new(),
             pinned: false,
             reserve: 0,
@@ -401,7 +401,7 @@ impl Store {
         self.uncounted_bytes = 0;
         self.carry_pass = None;
         self.unknown_carries = 0;
-        self.redecode_total = 0;
+        self.switch_uncounted = 0;
         self.evicted_records = 0;
         self.evicted_bytes = 0;
     }

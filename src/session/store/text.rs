@@ -75,11 +75,11 @@ impl Store {
     /// (and, for GBK, Big5, UTF-16 …, finding their carries): how far it got, 0.0–1.0
     /// (`None` when no switch is going on).
     pub fn redecoding(&self) -> Option<f32> {
-        if self.redecode_total == 0 {
+        if self.switch_uncounted == 0 {
             return None;
         }
-        let total = self.redecode_total as f64;
-        let left = self.uncounted_bytes.min(self.redecode_total) as f64;
+        let total = self.switch_uncounted as f64;
+        let left = self.uncounted_bytes.min(self.switch_uncounted) as f64;
         Some((1.0 - left / total) as f32)
     }
 
@@ -95,7 +95,7 @@ impl Store {
     pub fn count_some(&mut self, budget: usize) {
         self.resolve_carries(CARRY_BUDGET.max(budget), None);
         if self.uncounted_bytes == 0 {
-            self.redecode_total = 0;
+            self.switch_uncounted = 0;
             return;
         }
         let first = self.records.front().map_or(self.next_seq, |r| r.seq);
@@ -129,7 +129,7 @@ impl Store {
         }
         self.count_cursor = cursor;
         if self.uncounted_bytes == 0 {
-            self.redecode_total = 0;
+            self.switch_uncounted = 0;
         }
     }
 
@@ -282,7 +282,7 @@ impl Store {
         self.held_bytes = held;
         self.invalid_held = invalid_held;
         self.uncounted_bytes = uncounted;
-        self.redecode_total = uncounted;
+        self.switch_uncounted = uncounted;
         let first = self.records.front().map_or(self.next_seq, |r| r.seq);
         self.count_cursor = first;
         self.carry_cursor = first;
