@@ -1580,6 +1580,130 @@ mod transports {
         assert_eq!(data_bytes(&got), b"v6 group");
     }
 
+    /// IPv6 multicast for real, on Linux: loopback takes no IPv6 group route here, so the
+    /// test makes a user and network namespace (`unshare -rn`) holding a veth pair, and
+    /// runs [`ipv6_multicast_inside_a_namespace`] inside it. Skipped, saying why, where
+    /// namespaces or `ip` are not available.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn ipv6_multicast_between_veth_ends_in_a_namespace() {
+        use std::process::Command;
+        if Command::new("ip").arg("-V").output().is_err() {
+            println!("skipped: the `ip` command (iproute2) is not installed");
+            return;
+        }
+        match Command::new("unshare").args(["-rn", "true"]).output() {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => {
+                let why = String::from_utf8_lossy(&o.stderr);
+                println!(
+                    "skipped: no user and network namespace here: {}",
+                    why.trim()
+                );
+                return;
+            }
+            Err(e) => {
+                println!("skipped: unshare cannot run: {e}");
+                return;
+            }
+        }
+        let exe = std::env::current_exe().unwrap();
+        let script = "ip link set lo up && ip link add sa type veth peer name sb \
+             && ip link set sa up && ip link set sb up \
+             && for i in $(seq 50); do \
+                  ip -6 addr show dev sa | grep 'scope link' | grep -vq tentative \
+                  && ip -6 addr show dev sb | grep 'scope link' | grep -vq tentative && break; \
+                  sleep 0.1; done \
+             && exec \"$0\" --exact engine::transports::ipv6_multicast_inside_a_namespace \
+             --include-ignored --nocapture --test-threads=1";
+        let out = Command::new("unshare")
+            .args(["-rn", "sh", "-c", script])
+            .arg(&exe)
+            .env("SOCKSCOPE_NETNS_VETH", "sa,sb")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "inside the namespace:\n{text}");
+        assert!(
+            text.contains("1 passed"),
+            "the inner test did not run:\n{text}"
+        );
+    }
+
+    /// Run by [`ipv6_multicast_between_veth_ends_in_a_namespace`] in a namespace where
+    /// `SOCKSCOPE_NETNS_VETH` names two ends of a veth pair: a socket joins ff12::7731
+    /// on one end, another session sends to the group out of the other end (IPV6_MULTICAST_IF
+    /// by name), the datagram arrives and is counted for the group.
+    #[cfg(target_os = "linux")]
+    #[test]
+    #[ignore = "run inside a network namespace by ipv6_multicast_between_veth_ends_in_a_namespace"]
+    fn ipv6_multicast_inside_a_namespace() {
+        let Some(pair) = std::env::var_os("SOCKSCOPE_NETNS_VETH") else {
+            println!(
+                "not in the test's namespace: run ipv6_multicast_between_veth_ends_in_a_namespace"
+            );
+            return;
+        };
+        let pair = pair.to_string_lossy().into_owned();
+        let (out_of, into) = pair.split_once(',').unwrap();
+        let (engine, rx, _) = engine(1024);
+        let group = GroupSpec::parse(&format!("ff12::7731@{into}")).unwrap();
+        let receiver = engine
+            .start(SessionConfig::Udp(UdpConfig {
+                host: "::".into(),
+                port: 0,
+                multicast: MulticastOptions {
+                    join: vec![group.clone()],
+                    ..MulticastOptions::default()
+                },
+                ..Default::default()
+            }))
+            .unwrap();
+        wait_for(&rx, WAIT, |e| {
+            is_notice(e, receiver.id(), |n| {
+                matches!(n, Notice::GroupJoined { .. })
+            })
+        });
+        let port = receiver.local_addr().unwrap().port();
+        let sender = engine
+            .start(SessionConfig::Udp(UdpConfig {
+                host: "::".into(),
+                port: 0,
+                multicast: MulticastOptions {
+                    interface: out_of.into(),
+                    ..MulticastOptions::default()
+                },
+                ..Default::default()
+            }))
+            .unwrap();
+        let to: SocketAddr = format!("[ff12::7731]:{port}").parse().unwrap();
+        // Send again until one datagram arrives (the first may go before the group's
+        // membership report has settled).
+        let deadline = Instant::now() + WAIT;
+        let mut next_send = Instant::now();
+        let got = loop {
+            if Instant::now() >= next_send {
+                let _ = sender.send(SendTarget::Peer(to), b"v6 group over veth".to_vec());
+                next_send = Instant::now() + Duration::from_millis(250);
+            }
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Some(e) if rx_data(&e, receiver.id()) => break e,
+                Some(_) => {}
+                None => assert!(Instant::now() < deadline, "no IPv6 group datagram arrived"),
+            }
+        };
+        assert_eq!(data_bytes(&got), b"v6 group over veth");
+        let Event::Data { peer, .. } = &got else {
+            unreachable!()
+        };
+        assert!(peer.is_ipv6(), "{peer}");
+        assert!(receiver.multicast_groups()[0].received >= 1);
+    }
+
     /// Source-specific joins: IPv4 (232.0.0.0/8) on loopback, and IPv6 (ff3x::) where
     /// the OS offers it (Linux); elsewhere the IPv6 one is refused as "not supported on
     /// this OS".

@@ -1050,7 +1050,11 @@ fn headless_client_reconnects_across_a_server_restart() {
     ]);
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
     for expected in ["| first life", "reconnecting in", "| second life"] {
-        assert!(r.stdout.contains(expected), "{expected:?} missing:\n{}", r.stdout);
+        assert!(
+            r.stdout.contains(expected),
+            "{expected:?} missing:\n{}",
+            r.stdout
+        );
     }
     assert!(r.stderr.contains("connection refused"), "{}", r.stderr);
 }

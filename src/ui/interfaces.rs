@@ -161,6 +161,10 @@ pub fn picker_ui(
                     let mut names: Vec<&str> = Vec::new();
                     for a in list {
                         match kind {
+                            // A link-local address binds only with its scope, which the
+                            // address field does not carry: offered for interfaces only.
+                            PickerKind::Bind
+                                if matches!(a.ip, IpAddr::V6(v6) if v6.is_unicast_link_local()) => {}
                             PickerKind::Bind => offer(ui, a.ip.to_string(), a.name.clone()),
                             PickerKind::Interface => {
                                 if !names.contains(&a.name.as_str()) {
