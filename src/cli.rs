@@ -244,7 +244,7 @@ SESSIONS (each opens a tab; repeat to open several):
     client HOST:PORT             TCP client, e.g. `client 127.0.0.1:8000`
     udp HOST:PORT                UDP socket, e.g. `udp 0.0.0.0:9000 --peer 127.0.0.1:9001`
     (none)                       the tabs of the last run, stopped; the first time, a TCP
-                                 server on 0.0.0.0 and a free port
+                                 server on 127.0.0.1 (this machine only) and a free port
 
 SESSION OPTIONS (apply to the session they follow; before any session, to the first):
     --peer HOST:PORT             UDP default destination

@@ -90,9 +90,7 @@ pub fn react(previous: Option<(Instant, Interrupt)>, now: Instant, kind: Interru
 /// exits the process on a second interrupt within [`FORCE_WINDOW`]). Call once.
 pub fn on_shutdown_request(close: impl Fn() + Send + 'static) -> io::Result<()> {
     install_handlers()?;
-    std::thread::Builder::new()
-        .name("shutdown-watch".into())
-        .spawn(move || watch(close))?;
+    crate::sync::spawn("shutdown-watch", move || watch(close))?;
     Ok(())
 }
 

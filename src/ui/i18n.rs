@@ -375,6 +375,7 @@ texts! {
     reconnect_max: "Longest delay (s)", "最长延时（秒）";
     interfaces: "Interfaces", "网卡";
     interfaces_tip: "Pick an address of this machine (the list is read when opened; typing any address works too)", "选择本机地址（打开时读取网卡列表；也可直接输入）";
+    interfaces_failed: "Listing the network interfaces failed", "读取网卡列表失败";
     interfaces_refresh: "Refresh", "刷新";
     interfaces_reading: "Reading the interfaces…", "正在读取网卡…";
     interfaces_any_v4: "every IPv4 address", "所有 IPv4 地址";

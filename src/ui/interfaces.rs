@@ -41,20 +41,32 @@ pub fn refresh(ctx: &egui::Context, lang: Lang) {
         listing.reading = true;
     }
     let ctx = ctx.clone();
-    let spawned = std::thread::Builder::new()
-        .name("sockscope-interfaces".into())
-        .spawn(move || {
-            let answer = interfaces::list().map_err(|e| errors::error_text(lang, &e));
-            let mut listing = lock(&LISTING);
-            listing.answer = Some(answer);
-            listing.reading = false;
-            drop(listing);
-            ctx.request_repaint();
-        });
+    let spawned = crate::sync::spawn("sockscope-interfaces", move || {
+        // Ends the read even if listing panics (the thread helper catches the panic).
+        let done = ReadDone(ctx, lang);
+        let answer = interfaces::list().map_err(|e| errors::error_text(lang, &e));
+        lock(&LISTING).answer = Some(answer);
+        drop(done);
+    });
     if let Err(e) = spawned {
         let mut listing = lock(&LISTING);
         listing.answer = Some(Err(e.to_string()));
         listing.reading = false;
+    }
+}
+
+/// Marks the read finished when dropped, with an error answer if none came, and repaints.
+struct ReadDone(egui::Context, Lang);
+
+impl Drop for ReadDone {
+    fn drop(&mut self) {
+        let mut listing = lock(&LISTING);
+        listing.reading = false;
+        if listing.answer.is_none() {
+            listing.answer = Some(Err(self.1.texts().interfaces_failed.into()));
+        }
+        drop(listing);
+        self.0.request_repaint();
     }
 }
 
