@@ -9,12 +9,8 @@
 //! user does not want to wait. The requests that mean "the terminal or the session is
 //! going away" (SIGHUP; closing the console, log-off, shut-down on Windows) never force:
 //! they often follow an interrupt by themselves (the console closes while the log is
-//! being finished), and forcing then would cut the log. Two Ctrl+C within
-//! [`SAME_PRESS`] of each other count as one key press: one Ctrl+C can reach a process
-//! twice (under Wine a pseudo-terminal's Ctrl+C arrived as two console events), and a
-//! user's second press, meant to force, comes later than that. A SIGTERM (or Ctrl+Break)
-//! after a Ctrl+C is another request however soon it comes. Once [`finished`] has
-//! been called nothing forces: the logs are done and the process is ending anyway.
+//! being finished), and forcing then would cut the log. Once [`finished`] has been
+//! called nothing forces: the logs are done and the process is ending anyway.
 //!
 //! The handlers only bump an atomic counter (async-signal-safe on Unix; on Windows the
 //! handler runs on a thread the system creates); a watcher thread turns the count into
@@ -29,8 +25,6 @@ use std::time::{Duration, Instant};
 
 /// A second interrupt within this long after the first exits at once.
 pub const FORCE_WINDOW: Duration = Duration::from_secs(3);
-/// Interrupts closer together than this are one key press delivered twice.
-pub const SAME_PRESS: Duration = Duration::from_millis(300);
 /// Exit status of a forced exit: 128 + SIGINT, what shells report for Ctrl+C.
 pub const FORCED_EXIT_CODE: i32 = 130;
 /// How long a Windows console-close handler holds the process open for the log to be
@@ -57,8 +51,6 @@ pub enum Reaction {
     Close,
     /// Exit at once (the second interrupt within [`FORCE_WINDOW`]).
     ExitNow,
-    /// Nothing new: the same key press again, within [`SAME_PRESS`].
-    Repeat,
 }
 
 /// Which kind of interrupt came.
@@ -70,16 +62,13 @@ pub enum Interrupt {
     Terminate,
 }
 
-/// The reaction to an interrupt of `kind` at `now` when the previous interrupt that
-/// closed came at `previous` (other requests always close).
-pub fn react(previous: Option<(Instant, Interrupt)>, now: Instant, kind: Interrupt) -> Reaction {
-    let Some((at, was)) = previous else {
+/// The reaction to an interrupt at `now` when the previous interrupt that closed came at
+/// `previous` (other requests always close).
+pub fn react(previous: Option<Instant>, now: Instant) -> Reaction {
+    let Some(at) = previous else {
         return Reaction::Close;
     };
-    let since = now.saturating_duration_since(at);
-    if since < SAME_PRESS && kind == Interrupt::CtrlC && was == Interrupt::CtrlC {
-        Reaction::Repeat
-    } else if since < FORCE_WINDOW {
+    if now.saturating_duration_since(at) < FORCE_WINDOW {
         Reaction::ExitNow
     } else {
         Reaction::Close
@@ -139,7 +128,7 @@ struct Seen {
     terms: usize,
     others: usize,
     /// When the last interrupt that closed came, and its kind.
-    previous: Option<(Instant, Interrupt)>,
+    previous: Option<Instant>,
 }
 
 impl Seen {
@@ -162,16 +151,13 @@ impl Seen {
         let new_terms = terms.saturating_sub(self.terms);
         self.interrupts = interrupts;
         self.terms = terms;
-        let kinds = std::iter::repeat_n(Interrupt::CtrlC, new_ctrl_c)
-            .chain(std::iter::repeat_n(Interrupt::Terminate, new_terms));
-        for kind in kinds {
-            match react(self.previous, now, kind) {
+        for _ in 0..new_ctrl_c + new_terms {
+            match react(self.previous, now) {
                 Reaction::Close => {
-                    self.previous = Some((now, kind));
+                    self.previous = Some(now);
                     reaction = Some(Reaction::Close);
                 }
                 Reaction::ExitNow => return Some(Reaction::ExitNow),
-                Reaction::Repeat => {}
             }
         }
         reaction
@@ -283,33 +269,18 @@ mod tests {
     #[cfg(unix)]
     use std::sync::atomic::AtomicUsize;
 
-    /// The first request closes; the same press delivered twice is nothing new; a
-    /// second press within the window exits; a later one closes.
+    /// The first interrupt closes; a second within the window exits, however soon (a
+    /// quick double press); a later one closes again.
     #[test]
     fn second_request_soon_exits() {
-        use Interrupt::{CtrlC, Terminate};
         let t0 = Instant::now();
-        assert_eq!(react(None, t0, CtrlC), Reaction::Close);
-        // One Ctrl+C delivered twice is one press.
-        assert_eq!(react(Some((t0, CtrlC)), t0, CtrlC), Reaction::Repeat);
+        assert_eq!(react(None, t0), Reaction::Close);
+        assert_eq!(react(Some(t0), t0), Reaction::ExitNow);
         assert_eq!(
-            react(Some((t0, CtrlC)), t0 + Duration::from_millis(100), CtrlC),
-            Reaction::Repeat
-        );
-        assert_eq!(
-            react(Some((t0, CtrlC)), t0 + Duration::from_millis(500), CtrlC),
+            react(Some(t0), t0 + Duration::from_millis(150)),
             Reaction::ExitNow
         );
-        // A SIGTERM right after a Ctrl+C is a second request, however soon.
-        assert_eq!(react(Some((t0, CtrlC)), t0, Terminate), Reaction::ExitNow);
-        assert_eq!(
-            react(Some((t0, Terminate)), t0, Terminate),
-            Reaction::ExitNow
-        );
-        assert_eq!(
-            react(Some((t0, CtrlC)), t0 + FORCE_WINDOW, CtrlC),
-            Reaction::Close
-        );
+        assert_eq!(react(Some(t0), t0 + FORCE_WINDOW), Reaction::Close);
     }
 
     /// A console close or SIGHUP right after Ctrl+C (the terminal going away while the
@@ -324,16 +295,17 @@ mod tests {
         assert_eq!(seen.take(1, 0, 1, soon), Some(Reaction::Close));
         assert_eq!(seen.take(1, 0, 3, soon), Some(Reaction::Close));
         assert_eq!(seen.take(1, 0, 3, soon), None);
-        // The same Ctrl+C delivered twice is one press.
-        assert_eq!(seen.take(2, 0, 3, soon), None);
-        let later = t0 + Duration::from_millis(800);
-        assert_eq!(seen.take(3, 0, 3, later), Some(Reaction::ExitNow));
-        // Two Ctrl+C seen in one look are one press…
+        assert_eq!(seen.take(2, 0, 3, soon), Some(Reaction::ExitNow));
+        // Two interrupts seen in one look force: two Ctrl+C, or Ctrl+C then SIGTERM (CI's
+        // smoke test sends both back to back).
         let mut seen = Seen::default();
-        assert_eq!(seen.take(2, 0, 0, t0), Some(Reaction::Close));
-        // …but Ctrl+C then SIGTERM in one look force (CI's smoke test sends both).
+        assert_eq!(seen.take(2, 0, 0, t0), Some(Reaction::ExitNow));
         let mut seen = Seen::default();
         assert_eq!(seen.take(1, 1, 0, t0), Some(Reaction::ExitNow));
+        // After the window, an interrupt closes again.
+        let mut seen = Seen::default();
+        assert_eq!(seen.take(1, 0, 0, t0), Some(Reaction::Close));
+        assert_eq!(seen.take(1, 1, 0, t0 + FORCE_WINDOW), Some(Reaction::Close));
     }
 
     /// A waiting close handler is released by `finished` and not before (on Windows the
