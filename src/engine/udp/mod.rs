@@ -16,6 +16,9 @@
 //! summed in one "others" entry ([`UdpState::others`]), so a sweep of source ports
 //! cannot grow memory without end.
 
+mod recv;
+mod sys;
+
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -28,6 +31,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::sync::lock;
 
+use self::sys::{kernel_drops, pktinfo};
 use super::core::{CONN_STACK, MAIN_STACK, SendQueue, SessionCore, WRITER_IDLE, spawn_worker};
 use super::counters::Counters;
 use super::error::{MAX_DATAGRAM, io_error, map_io};
@@ -454,65 +458,6 @@ impl UdpState {
         }
     }
 
-    /// One received datagram: counted, queued for the view, answered by the responder.
-    /// False when the view's queue was full (the datagram is counted as dropped).
-    fn received(
-        self: &Arc<Self>,
-        n: usize,
-        peer: SocketAddr,
-        local: SocketAddr,
-        buf: &[u8],
-    ) -> bool {
-        let core = &self.core;
-        core.counters.add_rx(n);
-        {
-            let mut peers = lock(&self.peers);
-            let c = peers.entry(peer);
-            c.rx_bytes += n as u64;
-            c.rx_msgs += 1;
-        }
-        *lock(&self.last_peer) = Some(peer);
-        let queued = core.sink.try_emit(
-            core.id,
-            Event::Data {
-                session: core.id,
-                conn: None,
-                peer,
-                dir: Direction::Rx,
-                at: SystemTime::now(),
-                bytes: Arc::from(&buf[..n]),
-            },
-        );
-        // The device expects its answer even if the view could not keep up.
-        self.respond(peer, local, &buf[..n]);
-        if !queued {
-            self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
-            self.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        queued
-    }
-
-    /// The receive loop of a secondary `localhost` socket (the main loop reports drops).
-    fn recv_extra(self: &Arc<Self>, index: usize) {
-        let Some((socket, local)) = self.extra.get(index) else {
-            return;
-        };
-        let mut buf = vec![0u8; RECV_BUF];
-        while !self.core.stopping() {
-            match socket.recv_from(&mut buf) {
-                Ok((n, peer)) => {
-                    self.received(n, peer, *local, &buf);
-                }
-                Err(e) if nothing_to_report(&e) => {}
-                Err(e) => {
-                    self.core
-                        .error(io_error(format!("receiving on {local}"), &e));
-                    std::thread::sleep(READ_TIMEOUT);
-                }
-            }
-        }
-    }
-
     /// The socket to send to `peer` by: the main one, unless only a `localhost` socket
     /// of the other family can reach it.
     fn socket_for(&self, peer: SocketAddr) -> &UdpSocket {
@@ -527,89 +472,6 @@ impl UdpState {
             .iter()
             .find(|(_, local)| local.is_ipv4() == peer.is_ipv4())
             .map_or(&self.socket, |(s, _)| s)
-    }
-
-    fn recv_loop(self: &Arc<Self>, local: SocketAddr) {
-        let core = &self.core;
-        // Secondary addresses first, so the status line ends on the main one.
-        for (_, extra) in self.extra.iter().rev() {
-            core.emit(Event::Listening {
-                session: core.id,
-                at: SystemTime::now(),
-                local: *extra,
-            });
-        }
-        core.emit(Event::Listening {
-            session: core.id,
-            at: SystemTime::now(),
-            local,
-        });
-        for error in std::mem::take(&mut *lock(&self.extra_errors)) {
-            core.error(error);
-        }
-        let (requested, granted) = self.recv_buffer;
-        if requested > 0 {
-            core.notice(Notice::RecvBuffer { requested, granted });
-        }
-        let mut interfaces = None;
-        let options = &self.multicast;
-        if options.ttl.is_some() || options.loopback.is_some() || !options.interface.is_empty() {
-            let all = self.interfaces(&mut interfaces);
-            if let Err(e) = multicast::apply_send_options(
-                SockRef::from(&self.socket),
-                local,
-                options,
-                all,
-                false,
-            ) {
-                core.error(e);
-            }
-        }
-        let mut buf = vec![0u8; RECV_BUF];
-        let mut reported = (0u64, 0u64);
-        let mut last_report: Option<Instant> = None;
-        while !core.stopping() {
-            core.check_fault();
-            self.change_groups(local, &mut interfaces);
-            match kernel_drops::recv_from(&self.socket, &mut buf) {
-                Ok((n, peer, kernel, destination)) => {
-                    if let Some(k) = kernel {
-                        self.kernel_dropped.store(u64::from(k), Ordering::Relaxed);
-                    }
-                    if let Some(ip) = destination.filter(IpAddr::is_multicast) {
-                        self.count_group(ip);
-                    }
-                    if !self.received(n, peer, local, &buf) {
-                        continue;
-                    }
-                }
-                Err(e) if nothing_to_report(&e) => {}
-                Err(e) => {
-                    core.error(io_error(format!("receiving on {local}"), &e));
-                    std::thread::sleep(READ_TIMEOUT);
-                }
-            }
-            // The queue had room (or we timed out): report drops, rate-limited.
-            let now = (self.dropped().0, self.kernel_dropped());
-            if now != reported
-                && last_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY)
-                && self.report_drops(false)
-            {
-                reported = now;
-                last_report = Some(Instant::now());
-            }
-        }
-        for g in lock(&self.groups).iter_mut() {
-            g.status = GroupStatus::Left;
-        }
-        // The totals at stop, whatever the rate limit held back.
-        if (self.dropped().0, self.kernel_dropped()) != reported {
-            self.report_drops(true);
-        }
-        let discarded = self.queue.close();
-        if discarded > 0 {
-            core.notice(Notice::UnsentDiscarded { bytes: discarded });
-        }
     }
 
     /// Queues a datagram for each target; never blocks.
@@ -711,171 +573,4 @@ impl UdpState {
             }
         }
     }
-}
-
-/// A receive error that says nothing about the socket: the read timed out or was
-/// interrupted, or (Windows) an ICMP "port unreachable" for an earlier send came back as
-/// a reset on this receive.
-fn nothing_to_report(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock
-            | io::ErrorKind::TimedOut
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionRefused
-    )
-}
-
-/// Kernel drop counts (SO_RXQ_OVFL) and each datagram's destination address (the
-/// packet info, turned on once a group is joined) on Linux, nothing elsewhere.
-#[cfg(target_os = "linux")]
-mod kernel_drops {
-    use std::io;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-    use std::os::fd::AsRawFd;
-
-    use socket2::{SockAddr, Socket};
-
-    /// Asks the kernel to attach its drop count to every received datagram (best effort).
-    pub(super) fn enable(socket: &Socket) {
-        let on: libc::c_int = 1;
-        // SAFETY: a valid socket, a pointer to a c_int and its size.
-        unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RXQ_OVFL,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
-    }
-
-    /// `recv_from` through `recvmsg`, with the cumulative kernel drop count when the
-    /// kernel sent one (it does once a datagram was dropped).
-    pub(super) fn recv_from(
-        socket: &UdpSocket,
-        buf: &mut [u8],
-    ) -> io::Result<(usize, SocketAddr, Option<u32>, Option<IpAddr>)> {
-        let fd = socket.as_raw_fd();
-        // Room for the drop count and one packet-info cmsg (aligned as the kernel wants).
-        let mut control = [0u64; 16];
-        let mut drops = None;
-        let mut destination = None;
-        // SAFETY: `try_init` hands a zeroed sockaddr_storage and its length; recvmsg
-        // fills at most `msg_namelen` bytes of it, at most `buf.len()` bytes of `buf`
-        // and at most `msg_controllen` bytes of `control`. The cmsg macros walk only the
-        // control bytes the kernel reported.
-        let (n, addr) = unsafe {
-            SockAddr::try_init(|storage, len| {
-                let mut iov = libc::iovec {
-                    iov_base: buf.as_mut_ptr().cast(),
-                    iov_len: buf.len(),
-                };
-                let mut msg: libc::msghdr = std::mem::zeroed();
-                msg.msg_name = storage.cast();
-                msg.msg_namelen = *len;
-                msg.msg_iov = &mut iov;
-                msg.msg_iovlen = 1;
-                msg.msg_control = control.as_mut_ptr().cast();
-                msg.msg_controllen = std::mem::size_of_val(&control) as _;
-                let n = libc::recvmsg(fd, &mut msg, 0);
-                if n < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                *len = msg.msg_namelen;
-                let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-                while !cmsg.is_null() {
-                    if (*cmsg).cmsg_level == libc::SOL_SOCKET
-                        && (*cmsg).cmsg_type == libc::SO_RXQ_OVFL
-                    {
-                        drops = Some(std::ptr::read_unaligned(
-                            libc::CMSG_DATA(cmsg).cast::<u32>(),
-                        ));
-                    } else if (*cmsg).cmsg_level == libc::IPPROTO_IP
-                        && (*cmsg).cmsg_type == libc::IP_PKTINFO
-                    {
-                        let info = std::ptr::read_unaligned(
-                            libc::CMSG_DATA(cmsg).cast::<libc::in_pktinfo>(),
-                        );
-                        destination = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                            info.ipi_addr.s_addr,
-                        ))));
-                    } else if (*cmsg).cmsg_level == libc::IPPROTO_IPV6
-                        && (*cmsg).cmsg_type == libc::IPV6_PKTINFO
-                    {
-                        let info = std::ptr::read_unaligned(
-                            libc::CMSG_DATA(cmsg).cast::<libc::in6_pktinfo>(),
-                        );
-                        let ip = Ipv6Addr::from(info.ipi6_addr.s6_addr);
-                        destination = Some(match ip.to_ipv4_mapped() {
-                            Some(v4) => IpAddr::V4(v4),
-                            None => IpAddr::V6(ip),
-                        });
-                    }
-                    cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-                }
-                Ok(n as usize)
-            })?
-        };
-        let peer = addr
-            .as_socket()
-            .ok_or_else(|| io::Error::other("datagram from a non-IP address"))?;
-        Ok((n, peer, drops, destination))
-    }
-}
-
-/// Elsewhere the kernel does not say what it dropped.
-#[cfg(not(target_os = "linux"))]
-mod kernel_drops {
-    use std::io;
-    use std::net::{IpAddr, SocketAddr, UdpSocket};
-
-    use socket2::Socket;
-
-    pub(super) fn enable(_socket: &Socket) {}
-
-    pub(super) fn recv_from(
-        socket: &UdpSocket,
-        buf: &mut [u8],
-    ) -> io::Result<(usize, SocketAddr, Option<u32>, Option<IpAddr>)> {
-        socket.recv_from(buf).map(|(n, peer)| (n, peer, None, None))
-    }
-}
-
-/// Asks Linux for each datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO),
-/// so datagrams addressed to a group are counted for it. Best effort.
-#[cfg(target_os = "linux")]
-mod pktinfo {
-    use std::net::{SocketAddr, UdpSocket};
-    use std::os::fd::AsRawFd;
-
-    pub(super) fn enable(socket: &UdpSocket, local: SocketAddr) {
-        let on: libc::c_int = 1;
-        let set = |level, name| {
-            // SAFETY: a valid socket, a pointer to a c_int and its size.
-            unsafe {
-                libc::setsockopt(
-                    socket.as_raw_fd(),
-                    level,
-                    name,
-                    (&on as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                );
-            }
-        };
-        set(libc::IPPROTO_IP, libc::IP_PKTINFO);
-        if local.is_ipv6() {
-            set(libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO);
-        }
-    }
-}
-
-/// Elsewhere datagrams are not counted per group.
-#[cfg(not(target_os = "linux"))]
-mod pktinfo {
-    use std::net::{SocketAddr, UdpSocket};
-
-    pub(super) fn enable(_socket: &UdpSocket, _local: SocketAddr) {}
 }
