@@ -1,0 +1,231 @@
+//! Drawing records: one list row (time, direction, peer, length, payload in the view
+//! mode) and the detail pane of the selected record.
+
+use egui::text::LayoutJob;
+use egui::{Color32, FontId, RichText, ScrollArea, TextFormat, Ui};
+
+use crate::codec::hex;
+use crate::session::ViewMode;
+use crate::session::store::{Record, RecordKind, Store};
+use crate::session::time::format_time;
+use crate::ui::action::UiAction;
+use crate::ui::compare;
+use crate::ui::i18n::Texts;
+use crate::ui::widgets::{ERROR_COLOR, INFO_COLOR, RX_COLOR, TX_COLOR};
+
+use super::filter::BOTH_MAX_BYTES;
+use super::{DETAIL_BYTES, ROW_CHARS, ROW_HEX_BYTES, ReceiveState};
+
+/// One list row: time, direction, peer, length and the payload in the chosen view.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn row_job(
+    record: &Record,
+    text: &str,
+    view: ViewMode,
+    font: &FontId,
+    text_color: Color32,
+    t: &Texts,
+    drawable: &mut dyn FnMut(char) -> bool,
+) -> LayoutJob {
+    let mut job = LayoutJob::default();
+    let fmt = |color: Color32| TextFormat::simple(font.clone(), color);
+    job.append(&format_time(record.at), 0.0, fmt(Color32::GRAY));
+    let (tag, color) = match record.kind {
+        RecordKind::Rx => ("RX", RX_COLOR),
+        RecordKind::Tx => ("TX", TX_COLOR),
+        RecordKind::Info => ("--", INFO_COLOR),
+    };
+    job.append(tag, 8.0, fmt(color));
+    if let Some(peer) = record.peer {
+        job.append(&peer.to_string(), 8.0, fmt(Color32::GRAY));
+    }
+    if record.kind == RecordKind::Info {
+        job.append(
+            record.stored_text().unwrap_or_default(),
+            8.0,
+            fmt(INFO_COLOR),
+        );
+        return job;
+    }
+    job.append(
+        &format!("[{}]", record.bytes.len()),
+        8.0,
+        fmt(Color32::GRAY),
+    );
+    match record.crc_ok() {
+        Some(true) => job.append(t.crc_ok, 4.0, fmt(RX_COLOR)),
+        Some(false) => job.append(t.crc_bad, 4.0, fmt(ERROR_COLOR)),
+        None => {}
+    }
+    if record.oversize {
+        job.append(&format!("! {}", t.oversize), 4.0, fmt(ERROR_COLOR));
+    }
+    let hex_part = |bytes: &[u8]| {
+        let shown = &bytes[..bytes.len().min(ROW_HEX_BYTES)];
+        let mut s = String::with_capacity(shown.len() * 3 + 2);
+        hex::format_spaced(shown, &mut s);
+        if bytes.len() > shown.len() {
+            s.push_str(" …");
+        }
+        s
+    };
+    // A frame whose checksum does not match is drawn in red.
+    let text_color = if record.crc_ok() == Some(false) {
+        ERROR_COLOR
+    } else {
+        text_color
+    };
+    match view {
+        // Binary data (a hex frame sent or received) reads as hex, not as mojibake.
+        ViewMode::Text if looks_binary(record) => {
+            job.append(t.hex_tag.trim_end(), 8.0, fmt(Color32::GRAY));
+            job.append(&hex_part(&record.bytes), 4.0, fmt(text_color))
+        }
+        ViewMode::Text => job.append(&row_text(text, drawable), 8.0, fmt(text_color)),
+        ViewMode::Hex => job.append(&hex_part(&record.bytes), 8.0, fmt(text_color)),
+        // The hexdump lines follow the header (see `dump_line_job`).
+        ViewMode::Both => job.append(&row_text(text, drawable), 8.0, fmt(color)),
+    }
+    job
+}
+
+/// True when a record is not text: a tenth or more of its bytes are control bytes (other
+/// than tab, CR, LF). Bytes invalid in the view's encoding do not count: text in another
+/// encoding stays text (the decode-error count and Compare explain it).
+fn looks_binary(record: &Record) -> bool {
+    let sample = &record.bytes[..record.bytes.len().min(512)];
+    if sample.is_empty() {
+        return false;
+    }
+    let controls = sample
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7F)
+        .count();
+    controls * 10 >= sample.len()
+}
+
+/// Line `line` (1-based below the header) of a record's hexdump in the "both" view.
+pub(super) fn dump_line_job(record: &Record, line: u64, font: &FontId, t: &Texts) -> LayoutJob {
+    let mut job = LayoutJob::default();
+    let start = (line as usize - 1) * hex::ROW_BYTES;
+    let shown = record.bytes.len().min(BOTH_MAX_BYTES);
+    let mut text = String::from("    ");
+    if start < shown {
+        let end = (start + hex::ROW_BYTES).min(shown);
+        hex::hexdump_row(start, &record.bytes[start..end], &mut text);
+    } else {
+        text.push_str(&format!(
+            "… {} {} ({})",
+            record.bytes.len() - shown,
+            t.more_bytes,
+            t.select_to_see_all
+        ));
+    }
+    job.append(&text, 0.0, TextFormat::simple(font.clone(), Color32::GRAY));
+    job
+}
+
+/// The payload text for a single row: control characters made visible, characters the
+/// fonts cannot draw named by code point (`\u{3E2}`) instead of an empty box, cut at
+/// ROW_CHARS.
+fn row_text(text: &str, drawable: &mut dyn FnMut(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len().min(ROW_CHARS * 4));
+    for (count, ch) in text.chars().enumerate() {
+        if count >= ROW_CHARS {
+            out.push('…');
+            break;
+        }
+        match ch {
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if c.is_ascii() || drawable(c) => out.push(c),
+            c => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
+        }
+    }
+    out
+}
+
+/// The detail pane: the selected record in full (hexdump and text), or the comparison.
+pub(super) fn detail_ui(
+    ui: &mut Ui,
+    t: &Texts,
+    state: &mut ReceiveState,
+    store: &Store,
+    actions: &mut Vec<UiAction>,
+) {
+    // With nothing selected, the comparison follows the newest received record (looked
+    // for among the last few thousand only, so a long run of sends costs nothing).
+    let record = match state.selected {
+        Some(seq) => store.index_of_seq(seq).and_then(|i| store.get(i)),
+        None if state.compare => store
+            .iter()
+            .rev()
+            .take(4096)
+            .find(|r| r.kind == RecordKind::Rx),
+        None => None,
+    };
+    ui.horizontal(|ui| {
+        if ui.small_button("×").on_hover_text(t.close_detail).clicked() {
+            state.selected = None;
+            state.compare = false;
+        }
+        ui.strong(t.selected);
+        if let Some(record) = &record {
+            ui.label(format!(
+                "#{} {} {} B, {} {}",
+                record.seq,
+                format_time(record.at),
+                record.bytes.len(),
+                store.invalid_of(record),
+                t.invalid_bytes
+            ));
+            if ui.button(t.copy_hex).clicked() {
+                ui.ctx().copy_text(hex::to_spaced(&record.bytes));
+            }
+            if ui.button(t.copy_text).clicked() {
+                ui.ctx().copy_text(store.text(record).into_owned());
+            }
+        }
+    });
+    let Some(record) = record else {
+        ui.label(RichText::new(t.select_hint).color(Color32::GRAY));
+        return;
+    };
+    let text = store.text_start(record, DETAIL_BYTES * 4);
+    // Laying out megabytes of text would stall the frame: show the start, copy the rest.
+    let text_end = text
+        .char_indices()
+        .nth(DETAIL_BYTES)
+        .map_or(text.len(), |(i, _)| i);
+    ScrollArea::vertical()
+        .id_salt("detail_scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let shown = &record.bytes[..record.bytes.len().min(DETAIL_BYTES)];
+            if state.compare {
+                if let Some(encoding) = compare::compare_ui(ui, t, shown, store.encoding()) {
+                    actions.push(UiAction::SetEncoding(encoding));
+                }
+            } else {
+                let mut dump = String::new();
+                hex::hexdump(shown, &mut dump);
+                if record.bytes.len() > shown.len() {
+                    dump.push_str(&format!(
+                        "\n… {} {} ({})",
+                        record.bytes.len() - shown.len(),
+                        t.more_bytes,
+                        t.copy_to_see_all
+                    ));
+                }
+                ui.label(RichText::new(dump).monospace());
+                ui.separator();
+                let mut shown_text = text[..text_end].to_string();
+                if text_end < text.len() {
+                    shown_text.push_str(&format!("\n… ({})", t.copy_to_see_all));
+                }
+                ui.label(RichText::new(shown_text).monospace());
+            }
+        });
+}

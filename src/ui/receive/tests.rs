@@ -1,0 +1,44 @@
+//! Unit tests of the receive view's filter: worked through a full store over several
+//! frames, it finds what a full scan finds.
+
+use super::*;
+use crate::engine::Direction;
+use crate::session::store::StoreCaps;
+
+/// A filter over a full store is worked through over several calls (frames), and
+/// once done it has found exactly the records a full scan finds, in order.
+#[test]
+fn filter_over_a_full_store_finds_every_match() {
+    let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+    let peer = "127.0.0.1:9".parse().unwrap();
+    for i in 0..100_000u32 {
+        let line = if i % 1000 == 7 {
+            format!("{i} the needle is here\n")
+        } else {
+            format!("{i} hay \u{00FF}\u{3000} and more hay\n")
+        };
+        let at = std::time::SystemTime::now();
+        let bytes = std::sync::Arc::from(line.into_bytes());
+        store.push_data(1, Some(1), peer, Direction::Rx, at, bytes);
+    }
+    let mut state = ReceiveState {
+        filter: "needle".into(),
+        ..ReceiveState::default()
+    };
+    let mut calls = 0;
+    loop {
+        state.refresh_filter(&store);
+        calls += 1;
+        if state.filter_progress(&store).is_none() {
+            break;
+        }
+        assert!(calls < 100_000, "the filter never finished");
+    }
+    let expected: Vec<u64> = store
+        .iter()
+        .filter(|r| store.text(r).contains("needle"))
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(expected.len(), 100);
+    assert_eq!(Vec::from(state.filter_cache.matches.clone()), expected);
+}
