@@ -1,0 +1,145 @@
+//! Unit tests of the settings: field checks in the UI language, the session config the
+//! fields build, storing and loading again, and settings stored by older versions.
+
+use super::*;
+use crate::ui::i18n::{EN, ZH};
+
+/// A port out of range or with letters is flagged at the port field, in the UI language.
+#[test]
+fn bad_port_is_flagged() {
+    let mut c = ConnectionSettings {
+        mode: Mode::TcpClient,
+        client_port: "70000".into(),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(
+        c.field_errors(&EN),
+        vec![(Field::Port, EN.invalid_remote_port)]
+    );
+    c.client_port = "80a".into();
+    assert!(c.session_config(&EN).is_err());
+    c.client_port = "8080".into();
+    assert!(c.session_config(&EN).is_ok());
+    c.client_host = " ".into();
+    assert_eq!(c.field_errors(&ZH)[0].1, ZH.empty_host);
+}
+
+/// Bind addresses must need no DNS lookup (the UI thread binds): IPs and localhost.
+#[test]
+fn bind_hosts() {
+    for ok in [
+        "0.0.0.0",
+        "::",
+        "[::1]",
+        "127.0.0.1",
+        "localhost",
+        " LOCALHOST ",
+    ] {
+        assert!(is_bind_host(ok), "{ok}");
+    }
+    for bad in ["foo.example", "192.168.1", "::1]", ""] {
+        assert!(!is_bind_host(bad), "{bad}");
+    }
+    let c = ConnectionSettings {
+        mode: Mode::Udp,
+        udp_host: "nosuch.invalid".into(),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(c.field_errors(&EN)[0].0, Field::Host);
+}
+
+/// The Advanced fields reach the engine config: the client's source address and
+/// port, reconnect delays, the three keepalive numbers; UDP groups and TTL. Bad values
+/// are flagged at their field.
+#[test]
+fn advanced_fields_reach_the_config() {
+    let mut c = ConnectionSettings {
+        mode: Mode::TcpClient,
+        client_local_port: "40001".into(),
+        reconnect: true,
+        reconnect_delay_s: "2".into(),
+        reconnect_max_s: "16".into(),
+        keepalive_s: "30".into(),
+        keepalive_interval_s: "4".into(),
+        keepalive_count: "3".into(),
+        ..ConnectionSettings::default()
+    };
+    let Ok(SessionConfig::TcpClient(client)) = c.session_config(&EN) else {
+        panic!("not a client config");
+    };
+    assert_eq!(client.local, Some("0.0.0.0:40001".parse().unwrap()));
+    let reconnect = client.reconnect.unwrap();
+    assert_eq!(reconnect.delay_for(1), Duration::from_secs(2));
+    assert_eq!(reconnect.delay_for(3), Duration::from_secs(8));
+    assert_eq!(reconnect.delay_for(10), Duration::from_secs(16));
+    let keepalive = client.keepalive.unwrap();
+    assert_eq!(keepalive.interval, Duration::from_secs(4));
+    assert_eq!(keepalive.retries, 3);
+    c.client_local_host = "my-host".into();
+    c.reconnect_max_s = "1".into();
+    let fields: Vec<Field> = c.field_errors(&EN).iter().map(|e| e.0).collect();
+    assert_eq!(fields, [Field::LocalHost, Field::ReconnectMax]);
+    let udp = ConnectionSettings {
+        mode: Mode::Udp,
+        udp_groups: vec!["239.1.2.3@lo".into()],
+        multicast_ttl: "4".into(),
+        multicast_loop: false,
+        ..ConnectionSettings::default()
+    };
+    let Ok(SessionConfig::Udp(udp)) = udp.session_config(&ZH) else {
+        panic!("not a UDP config");
+    };
+    assert_eq!(udp.multicast.ttl, Some(4));
+    assert_eq!(udp.multicast.loopback, Some(false));
+    assert_eq!(udp.multicast.join[0].interface, "lo");
+}
+
+/// Settings written before these fields existed still load, with their defaults.
+#[test]
+fn older_connection_settings_load() {
+    let old = r#"(mode: TcpClient, client_host: "10.0.0.9", keepalive_s: "60")"#;
+    let c: ConnectionSettings = ron::from_str(old).unwrap();
+    assert_eq!(c.client_host, "10.0.0.9");
+    assert!(!c.reconnect);
+    assert_eq!(c.keepalive_interval_s, "10");
+    assert!(c.udp_groups.is_empty() && c.multicast_loop);
+}
+
+/// A server may bind port 0; a client may not connect to it.
+#[test]
+fn port_zero() {
+    let server = ConnectionSettings {
+        mode: Mode::TcpServer,
+        server_port: "0".into(),
+        ..ConnectionSettings::default()
+    };
+    assert!(server.field_errors(&EN).is_empty());
+    let client = ConnectionSettings {
+        mode: Mode::TcpClient,
+        client_port: "0".into(),
+        ..ConnectionSettings::default()
+    };
+    assert_eq!(client.field_errors(&EN)[0].0, Field::Port);
+}
+
+/// This release's settings round-trip through RON with every typed field intact.
+#[test]
+fn round_trip() {
+    let mut settings = AppSettings::single(Lang::Zh, Mode::Udp);
+    settings.theme = Theme::Light;
+    let mut tab = TabSettings {
+        name: "device".into(),
+        ..TabSettings::default()
+    };
+    tab.view.encoding = TextEncoding::Gbk;
+    tab.view.framing = Framing::Fixed { len: 12 };
+    tab.view.frame_check = Checksum::Crc16Modbus;
+    tab.compose.spec.hex = true;
+    tab.compose.spec.text = "01 03".into();
+    tab.compose.remember(tab.compose.spec.clone());
+    tab.log.format = LogFormat::Pcapng;
+    settings.tabs.push(tab);
+    let text = ron::to_string(&settings).unwrap();
+    assert_eq!(AppSettings::from_stored(&text), Some(settings));
+    assert_eq!(AppSettings::from_stored("not ron at all"), None);
+}
