@@ -111,6 +111,8 @@ pub struct TcpServerConfig {
     /// "127.0.0.1", or a name; empty means "0.0.0.0".
     pub host: String,
     /// Port to bind; 0 lets the OS choose (see [`Event::Listening`]).
+    ///
+    /// [`Event::Listening`]: super::Event::Listening
     pub port: u16,
     /// For an IPv6 address: accept IPv6 clients only (IPV6_V6ONLY). Off by default, so
     /// `::` takes IPv4 clients too on every system (Windows' own default is on).
@@ -118,6 +120,8 @@ pub struct TcpServerConfig {
     /// Listen backlog (pending connections the OS queues before we accept them).
     pub backlog: i32,
     /// Clients beyond this many are accepted and closed at once ([`Event::ClientRefused`]).
+    ///
+    /// [`Event::ClientRefused`]: super::Event::ClientRefused
     pub max_clients: usize,
     /// TCP keepalive on every client connection (on by default); `None` turns it off.
     pub keepalive: Option<Keepalive>,
@@ -147,6 +151,8 @@ pub struct UdpConfig {
     /// exchanges datagrams with IPv4 peers too on every system.
     pub ipv6_only: bool,
     /// Default destination "host:port" (`[v6]:port`), used by [`SendTarget::Default`].
+    ///
+    /// [`SendTarget::Default`]: super::SendTarget::Default
     pub peer: Option<String>,
     /// SO_RCVBUF in bytes (the OS may clamp it); big enough to absorb bursts.
     pub recv_buffer: usize,

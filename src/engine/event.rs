@@ -223,6 +223,8 @@ pub enum Notice {
     },
     /// A UDP auto-reply was not sent because it is more than `factor` times larger than
     /// the request and amplification was not allowed (see [`ReplyLimits`]).
+    ///
+    /// [`ReplyLimits`]: super::ReplyLimits
     AmplificationBlocked {
         /// The peer.
         peer: SocketAddr,

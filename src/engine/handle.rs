@@ -209,6 +209,8 @@ impl SessionHandle {
 
     /// UDP: peers heard from or sent to, in order of first contact, with their counters
     /// (the first [`MAX_UDP_PEERS`]; see [`SessionHandle::udp_others`] for the rest).
+    ///
+    /// [`MAX_UDP_PEERS`]: super::MAX_UDP_PEERS
     pub fn udp_peers(&self) -> Vec<(SocketAddr, Counters)> {
         self.udp.as_ref().map(|u| u.peers()).unwrap_or_default()
     }
@@ -234,6 +236,8 @@ impl SessionHandle {
 
     /// UDP: the summed counters of the peers beyond [`MAX_UDP_PEERS`] (the "others"
     /// entry next to [`SessionHandle::udp_peers`]); None while every peer has its own.
+    ///
+    /// [`MAX_UDP_PEERS`]: super::MAX_UDP_PEERS
     pub fn udp_others(&self) -> Option<Counters> {
         self.udp.as_ref().and_then(|u| u.others())
     }
@@ -242,6 +246,8 @@ impl SessionHandle {
     /// result comes as [`Notice::GroupJoined`] or an `Error` event (not a multicast
     /// address, interface without that family, refused by the OS with its reason), and
     /// [`SessionHandle::multicast_groups`] shows it. Not UDP or stopped: `NotConnected`.
+    ///
+    /// [`Notice::GroupJoined`]: super::Notice::GroupJoined
     pub fn join_group(&self, group: GroupSpec) -> Result<(), EngineError> {
         self.running_udp()?.queue_group(group, true);
         Ok(())
@@ -249,6 +255,8 @@ impl SessionHandle {
 
     /// UDP: asks the worker to leave a group joined with [`SessionHandle::join_group`]
     /// (the same spec); [`Notice::GroupLeft`] or an `Error` follows.
+    ///
+    /// [`Notice::GroupLeft`]: super::Notice::GroupLeft
     pub fn leave_group(&self, group: GroupSpec) -> Result<(), EngineError> {
         self.running_udp()?.queue_group(group, false);
         Ok(())
@@ -257,6 +265,8 @@ impl SessionHandle {
     /// UDP: changes the sending options for groups (TTL / hop limit, loopback, the
     /// outgoing interface; `join` is ignored) while the socket runs. The worker applies
     /// them within ~100 ms and answers with [`Notice::MulticastSending`] or an `Error`.
+    ///
+    /// [`Notice::MulticastSending`]: super::Notice::MulticastSending
     pub fn set_multicast_sending(&self, options: MulticastOptions) -> Result<(), EngineError> {
         self.running_udp()?.queue_send_options(options);
         Ok(())
@@ -291,6 +301,8 @@ impl SessionHandle {
     /// Installs (or with `None` removes) the auto-reply hook of this session. From the
     /// next read on, every TCP read / UDP datagram is passed to it on the worker that
     /// read it, after its Rx `Data` event; see [`Responder`] and [`Action`].
+    ///
+    /// [`Action`]: super::Action
     pub fn set_responder(&self, responder: Option<Arc<dyn Responder>>) {
         self.core.set_responder(responder);
     }
