@@ -71,4 +71,32 @@ APP=$!
 sleep 0.8
 python3 scripts/gbk_peer.py client "$PORT" 2 &
 wait $APP
+
+# UDP with two multicast groups joined from the command line and a sender on 127.0.0.1
+# sending to one of them; the Advanced pop-up, clicked open with xdotool when it is
+# installed, lists the groups with their state and per-group counts (Linux).
+PORT=$((PORT + 1))
+"$BIN" udp "0.0.0.0:$PORT" --join 239.255.1.2@127.0.0.1 --join 239.255.1.3@lo --ttl 2 \
+  --no-persist --lang en --size 1024x700 \
+  --screenshot screenshots/udp-multicast-1024.png --screenshot-delay 4000 &
+APP=$!
+sleep 1
+python3 - "$PORT" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+for i in range(3):
+    s.sendto(f"sensor {i}: 温度=21.{i}".encode(), ("239.255.1.2", int(sys.argv[1])))
+    time.sleep(0.2)
+PY
+if command -v xdotool >/dev/null; then
+  WIN=$(xdotool search --sync --name '^Sockscope' | head -1)
+  xdotool mousemove --window "$WIN" 750 42 click 1
+fi
+wait $APP
+
+# A client with --reconnect against a port nobody listens on: the attempts and the
+# growing waits, in the view and the status line.
+"$BIN" client 127.0.0.1:1 --reconnect --no-persist --lang en --size 1024x700 \
+  --screenshot screenshots/client-reconnecting-1024.png --screenshot-delay 5000
 ls -l screenshots
