@@ -88,6 +88,7 @@ fn run(format: LogFormat, encoding: TextEncoding, chunks: &[Arc<[u8]>]) -> Optio
             dir,
             at: SystemTime::now(),
             bytes: bytes.clone(),
+            group: None,
         };
         if tx.send(event).is_err() {
             break;

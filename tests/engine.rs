@@ -1412,6 +1412,11 @@ mod transports {
         let got = wait_for(&rx, WAIT, |e| rx_data(e, receiver.id()));
         assert_eq!(data_bytes(&got), b"to the group");
         assert_eq!(receiver.multicast_groups()[0].received, 1);
+        // The datagram says which group it was addressed to.
+        let Event::Data { group: to, .. } = &got else {
+            unreachable!()
+        };
+        assert_eq!(*to, Some(std::net::IpAddr::from([239, 255, 77, 1])));
 
         receiver.leave_group(group.clone()).unwrap();
         wait_for(&rx, WAIT, |e| {
@@ -1435,6 +1440,8 @@ mod transports {
             b"marker",
             "a group datagram came after leave"
         );
+        // A unicast datagram names no group.
+        assert!(matches!(got, Event::Data { group: None, .. }));
     }
 
     /// The sending options change while the socket runs: the TTL and loopback asked for

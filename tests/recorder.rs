@@ -574,6 +574,7 @@ fn raw_capture_of_200_mb_is_exact_and_store_stays_capped() {
                 dir,
                 at,
                 bytes,
+                ..
             } => {
                 if dir == Direction::Rx {
                     rx_bytes += bytes.len();
@@ -1204,4 +1205,75 @@ fn write_records_saves_the_store() {
         text.contains("00000001  E3 BA C3"),
         "stream offsets continue: {text}"
     );
+}
+
+/// A datagram addressed to a joined multicast group says so in the text log (before the
+/// payload's ` | `) and in the CSV's event column; a unicast one does not (Linux, where
+/// the OS tells each datagram's destination).
+#[cfg(target_os = "linux")]
+#[test]
+fn group_datagrams_are_marked_in_text_and_csv() {
+    use sockscope::engine::{GroupSpec, MulticastOptions};
+    let dir = TempDir::new("groups");
+    let (engine, rx, _) = engine(1024);
+    let mut recorders = Vec::new();
+    let mut senders = Vec::new();
+    for (name, format) in [("log.txt", LogFormat::Text), ("log.csv", LogFormat::Csv)] {
+        let (r, tx) = Recorder::start(&dir.path(name), format, TextEncoding::Utf8, 256).unwrap();
+        recorders.push(r);
+        senders.push(tx);
+    }
+    let (tap, forwarded_stop) = fan_out(senders);
+    engine.set_tap(Some(tap));
+    let udp = engine
+        .start(SessionConfig::Udp(UdpConfig {
+            host: "0.0.0.0".into(),
+            port: 0,
+            multicast: MulticastOptions {
+                join: vec![GroupSpec::parse("239.255.78.1@127.0.0.1").unwrap()],
+                ..MulticastOptions::default()
+            },
+            ..Default::default()
+        }))
+        .unwrap();
+    let port = udp.local_addr().unwrap().port();
+    wait_for(&rx, WAIT, |e| matches!(e, Event::Notice { .. }));
+    let sender = crate::util::loopback_multicast_sender();
+    for (to, bytes) in [
+        (
+            SocketAddr::from(([239, 255, 78, 1], port)),
+            &b"to the group"[..],
+        ),
+        (SocketAddr::from(([127, 0, 0, 1], port)), &b"unicast"[..]),
+    ] {
+        sender.send_to(bytes, &to.into()).unwrap();
+        wait_for(
+            &rx,
+            WAIT,
+            |e| matches!(e, Event::Data { dir: Direction::Rx, bytes: b, .. } if &b[..] == bytes),
+        );
+    }
+    udp.stop();
+    wait_for(&rx, WAIT, |e| matches!(e, Event::Stopped { .. }));
+    forwarded_stop.recv_timeout(WAIT).unwrap();
+    for r in &mut recorders {
+        finish_ok(r);
+    }
+    let text = std::fs::read_to_string(dir.path("log.txt")).unwrap();
+    let line = |payload: &str| {
+        text.lines()
+            .find(|l| l.ends_with(&format!(" | {payload}")))
+            .unwrap_or_else(|| panic!("no line for {payload:?} in:\n{text}"))
+            .to_string()
+    };
+    assert!(line("to the group").contains(" 12B to group 239.255.78.1 | "));
+    assert!(!line("unicast").contains("to group"));
+    let rows = parse_csv(&std::fs::read_to_string(dir.path("log.csv")).unwrap());
+    let event_col = rows[0].iter().position(|h| h == "event").unwrap();
+    let groups: Vec<&str> = rows[1..]
+        .iter()
+        .filter(|r| r.iter().any(|f| f == "RX"))
+        .map(|r| r[event_col].as_str())
+        .collect();
+    assert_eq!(groups, ["to group 239.255.78.1", ""]);
 }

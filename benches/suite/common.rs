@@ -341,6 +341,7 @@ pub fn spawn_store_consumer(events: EventReceiver, live: Arc<Live>) -> JoinHandl
                     dir,
                     at,
                     bytes,
+                    ..
                 } => {
                     store.push_data(session, conn, peer, dir, at, bytes);
                     live.rx_bytes

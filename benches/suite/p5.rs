@@ -66,6 +66,7 @@ fn data_event(bytes: Arc<[u8]>, peer: SocketAddr) -> Event {
         dir: Direction::Rx,
         at: SystemTime::now(),
         bytes,
+        group: None,
     }
 }
 

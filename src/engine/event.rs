@@ -3,7 +3,7 @@
 //! sentences.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -129,6 +129,9 @@ pub enum Event {
         at: SystemTime,
         /// The bytes, shared (cheap to clone for the recorder).
         bytes: Arc<[u8]>,
+        /// UDP Rx: the multicast group the datagram was addressed to, where the OS says
+        /// (Linux, by IP_PKTINFO); None for unicast, Tx, TCP, and elsewhere.
+        group: Option<IpAddr>,
     },
     /// A TCP connection ended (client or server side).
     Closed {

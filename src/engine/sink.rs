@@ -360,6 +360,7 @@ mod tests {
             dir: Direction::Rx,
             at: SystemTime::now(),
             bytes: Arc::from(vec![0u8; len]),
+            group: None,
         }
     }
 

@@ -453,6 +453,7 @@ impl<W: Write> PcapngLog<W> {
                 peer,
                 dir,
                 bytes,
+                group,
             } => {
                 let from_local = dir == Direction::Tx;
                 match conn {
@@ -474,7 +475,11 @@ impl<W: Write> PcapngLog<W> {
                         Ok(())
                     }
                     None => {
-                        let local = self.local_for(session, peer);
+                        let mut local = self.local_for(session, peer);
+                        // A datagram sent to a group shows the group as its destination.
+                        if let Some(group) = group {
+                            local.set_ip(group);
+                        }
                         let (src, dst) = if from_local {
                             (local, peer)
                         } else {
@@ -570,6 +575,39 @@ mod tests {
         let mut sum = sum_words(0, &[10, 0, 0, 1, 10, 0, 0, 2]);
         sum += 6 + seg.len() as u64;
         assert_eq!(fold(sum_words(sum, &seg)), 0);
+    }
+
+    /// A datagram addressed to a multicast group goes to the group in the capture, a
+    /// unicast one to the session's local address.
+    #[test]
+    fn group_datagrams_go_to_the_group() {
+        let local: SocketAddr = "0.0.0.0:5000".parse().unwrap();
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let mut log = PcapngLog::new(Vec::new(), &[(1, local)]).unwrap();
+        let at = SystemTime::UNIX_EPOCH;
+        for (bytes, group) in [
+            (&b"to the group"[..], Some(IpAddr::from([239, 1, 2, 3]))),
+            (&b"unicast"[..], None),
+        ] {
+            let entry = Entry::Data {
+                at,
+                session: 1,
+                conn: None,
+                peer,
+                dir: Direction::Rx,
+                bytes,
+                group,
+            };
+            log.entry(&entry).unwrap();
+        }
+        let out = log.into_inner();
+        let has = |needle: &[u8]| out.windows(needle.len()).any(|w| w == needle);
+        // IPv4 source then destination, as the header holds them.
+        assert!(has(&[127, 0, 0, 1, 239, 1, 2, 3]), "no packet to the group");
+        assert!(
+            has(&[127, 0, 0, 1, 0, 0, 0, 0]),
+            "no unicast packet to the local side"
+        );
     }
 
     /// The file header is an SHB followed by an IDB, each with matching lengths.

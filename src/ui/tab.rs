@@ -470,6 +470,7 @@ impl SessionTab {
                 dir,
                 at,
                 bytes,
+                group,
             } => {
                 // UDP peers are listed up to a bound: a flood from random source ports
                 // must not grow the list (and every frame's work) without end.
@@ -490,7 +491,10 @@ impl SessionTab {
                 if current && conn.is_none() && dir == crate::engine::Direction::Rx {
                     self.last_sender = Some(peer);
                 }
-                self.store.push_data(session, conn, peer, dir, at, bytes);
+                match group {
+                    Some(group) => self.store.push_group_data(session, peer, at, bytes, group),
+                    None => self.store.push_data(session, conn, peer, dir, at, bytes),
+                }
             }
             Event::Closed {
                 session,

@@ -298,6 +298,7 @@ impl Conn {
             dir: Direction::Tx,
             at: SystemTime::now(),
             bytes,
+            group: None,
         });
     }
 
@@ -353,6 +354,7 @@ impl Conn {
             dir: Direction::Rx,
             at: SystemTime::now(),
             bytes: bytes.clone(),
+            group: None,
         });
         bytes
     }

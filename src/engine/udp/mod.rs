@@ -567,6 +567,7 @@ impl UdpState {
                         dir: Direction::Tx,
                         at: SystemTime::now(),
                         bytes,
+                        group: None,
                     });
                 }
                 Err(e) => core.error(map_io(&e, peer, "sending to", Duration::ZERO)),

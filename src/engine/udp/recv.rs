@@ -19,14 +19,16 @@ use super::sys::kernel_drops;
 use super::{DROP_REPORT_EVERY, READ_TIMEOUT, RECV_BUF, UdpState};
 
 impl UdpState {
-    /// One received datagram: counted, queued for the view, answered by the responder.
-    /// False when the view's queue was full (the datagram is counted as dropped).
+    /// One received datagram (addressed to `group`, when the OS said so): counted,
+    /// queued for the view, answered by the responder. False when the view's queue was
+    /// full (the datagram is counted as dropped).
     pub(super) fn received(
         self: &Arc<Self>,
         n: usize,
         peer: SocketAddr,
         local: SocketAddr,
         buf: &[u8],
+        group: Option<IpAddr>,
     ) -> bool {
         let core = &self.core;
         core.counters.add_rx(n);
@@ -46,6 +48,7 @@ impl UdpState {
                 dir: Direction::Rx,
                 at: SystemTime::now(),
                 bytes: Arc::from(&buf[..n]),
+                group,
             },
         );
         // The device expects its answer even if the view could not keep up.
@@ -66,7 +69,7 @@ impl UdpState {
         while !self.core.stopping() {
             match socket.recv_from(&mut buf) {
                 Ok((n, peer)) => {
-                    self.received(n, peer, *local, &buf);
+                    self.received(n, peer, *local, &buf, None);
                 }
                 Err(e) if nothing_to_report(&e) => {}
                 Err(e) => {
@@ -126,10 +129,11 @@ impl UdpState {
                     if let Some(k) = kernel {
                         self.kernel_dropped.store(u64::from(k), Ordering::Relaxed);
                     }
-                    if let Some(ip) = destination.filter(IpAddr::is_multicast) {
+                    let group = destination.filter(IpAddr::is_multicast);
+                    if let Some(ip) = group {
                         self.count_group(ip);
                     }
-                    if !self.received(n, peer, local, &buf) {
+                    if !self.received(n, peer, local, &buf, group) {
                         continue;
                     }
                 }

@@ -94,8 +94,11 @@ impl CsvLog {
             peer,
             dir,
             bytes,
+            group,
         } = entry
         {
+            // The event column names the group a datagram was addressed to.
+            let to = group.map(|g| format!("to group {g}"));
             return self.row(
                 *at,
                 *session,
@@ -103,7 +106,7 @@ impl CsvLog {
                 Some(*peer),
                 dir_tag(*dir),
                 Some(bytes),
-                "",
+                to.as_deref().unwrap_or(""),
             );
         }
         match entry.event_line() {

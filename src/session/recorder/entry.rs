@@ -2,7 +2,7 @@
 //! recording) or a store record (saving the view).
 
 use std::borrow::Cow;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::SystemTime;
 
 use crate::engine::{CloseReason, ConnId, Direction, Event, SessionId};
@@ -43,6 +43,8 @@ pub(crate) enum Entry<'a> {
         peer: SocketAddr,
         dir: Direction,
         bytes: &'a [u8],
+        /// UDP Rx: the multicast group the datagram was addressed to (where known).
+        group: Option<IpAddr>,
     },
     /// A TCP connection ended.
     Close {
@@ -185,6 +187,7 @@ impl Entry<'_> {
                 peer,
                 dir,
                 bytes,
+                group,
                 ..
             } => Entry::Data {
                 at,
@@ -193,6 +196,7 @@ impl Entry<'_> {
                 peer: *peer,
                 dir: *dir,
                 bytes,
+                group: *group,
             },
             Event::Closed {
                 conn,
@@ -241,6 +245,7 @@ impl Entry<'_> {
                     Direction::Tx
                 },
                 bytes: &record.bytes,
+                group: record.group.as_deref().copied(),
             },
             RecordKind::Info => Entry::Note {
                 at: record.at,

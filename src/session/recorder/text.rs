@@ -2,8 +2,9 @@
 //! as spaced hex or as `hexdump -C` rows.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::SystemTime;
 
 use crate::codec::hex::{format_spaced, hexdump_at, push_byte_escape};
@@ -133,9 +134,10 @@ impl TextLog {
             peer,
             dir,
             bytes,
+            group,
         } = entry
         {
-            return self.data(*at, *session, *conn, *peer, *dir, bytes);
+            return self.data(*at, *session, *conn, *peer, *dir, bytes, *group);
         }
         if let Entry::Close {
             at, session, conn, ..
@@ -188,6 +190,7 @@ impl TextLog {
         self.out.write_all(self.line.as_bytes())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn data(
         &mut self,
         at: SystemTime,
@@ -196,6 +199,7 @@ impl TextLog {
         peer: SocketAddr,
         dir: Direction,
         bytes: &[u8],
+        group: Option<IpAddr>,
     ) -> io::Result<()> {
         self.line.clear();
         let tag = dir_tag(dir);
@@ -209,6 +213,10 @@ impl TextLog {
             true,
             Some(bytes.len()),
         );
+        if let Some(group) = group {
+            // The payload still follows the first " | ".
+            let _ = write!(self.line, " to group {group}");
+        }
         match self.style {
             TextStyle::Text => {
                 self.line.push_str(" | ");

@@ -15,7 +15,7 @@
 
 use std::collections::VecDeque;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -315,6 +315,23 @@ impl Store {
         self.frame_buf = frames;
     }
 
+    /// [`Store::push_data`] for a UDP datagram the OS says was addressed to `group`: the
+    /// record says so (when the view took it).
+    pub fn push_group_data(
+        &mut self,
+        session: SessionId,
+        peer: SocketAddr,
+        at: SystemTime,
+        bytes: Arc<[u8]>,
+        group: IpAddr,
+    ) {
+        let seq = self.next_seq;
+        self.push_data(session, None, peer, Direction::Rx, at, bytes);
+        if let Some(record) = self.records.back_mut().filter(|r| r.seq == seq) {
+            record.group = Some(Box::new(group));
+        }
+    }
+
     /// Adds a line of information (joined, closed, error) to the view.
     pub fn push_info(
         &mut self,
@@ -342,6 +359,7 @@ impl Store {
             oversize: false,
             frame: false,
             crc: None,
+            group: None,
         };
         self.insert(record);
     }
@@ -383,6 +401,7 @@ impl Store {
                         oversize: false,
                         frame: false,
                         crc: None,
+                        group: None,
                     };
                     self.insert(record);
                 }
@@ -484,6 +503,7 @@ impl Store {
             oversize,
             frame,
             crc,
+            group: None,
         };
         self.insert(record);
     }

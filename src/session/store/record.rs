@@ -2,7 +2,7 @@
 //! what it takes to make its text in the store's encoding, and, for received frames, the
 //! checksum verdict.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -43,6 +43,9 @@ pub struct Record {
     pub conn: Option<ConnId>,
     /// The remote address, when known.
     pub peer: Option<SocketAddr>,
+    /// UDP Rx: the multicast group the datagram was addressed to, where the OS says
+    /// (boxed: most records have none, and a record's size counts against the cap).
+    pub group: Option<Box<IpAddr>>,
     /// Received, sent or information.
     pub kind: RecordKind,
     /// The exact bytes.
