@@ -1525,6 +1525,12 @@ fn multicast_group_joined_and_left_from_advanced() {
             .iter()
             .any(|r| r.kind == RecordKind::Rx && &*r.bytes == b"for the group")
     });
+    // The row names the group the datagram was addressed to.
+    h.run_steps(1);
+    assert!(
+        h.query_by_label_contains("→ 239.255.78.2[13]for the group")
+            .is_some()
+    );
     let deadline = Instant::now() + WAIT;
     while h
         .query_by_label_contains("1 datagrams for this group")

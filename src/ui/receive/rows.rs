@@ -39,6 +39,10 @@ pub(super) fn row_job(
     if let Some(peer) = record.peer {
         job.append(&peer.to_string(), 8.0, fmt(Color32::GRAY));
     }
+    // A datagram addressed to a multicast group names it (where the OS says).
+    if let Some(group) = &record.group {
+        job.append(&format!("→ {group}"), 4.0, fmt(INFO_COLOR));
+    }
     if record.kind == RecordKind::Info {
         job.append(
             record.stored_text().unwrap_or_default(),
