@@ -193,7 +193,9 @@ pub fn udp_rcvbuf_errors() -> Option<u64> {
     None
 }
 
-/// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID).
+/// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID; zero where there is
+/// no such clock, and the CPU columns then read 0).
+#[cfg(unix)]
 pub fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -207,7 +209,14 @@ pub fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// CPU time (user + system) of the whole process so far.
+/// See the Unix version: not measured here.
+#[cfg(not(unix))]
+pub fn thread_cpu() -> Duration {
+    Duration::ZERO
+}
+
+/// CPU time (user + system) of the whole process so far (zero where not measured).
+#[cfg(unix)]
 pub fn process_cpu() -> Duration {
     // SAFETY: getrusage fills the rusage struct we pass; all-zero is a valid start value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -219,7 +228,15 @@ pub fn process_cpu() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
-/// Raises the soft RLIMIT_NOFILE to the hard limit; returns (soft, hard) after.
+/// See the Unix version: not measured here.
+#[cfg(not(unix))]
+pub fn process_cpu() -> Duration {
+    Duration::ZERO
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit; returns (soft, hard) after ((0, 0)
+/// where there is no such limit).
+#[cfg(unix)]
 pub fn raise_nofile() -> (u64, u64) {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -235,6 +252,12 @@ pub fn raise_nofile() -> (u64, u64) {
         let _ = libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
     }
     (lim.rlim_cur, lim.rlim_max)
+}
+
+/// See the Unix version: no descriptor limit to raise.
+#[cfg(not(unix))]
+pub fn raise_nofile() -> (u64, u64) {
+    (0, 0)
 }
 
 /// Megabytes (10^6) per second.
