@@ -1213,7 +1213,7 @@ fn write_records_saves_the_store() {
 #[cfg(target_os = "linux")]
 #[test]
 fn group_datagrams_are_marked_in_text_and_csv() {
-    use sockscope::engine::{GroupSpec, MulticastOptions};
+    use sockscope::engine::{GroupSpec, MulticastOptions, Notice};
     let dir = TempDir::new("groups");
     let (engine, rx, _) = engine(1024);
     let mut recorders = Vec::new();
@@ -1237,7 +1237,15 @@ fn group_datagrams_are_marked_in_text_and_csv() {
         }))
         .unwrap();
     let port = udp.local_addr().unwrap().port();
-    wait_for(&rx, WAIT, |e| matches!(e, Event::Notice { .. }));
+    wait_for(&rx, WAIT, |e| {
+        matches!(
+            e,
+            Event::Notice {
+                notice: Notice::GroupJoined { .. },
+                ..
+            }
+        )
+    });
     let sender = crate::util::loopback_multicast_sender();
     for (to, bytes) in [
         (
