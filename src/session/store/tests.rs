@@ -1,0 +1,210 @@
+//! Unit tests of the store: caps, eviction, pinning, the queue reserve, closes.
+
+use super::*;
+
+pub(super) fn peer() -> SocketAddr {
+    "127.0.0.1:5000".parse().unwrap()
+}
+
+pub(super) fn push(store: &mut Store, conn: Option<ConnId>, bytes: &[u8]) {
+    store.push_data(
+        1,
+        conn,
+        peer(),
+        Direction::Rx,
+        SystemTime::now(),
+        Arc::from(bytes),
+    );
+}
+
+fn gbk(text: &str) -> Vec<u8> {
+    crate::codec::text::encode(TextEncoding::Gbk, text).unwrap()
+}
+
+/// The room kept for data on its way (the engine's queue for the window) comes off
+/// the byte cap, at most half of it, so what is held and what is coming stay within
+/// the cap; a larger cap gives the room back.
+#[test]
+fn reserve_keeps_room_for_the_queue() {
+    let caps = StoreCaps {
+        max_bytes: 1 << 20,
+        max_records: 1_000_000,
+    };
+    let mut store = Store::new(caps, TextEncoding::Utf8);
+    let read = vec![b'x'; 16 << 10];
+    for _ in 0..200 {
+        push(&mut store, Some(1), &read);
+    }
+    assert!(store.held_bytes() > 900 << 10, "{}", store.held_bytes());
+    store.set_reserve(window_queue_bytes(caps.max_bytes));
+    assert_eq!(window_queue_bytes(caps.max_bytes), 1 << 20);
+    // 1 MiB asked, half the cap kept.
+    assert!(store.held_bytes() <= 512 << 10, "{}", store.held_bytes());
+    for _ in 0..200 {
+        push(&mut store, Some(1), &read);
+        assert!(store.held_bytes() + (512 << 10) <= caps.max_bytes);
+    }
+    assert_eq!(window_queue_bytes(64 << 20), 32 << 20);
+    assert_eq!(window_queue_bytes(1 << 30), 32 << 20);
+}
+
+/// The record cap evicts the oldest and keeps the tally; counters still count all.
+#[test]
+fn record_cap_evicts_oldest() {
+    let caps = StoreCaps {
+        max_bytes: usize::MAX,
+        max_records: 10,
+    };
+    let mut store = Store::new(caps, TextEncoding::Utf8);
+    for i in 0..25u8 {
+        push(&mut store, Some(1), &[b'a' + (i % 26); 3]);
+    }
+    assert_eq!(store.len(), 10);
+    assert_eq!(store.evicted_records(), 15);
+    assert_eq!(store.evicted_bytes(), 45);
+    assert_eq!(store.get(0).unwrap().seq, 16);
+    assert_eq!(store.index_of_seq(20), Some(4));
+    assert_eq!(store.index_of_seq(3), None);
+    assert_eq!(store.stats.total.rx_bytes, 75);
+    assert_eq!(store.stats.total.rx_msgs, 25);
+}
+
+/// A character cut off by the connection closing shows as `\xNN` in a record of its
+/// own and counts as a decode error, rather than vanishing.
+#[test]
+fn close_flushes_partial_character() {
+    let mut store = Store::new(StoreCaps::default(), TextEncoding::Gbk);
+    push(&mut store, Some(4), &gbk("你")[..1]);
+    assert_eq!(store.decode_errors(), 0);
+    store.end_conn(1, 4);
+    assert_eq!(store.len(), 2);
+    assert_eq!(store.text(store.get(1).unwrap()), "\\xC4");
+    assert_eq!(store.decode_errors(), 1);
+}
+
+/// Lowering the byte cap after a flood of small records gives back the spare queue
+/// slots instead of evicting everything.
+#[test]
+fn lower_cap_keeps_records() {
+    let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+    for _ in 0..200_000 {
+        push(&mut store, None, b"0123456789abcdef");
+    }
+    let before = store.len();
+    store.set_caps(StoreCaps {
+        max_bytes: 8 * 1024 * 1024,
+        max_records: 1_000_000,
+    });
+    assert!(store.held_bytes() <= 8 * 1024 * 1024);
+    assert!(store.len() > 20_000, "{} of {before} kept", store.len());
+    store.push_info(1, None, None, SystemTime::now(), "still here".into());
+    assert!(store.len() > 20_000);
+}
+
+/// While pinned (paused) the held records survive a flood; what does not fit is
+/// counted as dropped from the view; unpinning lets eviction resume.
+#[test]
+fn pinned_records_survive_a_flood() {
+    let caps = StoreCaps {
+        max_bytes: usize::MAX,
+        max_records: 100,
+    };
+    let mut store = Store::new(caps, TextEncoding::Utf8);
+    for _ in 0..50 {
+        push(&mut store, Some(1), b"old");
+    }
+    store.set_pinned(true);
+    for _ in 0..1000 {
+        push(&mut store, Some(1), b"new");
+    }
+    assert_eq!(store.len(), 100);
+    assert_eq!(
+        store.get(0).unwrap().seq,
+        1,
+        "the paused snapshot is intact"
+    );
+    assert_eq!(store.evicted_records(), 950);
+    assert_eq!(store.stats.total.rx_msgs, 1050, "counters saw everything");
+    assert_eq!(
+        store.index_of_seq(100),
+        Some(99),
+        "sequence numbers stay contiguous"
+    );
+    store.set_pinned(false);
+    push(&mut store, Some(1), b"after");
+    assert_eq!(store.len(), 100);
+    assert_eq!(&*store.get(99).unwrap().bytes, b"after");
+}
+
+/// After 1 GiB has passed through, the store holds no more than its byte cap (by its
+/// own accounting) and has counted every byte.
+#[test]
+fn memory_bounded_after_1_gib() {
+    let caps = StoreCaps::default();
+    let mut store = Store::new(caps, TextEncoding::Utf8);
+    let chunk: Arc<[u8]> = Arc::from(vec![b'x'; 64 * 1024]);
+    let total: u64 = 1 << 30;
+    for _ in 0..total / chunk.len() as u64 {
+        store.push_data(
+            1,
+            Some(1),
+            peer(),
+            Direction::Rx,
+            SystemTime::now(),
+            chunk.clone(),
+        );
+    }
+    assert!(
+        store.held_bytes() <= caps.max_bytes,
+        "{} held",
+        store.held_bytes()
+    );
+    assert_eq!(store.stats.total.rx_bytes, total);
+    let held_payload: u64 = store.iter().map(|r| r.bytes.len() as u64).sum();
+    assert_eq!(held_payload + store.evicted_bytes(), total);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// However a stream is cut into reads, the records' texts joined equal the whole
+    /// stream decoded at once: the text-is-bytes shortcut never loses or adds a
+    /// character, in every ASCII-compatible encoding (GB18030's digit trail bytes too).
+    #[test]
+    fn cut_stream_texts_join_to_whole(
+        chars in proptest::collection::vec(proptest::sample::select(vec![
+            'a', '0', '9', ' ', '\n', '你', '好', '信', '息', '€', 'é', 'ö', '😀', '丂', '乣',
+        ]), 0..40),
+        cuts in proptest::collection::vec(0usize..200, 0..8),
+        which in 0usize..6,
+    ) {
+        let encoding = [
+            TextEncoding::Utf8,
+            TextEncoding::Gbk,
+            TextEncoding::Gb18030,
+            TextEncoding::Big5,
+            TextEncoding::ShiftJis,
+            TextEncoding::EucKr,
+        ][which];
+        let text: String = chars
+            .into_iter()
+            .filter(|c| crate::codec::text::encode(encoding, &c.to_string()).is_ok())
+            .collect();
+        let bytes = crate::codec::text::encode(encoding, &text).unwrap();
+        let mut points: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+        points.push(0);
+        points.push(bytes.len());
+        points.sort_unstable();
+        let mut store = Store::new(StoreCaps::default(), encoding);
+        for pair in points.windows(2) {
+            push(&mut store, Some(9), &bytes[pair[0]..pair[1]]);
+        }
+        let joined: String = store.iter().map(|r| store.text(r)).collect();
+        proptest::prop_assert_eq!(&joined, &text);
+        proptest::prop_assert_eq!(store.decode_errors(), 0);
+    }
+}
