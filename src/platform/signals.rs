@@ -33,11 +33,9 @@ pub const CLOSE_GRACE: Duration = Duration::from_millis(4500);
 /// How often the watcher thread looks at the request count.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
 
-/// Ctrl+C interrupts (SIGINT, CTRL_C_EVENT) received so far (only ever incremented,
-/// from the handlers).
+/// Interrupts (SIGINT, SIGTERM; CTRL_C_EVENT, CTRL_BREAK_EVENT) received so far (only
+/// ever incremented, from the handlers).
 static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
-/// Other interrupts (SIGTERM, CTRL_BREAK_EVENT) received so far.
-static TERMS: AtomicUsize = AtomicUsize::new(0);
 /// Other requests received so far (only ever incremented, from the handlers).
 static OTHERS: AtomicUsize = AtomicUsize::new(0);
 /// Set by [`finished`]; a console-close handler waits for it.
@@ -51,15 +49,6 @@ pub enum Reaction {
     Close,
     /// Exit at once (the second interrupt within [`FORCE_WINDOW`]).
     ExitNow,
-}
-
-/// Which kind of interrupt came.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interrupt {
-    /// Ctrl+C: SIGINT, or CTRL_C_EVENT on Windows.
-    CtrlC,
-    /// SIGTERM, or Ctrl+Break on Windows.
-    Terminate,
 }
 
 /// The reaction to an interrupt at `now` when the previous interrupt that closed came at
@@ -109,11 +98,8 @@ pub fn wait_finished(timeout: Duration) -> bool {
 }
 
 /// Counts one interrupt (called from the handlers: an atomic add only).
-fn interrupt(kind: Interrupt) {
-    match kind {
-        Interrupt::CtrlC => INTERRUPTS.fetch_add(1, Ordering::SeqCst),
-        Interrupt::Terminate => TERMS.fetch_add(1, Ordering::SeqCst),
-    };
+fn interrupt() {
+    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
 }
 
 /// Counts one request that never forces (called from the handlers: an atomic add only).
@@ -125,33 +111,23 @@ fn other_request() {
 #[derive(Debug, Default)]
 struct Seen {
     interrupts: usize,
-    terms: usize,
     others: usize,
-    /// When the last interrupt that closed came, and its kind.
+    /// When the last interrupt that closed came.
     previous: Option<Instant>,
 }
 
 impl Seen {
-    /// What to do now that the counters read `interrupts` (Ctrl+C), `terms` and
-    /// `others`: `None` when nothing new came; a forced exit wins over a close. Ctrl+C
-    /// seen in the same look are taken first (a SIGTERM usually follows a Ctrl+C).
-    fn take(
-        &mut self,
-        interrupts: usize,
-        terms: usize,
-        others: usize,
-        now: Instant,
-    ) -> Option<Reaction> {
+    /// What to do now that the counters read `interrupts` and `others`: `None` when
+    /// nothing new came; a forced exit wins over a close.
+    fn take(&mut self, interrupts: usize, others: usize, now: Instant) -> Option<Reaction> {
         let mut reaction = None;
         if self.others < others {
             self.others = others;
             reaction = Some(Reaction::Close);
         }
-        let new_ctrl_c = interrupts.saturating_sub(self.interrupts);
-        let new_terms = terms.saturating_sub(self.terms);
+        let new = interrupts.saturating_sub(self.interrupts);
         self.interrupts = interrupts;
-        self.terms = terms;
-        for _ in 0..new_ctrl_c + new_terms {
+        for _ in 0..new {
             match react(self.previous, now) {
                 Reaction::Close => {
                     self.previous = Some(now);
@@ -169,9 +145,8 @@ fn watch(close: impl Fn()) {
     loop {
         std::thread::sleep(WATCH_EVERY);
         let interrupts = INTERRUPTS.load(Ordering::SeqCst);
-        let terms = TERMS.load(Ordering::SeqCst);
         let others = OTHERS.load(Ordering::SeqCst);
-        match seen.take(interrupts, terms, others, Instant::now()) {
+        match seen.take(interrupts, others, Instant::now()) {
             Some(Reaction::Close) => close(),
             // Once the logs are finished the process is ending on its own: let it.
             Some(Reaction::ExitNow) if !wait_finished(Duration::ZERO) => {
@@ -184,10 +159,8 @@ fn watch(close: impl Fn()) {
 
 #[cfg(unix)]
 extern "C" fn on_signal(signal: libc::c_int) {
-    if signal == libc::SIGINT {
-        interrupt(Interrupt::CtrlC);
-    } else if signal == libc::SIGTERM {
-        interrupt(Interrupt::Terminate);
+    if signal == libc::SIGINT || signal == libc::SIGTERM {
+        interrupt();
     } else {
         other_request();
     }
@@ -227,12 +200,8 @@ unsafe extern "system" fn on_console_event(event: u32) -> windows_sys::core::BOO
         CTRL_BREAK_EVENT, CTRL_C_EVENT, CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT,
     };
     match event {
-        CTRL_C_EVENT => {
-            interrupt(Interrupt::CtrlC);
-            1
-        }
-        CTRL_BREAK_EVENT => {
-            interrupt(Interrupt::Terminate);
+        CTRL_C_EVENT | CTRL_BREAK_EVENT => {
+            interrupt();
             1
         }
         CTRL_CLOSE_EVENT | CTRL_LOGOFF_EVENT | CTRL_SHUTDOWN_EVENT => {
@@ -289,23 +258,21 @@ mod tests {
     fn only_a_second_interrupt_forces() {
         let t0 = Instant::now();
         let mut seen = Seen::default();
-        assert_eq!(seen.take(0, 0, 0, t0), None);
-        assert_eq!(seen.take(1, 0, 0, t0), Some(Reaction::Close));
+        assert_eq!(seen.take(0, 0, t0), None);
+        assert_eq!(seen.take(1, 0, t0), Some(Reaction::Close));
         let soon = t0 + Duration::from_millis(200);
-        assert_eq!(seen.take(1, 0, 1, soon), Some(Reaction::Close));
-        assert_eq!(seen.take(1, 0, 3, soon), Some(Reaction::Close));
-        assert_eq!(seen.take(1, 0, 3, soon), None);
-        assert_eq!(seen.take(2, 0, 3, soon), Some(Reaction::ExitNow));
+        assert_eq!(seen.take(1, 1, soon), Some(Reaction::Close));
+        assert_eq!(seen.take(1, 3, soon), Some(Reaction::Close));
+        assert_eq!(seen.take(1, 3, soon), None);
+        assert_eq!(seen.take(2, 3, soon), Some(Reaction::ExitNow));
         // Two interrupts seen in one look force: two Ctrl+C, or Ctrl+C then SIGTERM (CI's
-        // smoke test sends both back to back).
+        // smoke test sends both back to back); both kinds count as interrupts.
         let mut seen = Seen::default();
-        assert_eq!(seen.take(2, 0, 0, t0), Some(Reaction::ExitNow));
-        let mut seen = Seen::default();
-        assert_eq!(seen.take(1, 1, 0, t0), Some(Reaction::ExitNow));
+        assert_eq!(seen.take(2, 0, t0), Some(Reaction::ExitNow));
         // After the window, an interrupt closes again.
         let mut seen = Seen::default();
-        assert_eq!(seen.take(1, 0, 0, t0), Some(Reaction::Close));
-        assert_eq!(seen.take(1, 1, 0, t0 + FORCE_WINDOW), Some(Reaction::Close));
+        assert_eq!(seen.take(1, 0, t0), Some(Reaction::Close));
+        assert_eq!(seen.take(2, 0, t0 + FORCE_WINDOW), Some(Reaction::Close));
     }
 
     /// A waiting close handler is released by `finished` and not before (on Windows the
@@ -373,7 +340,6 @@ mod tests {
     fn console_events_are_requests() {
         use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT};
         let before = INTERRUPTS.load(Ordering::SeqCst);
-        let terms_before = TERMS.load(Ordering::SeqCst);
         // SAFETY: the handler is a plain function; calling it directly is what Windows
         // does on its own thread.
         unsafe {
@@ -381,7 +347,7 @@ mod tests {
             assert_eq!(on_console_event(CTRL_BREAK_EVENT), 1);
             assert_eq!(on_console_event(0xFFFF), 0);
         }
-        assert_eq!(INTERRUPTS.load(Ordering::SeqCst), before + 1);
-        assert_eq!(TERMS.load(Ordering::SeqCst), terms_before + 1);
+        // Ctrl+C and Ctrl+Break are one interrupt each; the unknown event is none.
+        assert_eq!(INTERRUPTS.load(Ordering::SeqCst), before + 2);
     }
 }
