@@ -15,7 +15,7 @@ use sockscope::engine::{
 
 use crate::util::{
     WAIT, assert_nothing_after, engine, from_gbk, gbk, next_close, server_on, timing_factor,
-    until_stopped, wait_for, wait_for_all, wait_for_kept,
+    udp_joining, until_stopped, wait_for, wait_for_all, wait_for_kept,
 };
 
 const HELLO: &str = "你好服务端，我是客户端小黑!";
@@ -1341,9 +1341,9 @@ fn client_stop_disconnects() {
 
 mod transports {
     use super::*;
-    use sockscope::engine::{
-        GroupSpec, GroupStatus, Keepalive, MulticastOptions, Notice, Reconnect,
-    };
+    #[cfg(target_os = "linux")]
+    use sockscope::engine::MulticastOptions;
+    use sockscope::engine::{GroupSpec, GroupStatus, Keepalive, Notice, Reconnect};
 
     fn is_notice(e: &Event, session: u64, pred: impl Fn(&Notice) -> bool) -> bool {
         matches!(e, Event::Notice { session: s, notice, .. } if *s == session && pred(notice))
@@ -1362,17 +1362,7 @@ mod transports {
     fn multicast_join_receive_leave_on_loopback() {
         let (engine, rx, _) = engine(1024);
         let group = GroupSpec::parse("239.255.77.1@127.0.0.1").unwrap();
-        let receiver = engine
-            .start(SessionConfig::Udp(UdpConfig {
-                host: "0.0.0.0".into(),
-                port: 0,
-                multicast: MulticastOptions {
-                    join: vec![group.clone()],
-                    ..MulticastOptions::default()
-                },
-                ..Default::default()
-            }))
-            .unwrap();
+        let receiver = engine.start(udp_joining("0.0.0.0", group.clone())).unwrap();
         let port = receiver.local_addr().unwrap().port();
         wait_for(&rx, WAIT, |e| {
             is_notice(
@@ -1528,17 +1518,7 @@ mod transports {
         };
         let (engine, rx, _) = engine(1024);
         let group = GroupSpec::parse(&format!("ff12::7731@{}", lo.name)).unwrap();
-        let receiver = engine
-            .start(SessionConfig::Udp(UdpConfig {
-                host: "::".into(),
-                port: 0,
-                multicast: MulticastOptions {
-                    join: vec![group],
-                    ..MulticastOptions::default()
-                },
-                ..Default::default()
-            }))
-            .unwrap();
+        let receiver = engine.start(udp_joining("::", group)).unwrap();
         let result = wait_for(&rx, WAIT, |e| {
             e.session() == receiver.id()
                 && matches!(
@@ -1659,17 +1639,7 @@ mod transports {
         let (out_of, into) = pair.split_once(',').unwrap();
         let (engine, rx, _) = engine(1024);
         let group = GroupSpec::parse(&format!("ff12::7731@{into}")).unwrap();
-        let receiver = engine
-            .start(SessionConfig::Udp(UdpConfig {
-                host: "::".into(),
-                port: 0,
-                multicast: MulticastOptions {
-                    join: vec![group.clone()],
-                    ..MulticastOptions::default()
-                },
-                ..Default::default()
-            }))
-            .unwrap();
+        let receiver = engine.start(udp_joining("::", group.clone())).unwrap();
         wait_for(&rx, WAIT, |e| {
             is_notice(e, receiver.id(), |n| {
                 matches!(n, Notice::GroupJoined { .. })
@@ -1718,17 +1688,7 @@ mod transports {
     fn source_specific_joins() {
         let (engine, rx, _) = engine(256);
         let v4 = GroupSpec::parse("232.1.2.3+127.0.0.1@127.0.0.1").unwrap();
-        let udp = engine
-            .start(SessionConfig::Udp(UdpConfig {
-                host: "0.0.0.0".into(),
-                port: 0,
-                multicast: MulticastOptions {
-                    join: vec![v4.clone()],
-                    ..MulticastOptions::default()
-                },
-                ..Default::default()
-            }))
-            .unwrap();
+        let udp = engine.start(udp_joining("0.0.0.0", v4.clone())).unwrap();
         let result = wait_for(&rx, WAIT, |e| {
             matches!(
                 e,

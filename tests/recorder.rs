@@ -1213,7 +1213,8 @@ fn write_records_saves_the_store() {
 #[cfg(target_os = "linux")]
 #[test]
 fn group_datagrams_are_marked_in_text_and_csv() {
-    use sockscope::engine::{GroupSpec, MulticastOptions, Notice};
+    use crate::util::udp_joining;
+    use sockscope::engine::{GroupSpec, Notice};
     let dir = TempDir::new("groups");
     let (engine, rx, _) = engine(1024);
     let mut recorders = Vec::new();
@@ -1226,15 +1227,10 @@ fn group_datagrams_are_marked_in_text_and_csv() {
     let (tap, forwarded_stop) = fan_out(senders);
     engine.set_tap(Some(tap));
     let udp = engine
-        .start(SessionConfig::Udp(UdpConfig {
-            host: "0.0.0.0".into(),
-            port: 0,
-            multicast: MulticastOptions {
-                join: vec![GroupSpec::parse("239.255.78.1@127.0.0.1").unwrap()],
-                ..MulticastOptions::default()
-            },
-            ..Default::default()
-        }))
+        .start(udp_joining(
+            "0.0.0.0",
+            GroupSpec::parse("239.255.78.1@127.0.0.1").unwrap(),
+        ))
         .unwrap();
     let port = udp.local_addr().unwrap().port();
     wait_for(&rx, WAIT, |e| {

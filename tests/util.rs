@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sockscope::engine::{
-    CloseReason, ConnId, Engine, Event, EventReceiver, SessionConfig, SessionId, TcpServerConfig,
+    CloseReason, ConnId, Engine, Event, EventReceiver, GroupSpec, MulticastOptions, SessionConfig,
+    SessionId, TcpServerConfig, UdpConfig,
 };
 
 /// Default upper bound for a single wait.
@@ -152,6 +153,19 @@ pub fn server_on(host: &str) -> SessionConfig {
     SessionConfig::TcpServer(TcpServerConfig {
         host: host.into(),
         port: 0,
+        ..Default::default()
+    })
+}
+
+/// A UDP socket on `host` and a free port that joins `group` as soon as it is bound.
+pub fn udp_joining(host: &str, group: GroupSpec) -> SessionConfig {
+    SessionConfig::Udp(UdpConfig {
+        host: host.into(),
+        port: 0,
+        multicast: MulticastOptions {
+            join: vec![group],
+            ..MulticastOptions::default()
+        },
         ..Default::default()
     })
 }
