@@ -5,7 +5,8 @@
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use super::ConnId;
 
@@ -140,6 +141,114 @@ pub enum EngineError {
         /// The group.
         group: IpAddr,
     },
+    /// A TLS certificate or key file could not be used.
+    TlsPem {
+        /// The file.
+        path: PathBuf,
+        /// True for the private key file, false for the certificate file.
+        key: bool,
+        /// What is wrong, in words.
+        cause: String,
+    },
+    /// TLS could not be set up (a key that does not belong to its certificate, a
+    /// self-signed certificate that could not be made, …).
+    TlsSetup {
+        /// What went wrong, in words.
+        cause: String,
+    },
+    /// The TLS server name (SNI) is neither a DNS name nor an IP address.
+    TlsServerName {
+        /// The name as given.
+        name: String,
+    },
+    /// The text is not a SHA-256 fingerprint (64 hex digits).
+    TlsFingerprint {
+        /// What the user typed.
+        input: String,
+    },
+    /// The server's certificate was not issued by a root this system trusts (a
+    /// self-signed or private-CA certificate).
+    TlsUnknownIssuer {
+        /// The server name asked for.
+        server: String,
+    },
+    /// The server presented a CA certificate as its own (`openssl req -x509` makes
+    /// CA:TRUE certificates by default), which TLS verification refuses.
+    TlsCaAsServer {
+        /// The server name asked for.
+        server: String,
+    },
+    /// The server's certificate has expired.
+    TlsExpired {
+        /// The server name asked for.
+        server: String,
+        /// The end of its validity, if known.
+        not_after: Option<SystemTime>,
+        /// The time it was checked at, if known.
+        now: Option<SystemTime>,
+    },
+    /// The server's certificate is not valid yet.
+    TlsNotYetValid {
+        /// The server name asked for.
+        server: String,
+        /// The start of its validity, if known.
+        not_before: Option<SystemTime>,
+        /// The time it was checked at, if known.
+        now: Option<SystemTime>,
+    },
+    /// The server's certificate is not for the name we asked for.
+    TlsNameMismatch {
+        /// The name asked for (SNI).
+        asked: String,
+        /// The names the certificate is for (may be empty when unknown).
+        presented: Vec<String>,
+    },
+    /// The server's certificate is not the one whose fingerprint is pinned.
+    TlsPinMismatch {
+        /// The pinned fingerprint.
+        expected: String,
+        /// The presented certificate's fingerprint.
+        presented: String,
+    },
+    /// Another problem with the server's certificate (bad signature, revoked, …).
+    TlsBadCertificate {
+        /// The server name asked for.
+        server: String,
+        /// The verifier's reason.
+        cause: String,
+    },
+    /// The two sides have no TLS version in common.
+    TlsProtocolMismatch {
+        /// The versions this side accepts, in words ("TLS 1.3 only").
+        ours: String,
+    },
+    /// The two sides have no ALPN protocol in common.
+    TlsNoAlpn {
+        /// The protocols this side offered or accepts.
+        ours: Vec<String>,
+    },
+    /// The peer ended the handshake with a TLS alert.
+    TlsAlert {
+        /// The alert's name (`UnknownCA`, `BadCertificate`, `HandshakeFailure`, …).
+        alert: String,
+    },
+    /// The peer does not speak TLS (it answered with something else, e.g. plaintext).
+    TlsNotTls {
+        /// The first bytes it sent (up to 16; empty if it sent none).
+        first_bytes: Vec<u8>,
+    },
+    /// The peer closed the connection during the TLS handshake.
+    TlsClosed,
+    /// The TLS handshake did not finish in time (the peer went silent).
+    TlsTimeout {
+        /// The handshake timeout.
+        after: Duration,
+    },
+    /// Any other TLS handshake failure, in rustls's words.
+    TlsHandshake {
+        /// What went wrong.
+        cause: String,
+    },
     /// A worker thread panicked (a bug); the panic was caught and the process lives.
     WorkerPanic {
         /// The worker's thread name.
@@ -268,6 +377,124 @@ impl fmt::Display for EngineError {
                 f,
                 "source-specific join of {group}: not supported on this OS for this IP version"
             ),
+            EngineError::TlsPem { path, key, cause } => write!(
+                f,
+                "cannot use the TLS {} file {}: {cause}",
+                if *key { "private key" } else { "certificate" },
+                path.display()
+            ),
+            EngineError::TlsSetup { cause } => write!(f, "cannot set up TLS: {cause}"),
+            EngineError::TlsServerName { name } => write!(
+                f,
+                "{name:?} cannot be a TLS server name (SNI): give a DNS name or an IP address"
+            ),
+            EngineError::TlsFingerprint { input } => write!(
+                f,
+                "{input:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)"
+            ),
+            EngineError::TlsUnknownIssuer { server } => write!(
+                f,
+                "the certificate of {server} is not trusted: its issuer is not among this system's trusted roots (a self-signed or private-CA certificate); pin its fingerprint or turn on \"Accept any certificate\" to go on"
+            ),
+            EngineError::TlsCaAsServer { server } => write!(
+                f,
+                "the certificate of {server} is not trusted: it is a CA certificate (CA:TRUE, as `openssl req -x509` makes by default) used as a server's own certificate; pin its fingerprint, turn on \"Accept any certificate\", or make it with -addext basicConstraints=critical,CA:FALSE"
+            ),
+            EngineError::TlsExpired {
+                server,
+                not_after,
+                now,
+            } => {
+                write!(f, "the certificate of {server} has expired")?;
+                if let Some(t) = not_after {
+                    write!(f, ": valid until {}", super::tls::utc_text(*t))?;
+                }
+                if let Some(t) = now {
+                    write!(f, ", checked at {}", super::tls::utc_text(*t))?;
+                }
+                Ok(())
+            }
+            EngineError::TlsNotYetValid {
+                server,
+                not_before,
+                now,
+            } => {
+                write!(f, "the certificate of {server} is not valid yet")?;
+                if let Some(t) = not_before {
+                    write!(f, ": valid from {}", super::tls::utc_text(*t))?;
+                }
+                if let Some(t) = now {
+                    write!(
+                        f,
+                        ", checked at {} (is a clock wrong?)",
+                        super::tls::utc_text(*t)
+                    )?;
+                }
+                Ok(())
+            }
+            EngineError::TlsNameMismatch { asked, presented } => {
+                write!(f, "the server's certificate is not for {asked:?}")?;
+                if !presented.is_empty() {
+                    write!(f, ": it is for {}", presented.join(", "))?;
+                }
+                write!(f, " (set the server name (SNI) to one of its names)")
+            }
+            EngineError::TlsPinMismatch {
+                expected,
+                presented,
+            } => write!(
+                f,
+                "the server's certificate is not the pinned one: its SHA-256 fingerprint is {presented}, the pinned one is {expected}"
+            ),
+            EngineError::TlsBadCertificate { server, cause } => {
+                write!(f, "the certificate of {server} was rejected: {cause}")
+            }
+            EngineError::TlsProtocolMismatch { ours } => write!(
+                f,
+                "TLS version mismatch: the peer accepts none of the versions we offer ({ours})"
+            ),
+            EngineError::TlsNoAlpn { ours } => {
+                if ours.is_empty() {
+                    write!(
+                        f,
+                        "no common application protocol (ALPN): the peer requires one and we offer none"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "no common application protocol (ALPN): the peer accepts none of {}",
+                        ours.join(", ")
+                    )
+                }
+            }
+            EngineError::TlsAlert { alert } => {
+                write!(f, "the peer ended the TLS handshake with alert {alert}")?;
+                match super::tls::alert_meaning(alert) {
+                    Some(meaning) => write!(f, ": {meaning}"),
+                    None => Ok(()),
+                }
+            }
+            EngineError::TlsNotTls { first_bytes } => {
+                if first_bytes.is_empty() {
+                    write!(f, "the peer does not speak TLS")
+                } else {
+                    write!(
+                        f,
+                        "the peer does not speak TLS: it sent \"{}\" (plaintext?)",
+                        super::tls::shown_bytes(first_bytes)
+                    )
+                }
+            }
+            EngineError::TlsClosed => write!(
+                f,
+                "the peer closed the connection during the TLS handshake (it may not speak TLS, or it refused our settings)"
+            ),
+            EngineError::TlsTimeout { after } => write!(
+                f,
+                "the TLS handshake did not finish within {} s (the peer is silent: is it a TLS port?)",
+                after.as_secs_f32()
+            ),
+            EngineError::TlsHandshake { cause } => write!(f, "TLS handshake failed: {cause}"),
             EngineError::WorkerPanic { worker, message } => write!(
                 f,
                 "internal error: worker {worker:?} panicked: {message} (the app keeps running)"

@@ -30,7 +30,8 @@
 //!   at accept and refusals summarised once per second, capped auto-reply timers.
 //!
 //! Imports: std and socket2 (plus `windows-sys` for the one Windows-only socket option,
-//! see `bind`).
+//! see `bind`), and for [`tls`] rustls (ring provider), rcgen, rustls-native-certs,
+//! x509-cert and ring.
 
 mod address;
 mod bind;
@@ -48,6 +49,7 @@ mod responder;
 mod sink;
 mod tcp_client;
 mod tcp_server;
+pub mod tls;
 mod udp;
 
 use std::sync::atomic::{AtomicU64, Ordering};

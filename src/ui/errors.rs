@@ -2,6 +2,7 @@
 //! `Display`); the window says the same things in 简体中文 when that is the language.
 
 use crate::automation::{AutomationError, ImportError, RuleError, StopReason, TemplateError};
+use crate::engine::tls::{shown_bytes, utc_text};
 use crate::engine::{CloseReason, EngineError, Notice};
 use crate::session::recorder::RecorderError;
 
@@ -80,10 +81,129 @@ pub fn error_text(lang: Lang, error: &EngineError) -> String {
         EngineError::SourceSpecificUnsupported { group } => {
             format!("指定源加入 {group}：此操作系统不支持该 IP 版本的指定源组播")
         }
+        EngineError::TlsPem { path, key, cause } => format!(
+            "无法使用 TLS {}文件 {}：{cause}",
+            if *key { "私钥" } else { "证书" },
+            path.display()
+        ),
+        EngineError::TlsSetup { cause } => format!("无法建立 TLS 设置：{cause}"),
+        EngineError::TlsServerName { name } => {
+            format!("{name:?} 不能作为 TLS 服务器名（SNI）：请填写域名或 IP 地址")
+        }
+        EngineError::TlsFingerprint { input } => {
+            format!("{input:?} 不是 SHA-256 指纹（64 个十六进制数字，可带冒号）")
+        }
+        EngineError::TlsUnknownIssuer { server } => format!(
+            "{server} 的证书不受信任：其签发者不在本机信任的根证书中（自签名或私有 CA 证书）；可固定其指纹，或打开“接受任何证书”继续"
+        ),
+        EngineError::TlsCaAsServer { server } => format!(
+            "{server} 的证书不受信任：它是 CA 证书（CA:TRUE，`openssl req -x509` 默认如此），却被用作服务器证书；可固定其指纹、打开“接受任何证书”，或用 -addext basicConstraints=critical,CA:FALSE 重新生成"
+        ),
+        EngineError::TlsExpired {
+            server,
+            not_after,
+            now,
+        } => {
+            let mut s = format!("{server} 的证书已过期");
+            if let Some(t) = not_after {
+                s.push_str(&format!("：有效期至 {}", utc_text(*t)));
+            }
+            if let Some(t) = now {
+                s.push_str(&format!("，检查时间 {}", utc_text(*t)));
+            }
+            s
+        }
+        EngineError::TlsNotYetValid {
+            server,
+            not_before,
+            now,
+        } => {
+            let mut s = format!("{server} 的证书尚未生效");
+            if let Some(t) = not_before {
+                s.push_str(&format!("：生效时间 {}", utc_text(*t)));
+            }
+            if let Some(t) = now {
+                s.push_str(&format!("，检查时间 {}（时钟是否有误？）", utc_text(*t)));
+            }
+            s
+        }
+        EngineError::TlsNameMismatch { asked, presented } => {
+            let mut s = format!("服务器证书不适用于 {asked:?}");
+            if !presented.is_empty() {
+                s.push_str(&format!("：它适用于 {}", presented.join("、")));
+            }
+            s.push_str("（请把服务器名 SNI 设为其中之一）");
+            s
+        }
+        EngineError::TlsPinMismatch {
+            expected,
+            presented,
+        } => format!(
+            "服务器证书不是固定的那一张：其 SHA-256 指纹为 {presented}，固定的指纹为 {expected}"
+        ),
+        EngineError::TlsBadCertificate { server, cause } => {
+            format!("{server} 的证书被拒绝：{cause}")
+        }
+        EngineError::TlsProtocolMismatch { ours } => {
+            format!("TLS 版本不匹配：对端不接受我方提供的任何版本（{ours}）")
+        }
+        EngineError::TlsNoAlpn { ours } => {
+            if ours.is_empty() {
+                "没有共同的应用层协议（ALPN）：对端要求 ALPN，而我方未提供".to_string()
+            } else {
+                format!(
+                    "没有共同的应用层协议（ALPN）：对端不接受 {} 中的任何一个",
+                    ours.join(", ")
+                )
+            }
+        }
+        EngineError::TlsAlert { alert } => match alert_meaning_zh(alert) {
+            Some(meaning) => format!("对端以告警 {alert} 结束了 TLS 握手：{meaning}"),
+            None => format!("对端以告警 {alert} 结束了 TLS 握手"),
+        },
+        EngineError::TlsNotTls { first_bytes } => {
+            if first_bytes.is_empty() {
+                "对端不使用 TLS".to_string()
+            } else {
+                format!(
+                    "对端不使用 TLS：它发来 \"{}\"（明文？）",
+                    shown_bytes(first_bytes)
+                )
+            }
+        }
+        EngineError::TlsClosed => {
+            "对端在 TLS 握手期间关闭了连接（它可能不使用 TLS，或拒绝了我方的设置）".to_string()
+        }
+        EngineError::TlsTimeout { after } => format!(
+            "TLS 握手未在 {} 秒内完成（对端没有应答：这是 TLS 端口吗？）",
+            after.as_secs_f32()
+        ),
+        EngineError::TlsHandshake { cause } => format!("TLS 握手失败：{cause}"),
         EngineError::WorkerPanic { worker, message } => {
             format!("工作线程 {worker} 出现内部错误（已捕获）：{message}")
         }
     }
+}
+
+/// What a TLS alert from the peer means, in Chinese (the twin of
+/// [`crate::engine::tls::alert_meaning`]).
+fn alert_meaning_zh(alert: &str) -> Option<&'static str> {
+    Some(match alert {
+        "UnknownCA" => "它不信任我方证书的签发者",
+        "BadCertificate" => "它拒绝了我方证书（名称不符，或不信任）",
+        "CertificateExpired" => "它认为我方证书已过期",
+        "CertificateUnknown" | "UnsupportedCertificate" => "它拒绝了我方证书",
+        "HandshakeFailure" => "没有共同的加密套件或密钥交换算法",
+        "ProtocolVersion" => "没有共同的 TLS 版本",
+        "NoApplicationProtocol" => "没有共同的 ALPN 协议",
+        "DecryptError" | "BadRecordMac" => "密码学校验失败",
+        "UnrecognisedName" => "它不提供我方请求的服务器名（SNI）",
+        "CertificateRequired" => "它要求客户端证书",
+        "InternalError" => "它内部出错",
+        "AccessDenied" => "它拒绝访问",
+        "IllegalParameter" | "DecodeError" => "它无法理解我方的握手消息",
+        _ => return None,
+    })
 }
 
 /// A session status line ([`Notice`]) in the UI language.
@@ -336,5 +456,58 @@ mod tests {
             close_reason_text(Lang::Zh, &CloseReason::Kicked),
             "已被踢出"
         );
+    }
+
+    /// TLS failures read in Chinese with their facts (names, dates, bytes, alerts).
+    #[test]
+    fn tls_failures_in_chinese() {
+        use std::time::{Duration, SystemTime};
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_577_836_800);
+        let cases = [
+            (
+                EngineError::TlsUnknownIssuer {
+                    server: "localhost".into(),
+                },
+                "localhost 的证书不受信任",
+            ),
+            (
+                EngineError::TlsExpired {
+                    server: "localhost".into(),
+                    not_after: Some(t),
+                    now: None,
+                },
+                "已过期：有效期至 2020-01-01 00:00:00 UTC",
+            ),
+            (
+                EngineError::TlsNameMismatch {
+                    asked: "wrong.example".into(),
+                    presented: vec!["localhost".into()],
+                },
+                "不适用于 \"wrong.example\"：它适用于 localhost",
+            ),
+            (
+                EngineError::TlsProtocolMismatch {
+                    ours: "TLS 1.3 only".into(),
+                },
+                "TLS 版本不匹配",
+            ),
+            (
+                EngineError::TlsAlert {
+                    alert: "UnknownCA".into(),
+                },
+                "它不信任我方证书的签发者",
+            ),
+            (
+                EngineError::TlsNotTls {
+                    first_bytes: b"hello\n".to_vec(),
+                },
+                "对端不使用 TLS：它发来 \"hello\\n\"",
+            ),
+        ];
+        for (error, words) in cases {
+            let zh = error_text(Lang::Zh, &error);
+            assert!(zh.contains(words), "{zh}");
+            assert_ne!(zh, error.to_string());
+        }
     }
 }
