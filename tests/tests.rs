@@ -6,5 +6,6 @@ mod engine;
 mod faults;
 mod headless;
 mod recorder;
+mod tls;
 mod ui;
 mod util;

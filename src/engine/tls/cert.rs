@@ -216,3 +216,78 @@ pub fn self_signed_der(
     let (cert, key) = self_signed(names, Some((not_before, not_after)))?;
     Ok((cert.to_vec(), key.secret_der().to_vec()))
 }
+
+/// The certificates (DER) of a PEM file, e.g. a private CA to trust
+/// ([`super::TlsClientOptions::extra_roots`]).
+pub fn load_pem_certs(path: &Path) -> Result<Vec<Vec<u8>>, EngineError> {
+    let error = |cause: String| EngineError::TlsPem {
+        path: path.to_path_buf(),
+        key: false,
+        cause,
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| error(pem_cause(&e)))?
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| error(pem_cause(&e)))?;
+    if certs.is_empty() {
+        return Err(error("no CERTIFICATE section in the file".into()));
+    }
+    Ok(certs)
+}
+
+/// A CA certificate and a leaf it signed, all DER ([`ca_signed_der`]).
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct CaSigned {
+    /// The CA's certificate.
+    pub ca: Vec<u8>,
+    /// The leaf certificate.
+    pub leaf: Vec<u8>,
+    /// The leaf's PKCS#8 private key.
+    pub key: Vec<u8>,
+}
+
+/// For tests and tools: a CA (valid from yesterday for ten years) and a leaf it signed
+/// for `names`, valid from `not_before` to `not_after`.
+#[doc(hidden)]
+pub fn ca_signed_der(
+    names: &[String],
+    not_before: SystemTime,
+    not_after: SystemTime,
+) -> Result<CaSigned, EngineError> {
+    let setup = |what: &str, e: rcgen::Error| EngineError::TlsSetup {
+        cause: format!("{what}: {e}"),
+    };
+    let now = SystemTime::now();
+    let mut ca =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| setup("making a CA", e))?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, "Sockscope Test CA");
+    ca.distinguished_name = dn;
+    ca.not_before = (now - Duration::from_secs(24 * 3600)).into();
+    ca.not_after = (now + Duration::from_secs(10 * 365 * 24 * 3600)).into();
+    let ca_key = rcgen::KeyPair::generate().map_err(|e| setup("making a key", e))?;
+    let issuer =
+        rcgen::CertifiedIssuer::self_signed(ca, ca_key).map_err(|e| setup("signing the CA", e))?;
+    let mut leaf =
+        rcgen::CertificateParams::new(names.to_vec()).map_err(|e| setup("making a leaf", e))?;
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(
+        rcgen::DnType::CommonName,
+        names.first().cloned().unwrap_or_default(),
+    );
+    leaf.distinguished_name = dn;
+    leaf.not_before = not_before.into();
+    leaf.not_after = not_after.into();
+    let leaf_key = rcgen::KeyPair::generate().map_err(|e| setup("making a key", e))?;
+    let cert = leaf
+        .signed_by(&leaf_key, &issuer)
+        .map_err(|e| setup("signing the leaf", e))?;
+    Ok(CaSigned {
+        ca: issuer.der().to_vec(),
+        leaf: cert.der().to_vec(),
+        key: leaf_key.serialize_der(),
+    })
+}

@@ -67,6 +67,11 @@ impl TlsClient {
             let found = rustls_native_certs::load_native_certs();
             root_errors = found.errors.iter().map(|e| e.to_string()).collect();
             roots.add_parsable_certificates(found.certs);
+            for der in &options.extra_roots {
+                roots
+                    .add(CertificateDer::from(der.clone()))
+                    .map_err(|e| setup_error("adding a trusted certificate", e))?;
+            }
         }
         Ok(TlsClient {
             options: options.clone(),
@@ -80,7 +85,8 @@ impl TlsClient {
         &self.options
     }
 
-    /// How many trusted roots the system store gave (0 when a fingerprint is pinned).
+    /// How many trusted roots there are: the system's and the extra ones (0 when a
+    /// fingerprint is pinned).
     pub fn root_count(&self) -> usize {
         self.roots.len()
     }

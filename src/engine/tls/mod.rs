@@ -63,7 +63,10 @@ mod tests;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-pub use self::cert::{fingerprint_hex, parse_fingerprint, self_signed_der, sha256, utc_text};
+pub use self::cert::{
+    CaSigned, ca_signed_der, fingerprint_hex, load_pem_certs, parse_fingerprint, self_signed_der,
+    sha256, utc_text,
+};
 pub use self::classify::alert_meaning;
 pub use self::config::{TlsClient, TlsServer};
 pub use self::session::{PENDING_CAP, POLL_INTERVAL, TlsSession};
@@ -109,6 +112,9 @@ pub struct TlsClientOptions {
     pub pinned_sha256: Option<[u8; 32]>,
     /// The TLS versions offered.
     pub versions: TlsVersions,
+    /// Certificates (DER) trusted as roots besides the system's: a private CA (see
+    /// [`load_pem_certs`] to read them from a PEM file).
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 /// Where a TLS server's certificate comes from.

@@ -42,6 +42,18 @@ pub struct TlsSession {
     alpn: Vec<String>,
 }
 
+impl std::fmt::Debug for TlsSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSession")
+            .field("peer", &self.stream.peer_addr().ok())
+            .field("server", &self.server)
+            .field("protocol", &self.conn.protocol_version())
+            .field("eof", &self.eof)
+            .field("clean", &self.clean)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Reads from the socket, keeping the first bytes (for "this peer is not TLS").
 struct Recording<'a> {
     stream: &'a TcpStream,
