@@ -92,6 +92,13 @@ fn read_to_end(s: &mut TlsSession, limit: usize, within: Duration) -> Vec<u8> {
     out
 }
 
+/// 32 KiB socket buffers each way, so megabytes do not fit in the kernel.
+fn small_buffers(s: &TcpStream) {
+    let s = socket2::SockRef::from(s);
+    s.set_send_buffer_size(32 << 10).unwrap();
+    s.set_recv_buffer_size(32 << 10).unwrap();
+}
+
 /// Self-signed server, client pinning its fingerprint, TLS 1.3 and TLS 1.2: the
 /// handshake facts on both sides and a short exchange.
 #[test]
@@ -226,8 +233,9 @@ fn alpn_negotiated_and_mismatched() {
     );
 }
 
-/// 2 MiB each way through the blocking streams, both sides writing before reading (the
-/// pending buffer keeps that from deadlocking); an idle read returns a timeout.
+/// 2 MiB each way through the blocking streams, both sides writing before reading with
+/// small socket buffers (the pending buffer keeps that from deadlocking); an idle read
+/// returns a timeout.
 #[test]
 fn data_both_ways_through_the_stream() {
     const SIZE: usize = 2 << 20;
@@ -238,12 +246,14 @@ fn data_both_ways_through_the_stream() {
     let expected = payload.clone();
     let srv = serve(l, server.clone(), move |hs| {
         let (mut s, _) = hs.unwrap();
+        small_buffers(s.stream());
         s.write_all(&payload).unwrap();
         let got = read_to_end(&mut s, SIZE, Duration::from_secs(30));
         s.close_notify().unwrap();
         got
     });
     let (mut c, _) = connect(addr, &pinned(&server, TlsVersions::All), "127.0.0.1").unwrap();
+    small_buffers(c.stream());
     let mut mine = vec![0u8; SIZE];
     Prng(11).fill(&mut mine);
     c.write_all(&mine).unwrap();

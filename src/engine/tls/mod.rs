@@ -48,7 +48,8 @@
 //! after traffic. [`TlsSession::write_all`] never deadlocks against a peer that writes
 //! while not reading: when the socket will not take more, it reads (and keeps, up to
 //! [`PENDING_CAP`] bytes of plaintext) what the peer sent, which `read_some` returns
-//! next.
+//! next. Socket writes are non-blocking (never a send timeout: on Windows a timed-out
+//! send leaves it unknown how much of a TLS record went out); only reads use a timeout.
 //!
 //! Data the engine shows and logs is the plaintext; the recorder's pcapng should mark
 //! such packets as decrypted TLS payload on the connection's real ports.

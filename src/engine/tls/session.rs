@@ -19,7 +19,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Most plaintext kept from the peer while [`TlsSession::write_all`] waits for the
 /// socket to take more (the peer writes and does not read); above it the peer is left
-/// to TCP flow control.
+/// to TCP flow control (so two programs that each write more than this plus the
+/// kernel's buffers without ever reading still wait on each other, as over plain TCP).
 pub const PENDING_CAP: usize = 4 << 20;
 
 /// How many of the peer's first bytes are kept to show a plaintext peer's words.
@@ -293,12 +294,31 @@ impl TlsSession {
         }
     }
 
-    /// Writes what rustls has queued for the socket; a timeout leaves the rest queued.
-    fn flush_tls(&mut self) -> io::Result<()> {
-        while self.conn.wants_write() {
-            self.conn.write_tls(&mut &self.stream)?;
+    /// Writes what rustls has queued for the socket without blocking: returns how many
+    /// bytes the socket took; `WouldBlock` (after writing what fit) leaves the rest
+    /// queued in rustls. Non-blocking rather than a send timeout, because on Windows a
+    /// send that times out leaves the socket in an undefined state (part of a TLS record
+    /// may or may not have gone out), while a non-blocking send says exactly what it took.
+    fn flush_some(&mut self) -> io::Result<usize> {
+        if !self.conn.wants_write() {
+            return Ok(0);
         }
-        Ok(())
+        self.stream.set_nonblocking(true)?;
+        let mut written = 0;
+        let result = loop {
+            if !self.conn.wants_write() {
+                break Ok(());
+            }
+            match self.conn.write_tls(&mut &self.stream) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let restored = self.stream.set_nonblocking(false);
+        result?;
+        restored?;
+        Ok(written)
     }
 
     /// Reads once from the socket (up to the read timeout) into rustls and processes it.
@@ -312,8 +332,9 @@ impl TlsSession {
             .conn
             .process_new_packets()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
-        // An alert rustls queued for the peer (or a KeyUpdate answer) goes out now.
-        let _ = self.flush_tls();
+        // An alert rustls queued for the peer (or a KeyUpdate answer) goes out now if
+        // the socket takes it; otherwise with the next write.
+        let _ = self.flush_some();
         let state = state?;
         if state.peer_has_closed() {
             self.clean = true;
@@ -351,8 +372,8 @@ impl TlsSession {
             if self.eof {
                 return Ok(0);
             }
-            // Anything rustls still holds for the peer goes first.
-            match self.flush_tls() {
+            // Anything rustls still holds for the peer goes out if the socket takes it.
+            match self.flush_some() {
                 Err(e) if !is_timeout(&e) => return Err(e),
                 _ => {}
             }
@@ -360,42 +381,43 @@ impl TlsSession {
         }
     }
 
-    /// Encrypts and writes all of `bytes`, blocking until the socket took them. While
-    /// the socket will not take more, what the peer sends is read and kept (up to
-    /// [`PENDING_CAP`]) for `read_some`, so two peers that both write without reading
-    /// do not deadlock on their full buffers.
+    /// Encrypts and writes all of `bytes`, blocking until the socket took them (an
+    /// empty `bytes` writes what rustls still holds). While the socket will not take
+    /// more, what the peer sends is read and kept (up to [`PENDING_CAP`]) for
+    /// `read_some`, so two peers that both write without reading do not deadlock on
+    /// their full buffers. The wait between tries starts at 1 ms and doubles up to the
+    /// poll interval while the socket stays full.
     pub fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        let _ = self.stream.set_write_timeout(Some(self.poll));
-        let result = loop {
+        let mut wait = Duration::from_millis(1);
+        loop {
             if !bytes.is_empty() {
-                match self.conn.writer().write(bytes) {
-                    Ok(n) => bytes = &bytes[n..],
-                    Err(e) => break Err(e),
-                }
+                let n = self.conn.writer().write(bytes)?;
+                bytes = &bytes[n..];
             }
-            match self.flush_tls() {
-                Ok(()) if bytes.is_empty() => break Ok(()),
-                Ok(()) => {}
-                Err(e) if is_timeout(&e) => {
-                    if let Err(e) = self.keep_incoming() {
-                        break Err(e);
-                    }
+            match self.flush_some() {
+                Ok(_) if bytes.is_empty() && !self.conn.wants_write() => return Ok(()),
+                Ok(_) => wait = Duration::from_millis(1),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.keep_incoming(wait)?;
+                    wait = (wait * 2).min(self.poll);
                 }
-                Err(e) => break Err(e),
+                Err(e) => return Err(e),
             }
-        };
-        let _ = self.stream.set_write_timeout(None);
-        result
+        }
     }
 
-    /// While a write waits: moves what the peer sent into `pending` (within the cap).
-    fn keep_incoming(&mut self) -> io::Result<()> {
+    /// While a write waits (up to `wait`): moves what the peer sent into `pending`
+    /// (within the cap).
+    fn keep_incoming(&mut self, wait: Duration) -> io::Result<()> {
         if self.pending.len() >= PENDING_CAP || self.eof {
-            // Nothing more to take; wait a little before the write is retried.
-            std::thread::sleep(self.poll.min(Duration::from_millis(5)));
+            // Nothing more to take; wait before the write is tried again.
+            std::thread::sleep(wait);
             return Ok(());
         }
-        match self.fill() {
+        self.stream.set_read_timeout(Some(wait))?;
+        let filled = self.fill();
+        self.stream.set_read_timeout(Some(self.poll))?;
+        match filled {
             Ok(_) => {}
             Err(e) if is_timeout(&e) => return Ok(()),
             Err(e) => return Err(e),
@@ -412,20 +434,20 @@ impl TlsSession {
         }
     }
 
-    /// Sends close_notify (the TLS goodbye) and writes it, waiting at most one poll
-    /// interval per try and a second in all. The TCP close is the caller's.
+    /// Sends close_notify (the TLS goodbye) and writes it (with anything still queued),
+    /// trying for at most a second. The TCP close is the caller's.
     pub fn close_notify(&mut self) -> io::Result<()> {
         self.conn.send_close_notify();
         let deadline = Instant::now() + Duration::from_secs(1);
-        let _ = self.stream.set_write_timeout(Some(self.poll));
-        let result = loop {
-            match self.flush_tls() {
-                Ok(()) => break Ok(()),
-                Err(e) if is_timeout(&e) && Instant::now() < deadline => {}
-                Err(e) => break Err(e),
+        loop {
+            match self.flush_some() {
+                Ok(_) if !self.conn.wants_write() => return Ok(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => return Err(e),
             }
-        };
-        let _ = self.stream.set_write_timeout(None);
-        result
+        }
     }
 }
