@@ -211,10 +211,11 @@ fn alpn_negotiated_and_mismatched() {
     options.alpn = vec!["h2".into(), "http/1.1".into()];
     let (_c, info) = connect(addr, &options, "127.0.0.1").unwrap();
     assert_eq!(info.alpn.as_deref(), Some("http/1.1"));
-    assert_eq!(
-        srv.join().unwrap().unwrap().alpn.as_deref(),
-        Some("http/1.1")
-    );
+    // Connected by IP address: no SNI on either side.
+    assert_eq!(info.sni, None);
+    let server_info = srv.join().unwrap().unwrap();
+    assert_eq!(server_info.alpn.as_deref(), Some("http/1.1"));
+    assert_eq!(server_info.sni, None);
 
     let (l, addr) = listener();
     let srv = serve(l, server.clone(), |hs| hs.map(|_| ()));

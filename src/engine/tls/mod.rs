@@ -206,7 +206,8 @@ pub struct HandshakeInfo {
     pub key_exchange: Option<String>,
     /// The application protocol agreed by ALPN.
     pub alpn: Option<String>,
-    /// The server name: the SNI we sent (client) or the one the client sent (server).
+    /// The server name: the SNI we sent (client) or the one the client sent (server);
+    /// None when the client connected by IP address (no SNI is sent then).
     pub sni: Option<String>,
     /// The peer's leaf certificate (a server's; clients send none).
     pub peer: Option<CertSummary>,

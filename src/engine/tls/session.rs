@@ -241,10 +241,10 @@ impl TlsSession {
                 (s.server_name().map(str::to_string), PeerTrust::NotAsked)
             }
             (Connection::Client(_), Some(v)) => (
-                self.server.clone(),
+                self.sent_sni(),
                 v.trust(|e| classify(e, &self.context(&[], timeout))),
             ),
-            (Connection::Client(_), None) => (self.server.clone(), PeerTrust::SystemRoots),
+            (Connection::Client(_), None) => (self.sent_sni(), PeerTrust::SystemRoots),
         };
         HandshakeInfo {
             protocol,
@@ -255,6 +255,14 @@ impl TlsSession {
             peer,
             trust,
         }
+    }
+
+    /// The SNI a client sent: its server name, unless that is an IP address (TLS sends
+    /// no SNI for those; the certificate is still checked for the address).
+    fn sent_sni(&self) -> Option<String> {
+        self.server
+            .clone()
+            .filter(|n| n.parse::<std::net::IpAddr>().is_err())
     }
 
     /// How long [`TlsSession::read_some`] waits for data ([`POLL_INTERVAL`] unless set).
