@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::tls::{TlsClientOptions, TlsServerOptions};
 use super::{Keepalive, MulticastOptions};
 
 /// The three kinds of session.
@@ -57,6 +58,14 @@ pub struct TcpClientConfig {
     pub local: Option<SocketAddr>,
     /// Connect again after a loss or a failed attempt (None: the session ends).
     pub reconnect: Option<Reconnect>,
+    /// Speak TLS over the connection (None: plain TCP). The handshake runs on the
+    /// connection's worker after `Connected`, within `connect_timeout`; what it agreed on
+    /// is reported as [`Notice::TlsHandshake`], a failure as an error and a close with
+    /// [`CloseReason::Tls`].
+    ///
+    /// [`Notice::TlsHandshake`]: super::Notice::TlsHandshake
+    /// [`CloseReason::Tls`]: super::CloseReason::Tls
+    pub tls: Option<TlsClientOptions>,
 }
 
 /// TCP client reconnect: the wait before each attempt doubles from `delay` up to `max`.
@@ -100,6 +109,7 @@ impl Default for TcpClientConfig {
             keepalive: Some(Keepalive::default()),
             local: None,
             reconnect: None,
+            tls: None,
         }
     }
 }
@@ -125,6 +135,12 @@ pub struct TcpServerConfig {
     pub max_clients: usize,
     /// TCP keepalive on every client connection (on by default); `None` turns it off.
     pub keepalive: Option<Keepalive>,
+    /// Speak TLS with every client (None: plain TCP). The certificate is read or made
+    /// when the session starts and reported as [`Notice::TlsIdentity`]; each client's
+    /// handshake runs on its own worker after `ClientJoined`.
+    ///
+    /// [`Notice::TlsIdentity`]: super::Notice::TlsIdentity
+    pub tls: Option<TlsServerOptions>,
 }
 
 impl Default for TcpServerConfig {
@@ -136,6 +152,7 @@ impl Default for TcpServerConfig {
             backlog: 4096,
             max_clients: 10_000,
             keepalive: Some(Keepalive::default()),
+            tls: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::tls::{CertSummary, HandshakeInfo, PeerTrust, utc_text};
 use super::{ConnId, EngineError, GroupSpec, SessionId};
 
 /// Which way bytes went.
@@ -31,6 +32,9 @@ pub enum CloseReason {
     Kicked,
     /// The server session was stopped.
     ServerStopped,
+    /// TLS failed (the handshake, or a TLS error later); the error event before the
+    /// close says what went wrong.
+    Tls,
     /// Any other failure, in words.
     Error(String),
 }
@@ -43,6 +47,7 @@ impl fmt::Display for CloseReason {
             CloseReason::LocalDisconnect => write!(f, "disconnected"),
             CloseReason::Kicked => write!(f, "kicked"),
             CloseReason::ServerStopped => write!(f, "server stopped"),
+            CloseReason::Tls => write!(f, "TLS failed"),
             CloseReason::Error(e) => write!(f, "error: {e}"),
         }
     }
@@ -280,6 +285,32 @@ pub enum Notice {
         /// The wait before it.
         delay: Duration,
     },
+    /// A TLS handshake completed on a connection: what it agreed on and the peer's
+    /// certificate. Sent after `Connected`/`ClientJoined`; data follows it.
+    TlsHandshake {
+        /// The connection.
+        conn: ConnId,
+        /// The other end.
+        peer: SocketAddr,
+        /// What was agreed.
+        info: Box<HandshakeInfo>,
+    },
+    /// TLS server: the certificate it presents (read from PEM or made at start), sent
+    /// once after `Listening`; clients can pin its SHA-256 fingerprint.
+    TlsIdentity {
+        /// The server's certificate.
+        certificate: Box<CertSummary>,
+        /// True when it was made on the spot (self-signed).
+        self_signed: bool,
+    },
+    /// A TLS peer closed TCP without sending close_notify first (its data may have been
+    /// cut short, or it simply does not say goodbye).
+    TlsNoCloseNotify {
+        /// The connection.
+        conn: ConnId,
+        /// The other end.
+        peer: SocketAddr,
+    },
     /// Auto-reply is paused for this session; install the responder again to resume.
     AutoReplyPaused {
         /// The peer we were looping with.
@@ -351,12 +382,83 @@ impl fmt::Display for Notice {
             Notice::Reconnecting { attempt, delay } => {
                 write!(f, "reconnecting in {} (attempt {attempt})", seconds(*delay))
             }
+            Notice::TlsHandshake { peer, info, .. } => {
+                write!(f, "TLS with {peer}: {}", handshake_words(info))
+            }
+            Notice::TlsIdentity {
+                certificate,
+                self_signed,
+            } => {
+                let made = if *self_signed {
+                    "self-signed certificate made for this session"
+                } else {
+                    "certificate"
+                };
+                write!(f, "TLS {made}: {}", certificate_words(certificate))
+            }
+            Notice::TlsNoCloseNotify { peer, .. } => write!(
+                f,
+                "{peer} closed TCP without TLS close_notify (its last data may be cut short)"
+            ),
             Notice::AutoReplyPaused { peer, echoes } => write!(
                 f,
                 "auto-reply paused: reply loop with {peer} ({echoes} of our replies came back as requests); turn auto-reply on again to resume"
             ),
         }
     }
+}
+
+/// A handshake in English: "TLS 1.3, TLS13_AES_256_GCM_SHA384, X25519, ALPN h2, SNI
+/// example.com; certificate: …; trust: …".
+pub fn handshake_words(info: &HandshakeInfo) -> String {
+    let mut s = format!("{}, {}", info.protocol, info.cipher_suite);
+    if let Some(group) = &info.key_exchange {
+        s.push_str(&format!(", {group}"));
+    }
+    match &info.alpn {
+        Some(alpn) => s.push_str(&format!(", ALPN {alpn}")),
+        None => s.push_str(", no ALPN"),
+    }
+    match &info.sni {
+        Some(sni) => s.push_str(&format!(", SNI {sni}")),
+        None => s.push_str(", no SNI"),
+    }
+    if let Some(cert) = &info.peer {
+        s.push_str(&format!("; certificate: {}", certificate_words(cert)));
+    }
+    let trust = match &info.trust {
+        PeerTrust::SystemRoots => "verified against the system's roots".to_string(),
+        PeerTrust::Pinned => "pinned fingerprint matches".to_string(),
+        PeerTrust::AcceptedAny { problem: None } => {
+            "ACCEPT ANY CERTIFICATE is on (a strict check would have passed)".to_string()
+        }
+        PeerTrust::AcceptedAny { problem: Some(p) } => {
+            format!("ACCEPT ANY CERTIFICATE is on (a strict check says: {p})")
+        }
+        PeerTrust::NotAsked => "client certificates not asked".to_string(),
+    };
+    s.push_str(&format!("; trust: {trust}"));
+    s
+}
+
+/// A certificate in English: subject, issuer, validity, names, SHA-256.
+pub fn certificate_words(cert: &CertSummary) -> String {
+    let mut s = format!("subject {}", cert.subject);
+    if cert.issuer == cert.subject {
+        s.push_str(" (self-signed)");
+    } else {
+        s.push_str(&format!(", issuer {}", cert.issuer));
+    }
+    s.push_str(&format!(
+        ", valid {} to {}",
+        utc_text(cert.not_before),
+        utc_text(cert.not_after)
+    ));
+    if !cert.names.is_empty() {
+        s.push_str(&format!(", names {}", cert.names.join(" ")));
+    }
+    s.push_str(&format!(", SHA-256 {}", cert.sha256));
+    s
 }
 
 /// "239.1.2.3 on eth0 (source 10.0.0.5)" in English.

@@ -65,7 +65,10 @@ pub use self::config::{
 use self::core::{SEND_BUDGET, SendBudget, SessionCore};
 pub use self::counters::Counters;
 pub use self::error::{EngineError, MAX_DATAGRAM};
-pub use self::event::{CloseReason, Direction, Event, Notice, REFUSAL_SUMMARY_EVERY, seconds};
+pub use self::event::{
+    CloseReason, Direction, Event, Notice, REFUSAL_SUMMARY_EVERY, certificate_words,
+    handshake_words, seconds,
+};
 pub use self::handle::{ClientInfo, SendTarget, SessionHandle};
 pub use self::responder::{
     Action, LOOP_GAP, MAX_REPLY_DELAY, MAX_TIMER_JOBS, ReplyLimits, Responder,

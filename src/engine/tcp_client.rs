@@ -15,7 +15,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::sync::{lock, spawn_with_stack};
 
-use super::core::{Conn, MAIN_STACK, SessionCore, spawn_worker};
+use super::core::{Conn, MAIN_STACK, SessionCore, TlsSide, spawn_worker};
 use super::error::{io_error, map_io};
 use super::{CloseReason, EngineError, Event, Notice, TcpClientConfig, resolve};
 
@@ -32,6 +32,11 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: TcpClientConfig) -> Result<(),
             input: format!(":{}", cfg.port),
         });
     }
+    // The system's roots are read once per session (every reconnect reuses them).
+    let tls = match &cfg.tls {
+        Some(options) => Some(Arc::new(super::tls::TlsClient::new(options)?)),
+        None => None,
+    };
     let Some(guard) = core.enter() else {
         return Err(EngineError::NotConnected);
     };
@@ -41,7 +46,7 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: TcpClientConfig) -> Result<(),
         name,
         MAIN_STACK,
         guard,
-        move |g| run(g.core(), &cfg),
+        move |g| run(g.core(), &cfg, tls.as_ref()),
         |g| {
             g.core()
                 .stop
@@ -147,10 +152,10 @@ enum Outcome {
 /// Connects, and with reconnect on connects again after each loss or failure, waiting
 /// the growing delay between attempts. One session throughout: the handle, the compose
 /// box, automation and the recording carry on; each connection gets its own id.
-fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig) {
+fn run(core: &Arc<SessionCore>, cfg: &TcpClientConfig, tls: Option<&Arc<super::tls::TlsClient>>) {
     let mut attempt = 0u32;
     loop {
-        match connect_once(core, cfg) {
+        match connect_once(core, cfg, tls) {
             Outcome::Stopped => return,
             Outcome::Failed => {}
             Outcome::Ended => attempt = 0,
@@ -181,7 +186,11 @@ const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(10);
 /// How often a waiting client looks for stop.
 const SLICE: Duration = Duration::from_millis(20);
 
-fn connect_once(core: &Arc<SessionCore>, cfg: &TcpClientConfig) -> Outcome {
+fn connect_once(
+    core: &Arc<SessionCore>,
+    cfg: &TcpClientConfig,
+    tls: Option<&Arc<super::tls::TlsClient>>,
+) -> Outcome {
     let (tx, rx) = mpsc::channel();
     let (host, port, timeout, local) = (cfg.host.clone(), cfg.port, cfg.connect_timeout, cfg.local);
     // A panicking dialer drops `tx`, which the loop below reports as an early end.
@@ -229,7 +238,23 @@ fn connect_once(core: &Arc<SessionCore>, cfg: &TcpClientConfig) -> Outcome {
     // A server that resets at once leaves no peer address to read back: the address we
     // dialled is the peer, and the reader reports the reset as the close reason.
     let peer = stream.peer_addr().unwrap_or(dialled);
-    let conn = Conn::new(core, stream, peer, SystemTime::now());
+    let (conn, tls) = match tls {
+        None => (Conn::new(core, stream, peer, SystemTime::now()), None),
+        Some(config) => match Conn::new_tls(core, stream, peer, SystemTime::now()) {
+            Ok((conn, stream)) => {
+                let side = TlsSide::Client {
+                    config: config.clone(),
+                    host: cfg.host.clone(),
+                    timeout: cfg.connect_timeout,
+                };
+                (conn, Some((stream, side)))
+            }
+            Err(e) => {
+                core.error(io_error("setting up the connection", &e));
+                return Outcome::Failed;
+            }
+        },
+    };
     *lock(&core.local) = Some(conn.local);
     let Some(guard) = conn.enter() else {
         return Outcome::Stopped;
@@ -248,7 +273,10 @@ fn connect_once(core: &Arc<SessionCore>, cfg: &TcpClientConfig) -> Outcome {
     if core.stopping() {
         conn.close(CloseReason::LocalDisconnect);
     }
-    conn.read_loop();
+    match tls {
+        Some((stream, side)) => conn.serve_tls(stream, &side),
+        None => conn.read_loop(),
+    }
     if cfg.reconnect.is_none() || core.stopping() {
         // One connection per client session: when it ends, the session ends.
         core.stop.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -20,7 +20,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::sync::{lock, spawn_with_stack};
 
-use super::core::{CONN_STACK, Conn, MAIN_STACK, SessionCore, spawn_worker};
+use super::core::{CONN_STACK, Conn, MAIN_STACK, SessionCore, TlsSide, spawn_worker};
 use super::error::io_error;
 use super::{
     CloseReason, EngineError, Event, Notice, REFUSAL_SUMMARY_EVERY, TcpServerConfig, resolve,
@@ -34,6 +34,8 @@ const BURST_WINDOW: Duration = Duration::from_millis(250);
 const BURST_POLL: Duration = Duration::from_millis(1);
 /// Most accepted clients waiting for the admitter thread.
 const ADMIT_QUEUE: usize = 256;
+/// A client's TLS handshake must finish within this.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Back-off after an accept error (e.g. out of file descriptors) so we never spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -45,6 +47,12 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// every listener; a secondary address that cannot be bound is reported as an error
 /// event and the others go on.
 pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<(), EngineError> {
+    // The certificate is read (or made) first: a bad PEM file is said before anything
+    // listens.
+    let tls = match &cfg.tls {
+        Some(options) => Some(Arc::new(super::tls::TlsServer::new(options)?)),
+        None => None,
+    };
     let addrs = resolve(&cfg.host, cfg.port)?;
     let every = cfg.host.trim().eq_ignore_ascii_case("localhost");
     let mut first_err = None;
@@ -84,15 +92,18 @@ pub(crate) fn start(core: &Arc<SessionCore>, cfg: &TcpServerConfig) -> Result<()
     let Some(guard) = core.enter() else {
         return Err(EngineError::NotConnected);
     };
-    let max_clients = cfg.max_clients;
-    let keepalive = cfg.keepalive;
+    let setup = Setup {
+        max_clients: cfg.max_clients,
+        keepalive: cfg.keepalive,
+        tls,
+    };
     let name = format!("sockscope-s{}-accept", core.id);
     spawn_worker(
         core,
         name,
         MAIN_STACK,
         guard,
-        move |g| accept_loop(g.core(), listeners, later_errors, (max_clients, keepalive)),
+        move |g| accept_loop(g.core(), listeners, later_errors, setup),
         |g| {
             g.core()
                 .stop
@@ -137,9 +148,17 @@ fn is_fd_limit(e: &io::Error) -> bool {
 
 /// Clients accepted and waiting for the admitter (at most [`ADMIT_QUEUE`]), and the
 /// refusal summary (one `ClientRefused` per [`REFUSAL_SUMMARY_EVERY`]).
+/// What every client gets: the limit, keepalive and TLS.
+struct Setup {
+    max_clients: usize,
+    keepalive: Option<super::Keepalive>,
+    tls: Option<Arc<super::tls::TlsServer>>,
+}
+
 struct Admission {
     max_clients: usize,
     keepalive: Option<super::Keepalive>,
+    tls: Option<Arc<super::tls::TlsServer>>,
     /// Handed to the admitter and not yet admitted.
     pending: AtomicUsize,
     refusals: Mutex<Refusals>,
@@ -218,7 +237,7 @@ fn accept_loop(
     core: &Arc<SessionCore>,
     listeners: Vec<(TcpListener, SocketAddr)>,
     later_errors: Vec<EngineError>,
-    (max_clients, keepalive): (usize, Option<super::Keepalive>),
+    setup: Setup,
 ) {
     // The first address last, so the status line ends on it.
     for (_, local) in listeners.iter().rev() {
@@ -228,12 +247,21 @@ fn accept_loop(
             local: *local,
         });
     }
+    if let Some(tls) = &setup.tls
+        && let Some(certificate) = tls.certificate()
+    {
+        core.notice(Notice::TlsIdentity {
+            certificate: Box::new(certificate.clone()),
+            self_signed: tls.self_signed(),
+        });
+    }
     for error in later_errors {
         core.error(error);
     }
     let admission = Arc::new(Admission {
-        max_clients,
-        keepalive,
+        max_clients: setup.max_clients,
+        keepalive: setup.keepalive,
+        tls: setup.tls,
         pending: AtomicUsize::new(0),
         refusals: Mutex::new(Refusals::default()),
     });
@@ -426,7 +454,22 @@ fn admit(
     {
         core.error(io_error(format!("turning keepalive on for {peer}"), &e));
     }
-    let conn = Conn::new(core, stream, peer, at);
+    let (conn, tls) = match &admission.tls {
+        None => (Conn::new(core, stream, peer, at), None),
+        Some(config) => match Conn::new_tls(core, stream, peer, at) {
+            Ok((conn, stream)) => {
+                let side = TlsSide::Server {
+                    config: config.clone(),
+                    timeout: TLS_HANDSHAKE_TIMEOUT,
+                };
+                (conn, Some((stream, side)))
+            }
+            Err(e) => {
+                core.error(io_error(format!("setting up client {peer}"), &e));
+                return;
+            }
+        },
+    };
     let Some(guard) = conn.enter() else {
         return;
     };
@@ -453,7 +496,10 @@ fn admit(
         name,
         CONN_STACK,
         guard,
-        move |_| reader.read_loop(),
+        move |_| match tls {
+            Some((stream, side)) => reader.serve_tls(stream, &side),
+            None => reader.read_loop(),
+        },
         move |_| on_panic.close(CloseReason::Error("reader panicked".into())),
     ) {
         conn.close(CloseReason::Error(format!(

@@ -265,10 +265,84 @@ pub fn notice_text(lang: Lang, notice: &Notice) -> String {
                 .replace(" s", " 秒")
                 .replace(" ms", " 毫秒")
         ),
+        Notice::TlsHandshake { peer, info, .. } => {
+            format!("与 {peer} 的 TLS：{}", handshake_words_zh(lang, info))
+        }
+        Notice::TlsIdentity {
+            certificate,
+            self_signed,
+        } => {
+            let made = if *self_signed {
+                "本次会话生成的自签名证书"
+            } else {
+                "证书"
+            };
+            format!("TLS {made}：{}", certificate_words_zh(certificate))
+        }
+        Notice::TlsNoCloseNotify { peer, .. } => {
+            format!("{peer} 未发送 TLS close_notify 就关闭了 TCP（最后的数据可能不完整）")
+        }
         Notice::AutoReplyPaused { peer, echoes } => format!(
             "自动回复已暂停：与 {peer} 形成回复循环（我方的回复有 {echoes} 次被原样发回）；重新打开自动回复即可恢复"
         ),
     }
+}
+
+/// A TLS handshake in Chinese (see `engine::handshake_words` for the English).
+fn handshake_words_zh(lang: Lang, info: &crate::engine::tls::HandshakeInfo) -> String {
+    use crate::engine::tls::PeerTrust;
+    let mut s = format!("{}，{}", info.protocol, info.cipher_suite);
+    if let Some(group) = &info.key_exchange {
+        s.push_str(&format!("，{group}"));
+    }
+    match &info.alpn {
+        Some(alpn) => s.push_str(&format!("，ALPN {alpn}")),
+        None => s.push_str("，无 ALPN"),
+    }
+    match &info.sni {
+        Some(sni) => s.push_str(&format!("，SNI {sni}")),
+        None => s.push_str("，无 SNI"),
+    }
+    if let Some(cert) = &info.peer {
+        s.push_str(&format!("；证书：{}", certificate_words_zh(cert)));
+    }
+    let trust = match &info.trust {
+        PeerTrust::SystemRoots => "已用系统根证书验证".to_string(),
+        PeerTrust::Pinned => "与固定的指纹一致".to_string(),
+        PeerTrust::AcceptedAny { problem: None } => {
+            "已开启“接受任何证书”（严格检查也会通过）".to_string()
+        }
+        PeerTrust::AcceptedAny { problem: Some(p) } => {
+            format!(
+                "已开启“接受任何证书”（严格检查的结论：{}）",
+                error_text(lang, p)
+            )
+        }
+        PeerTrust::NotAsked => "未要求客户端证书".to_string(),
+    };
+    s.push_str(&format!("；信任：{trust}"));
+    s
+}
+
+/// A certificate in Chinese: subject, issuer, validity, names, SHA-256.
+fn certificate_words_zh(cert: &crate::engine::tls::CertSummary) -> String {
+    use crate::engine::tls::utc_text;
+    let mut s = format!("主体 {}", cert.subject);
+    if cert.issuer == cert.subject {
+        s.push_str("（自签名）");
+    } else {
+        s.push_str(&format!("，颁发者 {}", cert.issuer));
+    }
+    s.push_str(&format!(
+        "，有效期 {} 至 {}",
+        utc_text(cert.not_before),
+        utc_text(cert.not_after)
+    ));
+    if !cert.names.is_empty() {
+        s.push_str(&format!("，名称 {}", cert.names.join(" ")));
+    }
+    s.push_str(&format!("，SHA-256 {}", cert.sha256));
+    s
 }
 
 /// "239.1.2.3（网卡 eth0，源 10.0.0.5）".
@@ -306,6 +380,7 @@ pub fn close_reason_text(lang: Lang, reason: &CloseReason) -> String {
         CloseReason::LocalDisconnect => "已断开".to_string(),
         CloseReason::Kicked => "已被踢出".to_string(),
         CloseReason::ServerStopped => "服务器已停止".to_string(),
+        CloseReason::Tls => "TLS 失败".to_string(),
         CloseReason::Error(message) => format!("错误：{message}"),
     }
 }

@@ -15,6 +15,10 @@ use crate::engine::responder::Action;
 use crate::engine::{CloseReason, ConnId, Direction, EngineError, Event, SessionKind};
 use crate::sync::lock;
 
+mod tls;
+
+pub(crate) use self::tls::TlsSide;
+
 use super::queue::{Marker, SendQueue};
 use super::{
     CONN_STACK, FIRST_READ_BUF, READ_BUF, SessionCore, SessionGuard, WRITER_IDLE, spawn_worker,
@@ -52,6 +56,13 @@ pub(crate) struct Conn {
     /// The peer half-closed (a 0-byte read): a failed write after it means the peer
     /// went away before reading everything, still "peer closed".
     peer_eof: AtomicBool,
+    /// A TLS connection: one thread reads and writes (see `tls.rs`); `stream` is then a
+    /// clone kept for shutdown, wake-ups and socket options.
+    tls: bool,
+    /// The TLS handshake is done: from now on a close of ours is carried out by the
+    /// connection's thread (close_notify, then shutdown), which notices it within its
+    /// poll interval.
+    tls_ready: AtomicBool,
     life: Mutex<ConnLife>,
     core: Arc<SessionCore>,
 }
@@ -112,6 +123,16 @@ impl Conn {
         peer: SocketAddr,
         since: SystemTime,
     ) -> Arc<Conn> {
+        Conn::build(core, stream, peer, since, false)
+    }
+
+    fn build(
+        core: &Arc<SessionCore>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        since: SystemTime,
+        tls: bool,
+    ) -> Arc<Conn> {
         let local = stream
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -126,6 +147,8 @@ impl Conn {
             queue: SendQueue::new_held(core.send_budget.clone()),
             discarded: AtomicU64::new(0),
             peer_eof: AtomicBool::new(false),
+            tls,
+            tls_ready: AtomicBool::new(false),
             life: Mutex::new(ConnLife::default()),
             core: core.clone(),
         })
@@ -164,6 +187,10 @@ impl Conn {
         }
         let discarded = self.queue.close();
         self.discarded.fetch_add(discarded, Ordering::Relaxed);
+        if self.tls && self.tls_ready.load(Ordering::SeqCst) {
+            // Its thread says goodbye (close_notify) and shuts the socket.
+            return;
+        }
         let _ = self.stream.shutdown(Shutdown::Both);
         wake_blocked(&self.stream);
     }
@@ -171,7 +198,10 @@ impl Conn {
     /// Call after the connection's `Connected`/`ClientJoined` event: from now on sends
     /// start the writer (bytes sent in between are written now).
     pub(crate) fn announced(self: &Arc<Self>) {
-        if self.queue.release()
+        // A TLS connection's queue stays held: its one thread takes the sends itself
+        // once the handshake is done.
+        if !self.tls
+            && self.queue.release()
             && let Err(e) = self.start_writer()
         {
             self.core.error(e);

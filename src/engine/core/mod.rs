@@ -25,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::sync::{lock, panic_message, spawn_with_stack};
 
-pub(crate) use self::conn::Conn;
+pub(crate) use self::conn::{Conn, TlsSide};
 pub(crate) use self::queue::{SendBudget, SendQueue};
 use super::counters::CounterCell;
 use super::responder::{Action, PeerKey, ReplyGuard, Responder, Timer, Verdict};

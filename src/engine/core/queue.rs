@@ -226,6 +226,17 @@ impl<T> SendQueue<T> {
         }
     }
 
+    /// The next job without waiting, for a connection whose one thread both reads and
+    /// writes (TLS): None when nothing is queued or the queue is closed. Such a queue
+    /// stays held (`new_held`, never released), so pushes never ask for a writer.
+    pub(crate) fn try_next(&self) -> Option<(T, Arc<[u8]>)> {
+        let mut st = lock(&self.state);
+        if st.closed {
+            return None;
+        }
+        st.items.pop_front()
+    }
+
     /// Bytes queued and not yet written (including the write in progress).
     pub(crate) fn queued(&self) -> usize {
         lock(&self.state).bytes

@@ -323,6 +323,7 @@ pub struct TlsServer {
     fingerprint: [u8; 32],
     versions: TlsVersions,
     alpn: Vec<String>,
+    self_signed: bool,
 }
 
 impl TlsServer {
@@ -338,7 +339,9 @@ impl TlsServer {
                 (vec![cert], key)
             }
         };
-        Self::build(chain, key, options)
+        let mut server = Self::build(chain, key, options)?;
+        server.self_signed = matches!(options.identity, ServerIdentity::SelfSigned { .. });
+        Ok(server)
     }
 
     /// A server with a certificate chain (DER, leaf first) and PKCS#8 key given as
@@ -382,7 +385,13 @@ impl TlsServer {
             fingerprint,
             versions: options.versions,
             alpn: options.alpn.clone(),
+            self_signed: false,
         })
+    }
+
+    /// True when the certificate was made when the session started.
+    pub fn self_signed(&self) -> bool {
+        self.self_signed
     }
 
     /// The SHA-256 fingerprint of the server's certificate (`AB:CD:…`), shown so a

@@ -395,7 +395,17 @@ impl TlsSession {
     /// `read_some`, so two peers that both write without reading do not deadlock on
     /// their full buffers. The wait between tries starts at 1 ms and doubles up to the
     /// poll interval while the socket stays full.
-    pub fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all_while(bytes, || true)
+    }
+
+    /// [`TlsSession::write_all`] that gives up, with an `Interrupted` error, when
+    /// `go_on` says so while the socket is full (a close asked from another thread).
+    pub fn write_all_while(
+        &mut self,
+        mut bytes: &[u8],
+        go_on: impl Fn() -> bool,
+    ) -> io::Result<()> {
         let mut wait = Duration::from_millis(1);
         loop {
             if !bytes.is_empty() {
@@ -406,6 +416,12 @@ impl TlsSession {
                 Ok(_) if bytes.is_empty() && !self.conn.wants_write() => return Ok(()),
                 Ok(_) => wait = Duration::from_millis(1),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !go_on() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::Interrupted,
+                            "the connection is closing",
+                        ));
+                    }
                     self.keep_incoming(wait)?;
                     wait = (wait * 2).min(self.poll);
                 }

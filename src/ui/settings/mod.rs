@@ -582,6 +582,7 @@ impl ConnectionSettings {
                 max_clients: usize::try_from(number(&self.max_clients)).unwrap_or(usize::MAX),
                 keepalive,
                 ipv6_only: self.ipv6_only,
+                tls: None,
             }),
             Mode::Udp => SessionConfig::Udp(UdpConfig {
                 host: self.udp_host.trim().to_string(),
