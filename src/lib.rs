@@ -38,6 +38,7 @@ pub mod headless;
 pub mod lang;
 pub mod plan;
 pub mod platform;
+pub mod protocol;
 pub mod session;
 pub mod sync;
 pub mod ui;
