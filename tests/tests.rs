@@ -4,6 +4,7 @@
 mod automation;
 mod engine;
 mod faults;
+mod frames;
 mod headless;
 mod recorder;
 mod tls;

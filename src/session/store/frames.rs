@@ -51,6 +51,7 @@ impl Store {
     /// the invalid bytes of some records not counted yet.
     pub fn poll(&mut self, now: Instant) {
         self.count_some(super::COUNT_BUDGET);
+        self.poll_cutters(now);
         if !matches!(self.frame_mode, FrameMode::IdleGap(_)) {
             return;
         }
@@ -107,6 +108,7 @@ impl Store {
     /// Emits what a stream's framer holds. Under idle-gap framing the close (or mode
     /// change) ends the frame as a gap would; in the other modes the rest is incomplete.
     pub(super) fn finish_stream(&mut self, key: StreamKey) {
+        self.finish_cutter(key);
         let complete = matches!(self.frame_mode, FrameMode::IdleGap(_));
         let mut frames = std::mem::take(&mut self.frame_buf);
         let at = match self.streams.get_mut(&key) {
@@ -122,7 +124,7 @@ impl Store {
         self.frame_buf = frames;
     }
 
-    fn flush_framers(&mut self) {
+    pub(super) fn flush_framers(&mut self) {
         let keys: Vec<StreamKey> = self.streams.keys().copied().collect();
         for key in keys {
             self.finish_stream(key);

@@ -31,8 +31,11 @@ use super::stats::Stats;
 pub use self::record::{Record, RecordKind};
 
 mod frames;
+mod protocol;
 mod record;
 mod text;
+
+pub use self::protocol::{FieldPoint, SERIES_POINTS};
 
 /// The store's limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +83,8 @@ struct StreamState {
     tail: [u8; 3],
     tail_len: u8,
     framer: Option<Framer>,
+    /// The frame definition's cutter (when one is set, instead of `framer`).
+    cutter: Option<crate::protocol::FrameCutter>,
     last_at: SystemTime,
 }
 
@@ -162,6 +167,8 @@ pub struct Store {
     /// Bytes a switch left to count (for its progress; 0 when none is going on).
     switch_uncounted: u64,
     frame_buf: Vec<FrameOut>,
+    /// The protocol side: frame definition, round trips, field series (`protocol.rs`).
+    proto: protocol::ProtoState,
     /// The view is paused: keep what it shows, drop new records that do not fit.
     pinned: bool,
     /// Bytes of the cap kept free for data on its way to the store.
@@ -192,6 +199,7 @@ impl Store {
             carry_cursor: 0,
             switch_uncounted: 0,
             frame_buf: Vec::new(),
+            proto: protocol::ProtoState::default(),
             pinned: false,
             reserve: 0,
             stats: Stats::default(),
@@ -295,8 +303,17 @@ impl Store {
     ) {
         self.stats.count(session, peer, dir, bytes.len() as u64, at);
         let kind = RecordKind::from(dir);
+        if dir == Direction::Tx {
+            self.proto.on_tx(conn, peer, bytes.len(), at);
+        } else if self.proto.def.is_some() {
+            self.push_defined(session, conn, peer, at, &bytes);
+            return;
+        }
         let framed = dir == Direction::Rx && conn.is_some() && self.frame_mode != FrameMode::AsRead;
         if !framed {
+            if dir == Direction::Rx {
+                self.proto.on_answer(conn, peer, at);
+            }
             self.push_bytes(session, conn, Some(peer), kind, at, bytes, false, false);
             return;
         }
@@ -359,6 +376,8 @@ impl Store {
             oversize: false,
             frame: false,
             crc: None,
+            verdict: None,
+            defined: false,
             group: None,
         };
         self.insert(record);
@@ -373,6 +392,7 @@ impl Store {
             .filter(|k| k.session == session && k.conn == Some(conn))
             .copied()
             .collect();
+        self.proto.closed(conn);
         for key in keys {
             self.finish_stream(key);
             // A character cut off by the close is shown as `\xNN`, never lost silently.
@@ -401,6 +421,8 @@ impl Store {
                         oversize: false,
                         frame: false,
                         crc: None,
+                        verdict: None,
+                        defined: false,
                         group: None,
                     };
                     self.insert(record);
@@ -431,6 +453,7 @@ impl Store {
             tail: [0; 3],
             tail_len: 0,
             framer: None,
+            cutter: None,
             last_at: SystemTime::now(),
         })
     }
@@ -503,6 +526,8 @@ impl Store {
             oversize,
             frame,
             crc,
+            verdict: None,
+            defined: false,
             group: None,
         };
         self.insert(record);

@@ -76,6 +76,11 @@ pub struct Record {
     pub(super) frame: bool,
     /// The frame check's verdict; `None` when no check is set or this is not a frame.
     pub(super) crc: Option<bool>,
+    /// Received under a frame definition: what the cutter thought of these bytes (None
+    /// for a good frame stored without one, see [`Record::verdict`]).
+    pub(super) verdict: Option<Box<crate::protocol::Verdict>>,
+    /// Cut by a frame definition.
+    pub(super) defined: bool,
 }
 
 /// Heap overhead of one record's allocations beyond their contents: the `Arc` header and
@@ -112,6 +117,18 @@ impl Record {
     /// oversize piece, bytes left over when a connection closed mid-frame).
     pub fn crc_ok(&self) -> Option<bool> {
         self.crc
+    }
+
+    /// What the frame definition's cutter thought of these bytes: `Some(Good)`, a bad
+    /// checksum, an impossible length, … ; None when no definition was set when they
+    /// came (or the record is a send or a line of information).
+    pub fn verdict(&self) -> Option<&crate::protocol::Verdict> {
+        const GOOD: &crate::protocol::Verdict = &crate::protocol::Verdict::Good;
+        match &self.verdict {
+            Some(v) => Some(v),
+            None if self.frame && self.defined => Some(GOOD),
+            None => None,
+        }
     }
 
     /// Approximate heap cost of the record, used against the byte cap.
