@@ -114,19 +114,17 @@ fn pump(rx: &EventReceiver, store: &mut Store, within: Duration, done: impl Fn(&
                 .map(|r| (r.kind, r.bytes.to_vec(), r.verdict().cloned()))
                 .collect::<Vec<_>>()
         );
-        if let Some(ev) = rx.recv_timeout(Duration::from_millis(20)) {
-            if let Event::Data {
-                session,
-                conn,
-                peer,
-                dir,
-                at,
-                bytes,
-                ..
-            } = ev
-            {
-                store.push_data(session, conn, peer, dir, at, bytes);
-            }
+        if let Some(Event::Data {
+            session,
+            conn,
+            peer,
+            dir,
+            at,
+            bytes,
+            ..
+        }) = rx.recv_timeout(Duration::from_millis(20))
+        {
+            store.push_data(session, conn, peer, dir, at, bytes);
         }
         store.poll(Instant::now());
     }
