@@ -43,6 +43,29 @@ pub enum Verdict {
     TooLong,
 }
 
+impl std::fmt::Display for Verdict {
+    /// The verdict in English ("good", "bad checksum: expected 12 34, found 56 78", …).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::codec::hex::to_spaced;
+        match self {
+            Verdict::Good => write!(f, "good"),
+            Verdict::BadChecksum { expected, found } => write!(
+                f,
+                "bad checksum: expected {}, found {}",
+                to_spaced(expected),
+                to_spaced(found)
+            ),
+            Verdict::BadLength { value } => {
+                write!(f, "impossible length {value}: looking for the next frame")
+            }
+            Verdict::Short { expected: Some(n) } => write!(f, "cut short ({n} bytes expected)"),
+            Verdict::Short { expected: None } => write!(f, "cut short"),
+            Verdict::NoSync => write!(f, "no sync bytes: skipped"),
+            Verdict::TooLong => write!(f, "too long: no end within the longest frame"),
+        }
+    }
+}
+
 impl Verdict {
     /// True for a good frame.
     pub fn is_good(&self) -> bool {

@@ -8,6 +8,7 @@ use crate::codec::hex::extend_hex;
 use crate::engine::{ConnId, SessionId};
 use crate::session::time::format_iso;
 
+use super::csv_frames::{CsvFrames, FrameColumns, framed};
 use super::entry::{Entry, dir_tag};
 use super::sink::Out;
 
@@ -34,15 +35,26 @@ fn push_csv_field(out: &mut Vec<u8>, field: &str) {
 pub(super) struct CsvLog {
     pub(super) out: Out,
     row: Vec<u8>,
+    /// With a frame definition: rows are frames, with more columns.
+    frames: Option<CsvFrames>,
 }
 
 impl CsvLog {
-    /// A log writing rows to `out` (the header is the caller's).
-    pub(super) fn new(out: Out) -> Self {
-        CsvLog {
+    /// A log writing rows to `out`, cutting received bytes by `def` if given; writes
+    /// the header row.
+    pub(super) fn new(mut out: Out, def: Option<crate::protocol::FrameDef>) -> io::Result<Self> {
+        let frames = def.map(CsvFrames::new);
+        let mut header = CSV_HEADER.trim_end().as_bytes().to_vec();
+        if let Some(f) = &frames {
+            header.extend(f.header_tail(push_csv_field));
+        }
+        header.extend_from_slice(b"\r\n");
+        out.write_all(&header)?;
+        Ok(CsvLog {
             out,
             row: Vec::new(),
-        }
+            frames,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -55,6 +67,7 @@ impl CsvLog {
         direction: &str,
         bytes: Option<&[u8]>,
         event: &str,
+        extra: Option<&FrameColumns>,
     ) -> io::Result<()> {
         let row = &mut self.row;
         row.clear();
@@ -81,6 +94,27 @@ impl CsvLog {
         }
         row.push(b',');
         push_csv_field(row, event);
+        if let Some(frames) = &self.frames {
+            row.push(b',');
+            if let Some(extra) = extra {
+                push_csv_field(row, &extra.verdict);
+                row.push(b',');
+                if let Some(ms) = extra.rtt_ms {
+                    row.extend_from_slice(format!("{ms:.3}").as_bytes());
+                }
+                for value in &extra.fields {
+                    row.push(b',');
+                    if let Some(v) = value {
+                        row.extend_from_slice(v.to_string().as_bytes());
+                    }
+                }
+            } else {
+                row.push(b',');
+                for _ in 0..frames.field_count() {
+                    row.push(b',');
+                }
+            }
+        }
         row.extend_from_slice(b"\r\n");
         self.out.write_all(row)
     }
@@ -99,6 +133,25 @@ impl CsvLog {
         {
             // The event column names the group a datagram was addressed to.
             let to = group.map(|g| format!("to group {g}"));
+            if let Some(frames) = self.frames.as_mut() {
+                if !framed(*dir) {
+                    frames.sent(*conn, *peer, bytes.len(), *at);
+                } else {
+                    for (cut, extra) in frames.received(*session, *conn, *peer, bytes, *at) {
+                        self.row(
+                            *at,
+                            *session,
+                            *conn,
+                            Some(*peer),
+                            dir_tag(*dir),
+                            Some(&cut.bytes),
+                            to.as_deref().unwrap_or(""),
+                            Some(&extra),
+                        )?;
+                    }
+                    return Ok(());
+                }
+            }
             return self.row(
                 *at,
                 *session,
@@ -107,7 +160,33 @@ impl CsvLog {
                 dir_tag(*dir),
                 Some(bytes),
                 to.as_deref().unwrap_or(""),
+                None,
             );
+        }
+        // A closing connection's unfinished frame is written before its close.
+        if let (
+            Entry::Close {
+                at,
+                session,
+                conn,
+                peer,
+                ..
+            },
+            Some(frames),
+        ) = (entry, self.frames.as_mut())
+        {
+            for (cut, extra) in frames.closed(*session, *conn, *at) {
+                self.row(
+                    *at,
+                    *session,
+                    Some(*conn),
+                    Some(*peer),
+                    "RX",
+                    Some(&cut.bytes),
+                    "",
+                    Some(&extra),
+                )?;
+            }
         }
         match entry.event_line() {
             Some(line) => self.row(
@@ -118,6 +197,7 @@ impl CsvLog {
                 "EVENT",
                 None,
                 &line.text,
+                None,
             ),
             None => Ok(()),
         }

@@ -133,7 +133,7 @@ pub fn raw_tx_path(path: &Path) -> PathBuf {
 }
 
 /// How to write a log.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogOptions {
     /// The file format.
     pub format: LogFormat,
@@ -143,6 +143,9 @@ pub struct LogOptions {
     /// connections whose `Connected`/`Listening` event came before the recording did;
     /// pass `SessionHandle::local_addr()` of the running session).
     pub locals: Vec<(SessionId, SocketAddr)>,
+    /// CSV only: cut received bytes by this frame definition, one row per frame with
+    /// its verdict, round trip and field values (see `recorder::csv_frames`).
+    pub frame_def: Option<crate::protocol::FrameDef>,
 }
 
 impl LogOptions {
@@ -152,6 +155,7 @@ impl LogOptions {
             format,
             encoding,
             locals: Vec::new(),
+            frame_def: None,
         }
     }
 }

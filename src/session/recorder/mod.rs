@@ -57,6 +57,7 @@
 //! [`format_iso`]: crate::session::time::format_iso
 
 mod csv;
+mod csv_frames;
 mod entry;
 mod error;
 mod format;

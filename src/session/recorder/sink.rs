@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::session::pcapng::PcapngLog;
 
-use super::csv::{CSV_HEADER, CsvLog};
+use super::csv::CsvLog;
 use super::entry::Entry;
 use super::error::RecorderError;
 use super::format::{LogFormat, LogOptions, raw_tx_path};
@@ -107,9 +107,9 @@ impl Sink {
                 tx: create_with(&raw_tx_path(path), count, RAW_BUF_SIZE)?,
             })),
             LogFormat::Csv => {
-                let mut out = create(path, count)?;
-                out.write_all(CSV_HEADER.as_bytes()).map_err(write_error)?;
-                Ok(Sink::Csv(CsvLog::new(out)))
+                let out = create(path, count)?;
+                let log = CsvLog::new(out, options.frame_def.clone()).map_err(write_error)?;
+                Ok(Sink::Csv(log))
             }
             LogFormat::Pcapng => {
                 let out = create(path, count)?;

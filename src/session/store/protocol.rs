@@ -55,6 +55,12 @@ impl Default for ProtoState {
     }
 }
 
+/// The monotonic instant of a wall-clock time in the recent past (now, if in the future).
+fn instant_of(at: SystemTime) -> Instant {
+    let ago = SystemTime::now().duration_since(at).unwrap_or_default();
+    Instant::now().checked_sub(ago).unwrap_or_else(Instant::now)
+}
+
 fn link(conn: Option<ConnId>, peer: SocketAddr) -> Link {
     match conn {
         Some(c) => Link::Conn(c),
@@ -186,7 +192,9 @@ impl Store {
             let cutter = state
                 .cutter
                 .get_or_insert_with(|| FrameCutter::new((*def).clone()));
-            cutter.push(bytes, Instant::now(), &mut cuts);
+            // The gap is measured between reads (when the worker read them), not
+            // between the times the window drained them.
+            cutter.push(bytes, instant_of(at), &mut cuts);
             if conn.is_none() {
                 cutter.finish(&mut cuts);
             }
