@@ -36,14 +36,14 @@ pub(super) struct CsvLog {
     pub(super) out: Out,
     row: Vec<u8>,
     /// With a frame definition: rows are frames, with more columns.
-    frames: Option<CsvFrames>,
+    frames: Option<Box<CsvFrames>>,
 }
 
 impl CsvLog {
     /// A log writing rows to `out`, cutting received bytes by `def` if given; writes
     /// the header row.
     pub(super) fn new(mut out: Out, def: Option<crate::protocol::FrameDef>) -> io::Result<Self> {
-        let frames = def.map(CsvFrames::new);
+        let frames = def.map(|d| Box::new(CsvFrames::new(d)));
         let mut header = CSV_HEADER.trim_end().as_bytes().to_vec();
         if let Some(f) = &frames {
             header.extend(f.header_tail(push_csv_field));
