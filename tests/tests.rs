@@ -7,5 +7,6 @@ mod faults;
 mod headless;
 mod recorder;
 mod tls;
+mod tls_ui;
 mod ui;
 mod util;

@@ -196,6 +196,13 @@ pub fn receive_ui(
                         .truncate()
                         .min_size(egui::vec2(0.0, row_height)),
                 );
+                // An event in words may be longer than the row: whole (wrapped) on hover,
+                // and in the detail pane when clicked.
+                let response = if record.kind == RecordKind::Info {
+                    response.on_hover_text(record.stored_text().unwrap_or_default())
+                } else {
+                    response
+                };
                 if response.clicked() {
                     clicked = Some(record.seq);
                 }
