@@ -2,10 +2,18 @@
 # Regenerates screenshots/ from the real app under Xvfb, with loopback peers speaking GBK
 # (scripts/gbk_peer.py), using the app's own --screenshot and --size options: every mode
 # at the default size (1180x760) and at 1024x700, in English and in 简体中文.
+#
+# `scripts/screenshots.sh tls` takes only the TLS shot; SOCKSCOPE_BIN=path uses that
+# binary instead of building the release one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release
-BIN=target/release/sockscope
+ONLY=${1:-all}
+if [ -n "${SOCKSCOPE_BIN:-}" ]; then
+  BIN=$SOCKSCOPE_BIN
+else
+  cargo build --release
+  BIN=${CARGO_TARGET_DIR:-target}/release/sockscope
+fi
 mkdir -p screenshots
 N=98
 while [ -e "/tmp/.X11-unix/X$N" ] || [ -e "/tmp/.X$N-lock" ]; do N=$((N + 1)); done
@@ -47,6 +55,7 @@ shot() {
   esac
 }
 
+if [ "$ONLY" = all ]; then
 for lang in en zh; do
   suffix=""
   [ "$lang" = zh ] && suffix="-zh"
@@ -99,4 +108,45 @@ wait $APP
 # growing waits, in the view and the status line.
 "$BIN" client 127.0.0.1:1 --reconnect --no-persist --lang en --size 1024x700 \
   --screenshot screenshots/client-reconnecting-1024.png --screenshot-delay 5000
+fi
+
+# A TLS client against `openssl s_server` (a peer we did not write) with a certificate
+# made by `openssl req -x509`, set up by clicking as a user would (xdotool, 1024x700):
+# the tab starts as a plain client of a port nobody listens on yet, the view is
+# cleared, TLS is ticked on the connection row, "Accept any certificate" in Advanced,
+# then Connect; a line goes each way and the handshake record is clicked, so the
+# detail pane shows it whole (protocol, cipher suite, certificate, SHA-256, trust).
+if command -v openssl >/dev/null && command -v xdotool >/dev/null; then
+  PORT=$((PORT + 1))
+  TLSDIR=$(mktemp -d)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+    -subj "/CN=device.local/O=Example Devices" \
+    -addext "subjectAltName=DNS:device.local,IP:127.0.0.1" \
+    -keyout "$TLSDIR/key.pem" -out "$TLSDIR/cert.pem" 2>/dev/null
+  "$BIN" client "127.0.0.1:$PORT" --no-persist --lang en --size 1024x700 \
+    --screenshot screenshots/tls-client-1024.png --screenshot-delay 16000 &
+  APP=$!
+  WIN=$(xdotool search --sync --pid "$APP" | head -1)
+  sleep 3
+  (sleep 7; printf 'HTTP/1.0 200 OK from openssl s_server\r\n'; sleep 20) |
+    openssl s_server -accept "127.0.0.1:$PORT" -cert "$TLSDIR/cert.pem" \
+      -key "$TLSDIR/key.pem" -quiet >/dev/null 2>&1 &
+  SSERVER=$!
+  xdotool windowfocus --sync "$WIN"
+  click() { xdotool mousemove --window "$WIN" "$1" "$2" click 1; sleep "${3:-0.6}"; }
+  click 89 119          # Clear (the refused attempt)
+  click 637 42          # TLS
+  click 790 42 1        # Advanced …
+  click 455 349         # Accept any certificate
+  click 300 300         # close the pop-up
+  click 709 42 2        # Connect
+  click 480 578 0.3     # the compose box
+  xdotool type --window "$WIN" 'GET /status HTTP/1.0\r\n'
+  xdotool key --window "$WIN" ctrl+Return
+  sleep 4
+  click 400 188         # the handshake record
+  wait "$APP"
+  kill "$SSERVER" 2>/dev/null || true
+  rm -rf "$TLSDIR"
+fi
 ls -l screenshots

@@ -9,5 +9,6 @@ mod headless;
 mod recorder;
 mod tls;
 mod tls_sessions;
+mod tls_ui;
 mod ui;
 mod util;

@@ -11,10 +11,10 @@ use sockscope::session::store::RecordKind;
 use sockscope::ui::{AppSettings, Lang, Mode, SessionTab, SockscopeApp, Status};
 
 /// Longest wait for anything in these tests.
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// Settings with one tab in `mode`, empty endpoint fields, English.
-fn blank_settings(mode: Mode) -> AppSettings {
+pub(crate) fn blank_settings(mode: Mode) -> AppSettings {
     let mut settings = AppSettings::single(Lang::En, mode);
     let c = &mut settings.tabs[0].connection;
     c.client_host.clear();
@@ -24,13 +24,16 @@ fn blank_settings(mode: Mode) -> AppSettings {
     settings
 }
 
-fn harness(settings: AppSettings, options: StartOptions) -> Harness<'static, SockscopeApp> {
+pub(crate) fn harness(
+    settings: AppSettings,
+    options: StartOptions,
+) -> Harness<'static, SockscopeApp> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| SockscopeApp::with_settings(cc.egui_ctx.clone(), settings, options))
 }
 
-fn no_persist() -> StartOptions {
+pub(crate) fn no_persist() -> StartOptions {
     StartOptions {
         persist: false,
         ..StartOptions::default()
@@ -76,7 +79,7 @@ fn connected_client(settings: AppSettings) -> (Harness<'static, SockscopeApp>, T
 
 /// Steps the harness (draining engine events each frame) until `done` holds for the
 /// front tab.
-fn step_until(
+pub(crate) fn step_until(
     harness: &mut Harness<'_, SockscopeApp>,
     what: &str,
     mut done: impl FnMut(&SessionTab) -> bool,
@@ -100,7 +103,7 @@ fn send_button<'h>(h: &'h Harness<'_, SockscopeApp>) -> egui_kittest::Node<'h> {
 }
 
 /// Clicks Send.
-fn click_send(h: &mut Harness<'_, SockscopeApp>) {
+pub(crate) fn click_send(h: &mut Harness<'_, SockscopeApp>) {
     send_button(h).click();
     h.run_steps(1);
 }
@@ -114,7 +117,7 @@ fn choose_language(h: &mut Harness<'_, SockscopeApp>, language: &str) {
 }
 
 /// Replaces the text of the input labelled `label`.
-fn fill(harness: &mut Harness<'_, SockscopeApp>, label: &str, text: &str) {
+pub(crate) fn fill(harness: &mut Harness<'_, SockscopeApp>, label: &str, text: &str) {
     harness.get_by_label(label).focus();
     harness.run_steps(1);
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
@@ -129,7 +132,7 @@ fn gbk(text: &str) -> Vec<u8> {
     bytes.into_owned()
 }
 
-fn read_exact_timeout(stream: &mut TcpStream, len: usize) -> Vec<u8> {
+pub(crate) fn read_exact_timeout(stream: &mut TcpStream, len: usize) -> Vec<u8> {
     stream.set_read_timeout(Some(WAIT)).unwrap();
     let mut buf = vec![0; len];
     stream.read_exact(&mut buf).unwrap();
@@ -938,7 +941,7 @@ fn chinese_window_has_no_english_words() {
 /// Every English-looking word (three or more ASCII letters) the window exposes through
 /// AccessKit: labels, values, descriptions and placeholders. Protocol, encoding, format
 /// and syntax names are allowed.
-fn english_words(h: &Harness<'_, SockscopeApp>) -> Vec<String> {
+pub(crate) fn english_words(h: &Harness<'_, SockscopeApp>) -> Vec<String> {
     const ALLOWED: &[&str] = &[
         "Sockscope",
         "sockscope",
@@ -984,6 +987,24 @@ fn english_words(h: &Harness<'_, SockscopeApp>) -> Vec<String> {
         "localhost",
         // The word the close-on-exit preset matches, quoted as the peer must send it.
         "exit",
+        // TLS names and the example values of its fields (ALPN `http/1.1`, `ca.pem`,
+        // `cert.pem`, `key.pem`).
+        "TLS",
+        "SNI",
+        "ALPN",
+        "SHA",
+        "PEM",
+        "http",
+        "pem",
+        "cert",
+        "key",
+        "PKCS",
+        "RSA",
+        // The openssl command the pin field's tip quotes, as it must be typed.
+        "openssl",
+        "noout",
+        "fingerprint",
+        "sha",
     ];
     let mut words = Vec::new();
     for node in h.query_all_by(|_| true) {
@@ -1473,7 +1494,7 @@ fn udp_peer_name_is_looked_up_off_the_ui_thread() {
 }
 
 /// True once the view holds an info record containing `text`.
-fn has_info(app: &SessionTab, text: &str) -> bool {
+pub(crate) fn has_info(app: &SessionTab, text: &str) -> bool {
     app.store
         .iter()
         .any(|r| r.kind == RecordKind::Info && String::from_utf8_lossy(&r.bytes).contains(text))

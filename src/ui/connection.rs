@@ -11,19 +11,37 @@ use super::action::UiAction;
 use super::interfaces::{PickerKind, picker_ui};
 use super::settings::{ConnectionSettings, Field, Mode};
 use super::tab::Status;
+use super::tls::{TlsFacts, tls_advanced_ui, tls_line_ui};
 use super::widgets::{ERROR_COLOR, OK_COLOR, keep_together, panel_menu};
 
-/// Draws the connection panel of one tab. `groups` are the running UDP session's
-/// multicast groups and where each stands (empty otherwise).
+/// What the connection panel shows of the session besides its settings.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionFacts<'a> {
+    /// What the session is doing.
+    pub status: &'a Status,
+    /// True while it runs.
+    pub running: bool,
+    /// The running UDP session's multicast groups and where each stands (empty
+    /// otherwise).
+    pub groups: &'a [GroupState],
+    /// What its TLS told us.
+    pub tls: &'a TlsFacts,
+}
+
+/// Draws the connection panel of one tab.
 pub fn connection_ui(
     ui: &mut Ui,
     lang: Lang,
     settings: &mut ConnectionSettings,
-    status: &Status,
-    running: bool,
-    groups: &[GroupState],
+    facts: SessionFacts<'_>,
     actions: &mut Vec<UiAction>,
 ) {
+    let SessionFacts {
+        status,
+        running,
+        tls,
+        ..
+    } = facts;
     let t = lang.texts();
     let errors = settings.field_errors(t);
     let error_for = |field: Field| errors.iter().find(|(f, _)| *f == field).map(|(_, m)| *m);
@@ -76,6 +94,11 @@ pub fn connection_ui(
             t.local_port_tip
         };
         field(ui, port_text, port, 50.0, Field::Port, port_tip);
+        if let Some(switch) = settings.tls.switch(mode) {
+            ui.add_enabled(!running, egui::Checkbox::new(switch, t.tls))
+                .on_hover_text(t.tls_tip)
+                .on_disabled_hover_text(t.stop_first);
+        }
 
         let (start_text, stop_text) = match settings.mode {
             Mode::TcpClient => (t.connect, t.disconnect),
@@ -103,7 +126,7 @@ pub fn connection_ui(
             }
         }
         panel_menu(ui, format!("{} …", t.advanced), |ui| {
-            advanced_ui(ui, lang, settings, running, &errors, groups, actions)
+            advanced_ui(ui, lang, settings, facts, &errors, actions)
         })
         .on_hover_text(t.advanced_tip);
         ui.separator();
@@ -114,17 +137,23 @@ pub fn connection_ui(
         ui.add(egui::Label::new(RichText::new(&text).color(color).strong()).truncate())
             .on_hover_text(text);
     });
+    // A line of its own while TLS is ticked, so the row above never moves.
+    if settings.tls.on(settings.mode) {
+        tls_line_ui(ui, lang, settings.mode, &settings.tls, tls, running);
+    }
 }
 
 fn advanced_ui(
     ui: &mut Ui,
     lang: Lang,
     settings: &mut ConnectionSettings,
-    running: bool,
+    facts: SessionFacts<'_>,
     errors: &[(Field, &'static str)],
-    groups: &[GroupState],
     actions: &mut Vec<UiAction>,
 ) {
+    let SessionFacts {
+        running, groups, ..
+    } = facts;
     let t = lang.texts();
     let error_label = |ui: &mut Ui, which: Field| {
         if let Some((_, message)) = errors.iter().find(|(f, _)| *f == which) {
@@ -253,6 +282,19 @@ fn advanced_ui(
             if settings.mode != Mode::TcpClient {
                 ui.checkbox(&mut settings.ipv6_only, t.ipv6_only)
                     .on_hover_text(t.ipv6_only_tip);
+            }
+            if settings.mode != Mode::Udp {
+                ui.separator();
+                let mode = settings.mode;
+                tls_advanced_ui(
+                    ui,
+                    lang,
+                    mode,
+                    &mut settings.tls,
+                    errors,
+                    facts.tls,
+                    actions,
+                );
             }
         });
     });

@@ -29,6 +29,12 @@ pub enum DialogPurpose {
     ImportCommands,
     /// Pick a file to send (open).
     SendFile,
+    /// TLS client: pick the extra CA file (open).
+    TlsCaFile,
+    /// TLS server: pick the certificate file (open).
+    TlsCertFile,
+    /// TLS server: pick the private key file (open).
+    TlsKeyFile,
 }
 
 impl DialogPurpose {
@@ -36,7 +42,11 @@ impl DialogPurpose {
     fn opens(self) -> bool {
         matches!(
             self,
-            DialogPurpose::ImportCommands | DialogPurpose::SendFile
+            DialogPurpose::ImportCommands
+                | DialogPurpose::SendFile
+                | DialogPurpose::TlsCaFile
+                | DialogPurpose::TlsCertFile
+                | DialogPurpose::TlsKeyFile
         )
     }
 

@@ -23,15 +23,13 @@ pub fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: statu
                 }
                 _ => Vec::new(),
             };
-            connection::connection_ui(
-                ui,
-                lang,
-                &mut tab.settings.connection,
-                &tab.status,
+            let facts = connection::SessionFacts {
+                status: &tab.status,
                 running,
-                &groups,
-                &mut actions,
-            );
+                groups: &groups,
+                tls: &tab.tls,
+            };
+            connection::connection_ui(ui, lang, &mut tab.settings.connection, facts, &mut actions);
             let row = log::LogRowState {
                 recording: tab.recording(),
                 dialog_open: tab.files.dialog_open(),

@@ -29,6 +29,7 @@ pub mod settings;
 pub mod status;
 pub mod tab;
 pub mod tabs;
+pub mod tls;
 pub mod widgets;
 
 use std::path::PathBuf;

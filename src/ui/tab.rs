@@ -162,6 +162,8 @@ pub struct SessionTab {
     pub udp_dropped: u64,
     /// What else the session lost or was refused, for the status bar.
     pub losses: Losses,
+    /// What the TLS session told us (negotiated protocol, the server's fingerprint).
+    pub tls: super::tls::TlsFacts,
     /// The message in the strip above the status bar.
     pub notice: Option<Notice>,
     /// The UDP peer that sent to us last ("reply to last sender").
@@ -209,6 +211,7 @@ impl SessionTab {
             files: files::FileJobs::default(),
             udp_dropped: 0,
             losses: Losses::default(),
+            tls: super::tls::TlsFacts::default(),
             notice: None,
             last_sender: None,
             peer_lookup: None,
@@ -526,6 +529,7 @@ impl SessionTab {
                     .is_some_and(|s| s.kind() == SessionKind::TcpClient);
                 if current && client_mode {
                     self.status = Status::Stopped;
+                    self.tls.negotiated = None;
                 }
             }
             Event::Dropped {
@@ -541,14 +545,38 @@ impl SessionTab {
                 at,
                 notice,
             } => {
+                use crate::engine::Notice as N;
                 if current {
                     self.losses.note(&notice);
-                    if let crate::engine::Notice::Reconnecting { attempt, delay } = notice {
-                        self.status = Status::Reconnecting { attempt, delay };
+                    match &notice {
+                        N::Reconnecting { attempt, delay } => {
+                            self.status = Status::Reconnecting {
+                                attempt: *attempt,
+                                delay: *delay,
+                            };
+                        }
+                        N::TlsHandshake { info, .. } => {
+                            self.tls.negotiated =
+                                Some((info.protocol.clone(), info.cipher_suite.clone()));
+                        }
+                        N::TlsIdentity {
+                            certificate,
+                            self_signed,
+                        } => {
+                            self.tls.identity = Some((certificate.sha256.clone(), *self_signed));
+                        }
+                        _ => {}
                     }
                 }
                 let text = errors::notice_text(lang, &notice);
-                self.store.push_info(session, None, None, at, text);
+                // A connection's TLS notices go with that connection's rows and logs.
+                let (conn, peer) = match &notice {
+                    N::TlsHandshake { conn, peer, .. } | N::TlsNoCloseNotify { conn, peer } => {
+                        (Some(*conn), Some(*peer))
+                    }
+                    _ => (None, None),
+                };
+                self.store.push_info(session, conn, peer, at, text);
             }
             Event::Error { session, at, error } => {
                 let message = errors::error_text(lang, &error);

@@ -26,6 +26,9 @@ impl SessionTab {
                 (format.name(), format.extension()),
             ),
             DialogPurpose::SendFile => (field(&self.settings.compose.file_path), ("file", "*")),
+            DialogPurpose::TlsCaFile => (field(&self.settings.connection.tls.ca_file), PEM),
+            DialogPurpose::TlsCertFile => (field(&self.settings.connection.tls.cert_file), PEM),
+            DialogPurpose::TlsKeyFile => (field(&self.settings.connection.tls.key_file), PEM),
             DialogPurpose::ImportCommands => (
                 field(&self.settings.automation.commands_path),
                 ("JSON", "json"),
@@ -91,6 +94,10 @@ impl SessionTab {
         let t = lang.texts();
         let typed = |s: &str| Some(PathBuf::from(s.trim())).filter(|p| !p.as_os_str().is_empty());
         let fallback = match purpose {
+            // The TLS fields are the path fields themselves: nothing to fall back to.
+            DialogPurpose::TlsCaFile | DialogPurpose::TlsCertFile | DialogPurpose::TlsKeyFile => {
+                None
+            }
             DialogPurpose::RecordPath => typed(&self.settings.log.path),
             DialogPurpose::SaveView => Some(self.typed_log_path("view").0),
             DialogPurpose::SendFile => typed(&self.settings.compose.file_path),
@@ -134,6 +141,9 @@ impl SessionTab {
             DialogPurpose::SendFile => self.start_file_send(lang, path),
             DialogPurpose::ExportCommands => self.export_commands(lang, path),
             DialogPurpose::ImportCommands => self.import_commands(lang, path),
+            DialogPurpose::TlsCaFile => self.settings.connection.tls.ca_file = path_text(&path),
+            DialogPurpose::TlsCertFile => self.settings.connection.tls.cert_file = path_text(&path),
+            DialogPurpose::TlsKeyFile => self.settings.connection.tls.key_file = path_text(&path),
         }
     }
 
@@ -191,10 +201,22 @@ impl SessionTab {
     }
 }
 
+/// The filter of the TLS file dialogs: every file (certificates and keys come as
+/// `.pem`, `.crt`, `.cer`, `.key`, …).
+const PEM: (&str, &str) = ("PEM", "*");
+
+fn path_text(path: &Path) -> String {
+    path.display().to_string()
+}
+
 /// Purposes whose only way on without a dialog is a typed path.
 fn fallback_missing(purpose: DialogPurpose) -> bool {
     matches!(
         purpose,
-        DialogPurpose::SendFile | DialogPurpose::ImportCommands
+        DialogPurpose::SendFile
+            | DialogPurpose::ImportCommands
+            | DialogPurpose::TlsCaFile
+            | DialogPurpose::TlsCertFile
+            | DialogPurpose::TlsKeyFile
     )
 }

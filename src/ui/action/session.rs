@@ -4,12 +4,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::engine::tls::load_pem_certs;
 use crate::engine::{GroupSpec, SendTarget, SessionConfig, SessionKind, parse_host_port};
 use crate::lang::Lang;
 use crate::ui::errors;
 use crate::ui::files::JobResult;
 use crate::ui::settings::{Mode, UdpTarget};
 use crate::ui::tab::{NoticeAbout, SessionTab, Status};
+use crate::ui::tls::TlsFacts;
 
 use super::{PeerLookup, TargetError, UdpRoute, fixed_peer, send_target, target_error_text};
 
@@ -20,12 +22,43 @@ impl SessionTab {
         if let Some(old) = self.session.take() {
             old.stop();
         }
-        let config = match self.settings.connection.session_config(lang.texts()) {
+        let mut config = match self.settings.connection.session_config(lang.texts()) {
             Ok(config) => config,
             Err(message) => {
                 self.fail(lang, message);
                 return;
             }
+        };
+        self.tls = TlsFacts::default();
+        if let SessionConfig::TcpClient(client) = &mut config
+            && let Some(tls) = &mut client.tls
+        {
+            self.tls.accept_any = tls.accept_any && tls.pinned_sha256.is_none();
+            if let Some(path) = self.settings.connection.tls.extra_ca() {
+                // A small file read once at start (its existence is checked as it is
+                // typed); why it cannot be used is shown beside the field.
+                match load_pem_certs(&path) {
+                    Ok(certs) => tls.extra_roots = certs,
+                    Err(error) => {
+                        let message = format!(
+                            "{}: {}",
+                            lang.texts().tls_ca_unreadable,
+                            errors::error_text(lang, &error)
+                        );
+                        self.tls.ca_problem = Some((
+                            self.settings.connection.tls.ca_file.clone(),
+                            message.clone(),
+                        ));
+                        self.fail(lang, message);
+                        return;
+                    }
+                }
+            }
+        }
+        self.tls.on = match &config {
+            SessionConfig::TcpClient(c) => c.tls.is_some(),
+            SessionConfig::TcpServer(s) => s.tls.is_some(),
+            SessionConfig::Udp(_) => false,
         };
         self.clients.clear();
         self.udp_dropped = 0;

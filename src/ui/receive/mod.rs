@@ -112,8 +112,17 @@ pub fn receive_ui(
         // Sizes in proportion to the room there is, never less than what makes the pane
         // useful nor more than leaves the list half the height.
         let room = ui.available_height();
+        let info_selected = state
+            .selected
+            .and_then(|seq| store.index_of_seq(seq))
+            .and_then(|i| store.get(i))
+            .is_some_and(|r| r.kind == RecordKind::Info);
         let (detail_id, detail_size, least) = if state.compare {
             ("record_compare", room * 0.5, 170.0)
+        } else if info_selected {
+            // An event in words (a TLS handshake: ten wrapped lines at 1024 px) is read
+            // whole without scrolling.
+            ("record_info", room * 0.55, 120.0)
         } else {
             ("record_detail", room * 0.35, 100.0)
         };
@@ -196,6 +205,13 @@ pub fn receive_ui(
                         .truncate()
                         .min_size(egui::vec2(0.0, row_height)),
                 );
+                // An event in words may be longer than the row: whole (wrapped) on hover,
+                // and in the detail pane when clicked.
+                let response = if record.kind == RecordKind::Info {
+                    response.on_hover_text(record.stored_text().unwrap_or_default())
+                } else {
+                    response
+                };
                 if response.clicked() {
                     clicked = Some(record.seq);
                 }

@@ -197,6 +197,24 @@ pub(super) fn detail_ui(
         ui.label(RichText::new(t.select_hint).color(Color32::GRAY));
         return;
     };
+    if record.kind == RecordKind::Info {
+        // An event in words (a TLS handshake runs to a few hundred characters): the
+        // whole of it, wrapped to the pane, instead of a hexdump of its letters.
+        ScrollArea::vertical()
+            .id_salt("detail_scroll")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(record.stored_text().unwrap_or_default())
+                            .monospace()
+                            .color(INFO_COLOR),
+                    )
+                    .wrap(),
+                );
+            });
+        return;
+    }
     let text = store.text_start(record, DETAIL_BYTES * 4);
     // Laying out megabytes of text would stall the frame: show the start, copy the rest.
     let text_end = text

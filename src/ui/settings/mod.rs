@@ -8,6 +8,7 @@
 //! flat struct, see [`legacy`]) load into the first tab.
 
 pub mod legacy;
+pub mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -224,6 +225,8 @@ pub struct ConnectionSettings {
     pub multicast_loop: bool,
     /// UDP: the interface group datagrams are sent by (empty: the system's choice).
     pub multicast_if: String,
+    /// TCP client and server: TLS switches and options.
+    pub tls: tls::TlsSettings,
 }
 
 impl Default for ConnectionSettings {
@@ -259,6 +262,7 @@ impl Default for ConnectionSettings {
             multicast_ttl: String::new(),
             multicast_loop: true,
             multicast_if: String::new(),
+            tls: tls::TlsSettings::default(),
         }
     }
 }
@@ -444,6 +448,20 @@ pub enum Field {
     ReconnectMax,
     /// UDP: multicast TTL.
     Ttl,
+    /// TLS: the server name (SNI).
+    TlsSni,
+    /// TLS: the ALPN list.
+    TlsAlpn,
+    /// TLS client: the pinned fingerprint.
+    TlsPin,
+    /// TLS client: the extra CA file.
+    TlsCaFile,
+    /// TLS server: the self-signed certificate's names.
+    TlsNames,
+    /// TLS server: the PEM certificate file.
+    TlsCertFile,
+    /// TLS server: the PEM key file.
+    TlsKeyFile,
 }
 
 impl ConnectionSettings {
@@ -545,6 +563,7 @@ impl ConnectionSettings {
                 }
             }
         }
+        self.tls_field_errors(t, &mut errors);
         errors
     }
 
@@ -573,6 +592,7 @@ impl ConnectionSettings {
                     delay: Duration::from_secs(number(&self.reconnect_delay_s)),
                     max: Duration::from_secs(number(&self.reconnect_max_s)),
                 }),
+                tls: self.tls.client.then(|| self.tls.client_options()),
                 ..TcpClientConfig::default()
             }),
             Mode::TcpServer => SessionConfig::TcpServer(TcpServerConfig {
@@ -582,7 +602,7 @@ impl ConnectionSettings {
                 max_clients: usize::try_from(number(&self.max_clients)).unwrap_or(usize::MAX),
                 keepalive,
                 ipv6_only: self.ipv6_only,
-                tls: None,
+                tls: self.tls.server.then(|| self.tls.server_options()),
             }),
             Mode::Udp => SessionConfig::Udp(UdpConfig {
                 host: self.udp_host.trim().to_string(),

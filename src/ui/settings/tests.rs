@@ -143,3 +143,105 @@ fn round_trip() {
     assert_eq!(AppSettings::from_stored(&text), Some(settings));
     assert_eq!(AppSettings::from_stored("not ron at all"), None);
 }
+
+/// The TLS fields reach the engine config of the mode they belong to; TLS off (the
+/// default) gives none; settings stored before TLS existed load with it off.
+#[test]
+fn tls_fields_reach_the_config() {
+    let old = r#"(mode: TcpClient, client_host: "10.0.0.9")"#;
+    let c: ConnectionSettings = ron::from_str(old).unwrap();
+    assert!(!c.tls.client && !c.tls.server);
+    assert_eq!(c.tls.names, "localhost, 127.0.0.1, ::1");
+    let Ok(SessionConfig::TcpClient(client)) = c.session_config(&EN) else {
+        panic!("not a client config");
+    };
+    assert!(client.tls.is_none());
+
+    let mut c = ConnectionSettings {
+        mode: Mode::TcpClient,
+        ..ConnectionSettings::default()
+    };
+    c.tls.client = true;
+    c.tls.sni = " example.com ".into();
+    c.tls.client_alpn = "h2, http/1.1".into();
+    c.tls.client_versions = tls::TlsVersionChoice::Tls13;
+    c.tls.pin = format!("SHA256 Fingerprint={}", ["AB"; 32].join(":"));
+    let Ok(SessionConfig::TcpClient(client)) = c.session_config(&EN) else {
+        panic!("not a client config");
+    };
+    let options = client.tls.unwrap();
+    assert_eq!(options.server_name.as_deref(), Some("example.com"));
+    assert_eq!(options.alpn, ["h2", "http/1.1"]);
+    assert_eq!(options.versions, crate::engine::tls::TlsVersions::Tls13);
+    assert_eq!(options.pinned_sha256, Some([0xAB; 32]));
+
+    let mut s = ConnectionSettings::default();
+    s.tls.server = true;
+    s.tls.server_alpn = "h2".into();
+    let Ok(SessionConfig::TcpServer(server)) = s.session_config(&EN) else {
+        panic!("not a server config");
+    };
+    let options = server.tls.unwrap();
+    assert_eq!(options.alpn, ["h2"]);
+    assert_eq!(
+        options.identity,
+        crate::engine::tls::ServerIdentity::SelfSigned {
+            names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+        }
+    );
+    // Round trip through RON.
+    let text = ron::to_string(&c).unwrap();
+    assert_eq!(ron::from_str::<ConnectionSettings>(&text).unwrap(), c);
+}
+
+/// Bad TLS fields are flagged at their field, in the UI language: a fingerprint that is
+/// not one, an empty ALPN entry, a name that cannot be SNI, a missing CA file, and a PEM
+/// server without its files. UDP and TLS-off modes ignore them.
+#[test]
+fn bad_tls_fields_are_flagged() {
+    let mut c = ConnectionSettings {
+        mode: Mode::TcpClient,
+        ..ConnectionSettings::default()
+    };
+    c.tls.pin = "AB:CD".into();
+    c.tls.client_alpn = "h2,,http/1.1".into();
+    c.tls.sni = "bad name".into();
+    c.tls.ca_file = "/no/such/ca.pem".into();
+    assert!(c.field_errors(&EN).is_empty(), "TLS is off");
+    c.tls.client = true;
+    assert_eq!(
+        c.field_errors(&EN),
+        vec![
+            (Field::TlsSni, EN.tls_bad_sni),
+            (Field::TlsAlpn, EN.tls_alpn_bad),
+            (Field::TlsPin, EN.tls_bad_fingerprint),
+            (Field::TlsCaFile, EN.tls_no_such_file),
+        ]
+    );
+    assert_eq!(c.session_config(&ZH).unwrap_err(), ZH.tls_bad_sni);
+    c.tls.sni = "127.0.0.1".into();
+    c.tls.client_alpn = " ".into();
+    c.tls.pin = ["ab"; 32].join("").to_uppercase();
+    c.tls.ca_file.clear();
+    assert!(c.field_errors(&EN).is_empty());
+
+    let mut s = ConnectionSettings::default();
+    s.tls.server = true;
+    s.tls.server_cert = tls::ServerCertChoice::Pem;
+    s.tls.cert_file = "/no/such/cert.pem".into();
+    assert_eq!(
+        s.field_errors(&ZH),
+        vec![
+            (Field::TlsCertFile, ZH.tls_no_such_file),
+            (Field::TlsKeyFile, ZH.tls_need_file),
+        ]
+    );
+    s.tls.server_cert = tls::ServerCertChoice::SelfSigned;
+    s.tls.names = " , ".into();
+    assert_eq!(
+        s.field_errors(&EN),
+        vec![(Field::TlsNames, EN.tls_names_empty)]
+    );
+    s.mode = Mode::Udp;
+    assert!(s.field_errors(&EN).is_empty());
+}
