@@ -35,6 +35,10 @@ pub enum RightTab {
     Commands,
     /// Auto-reply rules.
     AutoReply,
+    /// Frame definition, fields and round trips (`ui::frames`).
+    Frames,
+    /// Plots of rates and field values (`ui::plot`).
+    Plot,
 }
 
 /// Runtime state of the automation controls (what persists lives in the settings).

@@ -180,6 +180,10 @@ texts! {
     reply: "Reply", "回复内容";
     tab_commands: "Quick commands", "快捷指令";
     tab_auto_reply: "Auto-reply", "自动回复";
+    tab_frames: "Frames", "帧定义";
+    tab_plot: "Plot", "曲线";
+    // Frames, fields and round trips (issue 16): ui/frames.rs adds its strings here.
+    frames_none: "No frame definition: received bytes are shown as read (or by the Framing choice)", "未设帧定义：按读取（或“分帧”选项）显示收到的数据";
     log_file: "Log file", "日志文件";
     log_format: "Format", "格式";
     choose: "Choose…", "选择…";
@@ -453,6 +457,8 @@ texts! {
     tls_copy: "Copy", "复制";
     tls_copy_tip: "Copy the fingerprint, to paste into a client's Pin SHA-256 field", "复制指纹，可粘贴到客户端的“固定 SHA-256 指纹”栏";
     tls_copied: "fingerprint copied", "指纹已复制";
+    // Plots (issue 16): ui/plot.rs adds its strings here.
+    plot_empty: "Nothing to plot yet", "暂无可绘制的数据";
     ipv6_only: "IPv6 only", "仅 IPv6";
     ipv6_only_tip: "A :: address takes IPv6 connections only; unticked, IPv4 ones too (on every system)", "地址为 :: 时只接受 IPv6；不勾选时同时接受 IPv4（各系统一致）";
 }

@@ -143,6 +143,8 @@ fn side_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, actions: &mut Ve
             t.tab_auto_reply.to_string()
         };
         ui.selectable_value(&mut state.tab, automation::RightTab::AutoReply, auto);
+        ui.selectable_value(&mut state.tab, automation::RightTab::Frames, t.tab_frames);
+        ui.selectable_value(&mut state.tab, automation::RightTab::Plot, t.tab_plot);
     });
     ui.separator();
     match state.tab {
@@ -162,6 +164,10 @@ fn side_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, actions: &mut Ve
             tab.files.dialog_open(),
             actions,
         ),
+        automation::RightTab::Frames => {
+            super::frames::frames_ui(ui, lang, &mut tab.frames, &tab.store, actions)
+        }
+        automation::RightTab::Plot => super::plot::plot_ui(ui, lang, &mut tab.plot, &tab.store),
         automation::RightTab::AutoReply => {
             let hits = state
                 .responder

@@ -176,6 +176,10 @@ pub struct SessionTab {
     pub locals: Vec<(SessionId, SocketAddr)>,
     /// Records that arrived while the tab was in the background.
     pub unseen: u64,
+    /// The Frames panel: the definition being edited (`ui::frames`).
+    pub frames: super::frames::FramesState,
+    /// The Plot panel: rate samples and the view (`ui::plot`).
+    pub plot: super::plot::PlotState,
     /// Stable id for egui widget ids (tabs move; ids must not).
     pub uid: u64,
     pub(super) engine: Engine,
@@ -218,6 +222,8 @@ impl SessionTab {
             peer_typed: None,
             locals: Vec::new(),
             unseen: 0,
+            frames: super::frames::FramesState::default(),
+            plot: super::plot::PlotState::default(),
             uid,
             engine,
             events,
@@ -634,6 +640,7 @@ impl SessionTab {
         let now = Instant::now();
         self.store.poll(now);
         self.store.stats.tick(now);
+        self.plot.sample(now, &self.store);
     }
 }
 
