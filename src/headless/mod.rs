@@ -62,12 +62,14 @@ pub fn session_config(session: &StartSession, options: &SessionOptions) -> Sessi
             host: host.clone(),
             port: *port,
             ipv6_only: options.ipv6_only,
+            tls: options.tls.as_ref().map(|t| t.server_options()),
             ..TcpServerConfig::default()
         }),
         StartSession::Client { host, port } => SessionConfig::TcpClient(TcpClientConfig {
             host: host.clone(),
             port: *port,
             reconnect: options.reconnect,
+            tls: options.tls.as_ref().map(|t| t.client_options()),
             ..TcpClientConfig::default()
         }),
         StartSession::Udp { host, port, peer } => SessionConfig::Udp(UdpConfig {
@@ -82,6 +84,44 @@ pub fn session_config(session: &StartSession, options: &SessionOptions) -> Sessi
             },
             ..UdpConfig::default()
         }),
+    }
+}
+
+/// True for a TLS failure of one connection (its handshake, or TLS later on it), as
+/// opposed to TLS that could not be set up for the session.
+fn tls_handshake_failed(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::TlsUnknownIssuer { .. }
+            | EngineError::TlsCaAsServer { .. }
+            | EngineError::TlsExpired { .. }
+            | EngineError::TlsNotYetValid { .. }
+            | EngineError::TlsNameMismatch { .. }
+            | EngineError::TlsPinMismatch { .. }
+            | EngineError::TlsBadCertificate { .. }
+            | EngineError::TlsProtocolMismatch { .. }
+            | EngineError::TlsNoAlpn { .. }
+            | EngineError::TlsAlert { .. }
+            | EngineError::TlsNotTls { .. }
+            | EngineError::TlsClosed
+            | EngineError::TlsTimeout { .. }
+            | EngineError::TlsHandshake { .. }
+    )
+}
+
+/// The command line's way past a certificate the client did not trust (the engine's
+/// words name the window's setting).
+fn tls_hint(error: &EngineError) -> Option<&'static str> {
+    match error {
+        EngineError::TlsUnknownIssuer { .. }
+        | EngineError::TlsCaAsServer { .. }
+        | EngineError::TlsExpired { .. }
+        | EngineError::TlsNotYetValid { .. }
+        | EngineError::TlsNameMismatch { .. }
+        | EngineError::TlsBadCertificate { .. } => Some(
+            "on the command line: --pin SHA256 trusts that one certificate, --ca FILE a private CA, --sni NAME checks another name, --insecure accepts any",
+        ),
+        _ => None,
     }
 }
 
@@ -206,13 +246,20 @@ fn run_session(
                 match &event {
                     Event::Error { error, .. } => {
                         out.error(&error.to_string());
+                        if let Some(hint) = tls_hint(error) {
+                            out.error(hint);
+                        }
                         let attempt = matches!(
                             error,
                             EngineError::Refused { .. }
                                 | EngineError::TimedOut { .. }
                                 | EngineError::Resolve { .. }
-                        );
-                        if !(reconnecting && attempt) {
+                        ) || tls_handshake_failed(error);
+                        // A server outlives a client whose TLS handshake failed, as it
+                        // outlives one that resets: reported, not the session failing.
+                        let peer_failed = !client && tls_handshake_failed(error);
+                        let excused = peer_failed || (reconnecting && attempt);
+                        if !excused {
                             failure.get_or_insert_with(|| error.to_string());
                         }
                     }
