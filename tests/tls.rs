@@ -501,7 +501,7 @@ fn plaintext_peer_classified() {
 
 /// The openssl binary, or None (with the reason printed) when it cannot be found.
 /// CI sets SOCKSCOPE_REQUIRE_OPENSSL, so there it cannot skip.
-fn openssl() -> Option<&'static str> {
+pub(crate) fn openssl() -> Option<&'static str> {
     let ok = Command::new("openssl")
         .arg("version")
         .stdout(Stdio::null())
@@ -520,7 +520,7 @@ fn openssl() -> Option<&'static str> {
 }
 
 /// A PEM block of `der` (base64, 64 columns).
-fn pem(label: &str, der: &[u8]) -> String {
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut b64 = String::new();
     for chunk in der.chunks(3) {
@@ -547,7 +547,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 /// A certificate and key made by `openssl req -x509 -newkey ec` (CA:TRUE, as openssl
 /// makes them by default) for localhost and 127.0.0.1.
-fn openssl_req(dir: &Path, bin: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn openssl_req(dir: &Path, bin: &str) -> (PathBuf, PathBuf) {
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
     let out = Command::new(bin)
@@ -570,7 +570,7 @@ fn openssl_req(dir: &Path, bin: &str) -> (PathBuf, PathBuf) {
 }
 
 /// A child process killed when dropped (a failed assertion never leaves it running).
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -580,7 +580,7 @@ impl Drop for Killed {
 }
 
 /// Starts `openssl s_server` on a free port with `args`, and waits until it accepts.
-fn s_server(bin: &str, cert: &Path, key: &Path, args: &[&str]) -> (Killed, SocketAddr) {
+pub(crate) fn s_server(bin: &str, cert: &Path, key: &Path, args: &[&str]) -> (Killed, SocketAddr) {
     let port = listener().1.port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let child = Command::new(bin)
@@ -609,7 +609,7 @@ fn s_server(bin: &str, cert: &Path, key: &Path, args: &[&str]) -> (Killed, Socke
 }
 
 /// Runs `openssl s_client` with `args`, feeding `input` and then waiting up to 10 s.
-fn s_client(bin: &str, addr: SocketAddr, args: &[&str], input: &[u8]) -> Output {
+pub(crate) fn s_client(bin: &str, addr: SocketAddr, args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(bin)
         .args(["s_client", "-connect"])
         .arg(addr.to_string())
@@ -653,7 +653,7 @@ fn s_client(bin: &str, addr: SocketAddr, args: &[&str], input: &[u8]) -> Output 
     out
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
