@@ -9,8 +9,10 @@
 //!
 //! Exit status: 0 when the session ended normally (Ctrl+C, `--duration`, a client's
 //! connection closed by the peer), 1 when it failed (cannot bind or connect, an engine
-//! error, a client's connection reset, the log could not be written), 2 for a bad option
-//! or rules file.
+//! error, a client's connection reset or its TLS handshake failing, the log could not be
+//! written), 2 for a bad option or rules file. A server outlives a client whose TLS
+//! handshake fails (reported on standard error), and a `--reconnect` client treats one
+//! like a refused attempt.
 //!
 //! Imports no window type: nothing here loads a GUI library or needs a display.
 
