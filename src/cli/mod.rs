@@ -504,18 +504,8 @@ where
         ));
     }
     apply_pending(&mut options, pending)?;
-    if !WINDOW_TLS && options.tabs.iter().any(|t| t.options.tls.is_some()) {
-        return Err(
-            "--tls works with --headless for now: the window has no TLS settings yet (e.g. `sockscope --headless client example.com:443 --tls`)"
-                .into(),
-        );
-    }
     Ok(Parsed::Run(options))
 }
-
-/// The window can open TLS sessions from the command line: false until its connection
-/// settings hold TLS (then `ui::tab_from_start` maps [`SessionOptions::tls`]).
-const WINDOW_TLS: bool = false;
 
 /// The one session of `--headless` and its options.
 fn headless_options(

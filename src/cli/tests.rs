@@ -491,8 +491,6 @@ fn tls_option_errors() {
         e.starts_with("--alpn: protocol 2 of \"h2,,http/1.1\" is empty"),
         "{e}"
     );
-    let e = err(&["client", "h:1", "--tls"]);
-    assert!(e.starts_with("--tls works with --headless for now"), "{e}");
     let e = err(&["--tls"]);
     assert!(e.starts_with("--tls needs a TCP session"), "{e}");
 }

@@ -31,7 +31,7 @@ SESSION OPTIONS (apply to the session they follow; before any session, to the fi
     --reconnect[=DELAY[..MAX]]   TCP client: connect again after a loss or a refused attempt,
                                  waiting DELAY (default 1s), doubling up to MAX (default 30s)
 
-TLS (TCP client and server; for now with --headless only; each option turns TLS on):
+TLS (TCP client and server, window or --headless; each option turns TLS on):
     --tls                        TLS on this session: a client checks the server's certificate
                                  against this system's trusted roots; a server without --cert
                                  makes a self-signed certificate for localhost, 127.0.0.1 and
