@@ -1100,3 +1100,289 @@ fn headless_udp_joins_a_group() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+// ---------------------------------------------------------------------------------------
+// TLS: `--headless client|server … --tls` against Debian's openssl and each other.
+
+/// A headless run in the background, its output read by line; killed when dropped.
+struct Running {
+    child: Child,
+    out: Lines,
+    err: Lines,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = sockscope()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = Lines::new(child.stdout.take().unwrap());
+        let err = Lines::new(child.stderr.take().unwrap());
+        Running { child, out, err }
+    }
+
+    /// Waits for the end (bounded) and collects what is left of the output.
+    fn finish(&mut self) -> Run {
+        let status = wait_bounded(&mut self.child, RUN);
+        Run {
+            code: status.code(),
+            stdout: self.out.rest(Duration::from_secs(5)),
+            stderr: self.err.rest(Duration::from_secs(5)),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `openssl s_client` that sends `input`, then ends its input (so it closes), bounded.
+fn s_client_once(bin: &str, addr: &str, args: &[&str], input: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new(bin)
+        .args(["s_client", "-connect", addr])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let mut out = Lines::new(child.stdout.take().unwrap());
+    let mut err = Lines::new(child.stderr.take().unwrap());
+    wait_bounded(&mut child, RUN);
+    format!(
+        "{}\n{}",
+        out.rest(Duration::from_secs(5)),
+        err.rest(Duration::from_secs(5))
+    )
+}
+
+/// The port of a `--json` run's `listening` event.
+fn listening_port(line: &str) -> u16 {
+    let event: serde_json::Value = serde_json::from_str(line).unwrap();
+    event["text"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// `--headless client … --tls` against `openssl s_server` with openssl's own
+/// certificate: pinned, it prints the handshake (TLS 1.3, ALPN) and what s_server
+/// types, and ends with 0 at `--duration`; a wrong pin, and the strict check of
+/// openssl's CA:TRUE certificate, fail at once with exit status 1 and the words (the
+/// presented fingerprint; the command line's way on) on standard error; `--insecure`
+/// connects and says what the strict check found.
+#[test]
+fn headless_tls_client_against_openssl_s_server() {
+    use sockscope::engine::tls::{fingerprint_hex, load_pem_certs, sha256};
+    use std::io::Write;
+    let Some(bin) = crate::tls::openssl() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = crate::tls::openssl_req(dir.path(), bin);
+    let pin = fingerprint_hex(&sha256(&load_pem_certs(&cert).unwrap()[0]));
+
+    let (mut server, addr) = crate::tls::s_server(bin, &cert, &key, &["-alpn", "http/1.1"]);
+    let addr = addr.to_string();
+    let mut client = Running::start(&[
+        "--headless",
+        "client",
+        &addr,
+        "--pin",
+        &pin.to_ascii_lowercase(),
+        "--sni",
+        "localhost",
+        "--alpn",
+        "h2,http/1.1",
+        "--duration",
+        "3s",
+    ]);
+    let line = client.out.until(RUN, |l| l.contains("TLS with"));
+    for expected in [
+        "TLS 1.3",
+        "ALPN http/1.1",
+        "SNI localhost",
+        "pinned fingerprint matches",
+    ] {
+        assert!(line.contains(expected), "{expected:?} missing: {line}");
+    }
+    let stdin = server.0.stdin.as_mut().unwrap();
+    stdin.write_all(b"hello from openssl\n").unwrap();
+    stdin.flush().unwrap();
+    client.out.until(RUN, |l| {
+        l.contains(" RX ") && l.contains("| hello from openssl")
+    });
+    let r = client.finish();
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    drop(server);
+
+    // A wrong pin: exit 1, the words and the fingerprint the server has.
+    let (_server, addr) = crate::tls::s_server(bin, &cert, &key, &[]);
+    let wrong = format!("00{}", &pin[2..]);
+    let r = run(&["--headless", "client", &addr.to_string(), "--pin", &wrong]);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("is not the pinned one") && r.stderr.contains(&pin),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("closed: TLS failed"), "{}", r.stdout);
+
+    // Strict: openssl's certificate is a CA certificate.
+    let (_server, addr) = crate::tls::s_server(bin, &cert, &key, &[]);
+    let r = run(&[
+        "--headless",
+        "client",
+        &addr.to_string(),
+        "--tls",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("CA certificate"), "{}", r.stderr);
+    assert!(r.stderr.contains("--insecure accepts any"), "{}", r.stderr);
+
+    // `--insecure`: connected, and the line says what a strict check found.
+    let (_server, addr) = crate::tls::s_server(bin, &cert, &key, &[]);
+    let r = run(&[
+        "--headless",
+        "client",
+        &addr.to_string(),
+        "--insecure",
+        "--duration",
+        "1s",
+    ]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("ACCEPT ANY CERTIFICATE is on (a strict check says:"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `--headless server … --tls` makes a self-signed certificate and prints its
+/// fingerprint on a line of its own (text) or as `sha256` (`--json`); `openssl
+/// s_client` connects (SNI and ALPN seen, its line printed); our own client connects
+/// with `--pin` of that fingerprint and with `--insecure`, and fails without either;
+/// a client that rejects the certificate is reported on standard error without failing
+/// the server, which ends with 0 on SIGTERM.
+#[cfg(unix)]
+#[test]
+fn headless_tls_server_with_openssl_and_our_clients() {
+    let Some(bin) = crate::tls::openssl() else {
+        return;
+    };
+    // Text: the fingerprint line, easy to copy.
+    let r = run(&[
+        "--headless",
+        "server",
+        "127.0.0.1:0",
+        "--tls",
+        "--duration",
+        "500ms",
+    ]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("SHA-256 fingerprint (a client's --pin): "))
+        .unwrap_or_else(|| panic!("no fingerprint line:\n{}", r.stdout));
+    let copied = line.rsplit(' ').next().unwrap();
+    assert_eq!(copied.len(), 95, "{line}");
+
+    let mut server = Running::start(&[
+        "--headless",
+        "server",
+        "127.0.0.1:0",
+        "--tls",
+        "--alpn",
+        "http/1.1",
+        "--json",
+        "--duration",
+        "60s",
+    ]);
+    let port = listening_port(&server.out.until(RUN, |l| l.contains("\"listening\"")));
+    let addr = format!("127.0.0.1:{port}");
+    let identity = server.out.until(RUN, |l| l.contains("\"tls-identity\""));
+    let identity: serde_json::Value = serde_json::from_str(&identity).unwrap();
+    assert_eq!(identity["self_signed"], true);
+    let sha = identity["sha256"].as_str().unwrap().to_string();
+
+    let said = s_client_once(
+        bin,
+        &addr,
+        &["-servername", "localhost", "-alpn", "http/1.1"],
+        b"hello over tls\n",
+    );
+    assert!(said.contains("TLSv1.3"), "{said}");
+    let tls = server.out.until(RUN, |l| l.contains("\"event\":\"tls\""));
+    let tls: serde_json::Value = serde_json::from_str(&tls).unwrap();
+    assert_eq!(tls["sni"], "localhost");
+    assert_eq!(tls["alpn"], "http/1.1");
+    assert!(tls["conn"].is_u64(), "{tls}");
+    server.out.until(RUN, |l| {
+        l.contains("\"data\"") && l.contains("hello over tls")
+    });
+
+    let r = run(&[
+        "--headless",
+        "client",
+        &addr,
+        "--pin",
+        &sha,
+        "--duration",
+        "1s",
+    ]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("pinned fingerprint matches"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&[
+        "--headless",
+        "client",
+        &addr,
+        "--insecure",
+        "--duration",
+        "1s",
+    ]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("ACCEPT ANY CERTIFICATE"), "{}", r.stdout);
+    let r = run(&["--headless", "client", &addr, "--tls"]);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("is not trusted"), "{}", r.stderr);
+    assert!(r.stderr.contains("--pin SHA256"), "{}", r.stderr);
+
+    // A client that refuses our certificate: the server says so and goes on.
+    let said = s_client_once(
+        bin,
+        &addr,
+        &["-servername", "localhost", "-verify_return_error"],
+        b"",
+    );
+    assert!(said.contains("self-signed certificate"), "{said}");
+    server
+        .err
+        .until(RUN, |l| l.contains("ended the TLS handshake with alert"));
+    assert_eq!(
+        unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) },
+        0
+    );
+    let r = server.finish();
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let summary = r.stdout.lines().last().unwrap();
+    assert!(summary.contains("\"ok\":true"), "{summary}");
+}

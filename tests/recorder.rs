@@ -1281,3 +1281,139 @@ fn group_datagrams_are_marked_in_text_and_csv() {
         .collect();
     assert_eq!(groups, ["to group 239.255.78.1", ""]);
 }
+
+/// A TLS connection between our own server (self-signed) and client (accept any), the
+/// client recorded to pcapng and CSV: the packets carry the plaintext on the real ports; every
+/// data packet after the handshake, and none before it, has the TLS comment, which
+/// tshark reads back as `frame.comment`; the CSV's handshake rows name their connection
+/// and peer.
+#[test]
+fn tls_connection_marked_in_pcapng_and_csv() {
+    use sockscope::engine::tls::{TlsClientOptions, TlsServerOptions};
+    use sockscope::engine::{Notice, TcpClientConfig, TcpServerConfig};
+    use sockscope::session::pcapng::TLS_COMMENT;
+
+    let dir = TempDir::new("tls");
+    let pcap = dir.path("tls.pcapng");
+    let csv = dir.path("tls.csv");
+    let (engine, rx, _) = engine(1024);
+    let (mut pcap_rec, pcap_tap) =
+        Recorder::start(&pcap, LogFormat::Pcapng, TextEncoding::Utf8, 256).unwrap();
+    let (mut csv_rec, csv_tap) =
+        Recorder::start(&csv, LogFormat::Csv, TextEncoding::Utf8, 256).unwrap();
+    let (tap, stopped) = fan_out(vec![pcap_tap, csv_tap]);
+    engine.set_tap(Some(tap));
+    // The server runs on an engine of its own, not recorded: one end of the connection
+    // in the file, as a capture would have it.
+    let (server_engine, server_rx, _) = crate::util::engine(1024);
+    let server = server_engine
+        .start(SessionConfig::TcpServer(TcpServerConfig {
+            host: "127.0.0.1".into(),
+            port: 0,
+            tls: Some(TlsServerOptions::default()),
+            ..Default::default()
+        }))
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let client = engine
+        .start(SessionConfig::TcpClient(TcpClientConfig {
+            host: "127.0.0.1".into(),
+            port: addr.port(),
+            tls: Some(TlsClientOptions {
+                accept_any: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .unwrap();
+    for events in [&rx, &server_rx] {
+        wait_for(events, WAIT, |e| {
+            matches!(
+                e,
+                Event::Notice {
+                    notice: Notice::TlsHandshake { .. },
+                    ..
+                }
+            )
+        });
+    }
+    client
+        .send(SendTarget::Default, b"hello over tls".to_vec())
+        .unwrap();
+    let rx_data = |e: &Event| {
+        matches!(
+            e,
+            Event::Data {
+                dir: Direction::Rx,
+                ..
+            }
+        )
+    };
+    wait_for(&server_rx, WAIT, rx_data);
+    server.send(SendTarget::All, b"and back".to_vec()).unwrap();
+    wait_for(&rx, WAIT, rx_data);
+    client.stop();
+    stopped.recv_timeout(WAIT).unwrap();
+    server.stop();
+    finish_ok(&mut pcap_rec);
+    finish_ok(&mut csv_rec);
+
+    // Each message once, on the real ports, with the comment; the handshake has none.
+    let packets = read_pcapng(&pcap);
+    let data: Vec<&Packet> = packets.iter().filter(|p| !p.payload.is_empty()).collect();
+    assert_eq!(data.len(), 2, "{:?}", packets.len());
+    for p in &data {
+        assert_eq!(p.comment.as_deref(), Some(TLS_COMMENT), "{p:?}");
+        let to_server = p.payload == b"hello over tls";
+        assert!(to_server || p.payload == b"and back", "{p:?}");
+        let server_port = if to_server {
+            p.dst.port()
+        } else {
+            p.src.port()
+        };
+        assert_eq!(server_port, addr.port());
+    }
+    let syns = packets
+        .iter()
+        .filter(|p| p.tcp.is_some_and(|(_, _, flags)| flags & SYN != 0));
+    assert_eq!(syns.clone().count(), 2);
+    assert!(syns.into_iter().all(|p| p.comment.is_none()));
+
+    // The CSV: the handshake rows are events of their connection, with the peer.
+    let rows = parse_csv(&std::fs::read_to_string(&csv).unwrap());
+    let tls_rows: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r[4] == "EVENT" && r[7].starts_with("TLS with "))
+        .collect();
+    assert_eq!(tls_rows.len(), 1, "{rows:#?}");
+    for r in tls_rows {
+        assert!(!r[2].is_empty() && !r[3].is_empty(), "{r:?}");
+    }
+
+    if tshark().is_some() {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(&pcap)
+            .args(["-T", "fields", "-e", "tcp.len", "-e", "frame.comment"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let marked = text
+            .lines()
+            .filter(|l| l.split('\t').nth(1) == Some(TLS_COMMENT))
+            .count();
+        assert_eq!(marked, 2, "{text}");
+        for line in text.lines() {
+            let (len, comment) = line.split_once('\t').unwrap_or((line, ""));
+            if len != "0" {
+                assert_eq!(comment, TLS_COMMENT, "{text}");
+            }
+        }
+        tshark_expert_clean(&pcap);
+    }
+}

@@ -520,7 +520,7 @@ pub(crate) fn openssl() -> Option<&'static str> {
 }
 
 /// A PEM block of `der` (base64, 64 columns).
-fn pem(label: &str, der: &[u8]) -> String {
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut b64 = String::new();
     for chunk in der.chunks(3) {
@@ -570,7 +570,7 @@ pub(crate) fn openssl_req(dir: &Path, bin: &str) -> (PathBuf, PathBuf) {
 }
 
 /// A child process killed when dropped (a failed assertion never leaves it running).
-pub(crate) struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Killed {
     /// Types a line into the child's stdin (s_server sends it to its client).

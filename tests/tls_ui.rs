@@ -259,3 +259,30 @@ fn chinese_tls_options_have_no_english_words() {
         "English in the Chinese window: {found:#?}"
     );
 }
+
+/// The command line opens a TLS client tab: `client ADDR --pin FP --alpn …` fills the
+/// TLS fields (TLS ticked, the pin, ALPN) and connects by pin to a TLS server window.
+#[test]
+fn command_line_opens_a_tls_client_tab() {
+    let (mut server, addr, fingerprint) = tls_server_window();
+    let sockscope::cli::Parsed::Run(mut options) = sockscope::cli::parse_args([
+        "client",
+        &addr.to_string(),
+        "--pin",
+        &fingerprint.replace(':', ""),
+        "--alpn",
+        "h2,http/1.1",
+    ])
+    .unwrap() else {
+        panic!("not a window start")
+    };
+    options.persist = false;
+    let mut client = harness(blank_settings(Mode::TcpClient), options);
+    let fields = client.state().tab().settings.connection.tls.clone();
+    assert!(fields.client);
+    assert_eq!(fields.pin, fingerprint);
+    assert_eq!(fields.client_alpn, "h2, http/1.1");
+    step_both(&mut client, &mut server, "pinned handshake", |app| {
+        has_info(app, "pinned fingerprint matches")
+    });
+}

@@ -8,6 +8,7 @@
 //! (`server ADDR client ADDR …`) with options that follow the pair they belong to, which
 //! derive-style parsers express poorly.
 
+mod tls;
 mod usage;
 
 use std::ffi::OsString;
@@ -20,6 +21,7 @@ use crate::lang::{Lang, Theme};
 use crate::session::ViewMode;
 use crate::session::recorder::LogFormat;
 
+pub use self::tls::TlsArgs;
 pub use self::usage::USAGE;
 
 /// A session to open at start-up.
@@ -69,6 +71,9 @@ pub struct SessionOptions {
     pub ttl: Option<u32>,
     /// TCP client: connect again after a loss or a failed attempt (`--reconnect`).
     pub reconnect: Option<Reconnect>,
+    /// TCP client or server: TLS on, with these options (`--tls` and the options after
+    /// it, see [`TlsArgs`]).
+    pub tls: Option<Box<TlsArgs>>,
 }
 
 impl SessionOptions {
@@ -87,6 +92,10 @@ impl SessionOptions {
             },
             ttl: self.ttl.or(other.ttl),
             reconnect: self.reconnect.or(other.reconnect),
+            tls: match (self.tls, other.tls) {
+                (Some(ours), Some(theirs)) => Some(Box::new((*ours).or(*theirs))),
+                (ours, theirs) => ours.or(theirs),
+            },
         }
     }
 }
@@ -241,6 +250,8 @@ pub enum Parsed {
 struct Pending {
     options: SessionOptions,
     peer: Option<String>,
+    /// TLS options seen before any session, to check against the first one.
+    tls_flags: Vec<(String, tls::Role)>,
 }
 
 /// The options of `--headless` seen so far, and the first window-only option seen.
@@ -427,6 +438,23 @@ where
                 }
                 scope(&mut options.tabs, &mut pending).reconnect = Some(reconnect);
             }
+            Long(flag) if tls::role(flag).is_some() => {
+                let flag = flag.to_string();
+                let dashed = format!("--{flag}");
+                let role = tls::role(&flag).unwrap_or(tls::Role::Both);
+                let value = match flag.as_str() {
+                    "tls" | "insecure" => None,
+                    _ => Some(text(parser.value().map_err(|e| e.to_string())?, &dashed)?),
+                };
+                match options.tabs.last() {
+                    Some(tab) => tls::fits(&dashed, role, &tab.session)?,
+                    None => pending.tls_flags.push((dashed, role)),
+                }
+                let args = scope(&mut options.tabs, &mut pending)
+                    .tls
+                    .get_or_insert_with(Box::default);
+                tls::apply(&flag, value.as_deref(), args)?;
+            }
             Long("log") => {
                 let path = PathBuf::from(parser.value().map_err(|e| e.to_string())?);
                 scope(&mut options.tabs, &mut pending).log = Some(path);
@@ -602,6 +630,11 @@ fn apply_pending(options: &mut StartOptions, pending: Pending) -> Result<(), Str
         if pending.options.log.is_some() || pending.options.log_format.is_some() {
             return Err("--log needs a session (e.g. `server 0.0.0.0:8989 --log FILE`)".into());
         }
+        if let Some((flag, _)) = pending.tls_flags.first() {
+            return Err(format!(
+                "{flag} needs a TCP session (e.g. `client example.com:443 --tls`)"
+            ));
+        }
         options.auto_start = true;
         return Ok(());
     };
@@ -619,7 +652,15 @@ fn apply_pending(options: &mut StartOptions, pending: Pending) -> Result<(), Str
     {
         return Err("--reconnect belongs to a client session".into());
     }
+    for (flag, role) in &pending.tls_flags {
+        tls::fits(flag, *role, &first.session)?;
+    }
     first.options = std::mem::take(&mut first.options).or(pending.options);
+    for tab in &options.tabs {
+        if let Some(tls) = &tab.options.tls {
+            tls.check()?;
+        }
+    }
     Ok(())
 }
 

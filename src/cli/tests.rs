@@ -267,3 +267,230 @@ fn errors() {
     );
     assert!(matches!(parse_args(["--help"]), Ok(Parsed::Print(t)) if t.contains("--screenshot")));
 }
+
+/// `--headless ARGS…` parsed, or the parser's words.
+fn headless(args: &[&str]) -> Result<HeadlessOptions, String> {
+    let mut all = vec!["--headless"];
+    all.extend_from_slice(args);
+    match parse_args(all)? {
+        Parsed::Headless(h) => Ok(h),
+        other => panic!("expected a headless run, got {other:?}"),
+    }
+}
+
+/// A PEM file holding one certificate (DER made by the engine's test helper).
+fn pem_file(dir: &std::path::Path) -> std::path::PathBuf {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let now = std::time::SystemTime::now();
+    let day = Duration::from_secs(86_400);
+    let (der, _key) =
+        crate::engine::tls::self_signed_der(&["localhost".into()], now - day, now + day).unwrap();
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            b64.push(if i <= chunk.len() {
+                A[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect();
+    let path = dir.join("ca.pem");
+    let text = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const PIN: &str = "3A:7F:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:01:23:45:67:89:AB:CD:EF:10:32:54:76:98:BA";
+
+/// A TLS client's options reach the engine's config: SNI, ALPN in order, the pin, one
+/// version, the CA file's certificate; any TLS option turns TLS on, before or after the
+/// session.
+#[test]
+fn tls_client_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pem_file(dir.path());
+    let ca = ca.to_str().unwrap();
+    let h = headless(&[
+        "client",
+        "127.0.0.1:8443",
+        "--tls",
+        "--sni",
+        "device.local",
+        "--alpn",
+        "h2, http/1.1",
+        "--pin",
+        PIN,
+        "--tls-version",
+        "1.3",
+        "--ca",
+        ca,
+    ])
+    .unwrap();
+    let crate::engine::SessionConfig::TcpClient(c) =
+        crate::headless::session_config(&h.session, &h.options)
+    else {
+        panic!("not a client");
+    };
+    let tls = c.tls.unwrap();
+    assert_eq!(tls.server_name.as_deref(), Some("device.local"));
+    assert_eq!(tls.alpn, ["h2", "http/1.1"]);
+    assert_eq!(tls.pinned_sha256.unwrap()[..2], [0x3A, 0x7F]);
+    assert_eq!(tls.versions, crate::engine::tls::TlsVersions::Tls13);
+    assert_eq!(tls.extra_roots.len(), 1);
+    assert!(!tls.accept_any);
+
+    // `--insecure` alone turns TLS on; so does an option before the session.
+    let h = headless(&["client", "127.0.0.1:8443", "--insecure"]).unwrap();
+    assert!(h.options.tls.unwrap().client_options().accept_any);
+    let h = headless(&[
+        "--tls-version",
+        "tls1.2",
+        "client",
+        "127.0.0.1:8443",
+        "--tls",
+    ])
+    .unwrap();
+    let tls = h.options.tls.unwrap();
+    assert_eq!(tls.versions, crate::engine::tls::TlsVersions::Tls12);
+    // Without any, no TLS.
+    let h = headless(&["client", "127.0.0.1:8443"]).unwrap();
+    assert_eq!(h.options.tls, None);
+}
+
+/// A TLS server presents `--cert`/`--key`, or else a self-signed certificate; the two
+/// files come together.
+#[test]
+fn tls_server_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = pem_file(dir.path());
+    let cert = cert.to_str().unwrap();
+    let h = headless(&["server", "127.0.0.1:0", "--tls"]).unwrap();
+    let crate::engine::SessionConfig::TcpServer(s) =
+        crate::headless::session_config(&h.session, &h.options)
+    else {
+        panic!("not a server");
+    };
+    assert_eq!(
+        s.tls.unwrap().identity,
+        crate::engine::tls::ServerIdentity::default()
+    );
+    let h = headless(&[
+        "server",
+        "127.0.0.1:0",
+        "--cert",
+        cert,
+        "--key",
+        cert,
+        "--alpn",
+        "http/1.1",
+    ])
+    .unwrap();
+    let options = h.options.tls.unwrap().server_options();
+    assert!(matches!(
+        options.identity,
+        crate::engine::tls::ServerIdentity::Pem { .. }
+    ));
+    assert_eq!(options.alpn, ["http/1.1"]);
+    let e = headless(&["server", "127.0.0.1:0", "--cert", cert]).unwrap_err();
+    assert!(e.starts_with("--cert needs --key FILE"), "{e}");
+    let e = headless(&["server", "127.0.0.1:0", "--tls", "--key", cert]).unwrap_err();
+    assert!(e.starts_with("--key needs --cert FILE"), "{e}");
+    let missing = dir.path().join("missing.pem");
+    let e = headless(&["server", "127.0.0.1:0", "--cert", missing.to_str().unwrap()]).unwrap_err();
+    assert!(e.starts_with("--cert: cannot read \""), "{e}");
+    assert!(e.contains("missing.pem"), "{e}");
+}
+
+/// Each misplaced or malformed TLS option is refused in words: on UDP, a client's option
+/// on a server and the reverse (also when given before the session), a fingerprint with
+/// a wrong character (named with its position) or too few digits, a CA file that cannot
+/// be read or holds no certificate, `--insecure` with `--pin`, an unknown version, an
+/// empty ALPN name, TLS in the window (not there yet), TLS with no session.
+#[test]
+fn tls_option_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = |args: &[&str]| parse_args(args.iter().copied()).unwrap_err();
+    assert_eq!(
+        err(&["--headless", "udp", "0.0.0.0:9000", "--tls"]),
+        "--tls belongs to a TCP client or server session (UDP has no TLS)"
+    );
+    assert!(
+        err(&["--headless", "server", "0.0.0.0:9000", "--pin", PIN])
+            .starts_with("--pin belongs to a TLS client session"),
+    );
+    assert!(
+        err(&["--headless", "--insecure", "server", "0.0.0.0:9000"])
+            .starts_with("--insecure belongs to a TLS client session"),
+    );
+    let cert = pem_file(dir.path());
+    assert_eq!(
+        err(&[
+            "--headless",
+            "client",
+            "h:1",
+            "--cert",
+            cert.to_str().unwrap()
+        ]),
+        "--cert belongs to a TLS server session"
+    );
+    let bad = PIN.replacen("7F", "7G", 1);
+    let e = err(&["--headless", "client", "h:1", "--pin", &bad]);
+    assert!(
+        e.starts_with("--pin: 'G' at character 5 of \"3A:7G:"),
+        "{e}"
+    );
+    let e = err(&["--headless", "client", "h:1", "--pin", "sha256:3A7F"]);
+    assert!(
+        e.starts_with("--pin: \"sha256:3A7F\" has 4 hex digits, a SHA-256 fingerprint has 64"),
+        "{e}"
+    );
+    let missing = dir.path().join("nope.pem");
+    let e = err(&[
+        "--headless",
+        "client",
+        "h:1",
+        "--ca",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(
+        e.starts_with("--ca: cannot use the TLS certificate file"),
+        "{e}"
+    );
+    assert!(e.contains("nope.pem"), "{e}");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let e = err(&[
+        "--headless",
+        "client",
+        "h:1",
+        "--ca",
+        empty.to_str().unwrap(),
+    ]);
+    assert!(e.contains("no CERTIFICATE section"), "{e}");
+    let e = err(&["--headless", "client", "h:1", "--insecure", "--pin", PIN]);
+    assert!(e.starts_with("--insecure and --pin contradict"), "{e}");
+    assert_eq!(
+        err(&["--headless", "client", "h:1", "--tls-version", "1.1"]),
+        "--tls-version: expected 1.2 or 1.3 (default: both), got \"1.1\""
+    );
+    let e = err(&["--headless", "client", "h:1", "--alpn", "h2,,http/1.1"]);
+    assert!(
+        e.starts_with("--alpn: protocol 2 of \"h2,,http/1.1\" is empty"),
+        "{e}"
+    );
+    let e = err(&["--tls"]);
+    assert!(e.starts_with("--tls needs a TCP session"), "{e}");
+}

@@ -31,6 +31,23 @@ SESSION OPTIONS (apply to the session they follow; before any session, to the fi
     --reconnect[=DELAY[..MAX]]   TCP client: connect again after a loss or a refused attempt,
                                  waiting DELAY (default 1s), doubling up to MAX (default 30s)
 
+TLS (TCP client and server, window or --headless; each option turns TLS on):
+    --tls                        TLS on this session: a client checks the server's certificate
+                                 against this system's trusted roots; a server without --cert
+                                 makes a self-signed certificate for localhost, 127.0.0.1 and
+                                 ::1 and prints its SHA-256 fingerprint
+    --insecure                   client: accept any certificate (what a strict check says is
+                                 still printed)
+    --pin SHA256                 client: trust exactly the certificate with this fingerprint
+                                 (64 hex digits, colons allowed, as the server prints it)
+    --ca FILE                    client: also trust the CA certificates in this PEM file
+                                 (repeatable)
+    --sni NAME                   client: the server name sent and checked (default: the host)
+    --cert FILE --key FILE       server: present this PEM certificate chain and private key
+    --alpn LIST                  application protocols, most preferred first: `--alpn
+                                 h2,http/1.1`
+    --tls-version 1.2|1.3        only this TLS version (default: both)
+
 WITHOUT A WINDOW (no display needed; exit status 0 = ended normally, 1 = failed):
     --headless                   run the one session given with no window: `sockscope
                                  --headless server 0.0.0.0:8989 --log cap.bin`; it ends on
@@ -66,5 +83,6 @@ OPTIONS:
 EXAMPLES:
     sockscope server 127.0.0.1:9000 client 127.0.0.1:9000 --encoding gbk udp 0.0.0.0:9001
     sockscope --headless server 0.0.0.0:8989 --encoding gbk --log session.txt
+    sockscope --headless client 127.0.0.1:8443 --pin 3A:7F:…:C2 --log tls.pcapng
     sockscope test device.toml --junit report.xml
 ";

@@ -9,8 +9,10 @@
 //!
 //! Exit status: 0 when the session ended normally (Ctrl+C, `--duration`, a client's
 //! connection closed by the peer), 1 when it failed (cannot bind or connect, an engine
-//! error, a client's connection reset, the log could not be written), 2 for a bad option
-//! or rules file.
+//! error, a client's connection reset or its TLS handshake failing, the log could not be
+//! written), 2 for a bad option or rules file. A server outlives a client whose TLS
+//! handshake fails (reported on standard error), and a `--reconnect` client treats one
+//! like a refused attempt.
 //!
 //! Imports no window type: nothing here loads a GUI library or needs a display.
 
@@ -62,12 +64,14 @@ pub fn session_config(session: &StartSession, options: &SessionOptions) -> Sessi
             host: host.clone(),
             port: *port,
             ipv6_only: options.ipv6_only,
+            tls: options.tls.as_ref().map(|t| t.server_options()),
             ..TcpServerConfig::default()
         }),
         StartSession::Client { host, port } => SessionConfig::TcpClient(TcpClientConfig {
             host: host.clone(),
             port: *port,
             reconnect: options.reconnect,
+            tls: options.tls.as_ref().map(|t| t.client_options()),
             ..TcpClientConfig::default()
         }),
         StartSession::Udp { host, port, peer } => SessionConfig::Udp(UdpConfig {
@@ -82,6 +86,44 @@ pub fn session_config(session: &StartSession, options: &SessionOptions) -> Sessi
             },
             ..UdpConfig::default()
         }),
+    }
+}
+
+/// True for a TLS failure of one connection (its handshake, or TLS later on it), as
+/// opposed to TLS that could not be set up for the session.
+fn tls_handshake_failed(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::TlsUnknownIssuer { .. }
+            | EngineError::TlsCaAsServer { .. }
+            | EngineError::TlsExpired { .. }
+            | EngineError::TlsNotYetValid { .. }
+            | EngineError::TlsNameMismatch { .. }
+            | EngineError::TlsPinMismatch { .. }
+            | EngineError::TlsBadCertificate { .. }
+            | EngineError::TlsProtocolMismatch { .. }
+            | EngineError::TlsNoAlpn { .. }
+            | EngineError::TlsAlert { .. }
+            | EngineError::TlsNotTls { .. }
+            | EngineError::TlsClosed
+            | EngineError::TlsTimeout { .. }
+            | EngineError::TlsHandshake { .. }
+    )
+}
+
+/// The command line's way past a certificate the client did not trust (the engine's
+/// words name the window's setting).
+fn tls_hint(error: &EngineError) -> Option<&'static str> {
+    match error {
+        EngineError::TlsUnknownIssuer { .. }
+        | EngineError::TlsCaAsServer { .. }
+        | EngineError::TlsExpired { .. }
+        | EngineError::TlsNotYetValid { .. }
+        | EngineError::TlsNameMismatch { .. }
+        | EngineError::TlsBadCertificate { .. } => Some(
+            "on the command line: --pin SHA256 trusts that one certificate, --ca FILE a private CA, --sni NAME checks another name, --insecure accepts any",
+        ),
+        _ => None,
     }
 }
 
@@ -206,13 +248,20 @@ fn run_session(
                 match &event {
                     Event::Error { error, .. } => {
                         out.error(&error.to_string());
+                        if let Some(hint) = tls_hint(error) {
+                            out.error(hint);
+                        }
                         let attempt = matches!(
                             error,
                             EngineError::Refused { .. }
                                 | EngineError::TimedOut { .. }
                                 | EngineError::Resolve { .. }
-                        );
-                        if !(reconnecting && attempt) {
+                        ) || tls_handshake_failed(error);
+                        // A server outlives a client whose TLS handshake failed, as it
+                        // outlives one that resets: reported, not the session failing.
+                        let peer_failed = !client && tls_handshake_failed(error);
+                        let excused = peer_failed || (reconnecting && attempt);
+                        if !excused {
                             failure.get_or_insert_with(|| error.to_string());
                         }
                     }

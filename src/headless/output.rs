@@ -12,7 +12,8 @@ use serde_json::json;
 use crate::cli::PrintMode;
 use crate::codec::hex;
 use crate::codec::text::{StreamDecoder, TextEncoding, decode_all};
-use crate::engine::{ConnId, Counters, Direction, Event};
+use crate::engine::tls::PeerTrust;
+use crate::engine::{ConnId, Counters, Direction, Event, Notice};
 use crate::plan::report::escape_controls;
 use crate::session::stats::human_bytes;
 use crate::session::time::{format_iso, format_time};
@@ -118,9 +119,7 @@ impl Output {
                 bytes,
                 ..
             } => self.data(*conn, *peer, *dir, *at, bytes),
-            Event::Notice { notice, .. } => {
-                self.note_at(when, None, None, "notice", &notice.to_string())
-            }
+            Event::Notice { notice, .. } => self.notice(when, notice),
             Event::Connecting { addr, .. } => self.note(
                 None,
                 Some(*addr),
@@ -192,6 +191,51 @@ impl Output {
         }
     }
 
+    /// A notice as a line; TLS notices name their connection and, with `--json`, carry
+    /// their facts as fields (the server's fingerprint gets a line of its own to copy).
+    fn notice(&mut self, when: SystemTime, notice: &Notice) {
+        let text = notice.to_string();
+        match notice {
+            Notice::TlsHandshake { conn, peer, info } => {
+                let fields = json!({
+                    "protocol": info.protocol,
+                    "cipher_suite": info.cipher_suite,
+                    "key_exchange": info.key_exchange,
+                    "alpn": info.alpn,
+                    "sni": info.sni,
+                    "peer_sha256": info.peer.as_ref().map(|c| c.sha256.clone()),
+                    "peer_subject": info.peer.as_ref().map(|c| c.subject.clone()),
+                    "trust": trust_name(&info.trust),
+                });
+                self.note_fields(when, Some(*conn), Some(*peer), "tls", &text, fields);
+            }
+            Notice::TlsIdentity {
+                certificate,
+                self_signed,
+            } => {
+                let fields = json!({
+                    "sha256": certificate.sha256,
+                    "subject": certificate.subject,
+                    "names": certificate.names,
+                    "self_signed": self_signed,
+                    "not_after": format_iso(certificate.not_after),
+                });
+                self.note_fields(when, None, None, "tls-identity", &text, fields);
+                if !self.json {
+                    let line = format!(
+                        "SHA-256 fingerprint (a client's --pin): {}",
+                        certificate.sha256
+                    );
+                    self.note_at(when, None, None, "tls-identity", &line);
+                }
+            }
+            Notice::TlsNoCloseNotify { conn, peer } => {
+                self.note_at(when, Some(*conn), Some(*peer), "tls", &text)
+            }
+            _ => self.note_at(when, None, None, "notice", &text),
+        }
+    }
+
     /// A connection event as a line.
     fn note(&mut self, conn: Option<ConnId>, peer: Option<SocketAddr>, kind: &str, text: &str) {
         let when = self.when.unwrap_or_else(SystemTime::now);
@@ -207,15 +251,33 @@ impl Output {
         kind: &str,
         text: &str,
     ) {
+        self.note_fields(now, conn, peer, kind, text, serde_json::Value::Null);
+    }
+
+    /// A connection event as a line; with `--json`, `fields` (an object) joins it.
+    fn note_fields(
+        &mut self,
+        now: SystemTime,
+        conn: Option<ConnId>,
+        peer: Option<SocketAddr>,
+        kind: &str,
+        text: &str,
+        fields: serde_json::Value,
+    ) {
         let line = if self.json {
-            json!({
+            let mut object = json!({
                 "time": format_iso(now),
                 "event": kind,
                 "conn": conn,
                 "peer": peer.map(|p| p.to_string()),
                 "text": text,
-            })
-            .to_string()
+            });
+            if let (Some(object), serde_json::Value::Object(fields)) =
+                (object.as_object_mut(), fields)
+            {
+                object.extend(fields);
+            }
+            object.to_string()
         } else {
             let peer = peer.map_or("-".to_string(), |p| p.to_string());
             let conn = conn.map_or("-".to_string(), |c| format!("c{c}"));
@@ -351,5 +413,15 @@ impl Output {
         } else {
             eprintln!("sockscope: {line}");
         }
+    }
+}
+
+/// How a TLS peer was trusted, as one word for `--json`.
+fn trust_name(trust: &PeerTrust) -> &'static str {
+    match trust {
+        PeerTrust::SystemRoots => "verified",
+        PeerTrust::Pinned => "pinned",
+        PeerTrust::AcceptedAny { .. } => "insecure",
+        PeerTrust::NotAsked => "not-asked",
     }
 }

@@ -19,8 +19,15 @@
 //! correct header checksum, or IPv6 with hop limit 64; TCP with a 20-byte header, window
 //! 65535 and a correct checksum; UDP with a correct checksum. IPv4-mapped IPv6 addresses
 //! (a dual-stack server) are written as IPv4.
+//!
+//! TLS: the engine sees the plaintext of a TLS connection, so that is what its packets
+//! carry, on the connection's real ports (443 stays 443). Every data packet of a
+//! connection after its handshake has the comment [`TLS_COMMENT`] (`frame.comment` in
+//! tshark; Wireshark shows it above the packet), so nobody takes the bytes for what
+//! crossed the wire. Wireshark's TLS dissector may still claim such a port and call the
+//! plaintext malformed: "Decode As…" TCP for the port shows it as data.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -45,6 +52,10 @@ pub const MAX_SEGMENT: usize = 65_495;
 pub const LOCAL_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 /// MAC address of the peer.
 pub const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+
+/// The comment on every data packet of a TLS connection after its handshake.
+pub const TLS_COMMENT: &str =
+    "TLS plaintext (decrypted by Sockscope; the wire carried TLS records)";
 
 /// TCP flag FIN.
 pub const TCP_FIN: u8 = 0x01;
@@ -351,6 +362,8 @@ pub(crate) struct PcapngLog<W: Write> {
     /// Bound / local address per session (from `Listening`, or given by the caller).
     locals: HashMap<SessionId, SocketAddr>,
     conns: HashMap<(SessionId, ConnId), TcpConn>,
+    /// Connections whose TLS handshake completed: their data is decrypted plaintext.
+    tls: HashSet<(SessionId, ConnId)>,
 }
 
 impl<W: Write> PcapngLog<W> {
@@ -365,6 +378,7 @@ impl<W: Write> PcapngLog<W> {
             },
             locals: locals.iter().copied().collect(),
             conns: HashMap::new(),
+            tls: HashSet::new(),
         })
     }
 
@@ -467,8 +481,9 @@ impl<W: Write> PcapngLog<W> {
                                 peer_seq: isn(conn, false),
                             },
                         };
+                        let comment = self.tls.contains(&(session, conn)).then_some(TLS_COMMENT);
                         for piece in bytes.chunks(MAX_SEGMENT) {
-                            self.segment(at, &c, from_local, TCP_PSH | TCP_ACK, piece, None)?;
+                            self.segment(at, &c, from_local, TCP_PSH | TCP_ACK, piece, comment)?;
                             bump(&mut c, from_local, piece.len());
                         }
                         self.conns.insert((session, conn), c);
@@ -501,6 +516,7 @@ impl<W: Write> PcapngLog<W> {
                 discarded,
                 ..
             } => {
+                self.tls.remove(&(session, conn));
                 let Some(mut c) = self.conns.remove(&(session, conn)) else {
                     return Ok(());
                 };
@@ -522,6 +538,10 @@ impl<W: Write> PcapngLog<W> {
                         self.segment(at, &c, local_first, TCP_ACK, &[], None)
                     }
                 }
+            }
+            Entry::Tls { session, conn, .. } => {
+                self.tls.insert((session, conn));
+                Ok(())
             }
             Entry::Note { .. } => Ok(()),
         }
@@ -608,6 +628,55 @@ mod tests {
             has(&[127, 0, 0, 1, 0, 0, 0, 0]),
             "no unicast packet to the local side"
         );
+    }
+
+    /// After a connection's TLS handshake its data packets carry the TLS comment; data
+    /// before it, and a plain connection's, carry none.
+    #[test]
+    fn tls_connections_are_marked() {
+        let local: SocketAddr = "127.0.0.1:443".parse().unwrap();
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let mut log = PcapngLog::new(Vec::new(), &[]).unwrap();
+        let at = SystemTime::UNIX_EPOCH;
+        let data = |conn, bytes| Entry::Data {
+            at,
+            session: 1,
+            conn: Some(conn),
+            peer,
+            dir: Direction::Rx,
+            bytes,
+            group: None,
+        };
+        for conn in [1, 2] {
+            let open = Entry::Open {
+                at,
+                session: 1,
+                conn,
+                local,
+                peer,
+                initiator: Initiator::Peer,
+            };
+            log.entry(&open).unwrap();
+        }
+        log.entry(&data(1, b"before")).unwrap();
+        let count = |out: &[u8]| {
+            out.windows(TLS_COMMENT.len())
+                .filter(|w| *w == TLS_COMMENT.as_bytes())
+                .count()
+        };
+        assert_eq!(count(log.get_mut()), 0);
+        let tls = Entry::Tls {
+            at,
+            session: 1,
+            conn: 1,
+            peer,
+            text: "TLS with …".into(),
+        };
+        log.entry(&tls).unwrap();
+        log.entry(&data(1, b"secret")).unwrap();
+        log.entry(&data(2, b"plain")).unwrap();
+        log.entry(&data(1, b"more")).unwrap();
+        assert_eq!(count(&log.into_inner()), 2);
     }
 
     /// The file header is an SHB followed by an IDB, each with matching lengths.

@@ -613,7 +613,50 @@ fn tab_from_start(template: &TabSettings, start: &StartTab) -> TabSettings {
     if let Some(view) = start.options.view {
         tab.view.view = view;
     }
+    if let Some(tls) = &start.options.tls {
+        tls_from_start(&mut tab.connection.tls, tls, tab.connection.mode);
+    }
     tab
+}
+
+/// The command line's TLS options in the connection panel's TLS fields (the window
+/// takes one CA file: the first `--ca`).
+fn tls_from_start(
+    fields: &mut settings::tls::TlsSettings,
+    tls: &crate::cli::TlsArgs,
+    mode: settings::Mode,
+) {
+    let alpn = tls.alpn.join(", ");
+    let versions = match tls.versions {
+        crate::engine::tls::TlsVersions::All => settings::tls::TlsVersionChoice::All,
+        crate::engine::tls::TlsVersions::Tls12 => settings::tls::TlsVersionChoice::Tls12,
+        crate::engine::tls::TlsVersions::Tls13 => settings::tls::TlsVersionChoice::Tls13,
+    };
+    if mode == settings::Mode::TcpServer {
+        fields.server = true;
+        fields.server_alpn = alpn;
+        fields.server_versions = versions;
+        if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+            fields.server_cert = settings::tls::ServerCertChoice::Pem;
+            fields.cert_file = cert.display().to_string();
+            fields.key_file = key.display().to_string();
+        }
+    } else {
+        fields.client = true;
+        fields.client_alpn = alpn;
+        fields.client_versions = versions;
+        fields.sni = tls.sni.clone().unwrap_or_default();
+        fields.accept_any = tls.insecure;
+        fields.pin = tls
+            .pin
+            .map(|p| crate::engine::tls::fingerprint_hex(&p))
+            .unwrap_or_default();
+        fields.ca_file = tls
+            .ca
+            .first()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+    }
 }
 
 impl eframe::App for SockscopeApp {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::SystemTime;
 
-use crate::engine::{CloseReason, ConnId, Direction, Event, SessionId};
+use crate::engine::{CloseReason, ConnId, Direction, Event, Notice, SessionId};
 use crate::session::store::{Record, RecordKind};
 
 /// Who sent the SYN of a TCP connection.
@@ -55,6 +55,15 @@ pub(crate) enum Entry<'a> {
         reason: &'a CloseReason,
         /// Queued bytes thrown away unsent by a forced close.
         discarded: u64,
+    },
+    /// A TLS handshake completed on a TCP connection: its data from here on is the
+    /// decrypted plaintext (pcapng marks those packets).
+    Tls {
+        at: SystemTime,
+        session: SessionId,
+        conn: ConnId,
+        peer: SocketAddr,
+        text: Cow<'a, str>,
     },
     /// Anything else worth a line.
     Note {
@@ -114,6 +123,19 @@ impl Entry<'_> {
                 Some(*conn),
                 Some(*peer),
                 Cow::Owned(close_text(reason, *discarded)),
+            ),
+            Entry::Tls {
+                at,
+                session,
+                conn,
+                peer,
+                text,
+            } => (
+                *at,
+                *session,
+                Some(*conn),
+                Some(*peer),
+                Cow::Borrowed(text.as_ref()),
             ),
             Entry::Note {
                 at,
@@ -223,7 +245,24 @@ impl Entry<'_> {
                     "{datagrams} datagrams ({bytes} bytes) dropped so far: the event queue was full; {kernel} dropped by the system (receive buffer full)"
                 )),
             ),
-            Event::Notice { notice, .. } => note(None, Cow::Owned(notice.to_string())),
+            Event::Notice { notice, .. } => match notice {
+                Notice::TlsHandshake { conn, peer, .. } => Entry::Tls {
+                    at,
+                    session,
+                    conn: *conn,
+                    peer: *peer,
+                    text: Cow::Owned(notice.to_string()),
+                },
+                // The line names the connection, as the close after it does.
+                Notice::TlsNoCloseNotify { conn, peer } => Entry::Note {
+                    at,
+                    session,
+                    conn: Some(*conn),
+                    peer: Some(*peer),
+                    text: Cow::Owned(notice.to_string()),
+                },
+                _ => note(None, Cow::Owned(notice.to_string())),
+            },
             Event::Error { error, .. } => note(None, Cow::Owned(format!("error: {error}"))),
             Event::Stopped { .. } => note(None, Cow::Borrowed("session stopped")),
         }
