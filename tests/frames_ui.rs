@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use sockscope::automation::{QuickCommand, SendSpec};
 use sockscope::codec::checksum::Checksum;
 use sockscope::protocol::Verdict;
@@ -189,6 +189,10 @@ fn problems_are_shown_where_they_are() {
     h.get_by_label("定义").click();
     h.run_steps(2);
     h.get_by_label("Modbus RTU (CRC-16)").click();
+    h.run_steps(2);
+    // The Frame section starts closed for a preset (its title sums it up).
+    assert!(shows(&h, "长度字段 @2 (1 B) +2 · CRC-16/MODBUS · ≤ 256 B"));
+    h.get_by_label("帧结构").click();
     h.run_steps(2);
     fill_last(&mut h, "最长帧", "0");
     assert!(shows(&h, "最长帧至少 1 字节"));

@@ -124,6 +124,21 @@ pub enum Spot {
     Whole,
 }
 
+impl Spot {
+    /// True for a place in the frame rule (not a field's).
+    pub fn in_frame(self) -> bool {
+        !matches!(
+            self,
+            Spot::FieldName(_)
+                | Spot::FieldOffset(_)
+                | Spot::FieldBits(_)
+                | Spot::FieldScale(_)
+                | Spot::FieldLabels(_)
+                | Spot::Whole
+        )
+    }
+}
+
 /// Problems of a draft, each at its place, in the UI language.
 pub type Problems = Vec<(Spot, String)>;
 

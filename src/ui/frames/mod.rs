@@ -36,6 +36,8 @@ pub struct FramesState {
     pub draft: Draft,
     /// The round-trip timeout as edited, in ms.
     pub rtt_timeout_ms: u64,
+    /// Open the Frame section at the next draw (one's own definition was chosen).
+    open_frame: bool,
     loaded: bool,
 }
 
@@ -165,10 +167,28 @@ pub fn frames_ui(
             }
             if state.enabled {
                 ui.separator();
-                egui::CollapsingHeader::new(t.fr_section_frame)
+                // Closed at first (a preset's frame is right as it is; the fields are what
+                // one edits), opened for one's own definition or when something is wrong.
+                let frame_problem = problems.iter().any(|(spot, _)| spot.in_frame());
+                let open = (std::mem::take(&mut state.open_frame) || frame_problem).then_some(true);
+                let section = egui::CollapsingHeader::new(t.fr_section_frame)
                     .id_salt("frames_frame")
-                    .default_open(true)
+                    .default_open(false)
+                    .open(open)
                     .show(ui, |ui| frame_ui(ui, t, &mut state.draft, &problems));
+                if section.fully_closed() {
+                    // Closed, it still says what the rule is (wrapped: the panel is narrow).
+                    ui.indent("frames_summary", |ui| {
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(summary(t, &state.draft))
+                                    .small()
+                                    .color(Color32::GRAY),
+                            )
+                            .wrap(),
+                        );
+                    });
+                }
                 egui::CollapsingHeader::new(format!(
                     "{} ({})",
                     t.fr_section_fields,
@@ -231,9 +251,42 @@ fn picker_ui(ui: &mut Ui, t: &Texts, state: &mut FramesState) {
                     state.draft = Draft::custom(t.fr_custom);
                 }
                 state.enabled = true;
+                state.open_frame = true;
             }
         }
     }
+}
+
+/// The frame rule in a few words for the closed section's title: `length field @2
+/// (1 B) +2 · CRC-16/MODBUS · ≤ 256 B`.
+fn summary(t: &Texts, d: &Draft) -> String {
+    let mut parts = Vec::new();
+    if !d.sync.trim().is_empty() {
+        parts.push(d.sync.trim().to_string());
+    }
+    parts.push(match d.length {
+        LengthKind::Field => {
+            let adjust = d.len_adjust.trim();
+            let adjust = match adjust {
+                "" | "0" => String::new(),
+                a if a.starts_with('-') => format!(" {a}"),
+                a => format!(" +{a}"),
+            };
+            format!(
+                "{} @{} ({} B){adjust}",
+                t.fr_len_field,
+                d.len_offset.trim(),
+                d.len_width
+            )
+        }
+        LengthKind::Fixed => format!("{} {} B", t.fr_len_fixed, d.fixed_len.trim()),
+        LengthKind::Terminator => format!("{} {}", t.fr_len_terminator, d.terminator.trim()),
+    });
+    if d.checksum != Checksum::None {
+        parts.push(d.checksum.name().to_string());
+    }
+    parts.push(format!("≤ {} B", d.max_len.trim()));
+    parts.join(" · ")
 }
 
 /// Good frames, bad frames, resyncs.
@@ -343,16 +396,25 @@ fn frame_ui(ui: &mut Ui, t: &Texts, d: &mut Draft, problems: &Problems) {
                 at(Spot::Sync),
                 Some(t.fr_sync_tip),
             );
-            ui.label(t.fr_length);
-            ui.horizontal_wrapped(|ui| {
-                for (kind, text) in [
-                    (LengthKind::Field, t.fr_len_field),
-                    (LengthKind::Fixed, t.fr_len_fixed),
-                    (LengthKind::Terminator, t.fr_len_terminator),
-                ] {
-                    ui.selectable_value(&mut d.length, kind, text);
-                }
-            });
+            let l = ui.label(t.fr_length);
+            let kinds = [
+                (LengthKind::Field, t.fr_len_field),
+                (LengthKind::Fixed, t.fr_len_fixed),
+                (LengthKind::Terminator, t.fr_len_terminator),
+            ];
+            let current = kinds
+                .iter()
+                .find(|(k, _)| *k == d.length)
+                .map_or("", |(_, text)| text);
+            egui::ComboBox::from_id_salt("frames_length")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for (kind, text) in kinds {
+                        ui.selectable_value(&mut d.length, kind, text);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
             ui.end_row();
             match d.length {
                 LengthKind::Field => {
