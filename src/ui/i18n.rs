@@ -272,6 +272,7 @@ texts! {
     fr_rtt_compose: "compose", "发送区";
     fr_rtt_repeat: "repeat", "定时发送";
     fr_command: "Command", "指令";
+    fr_rtt_in_ms: "min, p50, p95 and max in ms; n: answered sends", "最小、p50、p95、最大值单位为毫秒；n：已应答的发送次数";
     fr_min: "min", "最小";
     fr_max: "max", "最大";
     fr_timeouts: "timeouts", "超时";

@@ -22,7 +22,7 @@ use crate::ui::settings::frames::FrameSettings;
 use crate::ui::widgets::{ERROR_COLOR, OK_COLOR, enum_picker, none_or};
 
 use self::draft::{Draft, FieldDraft, LengthKind, Problems, Spot};
-use self::rtt::{RttStats, ms};
+use self::rtt::RttStats;
 use super::action::UiAction;
 use super::i18n::{Lang, Texts};
 
@@ -181,9 +181,7 @@ pub fn frames_ui(
                     ui.indent("frames_summary", |ui| {
                         ui.add(
                             egui::Label::new(
-                                RichText::new(summary(t, &state.draft))
-                                    .small()
-                                    .color(Color32::GRAY),
+                                RichText::new(summary(t, &state.draft)).color(Color32::GRAY),
                             )
                             .wrap(),
                         );
@@ -701,8 +699,11 @@ fn rtt_ui(
         ui.label(RichText::new(t.fr_rtt_none).color(Color32::GRAY));
         return;
     }
+    ui.label(RichText::new(t.fr_rtt_in_ms).small().color(Color32::GRAY));
     egui::Grid::new("frames_rtt_grid")
         .num_columns(7)
+        // The default least column width (40 px) would widen the narrow panel.
+        .min_col_width(12.0)
         .striped(true)
         .spacing([6.0, 2.0])
         .show(ui, |ui| {
@@ -721,8 +722,13 @@ fn rtt_ui(
             for (label, s) in &rtt.summaries {
                 ui.label(RichText::new(label).small());
                 ui.label(RichText::new(s.count.to_string()).small().monospace());
-                let d = |v| {
-                    let text = if s.count == 0 { "-".into() } else { ms(v) };
+                // Numbers only (the caption says ms): the table fits the narrow panel.
+                let d = |v: std::time::Duration| {
+                    let text = if s.count == 0 {
+                        "-".into()
+                    } else {
+                        rtt::ms_number(v)
+                    };
                     RichText::new(text).small().monospace()
                 };
                 ui.label(d(s.min));

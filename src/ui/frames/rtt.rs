@@ -83,6 +83,16 @@ pub fn ms(d: Duration) -> String {
     }
 }
 
+/// A duration as a number of milliseconds (for a table whose caption says ms).
+pub fn ms_number(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 10.0 {
+        format!("{ms:.0}")
+    } else {
+        format!("{ms:.2}")
+    }
+}
+
 /// The compact line beside a quick command: `p50 41 ms · p95 45 ms · max 52 ms · 0
 /// timeouts`; only the timeouts while nothing was answered.
 pub fn compact(t: &Texts, s: &RttSummary) -> String {
