@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use sockscope::automation::{QuickCommand, SendSpec};
 use sockscope::codec::checksum::Checksum;
 use sockscope::protocol::Verdict;
@@ -205,4 +205,49 @@ fn problems_are_shown_where_they_are() {
     let def = h.state().tab().settings.frames.def.clone().unwrap();
     assert_eq!(def.fields[1].labels.len(), 2);
     assert!(h.state().tab().store.frame_def().is_some());
+}
+
+/// Every sender of the window is timed: the compose box's Send ("compose") and its
+/// repeat ("repeat", told by the repeat's worker before each send), without a frame
+/// definition too (each read answers); the Frames tab lists both.
+#[test]
+fn compose_and_repeat_are_timed() {
+    let (addr, stop, device) = start_device(Device {
+        delay: Duration::from_millis(5),
+        corrupt_every: 0,
+        split: false,
+    });
+    let mut h = harness(blank_settings(Mode::TcpClient), no_persist());
+    fill(&mut h, "Remote host", "127.0.0.1");
+    fill(&mut h, "Remote port", &addr.port().to_string());
+    h.get_by_label("Connect").click();
+    h.run_steps(1);
+    step_until(&mut h, "connected", |app| {
+        matches!(app.status, sockscope::ui::Status::Connected { .. })
+    });
+    h.get_by_label("as hex").click();
+    h.run_steps(1);
+    fill(&mut h, "Data to send", "01 03 00 00 00 02 C4 0B");
+    crate::ui::click_send(&mut h);
+    step_until(&mut h, "compose timed", |app| {
+        app.rtt.get("compose").is_some_and(|s| s.count == 1)
+    });
+    fill(&mut h, "Repeat every (ms)", "60");
+    fill(&mut h, "times", "3");
+    h.get_by_label("Start repeat").click();
+    h.run_steps(1);
+    step_until(&mut h, "repeats timed", |app| {
+        app.rtt.get("repeat").is_some_and(|s| s.count == 3)
+    });
+    let tab = h.state().tab();
+    assert_eq!(tab.rtt.get("repeat").unwrap().timeouts, 0);
+    assert_eq!(tab.rtt.get("compose").unwrap().count, 1);
+    assert!(shows(&h, "RTT repeat: last"));
+    h.get_by_label("Frames").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("compose").is_some() && h.query_by_label("repeat").is_some());
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    h.get_by_label("Disconnect").click();
+    h.run_steps(2);
+    let _ = device.join();
 }
