@@ -3,8 +3,9 @@
 # (scripts/gbk_peer.py), using the app's own --screenshot and --size options: every mode
 # at the default size (1180x760) and at 1024x700, in English and in 简体中文.
 #
-# `scripts/screenshots.sh tls` takes only the TLS shot; SOCKSCOPE_BIN=path uses that
-# binary instead of building the release one.
+# `scripts/screenshots.sh tls` takes only the TLS shot, `scripts/screenshots.sh frames`
+# only the frames one; SOCKSCOPE_BIN=path uses that binary instead of building the
+# release one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ONLY=${1:-all}
@@ -116,7 +117,8 @@ fi
 # cleared, TLS is ticked on the connection row, "Accept any certificate" in Advanced,
 # then Connect; a line goes each way and the handshake record is clicked, so the
 # detail pane shows it whole (protocol, cipher suite, certificate, SHA-256, trust).
-if command -v openssl >/dev/null && command -v xdotool >/dev/null; then
+if { [ "$ONLY" = all ] || [ "$ONLY" = tls ]; } &&
+  command -v openssl >/dev/null && command -v xdotool >/dev/null; then
   PORT=$((PORT + 1))
   TLSDIR=$(mktemp -d)
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
@@ -148,5 +150,46 @@ if command -v openssl >/dev/null && command -v xdotool >/dev/null; then
   wait "$APP"
   kill "$SSERVER" 2>/dev/null || true
   rm -rf "$TLSDIR"
+fi
+
+# Frames with fields and one bad CRC (1024x700), set up by clicking as a user would: a
+# client of a small Modbus RTU-over-TCP device (scripts/modbus_device.py: registers
+# 200 + 5·i, every third answer with a wrong CRC); in the Frames tab the Modbus RTU
+# preset, its second field made "temperature" (register 3 at byte 9, scale 0.1, °C),
+# Apply; a read request typed as hex and sent five times; a good frame selected, so
+# the rows show field values and the bad CRC in words, the detail pane the field
+# table, the Frames tab the counts and round trips, the status bar the last RTT.
+if { [ "$ONLY" = all ] || [ "$ONLY" = frames ]; } && command -v xdotool >/dev/null; then
+  PORT=$((PORT + 1))
+  python3 scripts/modbus_device.py "$PORT" 15 3 &
+  DEVICE=$!
+  sleep 0.5
+  "$BIN" client "127.0.0.1:$PORT" --no-persist --lang en --size 1024x700 \
+    --screenshot screenshots/frames-1024.png --screenshot-delay 16000 &
+  APP=$!
+  WIN=$(xdotool search --sync --pid "$APP" | head -1)
+  sleep 3
+  xdotool windowfocus --sync "$WIN"
+  click() { xdotool mousemove --window "$WIN" "$1" "$2" click 1; sleep "${3:-0.6}"; }
+  # type_in X Y TEXT: replaces the text of the field at X Y.
+  type_in() { click "$1" "$2" 0.3; xdotool key --window "$WIN" ctrl+a; xdotool type --window "$WIN" "$3"; sleep 0.3; }
+  click 929 94          # Frames
+  click 800 126         # Definition …
+  click 836 176         # Modbus RTU (CRC-16)
+  type_in 840 426 temperature
+  type_in 785 450 9     # at byte
+  type_in 776 496 0.1   # scale
+  type_in 933 496 C     # unit: °C (xdotool types the degree sign by its keysym)
+  xdotool key --window "$WIN" Home degree
+  click 717 172         # Apply
+  click 735 268         # fold the fields away: the round trips show
+  click 173 540         # compose as hex
+  click 480 578 0.3     # the compose box
+  xdotool type --window "$WIN" '01 03 00 00 00 04 44 09'
+  for _ in 1 2 3 4 5; do xdotool key --window "$WIN" ctrl+Return; sleep 0.5; done
+  sleep 0.5
+  click 300 234         # a good frame: its field table
+  wait "$APP"
+  kill "$DEVICE" 2>/dev/null || true
 fi
 ls -l screenshots

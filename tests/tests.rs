@@ -5,6 +5,7 @@ mod automation;
 mod engine;
 mod faults;
 mod frames;
+mod frames_ui;
 mod headless;
 mod recorder;
 mod tls;

@@ -38,8 +38,15 @@ pub struct PeriodicConfig {
     pub count: Option<u64>,
 }
 
+/// Most sends kept for [`PeriodicSender::take_sends`] between two calls.
+const SENDS_KEPT: usize = 4096;
+
 struct Shared {
     sent: AtomicU64,
+    /// Byte counts of sends about to be handed to the engine, not taken yet (for
+    /// round-trip times: told before the send, so the window expects an answer before it
+    /// sees the send's Tx event).
+    sends: Mutex<std::collections::VecDeque<usize>>,
     running: AtomicBool,
     stop: StopFlag,
     reason: Mutex<Option<StopReason>>,
@@ -48,6 +55,7 @@ struct Shared {
 /// A running (or finished) periodic sender. Dropping it stops the worker.
 pub struct PeriodicSender {
     shared: Arc<Shared>,
+    target: SendTarget,
 }
 
 impl std::fmt::Debug for PeriodicSender {
@@ -82,11 +90,13 @@ impl PeriodicSender {
         let template = config.send.compile()?;
         let shared = Arc::new(Shared {
             sent: AtomicU64::new(0),
+            sends: Mutex::new(std::collections::VecDeque::new()),
             running: AtomicBool::new(true),
             stop: StopFlag::default(),
             reason: Mutex::new(None),
         });
         let worker = shared.clone();
+        let target = config.target.clone();
         let spawned =
             crate::sync::spawn(format!("sockscope-s{}-periodic", handle.id()), move || {
                 // Caught here too: the reason must be set while nobody joins the thread.
@@ -107,7 +117,18 @@ impl PeriodicSender {
                 cause: e.to_string(),
             });
         }
-        Ok(PeriodicSender { shared })
+        Ok(PeriodicSender { shared, target })
+    }
+
+    /// Where it sends.
+    pub fn target(&self) -> &SendTarget {
+        &self.target
+    }
+
+    /// The byte counts of the sends made (or being made) since the last call, oldest
+    /// first; at most the last 4096.
+    pub fn take_sends(&self) -> Vec<usize> {
+        lock(&self.shared.sends).drain(..).collect()
     }
 
     /// How many sends went out so far.
@@ -155,8 +176,18 @@ fn run(
         }
         let sent = shared.sent.load(Ordering::SeqCst);
         let bytes = template.render(sent + 1);
+        {
+            let mut sends = lock(&shared.sends);
+            if sends.len() >= SENDS_KEPT {
+                sends.pop_front();
+            }
+            sends.push_back(bytes.len());
+        }
         match handle.send(config.target.clone(), bytes) {
-            Ok(0) => {}
+            Ok(0) => {
+                // Queued nowhere: nothing to wait for (unless already taken).
+                lock(&shared.sends).pop_back();
+            }
             Ok(_) => {
                 let sent = shared.sent.fetch_add(1, Ordering::SeqCst) + 1;
                 if config.count.is_some_and(|n| sent >= n) {

@@ -241,6 +241,7 @@ pub fn commands_ui(
     lang: Lang,
     settings: &mut AutomationSettings,
     state: &mut AutomationState,
+    rtt: &super::frames::rtt::RttStats,
     dialog_open: bool,
     actions: &mut Vec<UiAction>,
 ) {
@@ -331,6 +332,20 @@ pub fn commands_ui(
                         .color(ERROR_COLOR),
                 };
                 ui.label(preview);
+                // Its round trips, compact (the Frames tab has the whole table).
+                if let Some(s) = rtt.get(&command.name) {
+                    let color = if s.timeouts > 0 && s.count == 0 {
+                        ERROR_COLOR
+                    } else {
+                        egui::Color32::GRAY
+                    };
+                    ui.label(
+                        RichText::new(super::frames::rtt::compact(t, s))
+                            .small()
+                            .color(color),
+                    )
+                    .on_hover_text(t.fr_rtt_tip);
+                }
                 if editing {
                     spec_editor(ui, &mut command.name, &mut command.send, t, i);
                 }

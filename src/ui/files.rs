@@ -27,6 +27,10 @@ pub enum DialogPurpose {
     ExportCommands,
     /// Pick a quick-commands file to import (open).
     ImportCommands,
+    /// Pick where to export the frame definition (save).
+    ExportFrameDef,
+    /// Pick a frame definition file to import (open).
+    ImportFrameDef,
     /// Pick a file to send (open).
     SendFile,
     /// TLS client: pick the extra CA file (open).
@@ -43,6 +47,7 @@ impl DialogPurpose {
         matches!(
             self,
             DialogPurpose::ImportCommands
+                | DialogPurpose::ImportFrameDef
                 | DialogPurpose::SendFile
                 | DialogPurpose::TlsCaFile
                 | DialogPurpose::TlsCertFile
@@ -74,6 +79,8 @@ pub enum JobResult {
     Message(Slot, bool, String),
     /// Quick commands read from a file, and where from.
     Imported(QuickCommands, PathBuf),
+    /// A frame definition read from a file, and where from.
+    ImportedFrameDef(crate::protocol::FrameDef, PathBuf),
     /// A recording whose file was opened (or could not be), with its path, format and
     /// which start it answers (see `LogState::generation`).
     Recording(
@@ -100,6 +107,11 @@ impl std::fmt::Debug for JobResult {
             JobResult::Imported(commands, path) => f
                 .debug_tuple("Imported")
                 .field(commands)
+                .field(path)
+                .finish(),
+            JobResult::ImportedFrameDef(def, path) => f
+                .debug_tuple("ImportedFrameDef")
+                .field(&def.name)
                 .field(path)
                 .finish(),
             JobResult::Recording(result, path, format, generation) => f

@@ -44,6 +44,7 @@ pub fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: statu
             budget,
             filter_shown: tab.receive.filtered_count(),
             losses: tab.losses,
+            rtt: &tab.rtt,
         };
         status::status_ui(ui, t, &tab.store, facts, &mut actions);
     });
@@ -161,12 +162,20 @@ fn side_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, actions: &mut Ve
             lang,
             &mut tab.settings.automation,
             &mut tab.automation,
+            &tab.rtt,
             tab.files.dialog_open(),
             actions,
         ),
-        automation::RightTab::Frames => {
-            super::frames::frames_ui(ui, lang, &mut tab.frames, &tab.store, actions)
-        }
+        automation::RightTab::Frames => super::frames::frames_ui(
+            ui,
+            lang,
+            &mut tab.frames,
+            &mut tab.settings.frames,
+            &tab.store,
+            &tab.rtt,
+            tab.files.dialog_open(),
+            actions,
+        ),
         automation::RightTab::Plot => super::plot::plot_ui(ui, lang, &mut tab.plot, &tab.store),
         automation::RightTab::AutoReply => {
             let hits = state

@@ -29,7 +29,7 @@ pub struct ViewBudget {
 
 /// What the status bar shows besides the store.
 #[derive(Clone, Copy, Debug)]
-pub struct StatusFacts {
+pub struct StatusFacts<'a> {
     /// Datagrams the engine dropped because the UI fell behind (UDP).
     pub udp_dropped: u64,
     /// Memory all tabs' views hold.
@@ -38,6 +38,8 @@ pub struct StatusFacts {
     pub filter_shown: Option<usize>,
     /// Other losses and limits of the session.
     pub losses: Losses,
+    /// Round-trip statistics (the last one and its command's median are shown).
+    pub rtt: &'a super::frames::rtt::RttStats,
 }
 
 /// Draws the status bar of one tab: one line that never wraps (what does not fit is cut).
@@ -45,7 +47,7 @@ pub fn status_ui(
     ui: &mut Ui,
     t: &Texts,
     store: &Store,
-    facts: StatusFacts,
+    facts: StatusFacts<'_>,
     actions: &mut Vec<UiAction>,
 ) {
     let total = store.stats.total;
@@ -67,6 +69,11 @@ pub fn status_ui(
         let tx = direction(t.tx, total.tx_bytes, total.tx_msgs, rates.tx_bytes);
         ui.label(RichText::new(tx).color(TX_COLOR).monospace());
         ui.separator();
+        if let Some(text) = facts.rtt.status_text(t) {
+            ui.label(RichText::new(text).monospace())
+                .on_hover_text(t.fr_rtt_tip);
+            ui.separator();
+        }
         let errors = store.decode_errors();
         let text = format!(
             "{} ({}): {errors}",

@@ -178,6 +178,9 @@ pub struct SessionTab {
     pub unseen: u64,
     /// The Frames panel: the definition being edited (`ui::frames`).
     pub frames: super::frames::FramesState,
+    /// Round-trip statistics as last read from the store (quick commands, status bar,
+    /// Frames panel).
+    pub rtt: super::frames::rtt::RttStats,
     /// The Plot panel: rate samples and the view (`ui::plot`).
     pub plot: super::plot::PlotState,
     /// Stable id for egui widget ids (tabs move; ids must not).
@@ -202,6 +205,8 @@ impl SessionTab {
         let mut store = Store::new(caps, settings.view.encoding);
         store.set_frame_mode(settings.view.framing.mode());
         store.set_frame_check(settings.view.frame_check());
+        store.set_frame_def(settings.frames.usable_def());
+        store.rtt_mut().set_timeout(settings.frames.rtt_timeout());
         let mut tab = SessionTab {
             settings,
             status: Status::Idle,
@@ -223,6 +228,7 @@ impl SessionTab {
             locals: Vec::new(),
             unseen: 0,
             frames: super::frames::FramesState::default(),
+            rtt: super::frames::rtt::RttStats::default(),
             plot: super::plot::PlotState::default(),
             uid,
             engine,
@@ -500,6 +506,10 @@ impl SessionTab {
                 if current && conn.is_none() && dir == crate::engine::Direction::Rx {
                     self.last_sender = Some(peer);
                 }
+                if dir == crate::engine::Direction::Tx {
+                    // A repeat's send is expected before its Tx event is stored.
+                    self.expect_repeats(lang);
+                }
                 match group {
                     Some(group) => self.store.push_group_data(session, peer, at, bytes, group),
                     None => self.store.push_data(session, conn, peer, dir, at, bytes),
@@ -639,6 +649,7 @@ impl SessionTab {
         }
         let now = Instant::now();
         self.store.poll(now);
+        self.rtt.refresh(&self.store, now);
         self.store.stats.tick(now);
         self.plot.sample(now, &self.store);
     }

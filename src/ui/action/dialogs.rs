@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use crate::automation::QuickCommands;
 use crate::lang::Lang;
 use crate::session::recorder::LogFormat;
-use crate::ui::errors;
 use crate::ui::files::{DialogPurpose, FileOutcome, JobResult, Slot};
 use crate::ui::log::{WriteKind, default_log_path};
 use crate::ui::tab::{NoticeAbout, SessionTab};
+use crate::ui::{errors, frames};
 
 impl SessionTab {
     /// Opens the dialog for `purpose`, suggesting what the fields hold.
@@ -33,6 +33,8 @@ impl SessionTab {
                 field(&self.settings.automation.commands_path),
                 ("JSON", "json"),
             ),
+            DialogPurpose::ImportFrameDef => (field(&self.settings.frames.path), ("JSON", "json")),
+            DialogPurpose::ExportFrameDef => (self.frame_def_path(), ("JSON", "json")),
             DialogPurpose::ExportCommands => {
                 let mut path = field(&self.settings.automation.commands_path);
                 if path.as_os_str().is_empty() {
@@ -73,6 +75,12 @@ impl SessionTab {
                 FileOutcome::Job(JobResult::Imported(commands, path)) => {
                     self.imported_commands(lang, commands, &path)
                 }
+                FileOutcome::Job(JobResult::ImportedFrameDef(def, path)) => {
+                    self.frames.edit(&def);
+                    let t = lang.texts();
+                    let message = format!("{} ← {} ({})", t.fr_imported, path.display(), def.name);
+                    self.notify(NoticeAbout::Automation, true, message);
+                }
                 FileOutcome::Job(JobResult::Recording(result, path, format, generation)) => {
                     self.recording_opened(result, &path, format, generation)
                 }
@@ -102,6 +110,8 @@ impl SessionTab {
             DialogPurpose::SaveView => Some(self.typed_log_path("view").0),
             DialogPurpose::SendFile => typed(&self.settings.compose.file_path),
             DialogPurpose::ImportCommands => typed(&self.settings.automation.commands_path),
+            DialogPurpose::ImportFrameDef => typed(&self.settings.frames.path),
+            DialogPurpose::ExportFrameDef => Some(self.frame_def_path()),
             DialogPurpose::ExportCommands => typed(&self.settings.automation.commands_path)
                 .or_else(|| {
                     Some(default_log_path("commands", LogFormat::Text).with_extension("json"))
@@ -141,6 +151,8 @@ impl SessionTab {
             DialogPurpose::SendFile => self.start_file_send(lang, path),
             DialogPurpose::ExportCommands => self.export_commands(lang, path),
             DialogPurpose::ImportCommands => self.import_commands(lang, path),
+            DialogPurpose::ExportFrameDef => self.export_frame_def(lang, path),
+            DialogPurpose::ImportFrameDef => self.import_frame_def(lang, path),
             DialogPurpose::TlsCaFile => self.settings.connection.tls.ca_file = path_text(&path),
             DialogPurpose::TlsCertFile => self.settings.connection.tls.cert_file = path_text(&path),
             DialogPurpose::TlsKeyFile => self.settings.connection.tls.key_file = path_text(&path),
@@ -190,6 +202,60 @@ impl SessionTab {
         });
     }
 
+    /// The frame definition file's path: the field, else `frame.json` beside the logs.
+    fn frame_def_path(&self) -> PathBuf {
+        let typed = PathBuf::from(self.settings.frames.path.trim());
+        if typed.as_os_str().is_empty() {
+            default_log_path("frame", LogFormat::Text).with_extension("json")
+        } else {
+            typed
+        }
+    }
+
+    /// Writes the definition in the Frames editor to `path` as JSON, off the UI thread.
+    fn export_frame_def(&mut self, lang: Lang, path: PathBuf) {
+        let t = lang.texts();
+        let def = match self.frames.built(lang) {
+            Ok(Some(def)) => def,
+            _ => {
+                self.notify(NoticeAbout::Automation, false, t.fr_p_fix_first);
+                return;
+            }
+        };
+        self.settings.frames.path = path.display().to_string();
+        self.spawn_job(lang, move || match frames::io::export_file(&def, &path) {
+            Ok(()) => JobResult::Message(
+                Slot::Automation,
+                true,
+                format!("{} {} → {}", t.fr_exported, def.name, path.display()),
+            ),
+            Err(error) => JobResult::Message(
+                Slot::Automation,
+                false,
+                format!("{}: {}", path.display(), frames::io::error_text(t, &error)),
+            ),
+        });
+    }
+
+    /// Reads a frame definition from `path`, off the UI thread, into the Frames editor.
+    fn import_frame_def(&mut self, lang: Lang, path: PathBuf) {
+        let t = lang.texts();
+        self.settings.frames.path = path.display().to_string();
+        self.spawn_job(lang, move || match frames::io::import_file(&path) {
+            Ok(def) => JobResult::ImportedFrameDef(def, path),
+            Err(error) => JobResult::Message(
+                Slot::Automation,
+                false,
+                format!(
+                    "{} {}: {}",
+                    t.cannot_import,
+                    path.display(),
+                    frames::io::error_text(t, &error)
+                ),
+            ),
+        });
+    }
+
     /// Appends imported commands.
     fn imported_commands(&mut self, lang: Lang, commands: QuickCommands, path: &Path) {
         let count = commands.commands.len();
@@ -215,6 +281,7 @@ fn fallback_missing(purpose: DialogPurpose) -> bool {
         purpose,
         DialogPurpose::SendFile
             | DialogPurpose::ImportCommands
+            | DialogPurpose::ImportFrameDef
             | DialogPurpose::TlsCaFile
             | DialogPurpose::TlsCertFile
             | DialogPurpose::TlsKeyFile

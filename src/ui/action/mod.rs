@@ -105,6 +105,16 @@ pub enum UiAction {
     RemoveGroup(String),
     /// UDP: apply the multicast TTL, loopback and interface fields to the open socket.
     ApplyMulticastSending,
+    /// Cut received bytes by this frame definition from now on (None: by the view's
+    /// framing) and count a send unanswered after this many ms as a timeout.
+    SetFrameDef {
+        /// The definition.
+        def: Option<crate::protocol::FrameDef>,
+        /// The round-trip timeout in ms.
+        rtt_timeout_ms: u64,
+    },
+    /// Forget the round-trip statistics.
+    ClearRtt,
 }
 
 /// Why a send has nowhere to go.
@@ -270,6 +280,20 @@ impl SessionTab {
                 }
             }
             UiAction::Stop => self.stop_session(),
+            UiAction::SetFrameDef {
+                def,
+                rtt_timeout_ms,
+            } => {
+                self.settings.frames.def = def;
+                self.settings.frames.rtt_timeout_ms = rtt_timeout_ms.max(1);
+                self.store.set_frame_def(self.settings.frames.usable_def());
+                let timeout = self.settings.frames.rtt_timeout();
+                self.store.rtt_mut().set_timeout(timeout);
+            }
+            UiAction::ClearRtt => {
+                self.store.rtt_mut().clear();
+                self.rtt = super::frames::rtt::RttStats::default();
+            }
             UiAction::Send(sender) => self.send(lang, sender),
             UiAction::StartRepeat => self.start_periodic(lang),
             UiAction::StopRepeat => {

@@ -25,6 +25,8 @@ impl SessionTab {
     fn log_options(&self, format: LogFormat) -> LogOptions {
         let mut options = LogOptions::new(format, self.store.encoding());
         options.locals = self.locals.clone();
+        // CSV logs cut frames, with verdicts, round trips and field columns.
+        options.frame_def = self.store.frame_def().cloned();
         if let Some(session) = &self.session
             && let Some(local) = session.local_addr()
             && !options.locals.iter().any(|(s, _)| *s == session.id())

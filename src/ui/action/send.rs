@@ -1,6 +1,7 @@
 //! Sending: the compose box, periodic and file senders, quick commands, and the
 //! auto-reply rules, each through the session's send route.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -8,11 +9,11 @@ use crate::automation::{
     AutoResponder, AutomationError, FileSendOptions, FileSender, PeriodicConfig, PeriodicSender,
     QuickCommand,
 };
-use crate::engine::{SendTarget, SessionHandle};
+use crate::engine::{ConnId, SendTarget, SessionHandle};
 use crate::lang::Lang;
 use crate::ui::errors;
 use crate::ui::files::JobResult;
-use crate::ui::settings::parse_number;
+use crate::ui::settings::{Mode, parse_number};
 use crate::ui::tab::{NoticeAbout, SessionTab};
 
 use super::{MAX_CHUNK, Sender, target_words};
@@ -79,8 +80,11 @@ impl SessionTab {
         };
         let len = payload.len();
         let words = target_words(lang.texts(), &target, &self.clients);
+        let links = self.reply_links(&session, &target);
         let (ok, message) = match session.send(target, payload) {
             Ok(queued) => {
+                // Handed to the engine: its Tx events are drained later on this thread.
+                self.expect_replies(&links, lang.texts().fr_rtt_compose, len);
                 self.compose.counter += 1;
                 let spec = self.settings.compose.spec.clone();
                 self.settings.compose.remember(spec);
@@ -179,14 +183,88 @@ impl SessionTab {
         let Some((session, target)) = self.automation_route(lang) else {
             return;
         };
+        let links = self.reply_links(&session, &target);
         let commands = &mut self.settings.automation.quick_commands;
+        // What the click sends (the same rendering the send makes), for its round trip.
+        let sending = commands
+            .commands
+            .get(index)
+            .and_then(|c| Some((c.name.clone(), c.preview().ok()?.len())));
         let words = target_words(t, &target, &self.clients);
-        let (ok, message) = match commands.send(index, &session, target) {
+        let result = commands.send(index, &session, target);
+        if result.is_ok()
+            && let Some((name, len)) = sending
+        {
+            self.expect_replies(&links, &name, len);
+        }
+        let (ok, message) = match result {
             Ok(n) if words.is_empty() => (true, format!("{} → {n}", t.sent)),
             Ok(_) => (true, format!("{} → {words}", t.sent)),
             Err(error) => (false, errors::automation_error_text(lang, &error)),
         };
         self.notify(NoticeAbout::Automation, ok, message);
+    }
+
+    /// The connections or UDP peers a send to `target` goes to, each the link its
+    /// answer comes back on (a TCP client's connection, the ticked or all clients of a
+    /// server, the UDP peers).
+    pub(in crate::ui) fn reply_links(
+        &self,
+        session: &SessionHandle,
+        target: &SendTarget,
+    ) -> Vec<(Option<ConnId>, SocketAddr)> {
+        if self.settings.connection.mode == Mode::Udp {
+            return match target {
+                SendTarget::Peer(peer) => vec![(None, *peer)],
+                SendTarget::Peers(peers) => peers.iter().map(|p| (None, *p)).collect(),
+                _ => self.clients.values().map(|c| (None, c.peer)).collect(),
+            };
+        }
+        session
+            .clients()
+            .into_iter()
+            .filter(|c| match target {
+                SendTarget::Default | SendTarget::All => true,
+                SendTarget::Conn(id) => c.conn == *id,
+                SendTarget::Conns(ids) => ids.contains(&c.conn),
+                SendTarget::Peer(_) | SendTarget::Peers(_) => target.names_peer(c.peer),
+            })
+            .map(|c| (Some(c.conn), c.peer))
+            .collect()
+    }
+
+    /// A send of `len` bytes labelled `label` went to these links: each waits for its
+    /// answer (round-trip times).
+    pub(in crate::ui) fn expect_replies(
+        &mut self,
+        links: &[(Option<ConnId>, SocketAddr)],
+        label: &str,
+        len: usize,
+    ) {
+        for (conn, peer) in links {
+            self.store.expect_reply(*conn, *peer, label, len);
+        }
+    }
+
+    /// The sends the repeat made since the last call (told before each was handed to
+    /// the engine), each waiting for its answer. Called before a Tx event is stored, so
+    /// the send it reports is already expected.
+    pub(in crate::ui) fn expect_repeats(&mut self, lang: Lang) {
+        let Some(periodic) = &self.automation.periodic else {
+            return;
+        };
+        let lens = periodic.take_sends();
+        if lens.is_empty() {
+            return;
+        }
+        let target = periodic.target().clone();
+        let Some(session) = self.session.clone() else {
+            return;
+        };
+        let links = self.reply_links(&session, &target);
+        for len in lens {
+            self.expect_replies(&links, lang.texts().fr_rtt_repeat, len);
+        }
     }
 
     /// Saves the compose box as a new quick command.

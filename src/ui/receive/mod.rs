@@ -51,6 +51,8 @@ pub struct ReceiveState {
     pub filter: String,
     /// The filter is hex bytes rather than text.
     pub filter_hex: bool,
+    /// Good frames show their field values in their row (with a frame definition).
+    pub show_fields: bool,
     filter_cache: FilterCache,
     lines: LineIndex,
 }
@@ -64,6 +66,7 @@ impl Default for ReceiveState {
             compare: false,
             filter: String::new(),
             filter_hex: false,
+            show_fields: true,
             filter_cache: FilterCache::default(),
             lines: LineIndex::default(),
         }
@@ -186,6 +189,11 @@ pub fn receive_ui(
                     continue;
                 };
                 let selected = state.selected == Some(record.seq);
+                let note = if line == 0 {
+                    rows::frame_note(t, store, record, state.show_fields)
+                } else {
+                    None
+                };
                 let job = if line == 0 {
                     ui.fonts_mut(|fonts| {
                         let mut drawable = |c: char| fonts.has_glyph(&font, c);
@@ -194,7 +202,13 @@ pub fn receive_ui(
                         } else {
                             store.text_start(record, ROW_CHARS * 4)
                         };
-                        row_job(record, &text, view, &font, text_color, t, &mut drawable)
+                        let cx = rows::RowContext {
+                            view,
+                            font: &font,
+                            text_color,
+                            note: note.as_ref(),
+                        };
+                        row_job(record, &text, &cx, t, &mut drawable)
                     })
                 } else {
                     dump_line_job(record, line, &font, t)
@@ -423,6 +437,11 @@ fn toolbar_ui(
             .on_hover_text(t.auto_scroll_tip);
         ui.checkbox(&mut state.compare, t.compare)
             .on_hover_text(t.compare_tip);
+        // Field values in the rows: only with a definition that has fields.
+        if store.frame_def().is_some_and(|d| !d.fields.is_empty()) {
+            ui.checkbox(&mut state.show_fields, t.fr_show_fields)
+                .on_hover_text(t.fr_show_fields_tip);
+        }
         ui.separator();
 
         keep_together(ui, |ui| {

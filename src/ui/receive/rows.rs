@@ -10,23 +10,74 @@ use crate::session::store::{Record, RecordKind, Store};
 use crate::session::time::format_time;
 use crate::ui::action::UiAction;
 use crate::ui::compare;
+use crate::ui::frames::rtt::verdict_text;
 use crate::ui::i18n::Texts;
 use crate::ui::widgets::{ERROR_COLOR, INFO_COLOR, RX_COLOR, TX_COLOR};
 
 use super::filter::BOTH_MAX_BYTES;
 use super::{DETAIL_BYTES, ROW_CHARS, ROW_HEX_BYTES, ReceiveState};
 
-/// One list row: time, direction, peer, length and the payload in the chosen view.
-#[allow(clippy::too_many_arguments)]
+/// Colour of field values in a row.
+const FIELD_COLOR: Color32 = Color32::from_rgb(0x5A, 0xB4, 0xD0);
+
+/// What a row says about its frame besides its bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum FrameNote {
+    /// Not a good frame: why, in words.
+    Bad(String),
+    /// A good frame's field values (`temperature=21.5 °C register 0=200`).
+    Fields(String),
+}
+
+/// The note of a received record cut by a frame definition: the verdict of a bad one,
+/// the field values of a good one (when `fields` is on).
+pub(super) fn frame_note(
+    t: &Texts,
+    store: &Store,
+    record: &Record,
+    fields: bool,
+) -> Option<FrameNote> {
+    if record.kind != RecordKind::Rx {
+        return None;
+    }
+    let verdict = record.verdict()?;
+    if !verdict.is_good() {
+        return Some(FrameNote::Bad(verdict_text(t, verdict)));
+    }
+    if !fields {
+        return None;
+    }
+    let values = store.field_values(record);
+    let text = values
+        .iter()
+        .filter_map(|(name, v)| Some(format!("{name}={}", v.as_ref()?.text)))
+        .collect::<Vec<_>>()
+        .join("  ");
+    (!text.is_empty()).then_some(FrameNote::Fields(text))
+}
+
+/// How rows are drawn.
+pub(super) struct RowContext<'a> {
+    /// Text, hex or both.
+    pub(super) view: ViewMode,
+    /// The rows' font.
+    pub(super) font: &'a FontId,
+    /// The payload's colour.
+    pub(super) text_color: Color32,
+    /// What the frame definition says about this record.
+    pub(super) note: Option<&'a FrameNote>,
+}
+
+/// One list row: time, direction, peer, length, the frame's verdict or field values, and
+/// the payload in the chosen view.
 pub(super) fn row_job(
     record: &Record,
     text: &str,
-    view: ViewMode,
-    font: &FontId,
-    text_color: Color32,
+    cx: &RowContext<'_>,
     t: &Texts,
     drawable: &mut dyn FnMut(char) -> bool,
 ) -> LayoutJob {
+    let (view, font, text_color) = (cx.view, cx.font, cx.text_color);
     let mut job = LayoutJob::default();
     let fmt = |color: Color32| TextFormat::simple(font.clone(), color);
     job.append(&format_time(record.at), 0.0, fmt(Color32::GRAY));
@@ -56,9 +107,16 @@ pub(super) fn row_job(
         8.0,
         fmt(Color32::GRAY),
     );
-    match record.crc_ok() {
-        Some(true) => job.append(t.crc_ok, 4.0, fmt(RX_COLOR)),
-        Some(false) => job.append(t.crc_bad, 4.0, fmt(ERROR_COLOR)),
+    match (cx.note, record.crc_ok()) {
+        // The verdict says it in full.
+        (Some(FrameNote::Bad(_)), _) => {}
+        (_, Some(true)) => job.append(t.crc_ok, 4.0, fmt(RX_COLOR)),
+        (_, Some(false)) => job.append(t.crc_bad, 4.0, fmt(ERROR_COLOR)),
+        (_, None) => {}
+    }
+    match cx.note {
+        Some(FrameNote::Bad(why)) => job.append(&format!("✖ {why}"), 6.0, fmt(ERROR_COLOR)),
+        Some(FrameNote::Fields(values)) => job.append(values, 6.0, fmt(FIELD_COLOR)),
         None => {}
     }
     if record.oversize {
@@ -73,8 +131,9 @@ pub(super) fn row_job(
         }
         s
     };
-    // A frame whose checksum does not match is drawn in red.
-    let text_color = if record.crc_ok() == Some(false) {
+    // A frame whose checksum does not match, or that is not a good frame, is red.
+    let text_color = if record.crc_ok() == Some(false) || matches!(cx.note, Some(FrameNote::Bad(_)))
+    {
         ERROR_COLOR
     } else {
         text_color
@@ -151,6 +210,60 @@ fn row_text(text: &str, drawable: &mut dyn FnMut(char) -> bool) -> String {
     out
 }
 
+/// A received frame's verdict when it is not good, and the field table (name, raw,
+/// value) of a good one.
+fn frame_detail_ui(ui: &mut Ui, t: &Texts, store: &Store, record: &Record) {
+    if record.kind != RecordKind::Rx {
+        return;
+    }
+    let Some(verdict) = record.verdict() else {
+        return;
+    };
+    if !verdict.is_good() {
+        ui.label(RichText::new(format!("✖ {}", verdict_text(t, verdict))).color(ERROR_COLOR));
+        ui.separator();
+        return;
+    }
+    let values = store.field_values(record);
+    if values.is_empty() {
+        return;
+    }
+    egui::Grid::new("field_table")
+        .num_columns(3)
+        .striped(true)
+        .spacing([16.0, 2.0])
+        .show(ui, |ui| {
+            for head in [t.fr_field, t.fr_raw, t.fr_value] {
+                ui.label(RichText::new(head).strong());
+            }
+            ui.end_row();
+            for (name, value) in &values {
+                ui.label(name);
+                match value {
+                    Some(v) => {
+                        ui.label(RichText::new(number(v.raw)).monospace());
+                        ui.label(RichText::new(&v.text).monospace().color(FIELD_COLOR));
+                    }
+                    None => {
+                        ui.label("-");
+                        ui.label(RichText::new(t.fr_too_short).color(Color32::GRAY));
+                    }
+                }
+                ui.end_row();
+            }
+        });
+    ui.separator();
+}
+
+/// A raw value: whole numbers without a point.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// The detail pane: the selected record in full (hexdump and text), or the comparison.
 pub(super) fn detail_ui(
     ui: &mut Ui,
@@ -225,6 +338,7 @@ pub(super) fn detail_ui(
         .id_salt("detail_scroll")
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            frame_detail_ui(ui, t, store, record);
             let shown = &record.bytes[..record.bytes.len().min(DETAIL_BYTES)];
             if state.compare {
                 if let Some(encoding) = compare::compare_ui(ui, t, shown, store.encoding()) {

@@ -169,6 +169,7 @@ impl Settings {
                 quick_commands: self.quick_commands,
                 auto_reply: self.auto_reply,
             },
+            frames: super::frames::FrameSettings::default(),
         };
         AppSettings {
             lang: self.lang,

@@ -7,6 +7,7 @@
 //! Everything else is an enum or a number. Settings written by the previous release (one
 //! flat struct, see [`legacy`]) load into the first tab.
 
+pub mod frames;
 pub mod legacy;
 pub mod tls;
 
@@ -162,6 +163,8 @@ pub struct TabSettings {
     pub log: LogSettings,
     /// Quick commands and auto-reply rules.
     pub automation: AutomationSettings,
+    /// The frame definition and round-trip timeout (issue 16).
+    pub frames: frames::FrameSettings,
 }
 
 /// The connection panel's fields.

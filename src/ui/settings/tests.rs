@@ -245,3 +245,40 @@ fn bad_tls_fields_are_flagged() {
     s.mode = Mode::Udp;
     assert!(s.field_errors(&EN).is_empty());
 }
+
+/// A tab's frame definition (a preset with a bit field, labels and a scale) and its
+/// round-trip timeout survive storing and loading; settings stored before frame
+/// definitions existed load with none and the default timeout.
+#[test]
+fn frame_settings_round_trip() {
+    use crate::protocol::{Bits, FrameDef, FrameLength, Label};
+    let mut settings = AppSettings::single(Lang::En, Mode::TcpClient);
+    let mut def = FrameDef::modbus_rtu();
+    def.fields[0].scale = 0.1;
+    def.fields[0].unit = "°C".into();
+    def.fields[1].bits = Some(Bits { shift: 4, width: 3 });
+    def.fields[1].labels = vec![Label {
+        value: 1,
+        label: "running".into(),
+    }];
+    settings.tabs[0].frames.def = Some(def.clone());
+    settings.tabs[0].frames.rtt_timeout_ms = 750;
+    let text = ron::to_string(&settings).unwrap();
+    let back = AppSettings::from_stored(&text).unwrap();
+    assert_eq!(back.tabs[0].frames.def.as_ref(), Some(&def));
+    assert_eq!(back.tabs[0].frames.rtt_timeout_ms, 750);
+    assert_eq!(back, settings);
+
+    let mut lines = FrameDef::text_lines();
+    lines.length = FrameLength::Terminator {
+        bytes: vec![0x0D, 0x0A],
+    };
+    settings.tabs[0].frames.def = Some(lines);
+    let text = ron::to_string(&settings).unwrap();
+    assert_eq!(AppSettings::from_stored(&text), Some(settings));
+
+    let old = r#"(name: "old", view: (framing: Line))"#;
+    let tab: TabSettings = ron::from_str(old).unwrap();
+    assert_eq!(tab.frames, frames::FrameSettings::default());
+    assert_eq!(tab.frames.rtt_timeout_ms, frames::DEFAULT_RTT_TIMEOUT_MS);
+}
