@@ -149,4 +149,31 @@ if command -v openssl >/dev/null && command -v xdotool >/dev/null; then
   kill "$SSERVER" 2>/dev/null || true
   rm -rf "$TLSDIR"
 fi
+# The Plot panel (1024x700): a client of a Modbus RTU device (scripts/modbus_device.py)
+# that pushes register values changing over time; the right panel's Plot tab (clicked
+# with xdotool) shows the registers and the receive rate. The registers are fields of a
+# frame definition, chosen in the Frames tab: PLOT_FRAMES_CLICKS holds the xdotool
+# clicks that pick the Modbus RTU preset there ("X Y" pairs, run before the Plot tab is
+# opened); without them the shot shows the rates only.
+if [ "$ONLY" = all ] || [ "$ONLY" = plot ]; then
+  if command -v xdotool >/dev/null; then
+    PORT=$((PORT + 1))
+    python3 scripts/modbus_device.py "$PORT" 40 &
+    sleep 0.5
+    "$BIN" client "127.0.0.1:$PORT" --no-persist --lang en --size 1024x700 \
+      --screenshot screenshots/plot-1024.png --screenshot-delay 30000 &
+    APP=$!
+    WIN=$(xdotool search --sync --pid "$APP" | head -1)
+    sleep 2
+    xdotool windowfocus --sync "$WIN"
+    for xy in ${PLOT_FRAMES_CLICKS:-}; do
+      xdotool mousemove --window "$WIN" ${xy/,/ } click 1
+      sleep 0.6
+    done
+    xdotool mousemove --window "$WIN" 917 88 click 1   # the Plot tab
+    sleep 0.5
+    xdotool mousemove --window "$WIN" 20 400           # off the plot: no cursor label
+    wait "$APP"
+  fi
+fi
 ls -l screenshots

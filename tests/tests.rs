@@ -6,6 +6,7 @@ mod engine;
 mod faults;
 mod frames;
 mod headless;
+mod plot;
 mod recorder;
 mod tls;
 mod tls_sessions;
