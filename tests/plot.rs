@@ -118,18 +118,22 @@ fn fields_and_rates_become_series() {
     );
 
     // Pause: values keep arriving, the line does not move; Resume shows them.
-    h.get_by_label("Pause").click();
+    h.get_by_label("Pause plot").click();
     h.run_steps(2);
     let frozen = drawn(&h, "register 0").unwrap();
     ask(&mut h, 3);
     h.run_steps(2);
     assert_eq!(drawn(&h, "register 0"), Some(frozen), "paused");
-    h.get_by_label("Resume").click();
+    h.get_by_label("Resume plot").click();
     h.run_steps(2);
     assert!(drawn(&h, "register 0").unwrap() >= frozen + 3);
 
     // Unticking a field removes its line; the other stays.
-    h.get_by_label("register 0").click();
+    // The series picker's box (the legend has one with that name too, drawn after it).
+    h.get_all_by_role_and_label(egui::accesskit::Role::CheckBox, "register 0")
+        .next()
+        .unwrap()
+        .click();
     h.run_steps(2);
     assert_eq!(drawn(&h, "register 0"), None);
     assert!(drawn(&h, "register 1").is_some());

@@ -462,9 +462,9 @@ texts! {
     plot_tx_bytes: "TX bytes/s", "发送 字节/秒";
     plot_rx_msgs: "RX messages/s", "接收 条/秒";
     plot_tx_msgs: "TX messages/s", "发送 条/秒";
-    plot_pause: "Pause", "暂停";
+    plot_pause: "Pause plot", "暂停曲线";
     plot_pause_tip: "Freeze the view; data keeps being collected", "冻结视图；数据仍在继续采集";
-    plot_resume: "Resume", "继续";
+    plot_resume: "Resume plot", "继续曲线";
     plot_paused: "paused", "已暂停";
     plot_latest: "Latest", "最新";
     plot_latest_tip: "Follow the latest data. Drag to pan, mouse wheel to zoom the time axis, double-click to come back here", "跟随最新数据。拖动可平移，滚轮缩放时间轴，双击回到最新";

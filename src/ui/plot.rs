@@ -26,6 +26,8 @@ use super::i18n::{Lang, Texts};
 
 pub use sampling::{RATE_PERIOD, RATE_SAMPLES, RateHistory, RateSample, visible_points, x_of};
 
+/// A drawn series' name, unit and (for a normalised one) its min and max.
+type SeriesLabel = (String, Unit, Option<(f64, f64)>);
 /// Spans the view can follow, in minutes.
 const SPANS_MIN: [u32; 6] = [1, 2, 5, 10, 30, 60];
 
@@ -250,9 +252,11 @@ pub fn plot_ui(ui: &mut egui::Ui, lang: Lang, state: &mut PlotState, store: &Sto
         }
         let mut open = true;
         egui::Window::new(t.tab_plot)
-            .id(ui.id().with("plot-window"))
+            .id(ui.scope_id().with("plot-window"))
             .open(&mut open)
-            .default_size([820.0, 520.0])
+            // Left of the side panel, so its "Put back" button stays in reach.
+            .default_pos([16.0, 96.0])
+            .default_size([640.0, 460.0])
             .resizable(true)
             .show(ui.ctx(), |ui| body_ui(ui, lang, state, store));
         state.window_open &= open;
@@ -531,7 +535,7 @@ fn plots_ui(
     let n = groups.len();
     let gap = ui.spacing().item_spacing.y;
     let height = ((ui.available_height() - gap * (n as f32 - 1.0)) / n as f32).max(MIN_PLOT_HEIGHT);
-    let link = ui.id().with("plot-x");
+    let link = ui.scope_id().with("plot-x");
     let time_axis = state.time_axis;
     let mut moved = false;
     let mut back_to_latest = false;
@@ -546,7 +550,7 @@ fn plots_ui(
                 }
                 _ => None,
             };
-            let labels: Vec<(String, Unit, Option<(f64, f64)>)> = group
+            let labels: Vec<SeriesLabel> = group
                 .iter()
                 .map(|s| (s.name.clone(), s.unit.clone(), s.norm))
                 .collect();
@@ -709,7 +713,7 @@ fn time_label(x: f64, axis: TimeAxis, reference: f64, now_word: &str) -> String 
 /// The label under the cursor: the nearest series' name, its real value and the time.
 fn hover_label(
     pos: &HoverPosition<'_>,
-    labels: &[(String, Unit, Option<(f64, f64)>)],
+    labels: &[SeriesLabel],
     axis: TimeAxis,
     reference: f64,
     now_word: &str,
