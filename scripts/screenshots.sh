@@ -192,4 +192,30 @@ if { [ "$ONLY" = all ] || [ "$ONLY" = frames ]; } && command -v xdotool >/dev/nu
   wait "$APP"
   kill "$DEVICE" 2>/dev/null || true
 fi
+
+# The Plot panel (1024x700): a client of a Modbus RTU device (scripts/modbus_pusher.py)
+# that pushes answers every 0.2 s with register 0 drifting like a temperature and
+# register 1 stepping; clicked as a user would: Frames tab, the Modbus RTU preset,
+# Apply, then the Plot tab, which shows both registers and the receive rate.
+if { [ "$ONLY" = all ] || [ "$ONLY" = plot ]; } && command -v xdotool >/dev/null; then
+  PORT=$((PORT + 1))
+  python3 scripts/modbus_pusher.py "$PORT" 60 &
+  DEVICE=$!
+  sleep 0.5
+  "$BIN" client "127.0.0.1:$PORT" --no-persist --lang en --size 1024x700 \
+    --screenshot screenshots/plot-1024.png --screenshot-delay 30000 &
+  APP=$!
+  WIN=$(xdotool search --sync --pid "$APP" | head -1)
+  sleep 3
+  xdotool windowfocus --sync "$WIN"
+  click() { xdotool mousemove --window "$WIN" "$1" "$2" click 1; sleep "${3:-0.6}"; }
+  click 929 94          # Frames
+  click 800 126         # Definition …
+  click 836 176         # Modbus RTU (CRC-16)
+  click 717 172         # Apply
+  click "${PLOT_TAB_X:-985}" 94   # Plot
+  xdotool mousemove --window "$WIN" 20 400   # off the plot: no cursor label
+  wait "$APP"
+  kill "$DEVICE" 2>/dev/null || true
+fi
 ls -l screenshots

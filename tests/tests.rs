@@ -7,6 +7,7 @@ mod faults;
 mod frames;
 mod frames_ui;
 mod headless;
+mod plot;
 mod recorder;
 mod tls;
 mod tls_sessions;
