@@ -86,9 +86,13 @@ pub fn tab_ui(ui: &mut egui::Ui, lang: Lang, tab: &mut SessionTab, budget: statu
                 );
             });
         });
+    // At most 40% of the window (300 px at least): no tab's content (a plot's controls,
+    // a long label) can widen it over the receive view.
+    let side_max = (ui.available_width() * 0.4).max(300.0);
     egui::Panel::right("side")
         .resizable(true)
         .default_size(340.0)
+        .max_size(side_max)
         .show(ui, |ui| {
             ui.push_id(uid, |ui| side_ui(ui, lang, tab, &mut actions))
         });

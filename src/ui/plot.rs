@@ -572,6 +572,8 @@ fn plots_ui(
                 })
                 .y_axis_formatter(move |mark, _| match &axis_unit {
                     _ if normalised => format!("{:.0}%", mark.value * 100.0),
+                    // Rates are never negative: no "0 B/s" marks below the zero line.
+                    Some(Unit::BytesPerSec | Unit::PerSec) if mark.value < 0.0 => String::new(),
                     Some(unit) => unit.format(mark.value),
                     None => short_number(mark.value),
                 })
