@@ -171,6 +171,22 @@ fn frame_definition_fields_and_round_trips_in_the_window() {
     assert!(shows(&h, "Good frames 1"));
     assert!(shows(&h, "Bad frames 1"));
 
+    // The field defined through the window is a series in the Plot tab, with the good
+    // frame's value as its point.
+    h.get_by_label("Plot").click();
+    h.run_steps(3);
+    assert!(h.query_all_by_label("temperature (°C)").next().is_some());
+    let drawn = h.state().tab().plot.drawn().to_vec();
+    assert!(
+        drawn
+            .iter()
+            .any(|(name, points)| name.starts_with("temperature") && *points >= 1),
+        "{drawn:?}"
+    );
+    let series = h.state().tab().store.field_series(2).unwrap();
+    assert_eq!(series.len(), 1);
+    assert!((series[0].value - 21.5).abs() < 1e-9);
+
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     h.get_by_label("Disconnect").click();
     h.run_steps(2);
