@@ -447,3 +447,54 @@ fn openssl_s_client_against_server_session() {
         stopped(&mut seen, id);
     }
 }
+
+/// A reconnecting client whose handshakes keep failing (strict, against our
+/// self-signed server) backs off as after refused attempts: the waits grow.
+#[test]
+fn reconnecting_client_backs_off_after_failed_handshakes() {
+    let (engine, rx, _) = engine(10_000);
+    let mut seen = Seen::new(&rx);
+    let server = tls_server(&engine, TlsServerOptions::default());
+    let addr = server.local_addr().unwrap();
+    let client = engine
+        .start(SessionConfig::TcpClient(TcpClientConfig {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            reconnect: Some(sockscope::engine::Reconnect {
+                delay: Duration::from_millis(50),
+                max: Duration::from_secs(5),
+            }),
+            tls: Some(TlsClientOptions::default()),
+            ..Default::default()
+        }))
+        .unwrap();
+    let third = |e: &Event| matches!(e, Event::Notice { session, notice: Notice::Reconnecting { attempt: 3, .. }, .. } if *session == client.id());
+    seen.wait("a third attempt", third);
+    let delays: Vec<(u32, Duration)> = seen
+        .notices(client.id())
+        .into_iter()
+        .filter_map(|n| match n {
+            Notice::Reconnecting { attempt, delay } => Some((attempt, delay)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        delays,
+        [
+            (1, Duration::from_millis(50)),
+            (2, Duration::from_millis(100)),
+            (3, Duration::from_millis(200))
+        ]
+    );
+    assert!(
+        seen.errors(client.id())
+            .iter()
+            .all(|e| matches!(e, EngineError::TlsUnknownIssuer { .. })),
+        "{:?}",
+        seen.errors(client.id())
+    );
+    client.stop();
+    stopped(&mut seen, client.id());
+    server.stop();
+    stopped(&mut seen, server.id());
+}

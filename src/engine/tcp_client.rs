@@ -273,10 +273,13 @@ fn connect_once(
     if core.stopping() {
         conn.close(CloseReason::LocalDisconnect);
     }
-    match tls {
+    let was_up = match tls {
         Some((stream, side)) => conn.serve_tls(stream, &side),
-        None => conn.read_loop(),
-    }
+        None => {
+            conn.read_loop();
+            true
+        }
+    };
     if cfg.reconnect.is_none() || core.stopping() {
         // One connection per client session: when it ends, the session ends.
         core.stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -292,5 +295,10 @@ fn connect_once(
         }
         std::thread::sleep(SLICE);
     }
-    Outcome::Ended
+    if was_up {
+        Outcome::Ended
+    } else {
+        // A failed TLS handshake counts as a failed attempt: the waits keep growing.
+        Outcome::Failed
+    }
 }

@@ -497,7 +497,9 @@ fn admit(
         CONN_STACK,
         guard,
         move |_| match tls {
-            Some((stream, side)) => reader.serve_tls(stream, &side),
+            Some((stream, side)) => {
+                reader.serve_tls(stream, &side);
+            }
             None => reader.read_loop(),
         },
         move |_| on_panic.close(CloseReason::Error("reader panicked".into())),

@@ -74,7 +74,9 @@ impl Conn {
     }
 
     /// The connection's one thread: the handshake, then sends and reads until it ends.
-    pub(crate) fn serve_tls(self: &Arc<Self>, stream: TcpStream, side: &TlsSide) {
+    /// False when the handshake failed (a reconnecting client then backs off as after
+    /// a refused attempt).
+    pub(crate) fn serve_tls(self: &Arc<Self>, stream: TcpStream, side: &TlsSide) -> bool {
         let (mut tls, info) = match side.handshake(stream) {
             Ok(done) => done,
             Err(e) => {
@@ -83,7 +85,7 @@ impl Conn {
                     self.core.error(e);
                     self.close(CloseReason::Tls);
                 }
-                return;
+                return false;
             }
         };
         self.tls_ready.store(true, Ordering::SeqCst);
@@ -98,6 +100,7 @@ impl Conn {
             let _ = tls.close_notify();
         }
         let _ = tls.stream().shutdown(Shutdown::Both);
+        true
     }
 
     /// Sends and reads until the connection ends; true when it should end with a
