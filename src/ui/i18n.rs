@@ -276,6 +276,7 @@ texts! {
     fr_min: "min", "最小";
     fr_max: "max", "最大";
     fr_timeouts: "timeouts", "超时";
+    fr_timeout_one: "timeout", "超时";
     fr_show_fields: "Fields", "字段值";
     fr_show_fields_tip: "Show the field values of good frames in their rows", "在正确帧的行中显示字段值";
     fr_field: "Field", "字段";

@@ -96,7 +96,12 @@ pub fn ms_number(d: Duration) -> String {
 /// The compact line beside a quick command: `p50 41 ms · p95 45 ms · max 52 ms · 0
 /// timeouts`; only the timeouts while nothing was answered.
 pub fn compact(t: &Texts, s: &RttSummary) -> String {
-    let timeouts = format!("{} {}", s.timeouts, t.fr_timeouts);
+    let word = if s.timeouts == 1 {
+        t.fr_timeout_one
+    } else {
+        t.fr_timeouts
+    };
+    let timeouts = format!("{} {word}", s.timeouts);
     if s.count == 0 {
         return format!("{} · {timeouts}", t.fr_rtt_short);
     }
