@@ -166,7 +166,9 @@ mod tests {
         };
         assert_eq!(
             compact(&EN, &s),
-            "RTT p50 41 ms · p95 45 ms · max 52 ms · 1 timeouts"
+            "RTT p50 41 ms · p95 45 ms · max 52 ms · 1 timeout"
         );
+        let s = RttSummary { timeouts: 2, ..s };
+        assert!(compact(&EN, &s).ends_with("· 2 timeouts"));
     }
 }
