@@ -1143,6 +1143,7 @@ impl Drop for Running {
 }
 
 /// `openssl s_client` that sends `input`, then ends its input (so it closes), bounded.
+#[cfg(unix)]
 fn s_client_once(bin: &str, addr: &str, args: &[&str], input: &[u8]) -> String {
     use std::io::Write;
     let mut child = Command::new(bin)
@@ -1165,6 +1166,7 @@ fn s_client_once(bin: &str, addr: &str, args: &[&str], input: &[u8]) -> String {
 }
 
 /// The port of a `--json` run's `listening` event.
+#[cfg(unix)]
 fn listening_port(line: &str) -> u16 {
     let event: serde_json::Value = serde_json::from_str(line).unwrap();
     event["text"]
