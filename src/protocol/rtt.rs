@@ -21,6 +21,16 @@ pub enum Link {
     Peer(SocketAddr),
 }
 
+impl Link {
+    /// The link of a TCP connection (when there is one) or else of a UDP peer.
+    pub fn of(conn: Option<ConnId>, peer: SocketAddr) -> Link {
+        match conn {
+            Some(c) => Link::Conn(c),
+            None => Link::Peer(peer),
+        }
+    }
+}
+
 /// Most samples kept per command for percentiles (older ones age out).
 pub const SAMPLES_KEPT: usize = 10_000;
 /// Most sends waiting per link; beyond it the oldest is counted as a timeout.
@@ -157,6 +167,9 @@ impl RttTracker {
         if q.front().is_some_and(|(_, n)| *n == len)
             && let Some((label, _)) = q.pop_front()
         {
+            if q.is_empty() {
+                self.expected.remove(&link);
+            }
             let w = self.waiting.entry(link).or_default();
             if w.len() >= WAITING_CAP
                 && let Some((old, _)) = w.pop_front()
@@ -170,7 +183,13 @@ impl RttTracker {
     /// A frame arrived from `link` at `at`: it answers the oldest waiting send. Returns
     /// the round trip measured, if any.
     pub fn on_frame(&mut self, link: Link, at: SystemTime) -> Option<Duration> {
-        let (label, sent) = self.waiting.get_mut(&link)?.pop_front()?;
+        // Links leave the maps when nothing waits on them, so the receive path of a
+        // session that sends no requests costs an empty-map check per read.
+        let q = self.waiting.get_mut(&link)?;
+        let (label, sent) = q.pop_front()?;
+        if q.is_empty() {
+            self.waiting.remove(&link);
+        }
         let rtt = at.duration_since(sent).unwrap_or_default();
         self.stats.entry(label.clone()).or_default().add(rtt);
         self.fresh.push(RttSample {
@@ -194,6 +213,7 @@ impl RttTracker {
                 }
             }
         }
+        self.waiting.retain(|_, q| !q.is_empty());
     }
 
     /// The link closed: its unanswered sends are timeouts, its unwritten ones forgotten.
@@ -251,6 +271,8 @@ mod tests {
         assert_eq!(t.on_frame(link, t0 + ms(30)), Some(ms(30)));
         assert_eq!(t.on_frame(link, t0 + ms(41)), Some(ms(40)));
         assert_eq!(t.on_frame(link, t0 + ms(50)), None);
+        // Nothing waits: the links left the maps (the receive path's check is cheap).
+        assert!(t.expected.is_empty() && t.waiting.is_empty());
         assert_eq!(t.summary("read").unwrap().count, 1);
         assert_eq!(t.summary("write").unwrap().max, ms(40));
         assert_eq!(t.take_samples().len(), 2);

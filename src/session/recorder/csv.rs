@@ -8,7 +8,7 @@ use crate::codec::hex::extend_hex;
 use crate::engine::{ConnId, SessionId};
 use crate::session::time::format_iso;
 
-use super::csv_frames::{CsvFrames, FrameColumns, framed};
+use super::csv_frames::{CsvFrames, FrameColumns};
 use super::entry::{Entry, dir_tag};
 use super::sink::Out;
 
@@ -134,7 +134,7 @@ impl CsvLog {
             // The event column names the group a datagram was addressed to.
             let to = group.map(|g| format!("to group {g}"));
             if let Some(frames) = self.frames.as_mut() {
-                if !framed(*dir) {
+                if *dir == crate::engine::Direction::Tx {
                     frames.sent(*conn, *peer, bytes.len(), *at);
                 } else {
                     for (cut, extra) in frames.received(*session, *conn, *peer, bytes, *at) {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::engine::{ConnId, Direction, SessionId};
+use crate::engine::{ConnId, SessionId};
 use crate::protocol::{Cut, FrameCutter, FrameDef, Link, RttTracker, Verdict};
 
 /// A send unanswered this long no longer waits for its answer in the log.
@@ -27,13 +27,6 @@ pub(super) struct FrameColumns {
     pub(super) verdict: String,
     pub(super) rtt_ms: Option<f64>,
     pub(super) fields: Vec<Option<f64>>,
-}
-
-fn link(conn: Option<ConnId>, peer: SocketAddr) -> Link {
-    match conn {
-        Some(c) => Link::Conn(c),
-        None => Link::Peer(peer),
-    }
 }
 
 impl CsvFrames {
@@ -68,7 +61,7 @@ impl CsvFrames {
         len: usize,
         at: SystemTime,
     ) {
-        let link = link(conn, peer);
+        let link = Link::of(conn, peer);
         self.rtt.expect(link, "", len);
         self.rtt.on_tx(link, len, at);
         self.rtt.poll(at);
@@ -83,7 +76,7 @@ impl CsvFrames {
         bytes: &[u8],
         at: SystemTime,
     ) -> Vec<(Cut, FrameColumns)> {
-        let link = link(conn, peer);
+        let link = Link::of(conn, peer);
         let cutter = self
             .cutters
             .entry((session, link))
@@ -146,9 +139,4 @@ impl CsvFrames {
             })
             .collect()
     }
-}
-
-/// Whether a data entry goes through the frames side: received bytes only.
-pub(super) fn framed(dir: Direction) -> bool {
-    dir == Direction::Rx
 }

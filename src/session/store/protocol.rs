@@ -61,13 +61,6 @@ fn instant_of(at: SystemTime) -> Instant {
     Instant::now().checked_sub(ago).unwrap_or_else(Instant::now)
 }
 
-fn link(conn: Option<ConnId>, peer: SocketAddr) -> Link {
-    match conn {
-        Some(c) => Link::Conn(c),
-        None => Link::Peer(peer),
-    }
-}
-
 impl ProtoState {
     pub(super) fn on_tx(
         &mut self,
@@ -76,11 +69,11 @@ impl ProtoState {
         len: usize,
         at: SystemTime,
     ) {
-        self.rtt.on_tx(link(conn, peer), len, at);
+        self.rtt.on_tx(Link::of(conn, peer), len, at);
     }
 
     pub(super) fn on_answer(&mut self, conn: Option<ConnId>, peer: SocketAddr, at: SystemTime) {
-        self.rtt.on_frame(link(conn, peer), at);
+        self.rtt.on_frame(Link::of(conn, peer), at);
     }
 
     pub(super) fn closed(&mut self, conn: ConnId) {
@@ -123,7 +116,7 @@ impl Store {
         label: &str,
         len: usize,
     ) {
-        self.proto.rtt.expect(link(conn, peer), label, len);
+        self.proto.rtt.expect(Link::of(conn, peer), label, len);
     }
 
     /// The round-trip statistics.
