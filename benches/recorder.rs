@@ -89,6 +89,7 @@ fn run(format: LogFormat, encoding: TextEncoding, chunks: &[Arc<[u8]>]) -> Optio
             at: SystemTime::now(),
             bytes: bytes.clone(),
             group: None,
+            scan: sockscope::codec::lazy::TextScan::Unknown,
         };
         if tx.send(event).is_err() {
             break;

@@ -364,9 +364,10 @@ pub fn spawn_store_consumer(events: EventReceiver, live: Arc<Live>) -> JoinHandl
                     dir,
                     at,
                     bytes,
+                    scan,
                     ..
                 } => {
-                    store.push_data(session, conn, peer, dir, at, bytes);
+                    store.push_scanned(session, conn, peer, dir, at, bytes, scan);
                     live.rx_bytes
                         .store(store.stats.total.rx_bytes, Ordering::Relaxed);
                     live.rx_msgs

@@ -445,8 +445,28 @@ pub fn profile() {
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        match app_path(mib << 20, Payload::Binary, false) {
+        let payload = match std::env::var("SOCKSCOPE_PROFILE_PAYLOAD").as_deref() {
+            Ok("text") => Payload::Text,
+            _ => Payload::Binary,
+        };
+        match app_path(mib << 20, payload, false) {
             Ok((time, frames)) => {
+                let phases = crate::p5::PHASES
+                    .lock()
+                    .map(|p| p.clone())
+                    .unwrap_or_default();
+                let phases = &phases[phases.len().saturating_sub(frames.len())..];
+                for (i, name) in ["tick", "run_ui", "tessellate"].iter().enumerate() {
+                    let mut v: Vec<Duration> = phases.iter().map(|p| p[i]).collect();
+                    v.sort();
+                    println!(
+                        "{name}: CPU p50 {} p90 {} p99 {} max {}",
+                        crate::common::ms(crate::common::percentile(&v, 50.0)),
+                        crate::common::ms(crate::common::percentile(&v, 90.0)),
+                        crate::common::ms(crate::common::percentile(&v, 99.0)),
+                        crate::common::ms(v.last().copied().unwrap_or_default())
+                    );
+                }
                 println!("{mib} MiB through the app in {:.3} s", time.as_secs_f64());
                 let mut slow: Vec<(usize, Duration)> = frames
                     .into_iter()

@@ -29,6 +29,10 @@ pub fn raw_input(n: u64) -> egui::RawInput {
     }
 }
 
+/// Each frame's CPU time in its three phases (tick, `run_ui`, tessellate), for the
+/// profile runs that print where a slow frame's time went.
+pub static PHASES: std::sync::Mutex<Vec<[Duration; 3]>> = std::sync::Mutex::new(Vec::new());
+
 /// One frame as eframe runs it, minus the GPU upload: `tick` (drain within the budget,
 /// framers, rates), `run_ui` with `draw`, `tessellate`. Returns (thread CPU, wall,
 /// vertices tessellated).
@@ -40,8 +44,13 @@ pub fn frame(
     let cpu0 = thread_cpu();
     let wall0 = Instant::now();
     app.tick(ctx);
+    let cpu_tick = thread_cpu();
     let out = ctx.run_ui(input, |ui| app.draw(ui));
+    let cpu_ui = thread_cpu();
     let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+    if let Ok(mut phases) = PHASES.lock() {
+        phases.push([cpu_tick - cpu0, cpu_ui - cpu_tick, thread_cpu() - cpu_ui]);
+    }
     let vertices = prims
         .iter()
         .map(|p| match &p.primitive {
@@ -65,6 +74,7 @@ fn data_event(bytes: Arc<[u8]>, peer: SocketAddr) -> Event {
         peer,
         dir: Direction::Rx,
         at: SystemTime::now(),
+        scan: sockscope::codec::lazy::TextScan::of(&bytes),
         bytes,
         group: None,
     }

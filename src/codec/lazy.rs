@@ -211,17 +211,68 @@ pub fn carry_after(encoding: TextEncoding, tail: &[u8]) -> Carry {
     carry
 }
 
+/// What a read's bytes are as text, found once where they are read (the engine's reader
+/// has them in its cache) so that the store, which needs it for every read in every
+/// encoding, does not read them again on the UI thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TextScan {
+    /// Not scanned: whoever needs the fact looks at the bytes.
+    #[default]
+    Unknown,
+    /// Every byte is ASCII.
+    Ascii,
+    /// Valid, complete UTF-8 with some non-ASCII character.
+    Utf8,
+    /// Neither (binary, another encoding, or a character cut at either end).
+    Other,
+}
+
+impl TextScan {
+    /// Scans `bytes`: one pass over ASCII text, and on anything else a pass that stops at
+    /// the first non-ASCII byte followed by UTF-8 validation (which stops at the first
+    /// invalid byte, so binary costs next to nothing).
+    pub fn of(bytes: &[u8]) -> TextScan {
+        if bytes.is_ascii() {
+            TextScan::Ascii
+        } else if std::str::from_utf8(bytes).is_ok() {
+            TextScan::Utf8
+        } else {
+            TextScan::Other
+        }
+    }
+
+    /// Whether `bytes` are valid UTF-8, from the scan when there was one.
+    fn utf8(self, bytes: &[u8]) -> bool {
+        match self {
+            TextScan::Unknown => std::str::from_utf8(bytes).is_ok(),
+            TextScan::Ascii | TextScan::Utf8 => true,
+            TextScan::Other => false,
+        }
+    }
+
+    /// Whether `bytes` are all ASCII, from the scan when there was one.
+    fn ascii(self, bytes: &[u8]) -> bool {
+        match self {
+            TextScan::Unknown => bytes.is_ascii(),
+            TextScan::Ascii => true,
+            TextScan::Utf8 | TextScan::Other => false,
+        }
+    }
+}
+
 /// True when the text of `bytes` after `carry` is the bytes themselves (valid, complete
-/// UTF-8; ASCII in the other encodings): the store then keeps no text at all. Fast on
-/// text (std's validation) and on binary (it stops at the first bad byte).
-pub fn text_is_bytes(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> bool {
+/// UTF-8; ASCII in the other encodings): the store then keeps no text at all. `scan` is
+/// what the reader found (then the bytes are not read again), or
+/// [`TextScan::Unknown`]: then this validates them, fast on text (std's validation) and
+/// on binary (it stops at the first bad byte).
+pub fn text_is_bytes(encoding: TextEncoding, carry: Carry, bytes: &[u8], scan: TextScan) -> bool {
     carry.is_empty()
         && match encoding {
-            TextEncoding::Utf8 => std::str::from_utf8(bytes).is_ok(),
+            TextEncoding::Utf8 => scan.utf8(bytes),
             // Two bytes a character: never the bytes themselves.
             TextEncoding::Utf16Le | TextEncoding::Utf16Be => false,
             // ASCII-compatible: ASCII bytes are their own text.
-            _ => bytes.is_ascii(),
+            _ => scan.ascii(bytes),
         }
 }
 
@@ -462,6 +513,51 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The reader's scan gives the store the same answer as looking at the bytes: for
+    /// random reads of mixed streams (ASCII, Chinese, GBK, broken sequences, binary), in
+    /// every encoding, with and without a carry.
+    #[test]
+    fn text_scan_agrees_with_the_bytes() {
+        let mut rng = Rng(0x5CA1_AB1E);
+        assert_eq!(TextScan::of(b"hello"), TextScan::Ascii);
+        assert_eq!(TextScan::of("温度".as_bytes()), TextScan::Utf8);
+        assert_eq!(TextScan::of(&[0xC4, 0xE3]), TextScan::Other);
+        assert_eq!(
+            TextScan::of(&[0xE6, 0xB8]),
+            TextScan::Other,
+            "cut character"
+        );
+        assert_eq!(TextScan::of(b""), TextScan::Ascii);
+        let mut kinds = [0usize; 3];
+        for _ in 0..2000 {
+            let all = stream(&mut rng, 64);
+            let start = rng.below(all.len());
+            let end = start + rng.below(all.len() - start + 1);
+            let bytes = &all[start..end];
+            let scan = TextScan::of(bytes);
+            kinds[match scan {
+                TextScan::Ascii => 0,
+                TextScan::Utf8 => 1,
+                _ => 2,
+            }] += 1;
+            let mut carry = Carry::default();
+            if rng.below(4) == 0 {
+                carry.set(&[0xE6]);
+            }
+            for encoding in TextEncoding::ALL {
+                assert_eq!(
+                    text_is_bytes(encoding, carry, bytes, scan),
+                    text_is_bytes(encoding, carry, bytes, TextScan::Unknown),
+                    "{encoding:?} {bytes:02X?}"
+                );
+            }
+        }
+        assert!(
+            kinds.iter().all(|&k| k > 50),
+            "every kind was drawn: {kinds:?}"
+        );
     }
 
     /// Scanning a stream cut at random points counts, read by read, what the streaming

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use super::tls::{CertSummary, HandshakeInfo, PeerTrust, utc_text};
 use super::{ConnId, EngineError, GroupSpec, SessionId};
+use crate::codec::lazy::TextScan;
 
 /// Which way bytes went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -137,6 +138,9 @@ pub enum Event {
         /// UDP Rx: the multicast group the datagram was addressed to, where the OS says
         /// (Linux, by IP_PKTINFO); None for unicast, Tx, TCP, and elsewhere.
         group: Option<IpAddr>,
+        /// What the bytes are as text (ASCII, UTF-8, neither), found by the worker while
+        /// they were in its cache, so the UI need not read a flood twice to know it.
+        scan: TextScan,
     },
     /// A TCP connection ended (client or server side).
     Closed {

@@ -361,6 +361,7 @@ mod tests {
             at: SystemTime::now(),
             bytes: Arc::from(vec![0u8; len]),
             group: None,
+            scan: crate::codec::lazy::TextScan::Unknown,
         }
     }
 

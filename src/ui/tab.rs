@@ -486,6 +486,7 @@ impl SessionTab {
                 at,
                 bytes,
                 group,
+                scan,
             } => {
                 // UDP peers are listed up to a bound: a flood from random source ports
                 // must not grow the list (and every frame's work) without end.
@@ -511,8 +512,12 @@ impl SessionTab {
                     self.expect_repeats(lang);
                 }
                 match group {
-                    Some(group) => self.store.push_group_data(session, peer, at, bytes, group),
-                    None => self.store.push_data(session, conn, peer, dir, at, bytes),
+                    Some(group) => self
+                        .store
+                        .push_group_data(session, peer, at, bytes, group, scan),
+                    None => self
+                        .store
+                        .push_scanned(session, conn, peer, dir, at, bytes, scan),
                 }
             }
             Event::Closed {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::codec::lazy::TextScan;
 use crate::engine::counters::CounterCell;
 use crate::engine::keepalive::{self, Keepalive};
 use crate::engine::readbuf::ReadBuf;
@@ -327,6 +328,7 @@ impl Conn {
             peer: self.peer,
             dir: Direction::Tx,
             at: SystemTime::now(),
+            scan: TextScan::of(&bytes),
             bytes,
             group: None,
         });
@@ -383,6 +385,7 @@ impl Conn {
             peer: self.peer,
             dir: Direction::Rx,
             at: SystemTime::now(),
+            scan: TextScan::of(&bytes),
             bytes: bytes.clone(),
             group: None,
         });

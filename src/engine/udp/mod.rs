@@ -29,6 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
+use crate::codec::lazy::TextScan;
 use crate::sync::lock;
 
 use self::sys::{kernel_drops, pktinfo};
@@ -566,6 +567,7 @@ impl UdpState {
                         peer,
                         dir: Direction::Tx,
                         at: SystemTime::now(),
+                        scan: TextScan::of(&bytes),
                         bytes,
                         group: None,
                     });

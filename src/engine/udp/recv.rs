@@ -10,6 +10,7 @@ use std::time::{Instant, SystemTime};
 
 use socket2::SockRef;
 
+use crate::codec::lazy::TextScan;
 use crate::engine::error::io_error;
 use crate::engine::multicast::{self, GroupStatus};
 use crate::engine::{Direction, Event, Notice};
@@ -49,6 +50,7 @@ impl UdpState {
                 at: SystemTime::now(),
                 bytes: Arc::from(&buf[..n]),
                 group,
+                scan: TextScan::of(&buf[..n]),
             },
         );
         // The device expects its answer even if the view could not keep up.

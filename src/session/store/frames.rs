@@ -99,8 +99,11 @@ impl Store {
                 key.kind,
                 at,
                 Arc::from(bytes),
-                oversize,
-                frame,
+                super::Facts {
+                    oversize,
+                    frame,
+                    scan: crate::codec::lazy::TextScan::Unknown,
+                },
             );
         }
     }

@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::codec::checksum::Checksum;
 use crate::codec::framing::{FrameMode, FrameOut, Framer};
-use crate::codec::lazy::{self, Carry};
+use crate::codec::lazy::{self, Carry, TextScan};
 use crate::codec::text::TextEncoding;
 use crate::engine::{ConnId, Direction, SessionId};
 
@@ -117,8 +117,13 @@ fn push_tail(tail: &mut [u8; 3], tail_len: &mut u8, bytes: &[u8]) {
 /// within a budget per frame, so a binary flood costs the store no pass over its bytes
 /// beyond a validation that stops at the first bad byte (and, for the encodings of
 /// [`lazy::carries_by_scan`], the carry scan).
-fn lazy_facts(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> (bool, u32, bool) {
-    if lazy::text_is_bytes(encoding, carry, bytes) {
+fn lazy_facts(
+    encoding: TextEncoding,
+    carry: Carry,
+    bytes: &[u8],
+    scan: TextScan,
+) -> (bool, u32, bool) {
+    if lazy::text_is_bytes(encoding, carry, bytes, scan) {
         return (true, 0, false);
     }
     match encoding {
@@ -129,6 +134,17 @@ fn lazy_facts(encoding: TextEncoding, carry: Carry, bytes: &[u8]) -> (bool, u32,
         }
         _ => (false, 0, true),
     }
+}
+
+/// What the store is told about bytes it stores besides where they come from.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Facts {
+    /// Cut because a frame outgrew the framing limit.
+    pub(super) oversize: bool,
+    /// One complete received frame (the frame check applies).
+    pub(super) frame: bool,
+    /// What the reader found the bytes to be as text.
+    pub(super) scan: TextScan,
 }
 
 /// Bytes of held records counted (or re-decoded) per [`Store::poll`]: about a
@@ -301,6 +317,23 @@ impl Store {
         at: SystemTime,
         bytes: Arc<[u8]>,
     ) {
+        self.push_scanned(session, conn, peer, dir, at, bytes, TextScan::Unknown);
+    }
+
+    /// [`Store::push_data`] with what the engine's reader found the bytes to be as text
+    /// (the `scan` of [`crate::engine::Event::Data`]), so the store does not read them
+    /// again to know whether their text is the bytes themselves.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_scanned(
+        &mut self,
+        session: SessionId,
+        conn: Option<ConnId>,
+        peer: SocketAddr,
+        dir: Direction,
+        at: SystemTime,
+        bytes: Arc<[u8]>,
+        scan: TextScan,
+    ) {
         self.stats.count(session, peer, dir, bytes.len() as u64, at);
         let kind = RecordKind::from(dir);
         if dir == Direction::Tx {
@@ -314,7 +347,12 @@ impl Store {
             if dir == Direction::Rx {
                 self.proto.on_answer(conn, peer, at);
             }
-            self.push_bytes(session, conn, Some(peer), kind, at, bytes, false, false);
+            let facts = Facts {
+                oversize: false,
+                frame: false,
+                scan,
+            };
+            self.push_bytes(session, conn, Some(peer), kind, at, bytes, facts);
             return;
         }
         let key = stream_key(session, conn, Some(peer), kind);
@@ -341,9 +379,10 @@ impl Store {
         at: SystemTime,
         bytes: Arc<[u8]>,
         group: IpAddr,
+        scan: TextScan,
     ) {
         let seq = self.next_seq;
-        self.push_data(session, None, peer, Direction::Rx, at, bytes);
+        self.push_scanned(session, None, peer, Direction::Rx, at, bytes, scan);
         if let Some(record) = self.records.back_mut().filter(|r| r.seq == seq) {
             record.group = Some(Box::new(group));
         }
@@ -370,6 +409,7 @@ impl Store {
             text: None,
             lazy: false,
             carry: Carry::default(),
+            scan: TextScan::Unknown,
             carry_known: true,
             counted: true,
             invalid: 0,
@@ -415,6 +455,7 @@ impl Store {
                         text: Some(text),
                         lazy: false,
                         carry: Carry::default(),
+                        scan: TextScan::Unknown,
                         carry_known: true,
                         counted: true,
                         invalid: u32::try_from(invalid).unwrap_or(u32::MAX),
@@ -467,9 +508,13 @@ impl Store {
         kind: RecordKind,
         at: SystemTime,
         bytes: Arc<[u8]>,
-        oversize: bool,
-        frame: bool,
+        facts: Facts,
     ) {
+        let Facts {
+            oversize,
+            frame,
+            scan,
+        } = facts;
         let encoding = self.encoding;
         let whole = conn.is_none();
         let key = stream_key(session, conn, peer, kind);
@@ -498,7 +543,7 @@ impl Store {
             (carry.unwrap_or_default(), carry.is_some())
         };
         let (counted, invalid, lazy) = if carry_known {
-            lazy_facts(encoding, carry, &bytes)
+            lazy_facts(encoding, carry, &bytes, scan)
         } else {
             self.unknown_carries += 1;
             (false, 0, true)
@@ -520,6 +565,7 @@ impl Store {
             text,
             lazy,
             carry,
+            scan,
             carry_known,
             counted,
             invalid,

@@ -237,8 +237,11 @@ impl Store {
                 key.kind,
                 at,
                 Arc::from(cut.bytes),
-                false,
-                whole,
+                super::Facts {
+                    oversize: false,
+                    frame: whole,
+                    scan: crate::codec::lazy::TextScan::Unknown,
+                },
             );
             if let Some(record) = self.records.back_mut().filter(|r| r.seq == seq) {
                 record.defined = true;

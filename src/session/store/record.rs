@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::codec::lazy::Carry;
+use crate::codec::lazy::{Carry, TextScan};
 use crate::engine::{ConnId, Direction, SessionId};
 
 /// What a record holds: received bytes, sent bytes, or a line of information
@@ -60,6 +60,9 @@ pub struct Record {
     pub(super) lazy: bool,
     /// The unfinished character the stream held before these bytes (lazy records).
     pub(super) carry: Carry,
+    /// What the reader found the bytes to be as text (ASCII, UTF-8, neither), so an
+    /// encoding switch need not read them again to know it.
+    pub(super) scan: TextScan,
     /// Invalid bytes found while decoding this record (when `counted`; see
     /// [`super::Store::invalid_of`]).
     pub(super) invalid: u32,

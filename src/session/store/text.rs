@@ -256,7 +256,7 @@ impl Store {
                     (carry, true)
                 };
                 let (counted, invalid, is_lazy) = if known {
-                    lazy_facts(encoding, carry, &record.bytes)
+                    lazy_facts(encoding, carry, &record.bytes, record.scan)
                 } else {
                     unknown += 1;
                     (false, 0, true)
