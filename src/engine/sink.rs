@@ -33,9 +33,10 @@ pub type Waker = Box<dyn Fn() + Send + Sync>;
 
 /// Most payload bytes queued for the consumer at once, unless set otherwise with
 /// [`Sink::set_queue_bytes`] (TCP workers wait above it, UDP workers count the datagram
-/// as dropped): enough for the readers to go on at ~2 GB/s while the window draws a 16 ms
-/// frame, so a frame does not stall a flood.
-pub(crate) const QUEUE_BYTES: usize = 32 * 1024 * 1024;
+/// as dropped): a consumer that drains as events come needs little. A window, which
+/// drains once a frame, moves its bound with the traffic
+/// ([`crate::session::store::QueueSizer`]).
+pub(crate) const QUEUE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Payload bytes in the queue, and a way for producers to wait for room.
 struct ByteBudget {
@@ -310,6 +311,11 @@ impl Drop for EventReceiver {
 }
 
 impl EventReceiver {
+    /// Payload bytes queued now (received, not yet taken).
+    pub fn queued_bytes(&self) -> usize {
+        self.budget.queued.load(Ordering::Acquire)
+    }
+
     /// Next event if one is waiting. When the queue is empty it clears the waker's
     /// pending flag (so the next event wakes the UI again) and looks once more, which
     /// closes the race with an event pushed just before the flag was cleared.

@@ -11,7 +11,7 @@ use crate::engine::{
     ConnId, Engine, EngineError, Event, EventReceiver, SessionHandle, SessionId, SessionKind,
 };
 use crate::lang::Lang;
-use crate::session::store::{Store, StoreCaps};
+use crate::session::store::{QueueSizer, Store, StoreCaps};
 
 use super::settings::{Mode, TabSettings};
 use super::{automation, errors, files, log, receive, send};
@@ -187,6 +187,8 @@ pub struct SessionTab {
     pub uid: u64,
     pub(super) engine: Engine,
     events: EventReceiver,
+    /// The bound of the engine's queue for this tab, moved with the traffic.
+    queue: QueueSizer,
 }
 
 impl SessionTab {
@@ -233,20 +235,38 @@ impl SessionTab {
             uid,
             engine,
             events,
+            queue: QueueSizer::new(view_bytes),
         };
         tab.set_view_bytes(view_bytes);
         tab
     }
 
     /// Sets the memory this tab's view may use: what the store holds plus what is queued
-    /// on its way there ([`crate::session::store::window_queue_bytes`] of it).
+    /// on its way there (a [`QueueSizer`] splits it).
     pub fn set_view_bytes(&mut self, bytes: usize) {
         let mut caps = self.store.caps();
         caps.max_bytes = bytes;
         self.store.set_caps(caps);
-        let queue = crate::session::store::window_queue_bytes(bytes);
-        self.engine.set_queue_bytes(queue);
-        self.store.set_reserve(queue);
+        self.queue = QueueSizer::new(bytes);
+        self.store.set_reserve(self.queue.limit());
+        self.engine.set_queue_bytes(self.queue.limit());
+    }
+
+    /// Moves the queue's bound with what this drain finds queued: the store makes room
+    /// before the queue may grow, and the queue shrinks before the store may grow, so
+    /// the two together never hold more than the view's cap.
+    fn size_queue(&mut self) {
+        let before = self.queue.limit();
+        let queued = self.events.queued_bytes();
+        if let Some(limit) = self.queue.observe(queued, Instant::now()) {
+            if limit > before {
+                self.store.set_reserve(limit);
+                self.engine.set_queue_bytes(limit);
+            } else {
+                self.engine.set_queue_bytes(limit);
+                self.store.set_reserve(limit);
+            }
+        }
     }
 
     /// True while the session runs (connecting, connected, listening or bound).
@@ -342,6 +362,7 @@ impl SessionTab {
     /// `background` counts received records as unseen (the tab bar shows them).
     pub fn drain_events(&mut self, lang: Lang, budget: Duration, background: bool) -> bool {
         let deadline = Instant::now() + budget;
+        self.size_queue();
         let mut handled = 0u32;
         loop {
             let Some(event) = self.events.try_recv() else {

@@ -30,11 +30,13 @@ use super::stats::Stats;
 
 pub use self::record::{Record, RecordKind};
 
+mod budget;
 mod frames;
 mod protocol;
 mod record;
 mod text;
 
+pub use self::budget::{MAX_QUEUE, QueueSizer, window_queue_bytes};
 pub use self::protocol::{FieldPoint, SERIES_POINTS};
 
 /// The store's limits.
@@ -53,14 +55,6 @@ impl Default for StoreCaps {
             max_records: 1_000_000,
         }
     }
-}
-
-/// How many received bytes may be on their way to a store of `view_bytes` (queued
-/// between the engine's readers and the window): half the view, at most 32 MiB, at least
-/// 1 MiB. The store keeps that much of its cap free ([`Store::set_reserve`]), so the
-/// store and the queue together stay within the view's cap.
-pub fn window_queue_bytes(view_bytes: usize) -> usize {
-    (view_bytes / 2).clamp(1 << 20, 32 << 20)
 }
 
 /// Key of one byte stream: a connection (or UDP peer) in one direction.
@@ -281,10 +275,10 @@ impl Store {
     }
 
     /// Keeps `bytes` of the byte cap free for data on its way to the store (the engine's
-    /// queue for the window, [`window_queue_bytes`]), so what is held and what is coming
-    /// together stay within the cap; at most half the cap.
+    /// queue for the window, sized by a [`QueueSizer`]), so what is held and what is
+    /// coming together stay within the cap; at most 7/8 of the cap.
     pub fn set_reserve(&mut self, bytes: usize) {
-        self.reserve = bytes.min(self.caps.max_bytes / 2);
+        self.reserve = bytes.min(self.caps.max_bytes / 8 * 7);
         self.evict();
     }
 
@@ -301,7 +295,7 @@ impl Store {
     /// Changes the caps, evicting at once if the store is over the new ones.
     pub fn set_caps(&mut self, caps: StoreCaps) {
         self.caps = caps;
-        self.reserve = self.reserve.min(caps.max_bytes / 2);
+        self.reserve = self.reserve.min(caps.max_bytes / 8 * 7);
         self.evict();
     }
 

@@ -1,0 +1,120 @@
+//! How a view's memory is split between the store and the queue that feeds it.
+//!
+//! A window drains the engine's queue once a frame, so under a flood everything that
+//! arrives between two frames waits in the queue, and the readers wait when it is full:
+//! the rate through the window is at most the queue's bound times the frame rate. Both
+//! come out of one budget (the view's cap), so a larger queue means a smaller store.
+//! [`QueueSizer`] moves the split with the traffic: while data trickles in the queue is
+//! small and the store keeps nearly the whole cap of history; when a drain finds the
+//! queue nearly full it doubles (up to 7/8 of the cap, at most [`MAX_QUEUE`]); after a
+//! second of calm it halves again, back to [`window_queue_bytes`].
+
+use std::time::{Duration, Instant};
+
+/// The most a queue for a window grows to (enough for ~3.8 GB/s at 60 frames/s).
+pub const MAX_QUEUE: usize = 64 << 20;
+
+/// How long drains must find the queue nearly empty before it shrinks by half.
+const CALM: Duration = Duration::from_secs(1);
+
+/// The queue bound a window starts with for a view of `view_bytes`: an eighth of the
+/// view, between 1 and 8 MiB (a trickle never needs more; a flood grows it). The store
+/// keeps that much of its cap free ([`super::Store::set_reserve`]), so the store and the
+/// queue together stay within the view's cap.
+pub fn window_queue_bytes(view_bytes: usize) -> usize {
+    (view_bytes / 8).clamp(1 << 20, 8 << 20)
+}
+
+/// The bound of one window's queue, moved with the traffic (see the module doc).
+#[derive(Clone, Debug)]
+pub struct QueueSizer {
+    base: usize,
+    max: usize,
+    limit: usize,
+    calm_since: Option<Instant>,
+}
+
+impl QueueSizer {
+    /// A sizer for a view of `view_bytes`, starting at [`window_queue_bytes`].
+    pub fn new(view_bytes: usize) -> QueueSizer {
+        let base = window_queue_bytes(view_bytes);
+        let max = (view_bytes / 8 * 7).min(MAX_QUEUE).max(base);
+        QueueSizer {
+            base,
+            max,
+            limit: base,
+            calm_since: None,
+        }
+    }
+
+    /// The bound in force.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Told what a drain found queued (before it drained) at `now`: the new bound when it
+    /// changes. Nearly full (¾ of the bound) doubles it: the readers were about to wait
+    /// for the next frame. An eighth or less for [`CALM`] halves it, towards the start.
+    pub fn observe(&mut self, queued: usize, now: Instant) -> Option<usize> {
+        let before = self.limit;
+        if queued >= self.limit / 4 * 3 {
+            self.limit = (self.limit * 2).min(self.max);
+            self.calm_since = None;
+        } else if queued <= self.limit / 8 {
+            let since = *self.calm_since.get_or_insert(now);
+            if now.duration_since(since) >= CALM {
+                self.limit = (self.limit / 2).max(self.base);
+                self.calm_since = Some(now);
+            }
+        } else {
+            self.calm_since = None;
+        }
+        (self.limit != before).then_some(self.limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flood doubles the bound at each full drain up to 7/8 of the view (or 64 MiB);
+    /// calm halves it once a second back to the start; in between nothing moves.
+    #[test]
+    fn the_queue_grows_with_a_flood_and_shrinks_after_it() {
+        let t0 = Instant::now();
+        let mut sizer = QueueSizer::new(64 << 20);
+        assert_eq!(sizer.limit(), 8 << 20);
+        assert_eq!(sizer.observe(8 << 20, t0), Some(16 << 20));
+        assert_eq!(sizer.observe(16 << 20, t0), Some(32 << 20));
+        assert_eq!(sizer.observe(32 << 20, t0), Some(56 << 20));
+        assert_eq!(sizer.observe(56 << 20, t0), None, "at most 7/8 of the view");
+        // Half full: neither.
+        assert_eq!(sizer.observe(28 << 20, t0), None);
+        // Calm: nothing until a second has passed, then one halving a second.
+        assert_eq!(sizer.observe(0, t0), None);
+        assert_eq!(sizer.observe(0, t0 + Duration::from_millis(500)), None);
+        assert_eq!(sizer.observe(0, t0 + CALM), Some(28 << 20));
+        assert_eq!(
+            sizer.observe(0, t0 + CALM + Duration::from_millis(10)),
+            None
+        );
+        assert_eq!(sizer.observe(0, t0 + CALM * 2), Some(14 << 20));
+        assert_eq!(sizer.observe(0, t0 + CALM * 3), Some(8 << 20));
+        assert_eq!(
+            sizer.observe(0, t0 + CALM * 4),
+            None,
+            "never below the start"
+        );
+        // A big view is bounded by MAX_QUEUE, a small one by its start.
+        let mut big = QueueSizer::new(1 << 30);
+        for _ in 0..10 {
+            let limit = big.limit();
+            big.observe(limit, t0);
+        }
+        assert_eq!(big.limit(), MAX_QUEUE);
+        let mut small = QueueSizer::new(1 << 20);
+        assert_eq!(small.limit(), 1 << 20);
+        assert_eq!(small.observe(1 << 20, t0), None);
+        assert_eq!(window_queue_bytes(1 << 30), 8 << 20);
+    }
+}
