@@ -172,7 +172,22 @@ fn app_path(
     let mut frame_no = 0u64;
     let mut next = Instant::now();
     let mut one_frame = |app: &mut SockscopeApp, frames: &mut Vec<(Duration, Duration)>| {
+        let rx0 = app.tab().store.stats.total.rx_bytes;
+        let ev0 = app.tab().store.evicted_bytes();
         let (cpu, wall, _) = frame(&ctx, app, raw_input(frame_no));
+        if std::env::var_os("SQ_DEBUG").is_some() {
+            if let Some(p) = crate::p5::PHASES.lock().unwrap().last() {
+                eprintln!(
+                    "frame {frame_no}: tick {:.2} ui {:.2} tess {:.2} rx {} MiB evicted {} MiB held {} MiB",
+                    p[0].as_secs_f64() * 1e3,
+                    p[1].as_secs_f64() * 1e3,
+                    p[2].as_secs_f64() * 1e3,
+                    (app.tab().store.stats.total.rx_bytes - rx0) >> 20,
+                    (app.tab().store.evicted_bytes() - ev0) >> 20,
+                    app.tab().store.held_bytes() >> 20
+                );
+            }
+        }
         frames.push((wall, cpu));
         frame_no += 1;
         next += frame_len;

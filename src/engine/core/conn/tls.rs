@@ -22,9 +22,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use super::{Conn, close_reason};
-use crate::engine::core::{READ_BUF, SessionCore};
+use crate::engine::core::SessionCore;
 use crate::engine::tls::{HandshakeInfo, TlsClient, TlsServer, TlsSession};
 use crate::engine::{CloseReason, EngineError, Notice};
+
+/// Plaintext read buffer of a TLS connection: a TLS record carries at most 16 KiB, so
+/// more would only sit idle (and every TLS connection has one from its start).
+const TLS_READ_BUF: usize = 64 << 10;
 
 /// Which end of the handshake this connection is, with the session's TLS setup.
 #[derive(Clone)]
@@ -106,7 +110,7 @@ impl Conn {
     /// Sends and reads until the connection ends; true when it should end with a
     /// close_notify (our close, the peer's goodbye), false after a reset or an error.
     fn tls_loop(self: &Arc<Self>, tls: &mut TlsSession) -> bool {
-        let mut buf = vec![0u8; READ_BUF];
+        let mut buf = vec![0u8; TLS_READ_BUF];
         let mut reading = true;
         loop {
             while let Some((marker, bytes)) = self.queue.try_next() {
