@@ -503,6 +503,16 @@ pub fn profile() {
                     .map(|p| p.clone())
                     .unwrap_or_default();
                 let phases = &phases[phases.len().saturating_sub(frames.len())..];
+                let mut worst: Vec<&[Duration; 3]> = phases.iter().collect();
+                worst.sort_by_key(|p| std::cmp::Reverse(p[0] + p[1] + p[2]));
+                println!(
+                    "slowest frames' CPU (tick / run_ui / tessellate, ms): {:?}",
+                    worst
+                        .iter()
+                        .take(8)
+                        .map(|p| p.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0))
+                        .collect::<Vec<_>>()
+                );
                 for (i, name) in ["tick", "run_ui", "tessellate"].iter().enumerate() {
                     let mut v: Vec<Duration> = phases.iter().map(|p| p[i]).collect();
                     v.sort();

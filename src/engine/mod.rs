@@ -97,6 +97,7 @@ impl Engine {
     /// Bounded event queue of `queue_capacity` events; `waker` is called (coalesced: at
     /// most once until the receiver drains) whenever an event is pushed.
     pub fn new(queue_capacity: usize, waker: Waker) -> (Engine, EventReceiver) {
+        readbuf::keep_freed_buffers();
         let (sink, rx) = sink::Sink::new(queue_capacity, waker);
         let engine = Engine {
             sink: Arc::new(sink),

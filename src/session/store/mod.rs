@@ -163,6 +163,10 @@ pub struct Store {
     invalid_held: u64,
     /// Bytes of held records whose invalid bytes are not counted yet.
     uncounted_bytes: u64,
+    /// A record left the store before its invalid bytes were counted since the last
+    /// [`Store::count_some`]: counting is losing the race against a flood, so that frame
+    /// counts nothing (what it would count is evicted before it matters).
+    outrun: bool,
     /// Records before this sequence number are counted.
     count_cursor: u64,
     /// After a switch to an encoding of [`lazy::carries_by_scan`] (GBK, Big5, UTF-16, …):
@@ -203,6 +207,7 @@ impl Store {
             streams: FastMap::default(),
             invalid_held: 0,
             uncounted_bytes: 0,
+            outrun: false,
             count_cursor: 0,
             carry_pass: None,
             unknown_carries: 0,
@@ -623,6 +628,7 @@ impl Store {
             self.invalid_held = self.invalid_held.saturating_sub(received_invalid(&old));
             if !old.counted {
                 self.uncounted_bytes = self.uncounted_bytes.saturating_sub(old.bytes.len() as u64);
+                self.outrun = true;
             }
             if !old.carry_known {
                 // The pass has not reached it: carry its bytes through so the stream's

@@ -216,3 +216,29 @@ proptest::proptest! {
         proptest::prop_assert_eq!(store.decode_errors(), 0);
     }
 }
+
+/// Under a flood that evicts records before they are counted, a frame counts nothing
+/// (the count would only cover what leaves next); once the flood stops, counting goes
+/// on and ends with the exact count of what is held.
+#[test]
+fn counting_waits_while_a_flood_outruns_it() {
+    let caps = StoreCaps {
+        max_bytes: 1 << 20,
+        max_records: 1_000_000,
+    };
+    let mut store = Store::new(caps, TextEncoding::Utf8);
+    // One invalid byte in every 64 KiB read: binary to the scan, counted later.
+    let mut read = vec![b'x'; 64 << 10];
+    read[100] = 0xFF;
+    for _ in 0..40 {
+        push(&mut store, Some(1), &read);
+    }
+    let left = store.uncounted_bytes();
+    assert!(left > 0 && store.evicted_records() > 0);
+    store.count_some(COUNT_BUDGET);
+    assert_eq!(store.uncounted_bytes(), left, "counted while outrun");
+    while store.uncounted_bytes() > 0 {
+        store.count_some(COUNT_BUDGET);
+    }
+    assert_eq!(store.decode_errors(), store.len() as u64);
+}

@@ -42,8 +42,20 @@ impl Store {
     /// The start of a record's text, for a list row: at most about `max_bytes` of its
     /// payload are decoded (a character cut there is left out).
     pub fn text_start<'a>(&self, record: &'a Record, max_bytes: usize) -> Cow<'a, str> {
-        if record.stored_text().is_some() || record.bytes.len() <= max_bytes {
+        if record.bytes.len() <= max_bytes {
             return self.text(record);
+        }
+        if let Some(text) = &record.text {
+            return Cow::Borrowed(text);
+        }
+        if !record.lazy {
+            // The text is the bytes themselves: only their start is looked at (a 256 KiB
+            // read is not validated again for a row), cut before a character's start.
+            let mut end = max_bytes;
+            while end > 0 && record.bytes[end] & 0xC0 == 0x80 {
+                end -= 1;
+            }
+            return Cow::Borrowed(std::str::from_utf8(&record.bytes[..end]).unwrap_or_default());
         }
         let mut out = String::with_capacity(max_bytes + 16);
         lazy::render(
@@ -91,11 +103,17 @@ impl Store {
 
     /// One frame's share of the background work on the held records, oldest first: the
     /// carry pass of an encoding switch (up to 8 MiB), then counting
-    /// invalid bytes until about `budget` bytes were scanned.
+    /// invalid bytes until about `budget` bytes were scanned (skipped in a frame after
+    /// uncounted records were evicted: a flood outruns counting).
     pub fn count_some(&mut self, budget: usize) {
         self.resolve_carries(CARRY_BUDGET.max(budget), None);
         if self.uncounted_bytes == 0 {
             self.switch_uncounted = 0;
+            return;
+        }
+        if std::mem::take(&mut self.outrun) {
+            // A flood evicts records before they are counted: counting now would only
+            // count what leaves the view next frame. It resumes when the flood stops.
             return;
         }
         let first = self.records.front().map_or(self.next_seq, |r| r.seq);
