@@ -107,6 +107,43 @@ fn plain_sink(total: u64) -> Option<(Duration, Duration)> {
     (got == total).then(|| (t, process_cpu() - cpu0))
 }
 
+/// What keeping the bytes costs: a plain sink that reads into a fresh 256 KiB buffer
+/// each time and keeps the newest 64 MiB of them (as a view keeps its history), so
+/// every read lands in memory that is not in the cache. Informative: the goal is set
+/// against [`plain_sink`], whose one buffer stays in the cache.
+fn keeping_sink(total: u64) -> Option<Duration> {
+    const KEEP: usize = 64 << 20;
+    const BUF: usize = 256 << 10;
+    let listener = TcpListener::bind("127.0.0.1:0").ok()?;
+    let addr = listener.local_addr().ok()?;
+    let start = Instant::now();
+    let client = stream_to(addr, total, Payload::Binary);
+    let (mut s, _) = listener.accept().ok()?;
+    let mut kept: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
+    let mut held = 0usize;
+    let mut got = 0u64;
+    loop {
+        let mut buf = vec![0u8; BUF];
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                got += n as u64;
+                buf.truncate(n);
+                held += n;
+                kept.push_back(buf);
+                while held > KEEP {
+                    held -= kept.pop_front().map_or(held, |b| b.len());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    let t = start.elapsed();
+    let _ = client.join();
+    (got == total).then_some(t)
+}
+
 /// The reference for recording: a plain sink that writes what it reads to a file
 /// (64 KiB reads through a 1 MiB `BufWriter`), until the file is flushed and closed.
 fn plain_file_sink(total: u64) -> Option<Duration> {
@@ -406,6 +443,7 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
                 }
             );
             let mut ratios = Vec::new();
+            let mut keeping_ratios = Vec::new();
             let mut rates = Vec::new();
             let mut reference_rates = Vec::new();
             let (mut walls, mut cpus) = (Vec::new(), Vec::new());
@@ -415,6 +453,7 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
                 } else {
                     plain_sink(bytes).map(|(t, _)| t)
                 };
+                let keeping = if record { None } else { keeping_sink(bytes) };
                 let Some(reference_time) = reference_time else {
                     println!("  app, {}: the reference pass failed", payload.name());
                     continue;
@@ -430,6 +469,14 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
                             pair + 1,
                             rate / reference_rate.max(1.0)
                         );
+                        if let Some(keeping) = keeping {
+                            let keeping_rate = mb_s(bytes, keeping);
+                            println!(
+                                "    (a sink keeping the newest 64 MiB in fresh buffers: {keeping_rate:.0} MB/s; the app is {:.2} of it)",
+                                rate / keeping_rate.max(1.0)
+                            );
+                            keeping_ratios.push(rate / keeping_rate.max(1.0));
+                        }
                         ratios.push(rate / reference_rate.max(1.0));
                         rates.push(rate);
                         reference_rates.push(reference_rate);
@@ -450,6 +497,13 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
             let ratio = mean(&ratios);
             let p99 = crate::common::percentile(&walls, 99.0);
             let cpu_p99 = crate::common::percentile(&cpus, 99.0);
+            if !keeping_ratios.is_empty() {
+                println!(
+                    "  app, {} no log: mean ratio {:.2} to a sink keeping what it reads",
+                    payload.name(),
+                    mean(&keeping_ratios)
+                );
+            }
             println!(
                 "  app, {} {}: mean ratio {ratio:.2} to the {reference}; frame p99 {} over {} frames (UI thread CPU p99 {}, worst frame {})",
                 payload.name(),
