@@ -197,7 +197,11 @@ pub fn receive_ui(
                 let job = if line == 0 {
                     ui.fonts_mut(|fonts| {
                         let mut drawable = |c: char| fonts.has_glyph(&font, c);
-                        let text = if record.kind == RecordKind::Info {
+                        // Info rows carry their own text; binary rows of the text view
+                        // show hex, so their text is not made.
+                        let text = if record.kind == RecordKind::Info
+                            || (view == ViewMode::Text && rows::looks_binary(record))
+                        {
                             std::borrow::Cow::Borrowed("")
                         } else {
                             store.text_start(record, ROW_CHARS * 4)

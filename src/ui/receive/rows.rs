@@ -155,7 +155,7 @@ pub(super) fn row_job(
 /// True when a record is not text: a tenth or more of its bytes are control bytes (other
 /// than tab, CR, LF). Bytes invalid in the view's encoding do not count: text in another
 /// encoding stays text (the decode-error count and Compare explain it).
-fn looks_binary(record: &Record) -> bool {
+pub(super) fn looks_binary(record: &Record) -> bool {
     let sample = &record.bytes[..record.bytes.len().min(512)];
     if sample.is_empty() {
         return false;
