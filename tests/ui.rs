@@ -840,10 +840,10 @@ fn encoding_switch_over_a_full_view_shows_progress() {
     assert_eq!(h.state().tab().store.decode_errors(), lines);
     h.run_steps(2);
     assert!(h.query_by_label_contains("re-decoding").is_none());
-    // The view's budget shows the room kept for arriving data (an eighth of the 64 MiB
+    // The view's budget shows the room kept for arriving data (a quarter of the 64 MiB
     // at first; more while a flood needs it).
     let reserve = h.state().tab().store.reserve();
-    assert!(reserve >= 8 << 20, "{reserve}");
+    assert!(reserve >= 16 << 20, "{reserve}");
     let shown = format!(
         "+ {} / 64.0 MiB",
         sockscope::session::stats::human_bytes(reserve as f64)
@@ -886,11 +886,11 @@ fn a_flood_grows_the_window_queue_within_the_view_budget() {
         );
     }
     let _peer = writer.join().unwrap();
-    assert!(most > 8 << 20, "the queue never grew: {most}");
+    assert!(most > 16 << 20, "the queue never grew: {most}");
     assert_eq!(h.state().tab().store.stats.total.rx_bytes, total);
-    // Calm: halved once a second, back to an eighth of the view.
+    // Calm: halved once a second, back to a quarter of the view.
     let deadline = Instant::now() + WAIT;
-    while h.state().tab().store.reserve() > 8 << 20 {
+    while h.state().tab().store.reserve() > 16 << 20 {
         assert!(Instant::now() < deadline, "the queue did not shrink back");
         std::thread::sleep(Duration::from_millis(50));
         h.step();

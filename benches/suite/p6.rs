@@ -76,7 +76,7 @@ fn row(
         .goal("RSS / cap ≤ 1.10", ratio <= 1.1)
 }
 
-/// TCP through the engine into a store consumer thread (64 KiB reads → records).
+/// TCP through the engine into a store consumer thread (reads of up to 256 KiB → records).
 pub fn run_tcp(cfg: &Config, rows: &mut Vec<Row>) {
     let total: u64 = if cfg.quick { 256 << 20 } else { 1 << 30 };
     let cap = StoreCaps::default().max_bytes as u64;
@@ -123,7 +123,7 @@ pub fn run_tcp(cfg: &Config, rows: &mut Vec<Row>) {
     }
     rows.push(row(
         format!(
-            "RSS after {} MiB TCP through the store (64 KiB reads), default cap",
+            "RSS after {} MiB TCP through the store (reads of up to 256 KiB), default cap",
             total >> 20
         ),
         cap,

@@ -110,7 +110,7 @@ impl Engine {
     }
 
     /// Bounds the received payload bytes queued for the consumer of this engine's events
-    /// (the window): readers wait above it, UDP counts what does not fit. 8 MiB unless
+    /// (the window): readers wait above it, UDP counts what does not fit. 16 MiB unless
     /// set; a window moves it with the traffic ([`crate::session::store::QueueSizer`]).
     pub fn set_queue_bytes(&self, bytes: usize) {
         self.sink.set_queue_bytes(bytes);

@@ -36,7 +36,7 @@ pub type Waker = Box<dyn Fn() + Send + Sync>;
 /// as dropped): a consumer that drains as events come needs little. A window, which
 /// drains once a frame, moves its bound with the traffic
 /// ([`crate::session::store::QueueSizer`]).
-pub(crate) const QUEUE_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Payload bytes in the queue, and a way for producers to wait for room.
 struct ByteBudget {

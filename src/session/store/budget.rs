@@ -17,12 +17,12 @@ pub const MAX_QUEUE: usize = 64 << 20;
 /// How long drains must find the queue nearly empty before it shrinks by half.
 const CALM: Duration = Duration::from_secs(1);
 
-/// The queue bound a window starts with for a view of `view_bytes`: an eighth of the
-/// view, between 1 and 8 MiB (a trickle never needs more; a flood grows it). The store
+/// The queue bound a window starts with for a view of `view_bytes`: a quarter of the
+/// view, between 1 and 16 MiB (a trickle never needs more; a flood grows it). The store
 /// keeps that much of its cap free ([`super::Store::set_reserve`]), so the store and the
-/// queue together stay within the view's cap.
+/// queue together stay within the view's cap, allocator slack and all.
 pub fn window_queue_bytes(view_bytes: usize) -> usize {
-    (view_bytes / 8).clamp(1 << 20, 8 << 20)
+    (view_bytes / 4).clamp(1 << 20, 16 << 20)
 }
 
 /// The bound of one window's queue, moved with the traffic (see the module doc).
@@ -83,8 +83,7 @@ mod tests {
     fn the_queue_grows_with_a_flood_and_shrinks_after_it() {
         let t0 = Instant::now();
         let mut sizer = QueueSizer::new(64 << 20);
-        assert_eq!(sizer.limit(), 8 << 20);
-        assert_eq!(sizer.observe(8 << 20, t0), Some(16 << 20));
+        assert_eq!(sizer.limit(), 16 << 20);
         assert_eq!(sizer.observe(16 << 20, t0), Some(32 << 20));
         assert_eq!(sizer.observe(32 << 20, t0), Some(56 << 20));
         assert_eq!(sizer.observe(56 << 20, t0), None, "at most 7/8 of the view");
@@ -98,10 +97,9 @@ mod tests {
             sizer.observe(0, t0 + CALM + Duration::from_millis(10)),
             None
         );
-        assert_eq!(sizer.observe(0, t0 + CALM * 2), Some(14 << 20));
-        assert_eq!(sizer.observe(0, t0 + CALM * 3), Some(8 << 20));
+        assert_eq!(sizer.observe(0, t0 + CALM * 2), Some(16 << 20));
         assert_eq!(
-            sizer.observe(0, t0 + CALM * 4),
+            sizer.observe(0, t0 + CALM * 3),
             None,
             "never below the start"
         );
@@ -115,6 +113,6 @@ mod tests {
         let mut small = QueueSizer::new(1 << 20);
         assert_eq!(small.limit(), 1 << 20);
         assert_eq!(small.observe(1 << 20, t0), None);
-        assert_eq!(window_queue_bytes(1 << 30), 8 << 20);
+        assert_eq!(window_queue_bytes(1 << 30), 16 << 20);
     }
 }
