@@ -873,8 +873,17 @@ fn a_flood_grows_the_window_queue_within_the_view_budget() {
     let deadline = Instant::now() + WAIT;
     while h.state().tab().store.stats.total.rx_bytes < total {
         assert!(Instant::now() < deadline, "timed out waiting for the flood");
-        // Frames far apart, as a window drawing slowly: the queue fills between them.
-        std::thread::sleep(Duration::from_millis(30));
+        // Frames far apart, as a window drawing slowly: the queue fills between them
+        // (up to 3/4 of its bound, or until the flood's tail is in).
+        let tab = h.state().tab();
+        let full = tab.store.reserve() / 4 * 3;
+        let pause = Instant::now() + Duration::from_secs(2);
+        while tab.queued_bytes() < full
+            && tab.store.stats.total.rx_bytes + (tab.queued_bytes() as u64) < total
+            && Instant::now() < pause
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         h.step();
         let store = &h.state().tab().store;
         most = most.max(store.reserve());

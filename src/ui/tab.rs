@@ -252,6 +252,11 @@ impl SessionTab {
         self.engine.set_queue_bytes(self.queue.limit());
     }
 
+    /// Received payload bytes waiting in the engine's queue for this tab's next drain.
+    pub fn queued_bytes(&self) -> usize {
+        self.events.queued_bytes()
+    }
+
     /// Moves the queue's bound with what this drain finds queued: the store makes room
     /// before the queue may grow, and the queue shrinks before the store may grow, so
     /// the two together never hold more than the view's cap.
