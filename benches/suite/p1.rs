@@ -602,7 +602,7 @@ pub fn profile() {
         None => (32 << 20, Some(LogFormat::Raw), Payload::Text),
     };
     match sockscope(total, format, payload) {
-        Ok(r) => println!("32 MiB in {:.3} s", r.all.as_secs_f64()),
+        Ok(r) => println!("{} MiB in {:.3} s", total >> 20, r.all.as_secs_f64()),
         Err(e) => println!("failed: {e}"),
     }
 }
