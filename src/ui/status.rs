@@ -75,14 +75,29 @@ pub fn status_ui(
             ui.separator();
         }
         let errors = store.decode_errors();
+        // While bytes are still to be counted (a flood outruns counting) the count so far
+        // is a lower bound: "≥ N", with how much is left in the tooltip, so the status
+        // bar does not grow during a flood.
+        let uncounted = store.uncounted_bytes() > 0 && store.redecoding().is_none();
         let text = format!(
-            "{} ({}): {errors}",
+            "{} ({}): {}{errors}",
             t.decode_errors,
-            store.encoding().name()
+            store.encoding().name(),
+            if uncounted { "≥ " } else { "" }
         );
+        let tip = if uncounted {
+            format!(
+                "{}\n+ {} {}",
+                t.decode_errors_tip,
+                human_bytes(store.uncounted_bytes() as f64),
+                t.to_count
+            )
+        } else {
+            t.decode_errors_tip.to_string()
+        };
         if errors > 0 {
             ui.label(RichText::new(text).color(ERROR_COLOR))
-                .on_hover_text(t.decode_errors_tip);
+                .on_hover_text(&tip);
             if let Some(better) = better_encoding(store) {
                 let hint = format!("{} {}?", t.looks_like, better.name());
                 if ui
@@ -94,19 +109,12 @@ pub fn status_ui(
                 }
             }
         } else {
-            ui.label(text).on_hover_text(t.decode_errors_tip);
+            ui.label(text).on_hover_text(&tip);
         }
-        // Counting and re-decoding go on a few records per frame: say how far they are.
+        // Re-decoding after a switch goes on a few MiB per frame: say how far it is.
         if let Some(done) = store.redecoding() {
             ui.label(format!("{} {:.0}%", t.redecoding, f64::from(done) * 100.0))
                 .on_hover_text(t.redecoding_tip);
-        } else if store.uncounted_bytes() > 0 {
-            ui.label(format!(
-                "(+ {} {})",
-                human_bytes(store.uncounted_bytes() as f64),
-                t.to_count
-            ))
-            .on_hover_text(t.decode_errors_tip);
         }
         let losses = facts.losses;
         for (count, words, tip) in [

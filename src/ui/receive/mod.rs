@@ -383,6 +383,10 @@ fn framing_menu(
     )
 }
 
+/// Width kept after the filter field for its × and the "Match hex" checkbox (either
+/// language).
+const FILTER_TAIL: f32 = 140.0;
+
 fn toolbar_ui(
     ui: &mut Ui,
     t: &Texts,
@@ -450,8 +454,11 @@ fn toolbar_ui(
 
         keep_together(ui, |ui| {
             let label = ui.label(t.filter);
+            // The field gives up width (down to 48 px) before the × and "Match hex" after
+            // it would be cut off at the panel's edge (a 1024 px window).
+            let width = (ui.available_width() - FILTER_TAIL).clamp(48.0, 120.0);
             let mut edit = TextEdit::singleline(&mut state.filter)
-                .desired_width(120.0)
+                .desired_width(width)
                 .hint_text(t.filter_hint);
             if filter_error.is_some() {
                 edit = edit.text_color(ERROR_COLOR);
