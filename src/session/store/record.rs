@@ -94,10 +94,23 @@ impl Record {
     /// The text when it is stored or is the bytes themselves; `None` for a record whose
     /// text is made when looked at ([`super::Store::text`] makes it).
     pub fn stored_text(&self) -> Option<&str> {
+        self.stored_text_upto(self.bytes.len())
+    }
+
+    /// [`Record::stored_text`], but of a record whose text is its bytes only the first
+    /// `max_bytes` or fewer (cut before a character's start) are looked at: a row of a
+    /// 256 KiB read does not validate the whole read. Stored text is given whole.
+    pub(super) fn stored_text_upto(&self, max_bytes: usize) -> Option<&str> {
         match &self.text {
             Some(text) => Some(text),
             None if self.lazy => None,
-            None => Some(std::str::from_utf8(&self.bytes).unwrap_or_default()),
+            None => {
+                let mut end = max_bytes.min(self.bytes.len());
+                while end > 0 && end < self.bytes.len() && self.bytes[end] & 0xC0 == 0x80 {
+                    end -= 1;
+                }
+                Some(std::str::from_utf8(&self.bytes[..end]).unwrap_or_default())
+            }
         }
     }
 

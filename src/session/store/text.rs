@@ -45,17 +45,8 @@ impl Store {
         if record.bytes.len() <= max_bytes {
             return self.text(record);
         }
-        if let Some(text) = &record.text {
+        if let Some(text) = record.stored_text_upto(max_bytes) {
             return Cow::Borrowed(text);
-        }
-        if !record.lazy {
-            // The text is the bytes themselves: only their start is looked at (a 256 KiB
-            // read is not validated again for a row), cut before a character's start.
-            let mut end = max_bytes;
-            while end > 0 && record.bytes[end] & 0xC0 == 0x80 {
-                end -= 1;
-            }
-            return Cow::Borrowed(std::str::from_utf8(&record.bytes[..end]).unwrap_or_default());
         }
         let mut out = String::with_capacity(max_bytes + 16);
         lazy::render(
@@ -319,6 +310,26 @@ mod tests {
     use super::*;
     use crate::codec::text::StreamDecoder;
     use std::time::Instant;
+
+    /// A row's start of a long record: text that is its bytes is cut before a
+    /// character's start (never mid-character), a binary record is rendered only as far
+    /// as asked, and either way the start is a prefix of the whole text.
+    #[test]
+    fn text_start_is_a_prefix_cut_at_a_character() {
+        let mut store = Store::new(StoreCaps::default(), TextEncoding::Utf8);
+        let chinese = "温度".repeat(1000);
+        push(&mut store, Some(1), chinese.as_bytes());
+        let mut binary = vec![0xFFu8; 4096];
+        binary[0] = b'a';
+        push(&mut store, Some(2), &binary);
+        let records: Vec<&Record> = store.iter().collect();
+        assert_eq!(store.text_start(records[0], 10), "温度温");
+        assert_eq!(store.text_start(records[0], 9), "温度温");
+        assert_eq!(store.text_start(records[0], 1 << 20), chinese);
+        let start = store.text_start(records[1], 4);
+        assert_eq!(start, "a\\xFF\\xFF\\xFF");
+        assert!(store.text(records[1]).starts_with(start.as_ref()));
+    }
 
     fn gbk(text: &str) -> Vec<u8> {
         crate::codec::text::encode(TextEncoding::Gbk, text).unwrap()
