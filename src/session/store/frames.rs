@@ -102,7 +102,7 @@ impl Store {
                 super::Facts {
                     oversize,
                     frame,
-                    scan: crate::codec::lazy::TextScan::Unknown,
+                    ..super::Facts::default()
                 },
             );
         }

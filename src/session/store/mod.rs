@@ -347,9 +347,8 @@ impl Store {
                 self.proto.on_answer(conn, peer, at);
             }
             let facts = Facts {
-                oversize: false,
-                frame: false,
                 scan,
+                ..Facts::default()
             };
             self.push_bytes(session, conn, Some(peer), kind, at, bytes, facts);
             return;

@@ -238,9 +238,8 @@ impl Store {
                 at,
                 Arc::from(cut.bytes),
                 super::Facts {
-                    oversize: false,
                     frame: whole,
-                    scan: crate::codec::lazy::TextScan::Unknown,
+                    ..super::Facts::default()
                 },
             );
             if let Some(record) = self.records.back_mut().filter(|r| r.seq == seq) {
