@@ -577,7 +577,8 @@ pub fn profile() {
             Ok("text") => Payload::Text,
             _ => Payload::Binary,
         };
-        match app_path(mib << 20, payload, false) {
+        let record = std::env::var_os("SOCKSCOPE_PROFILE_RECORD").is_some();
+        match app_path(mib << 20, payload, record) {
             Ok((time, frames)) => {
                 let phases = crate::p5::PHASES
                     .lock()
