@@ -50,142 +50,167 @@ pub fn status_ui(
     facts: StatusFacts<'_>,
     actions: &mut Vec<UiAction>,
 ) {
-    let total = store.stats.total;
-    let rates = store.stats.rates();
     let budget = facts.budget;
     ui.horizontal(|ui| {
-        let direction = |tag: &str, bytes: u64, msgs: u64, rate: f64| {
-            format!(
-                "{tag} {} ({msgs} {}) {}{}",
-                human_bytes(bytes as f64),
-                t.msgs,
-                human_bytes(rate),
-                t.per_second
-            )
-        };
-        let rx = direction(t.rx, total.rx_bytes, total.rx_msgs, rates.rx_bytes);
-        ui.label(RichText::new(rx).color(RX_COLOR).monospace());
+        // The view's memory sits at the right end and stays whole however narrow the
+        // window (a flood's long counters used to push it off a 1024 px window); what
+        // does not fit to its left is cut there.
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            view_memory_ui(ui, t, budget);
+            ui.separator();
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.shrink_clip_rect(ui.max_rect());
+                counters_ui(ui, t, store, facts, actions);
+            });
+        });
+    });
+}
+
+/// The status bar's counters, left to right: RX, TX, round trips, decode errors,
+/// losses, records shown and dropped from the view.
+fn counters_ui(
+    ui: &mut Ui,
+    t: &Texts,
+    store: &Store,
+    facts: StatusFacts<'_>,
+    actions: &mut Vec<UiAction>,
+) {
+    let total = store.stats.total;
+    let rates = store.stats.rates();
+    let direction = |tag: &str, bytes: u64, msgs: u64, rate: f64| {
+        format!(
+            "{tag} {} ({msgs} {}) {}{}",
+            human_bytes(bytes as f64),
+            t.msgs,
+            human_bytes(rate),
+            t.per_second
+        )
+    };
+    let rx = direction(t.rx, total.rx_bytes, total.rx_msgs, rates.rx_bytes);
+    ui.label(RichText::new(rx).color(RX_COLOR).monospace());
+    ui.separator();
+    let tx = direction(t.tx, total.tx_bytes, total.tx_msgs, rates.tx_bytes);
+    ui.label(RichText::new(tx).color(TX_COLOR).monospace());
+    ui.separator();
+    if let Some(text) = facts.rtt.status_text(t) {
+        ui.label(RichText::new(text).monospace())
+            .on_hover_text(t.fr_rtt_tip);
         ui.separator();
-        let tx = direction(t.tx, total.tx_bytes, total.tx_msgs, rates.tx_bytes);
-        ui.label(RichText::new(tx).color(TX_COLOR).monospace());
-        ui.separator();
-        if let Some(text) = facts.rtt.status_text(t) {
-            ui.label(RichText::new(text).monospace())
-                .on_hover_text(t.fr_rtt_tip);
-            ui.separator();
-        }
-        let errors = store.decode_errors();
-        // While bytes are still to be counted (a flood outruns counting) the count so far
-        // is a lower bound: "≥ N", with how much is left in the tooltip, so the status
-        // bar does not grow during a flood.
-        let uncounted = store.uncounted_bytes() > 0 && store.redecoding().is_none();
-        let text = format!(
-            "{} ({}): {}{errors}",
-            t.decode_errors,
-            store.encoding().name(),
-            if uncounted { "≥ " } else { "" }
-        );
-        let tip = if uncounted {
-            format!(
-                "{}\n+ {} {}",
-                t.decode_errors_tip,
-                human_bytes(store.uncounted_bytes() as f64),
-                t.to_count
-            )
-        } else {
-            t.decode_errors_tip.to_string()
-        };
-        if errors > 0 {
-            ui.label(RichText::new(text).color(ERROR_COLOR))
-                .on_hover_text(&tip);
-            if let Some(better) = better_encoding(store) {
-                let hint = format!("{} {}?", t.looks_like, better.name());
-                if ui
-                    .small_button(hint)
-                    .on_hover_text(t.looks_like_tip)
-                    .clicked()
-                {
-                    actions.push(UiAction::SetEncoding(better));
-                }
-            }
-        } else {
-            ui.label(text).on_hover_text(&tip);
-        }
-        // Re-decoding after a switch goes on a few MiB per frame: say how far it is.
-        if let Some(done) = store.redecoding() {
-            ui.label(format!("{} {:.0}%", t.redecoding, f64::from(done) * 100.0))
-                .on_hover_text(t.redecoding_tip);
-        }
-        let losses = facts.losses;
-        for (count, words, tip) in [
-            (facts.udp_dropped, t.udp_dropped, t.udp_dropped_tip),
-            (
-                losses.kernel_dropped,
-                t.kernel_dropped,
-                t.kernel_dropped_tip,
-            ),
-            (losses.not_recorded, t.not_recorded, t.not_recorded_tip),
-        ] {
-            if count > 0 {
-                ui.separator();
-                ui.label(RichText::new(format!("{words}: {count}")).color(ERROR_COLOR))
-                    .on_hover_text(tip);
+    }
+    let errors = store.decode_errors();
+    // While bytes are still to be counted (a flood outruns counting) the count so far
+    // is a lower bound: "≥ N", with how much is left in the tooltip, so the status
+    // bar does not grow during a flood.
+    let uncounted = store.uncounted_bytes() > 0 && store.redecoding().is_none();
+    let text = format!(
+        "{} ({}): {}{errors}",
+        t.decode_errors,
+        store.encoding().name(),
+        if uncounted { "≥ " } else { "" }
+    );
+    let tip = if uncounted {
+        format!(
+            "{}\n+ {} {}",
+            t.decode_errors_tip,
+            human_bytes(store.uncounted_bytes() as f64),
+            t.to_count
+        )
+    } else {
+        t.decode_errors_tip.to_string()
+    };
+    if errors > 0 {
+        ui.label(RichText::new(text).color(ERROR_COLOR))
+            .on_hover_text(&tip);
+        if let Some(better) = better_encoding(store) {
+            let hint = format!("{} {}?", t.looks_like, better.name());
+            if ui
+                .small_button(hint)
+                .on_hover_text(t.looks_like_tip)
+                .clicked()
+            {
+                actions.push(UiAction::SetEncoding(better));
             }
         }
-        if losses.discarded > 0 {
+    } else {
+        ui.label(text).on_hover_text(&tip);
+    }
+    // Re-decoding after a switch goes on a few MiB per frame: say how far it is.
+    if let Some(done) = store.redecoding() {
+        ui.label(format!("{} {:.0}%", t.redecoding, f64::from(done) * 100.0))
+            .on_hover_text(t.redecoding_tip);
+    }
+    let losses = facts.losses;
+    for (count, words, tip) in [
+        (facts.udp_dropped, t.udp_dropped, t.udp_dropped_tip),
+        (
+            losses.kernel_dropped,
+            t.kernel_dropped,
+            t.kernel_dropped_tip,
+        ),
+        (losses.not_recorded, t.not_recorded, t.not_recorded_tip),
+    ] {
+        if count > 0 {
             ui.separator();
-            ui.label(
-                RichText::new(format!(
-                    "{}: {}",
-                    t.discarded_unsent,
-                    human_bytes(losses.discarded as f64)
-                ))
-                .color(ERROR_COLOR),
-            )
-            .on_hover_text(t.discarded_unsent_tip);
-        }
-        // Shown only when the system gave less than asked (Linux reports twice the usable
-        // size, so an honoured request reads back at least as large).
-        if let Some((asked, granted)) = losses.recv_buffer.filter(|(a, g)| g < a) {
-            ui.separator();
-            let text = format!("{} {}", t.recv_buffer_short, human_bytes(granted as f64));
-            let tip = format!(
-                "{}: {} → {}",
-                t.recv_buffer_tip,
-                human_bytes(asked as f64),
-                human_bytes(granted as f64)
-            );
-            ui.label(RichText::new(text).color(crate::ui::widgets::INFO_COLOR))
+            ui.label(RichText::new(format!("{words}: {count}")).color(ERROR_COLOR))
                 .on_hover_text(tip);
         }
+    }
+    if losses.discarded > 0 {
         ui.separator();
-        let shown = match facts.filter_shown {
-            Some(n) => format!("{} {n} / {}", t.shown, store.len()),
-            None => format!("{} {}", t.shown, store.len()),
-        };
-        ui.label(format!(
-            "{shown} · {} {} ({})",
-            t.dropped_from_view,
-            store.evicted_records(),
-            human_bytes(store.evicted_bytes() as f64)
-        ))
-        .on_hover_text(t.shown_tip);
+        ui.label(
+            RichText::new(format!(
+                "{}: {}",
+                t.discarded_unsent,
+                human_bytes(losses.discarded as f64)
+            ))
+            .color(ERROR_COLOR),
+        )
+        .on_hover_text(t.discarded_unsent_tip);
+    }
+    // Shown only when the system gave less than asked (Linux reports twice the usable
+    // size, so an honoured request reads back at least as large).
+    if let Some((asked, granted)) = losses.recv_buffer.filter(|(a, g)| g < a) {
         ui.separator();
-        ui.label(format!(
-            "{} {} + {} / {}",
-            t.view_memory,
-            human_bytes(budget.used as f64),
-            human_bytes(budget.reserved as f64),
-            human_bytes(budget.cap as f64),
-        ))
-        .on_hover_text(format!(
-            "{} ({})\n+ {}: {}",
-            t.view_memory_tip,
-            budget.tabs,
-            human_bytes(budget.reserved as f64),
-            t.view_reserved_tip
-        ));
-    });
+        let text = format!("{} {}", t.recv_buffer_short, human_bytes(granted as f64));
+        let tip = format!(
+            "{}: {} → {}",
+            t.recv_buffer_tip,
+            human_bytes(asked as f64),
+            human_bytes(granted as f64)
+        );
+        ui.label(RichText::new(text).color(crate::ui::widgets::INFO_COLOR))
+            .on_hover_text(tip);
+    }
+    ui.separator();
+    let shown = match facts.filter_shown {
+        Some(n) => format!("{} {n} / {}", t.shown, store.len()),
+        None => format!("{} {}", t.shown, store.len()),
+    };
+    ui.label(format!(
+        "{shown} · {} {} ({})",
+        t.dropped_from_view,
+        store.evicted_records(),
+        human_bytes(store.evicted_bytes() as f64)
+    ))
+    .on_hover_text(t.shown_tip);
+}
+
+/// Memory all tabs' views hold + the part kept for data on its way / the shared cap.
+fn view_memory_ui(ui: &mut Ui, t: &Texts, budget: ViewBudget) {
+    ui.label(format!(
+        "{} {} + {} / {}",
+        t.view_memory,
+        human_bytes(budget.used as f64),
+        human_bytes(budget.reserved as f64),
+        human_bytes(budget.cap as f64),
+    ))
+    .on_hover_text(format!(
+        "{} ({})\n+ {}: {}",
+        t.view_memory_tip,
+        budget.tabs,
+        human_bytes(budget.reserved as f64),
+        t.view_reserved_tip
+    ));
 }
 
 /// An encoding in which the newest received bytes decode cleanly when the view's does
