@@ -100,8 +100,9 @@ pub struct SockscopeApp {
     /// When the last frame's drain started and how long it took (for the next budget).
     last_tick: Option<(Instant, Duration)>,
     exit_after_first_frame: bool,
-    /// The glyphs rows are drawn with have been rasterised (see [`warm_glyphs`]).
-    glyphs_warm: bool,
+    /// The next step of rasterising the glyphs rows are drawn with (see
+    /// [`warm_glyphs`]); None once done.
+    glyph_warmup: Option<usize>,
     started: Instant,
     /// The window's size at the last frame: a resize draws one frame more, so no band of
     /// the window stays unpainted until the pointer moves.
@@ -187,7 +188,7 @@ impl SockscopeApp {
             }),
             last_tick: None,
             exit_after_first_frame: options.exit_after_first_frame,
-            glyphs_warm: false,
+            glyph_warmup: Some(0),
             last_size: egui::Vec2::ZERO,
             started: Instant::now(),
         };
@@ -412,9 +413,11 @@ impl SockscopeApp {
 
     /// Draws the tab bar and the front tab.
     pub fn draw(&mut self, ui: &mut egui::Ui) {
-        if !self.glyphs_warm {
-            self.glyphs_warm = true;
-            warm_glyphs(ui.ctx());
+        // Not in the first frame, so start-up stays short: a step a frame after it.
+        if let Some(step) = self.glyph_warmup
+            && ui.ctx().cumulative_frame_nr() > 0
+        {
+            self.glyph_warmup = warm_glyphs(ui.ctx(), step);
         }
         let t = self.texts();
         let (new_key, close_key) = ui.input_mut(|i| {
@@ -735,12 +738,12 @@ impl Drop for SockscopeApp {
 }
 
 /// Rasterises the glyphs of the fonts that received rows, hex dumps and counters are
-/// drawn in, at the first frame, at each of the four sub-pixel offsets epaint keeps a
-/// glyph at: otherwise the first frame that shows traffic (a flood's first frame)
-/// rasterises them and takes 5–10 ms more than the frames after it.
-fn warm_glyphs(ctx: &egui::Context) {
-    // Printable ASCII and the marks rows, the clients list and the status bar use.
-    let text: String = (' '..='~').chain("·…×≥↓↑→✔".chars()).collect();
+/// drawn in, at each of the four sub-pixel offsets epaint keeps a glyph at, one font and
+/// offset per `step` (about 2 ms each; the next step, None after the last): otherwise
+/// the first frame that shows traffic (a flood's first frame) rasterises them all and
+/// takes 5–10 ms more than the frames after it.
+fn warm_glyphs(ctx: &egui::Context, step: usize) -> Option<usize> {
+    const OFFSETS: usize = 4;
     let style = ctx.global_style();
     let fonts = [
         egui::FontId::monospace(13.0),
@@ -748,17 +751,15 @@ fn warm_glyphs(ctx: &egui::Context) {
         egui::TextStyle::Body.resolve(&style),
         egui::TextStyle::Small.resolve(&style),
     ];
-    ctx.fonts_mut(|f| {
-        for font_id in fonts {
-            for quarter in 0..4u8 {
-                let mut job = egui::text::LayoutJob::default();
-                job.append(
-                    &text,
-                    f32::from(quarter) * 0.25,
-                    egui::TextFormat::simple(font_id.clone(), egui::Color32::WHITE),
-                );
-                let _ = f.layout_job(job);
-            }
-        }
-    });
+    let font_id = fonts.get(step / OFFSETS)?.clone();
+    // Printable ASCII and the marks rows, the clients list and the status bar use.
+    let text: String = (' '..='~').chain("·…×≥↓↑→✔".chars()).collect();
+    let mut job = egui::text::LayoutJob::default();
+    job.append(
+        &text,
+        (step % OFFSETS) as f32 / OFFSETS as f32,
+        egui::TextFormat::simple(font_id, egui::Color32::WHITE),
+    );
+    ctx.fonts_mut(|f| f.layout_job(job));
+    (step + 1 < fonts.len() * OFFSETS).then_some(step + 1)
 }
