@@ -148,6 +148,8 @@ pub fn receive_ui(
     let view = view_settings.view;
     let mut clicked = None;
     let text_color = ui.visuals().text_color();
+    let max_chars =
+        (ui.available_width() / ui.fonts_mut(|f| f.glyph_width(&font, '0')).max(1.0)) as usize + 2;
     if view == ViewMode::Both {
         let limit = state.paused_at.unwrap_or(u64::MAX);
         let filter_on = !state.filter.is_empty();
@@ -211,6 +213,7 @@ pub fn receive_ui(
                             font: &font,
                             text_color,
                             note: note.as_ref(),
+                            max_chars,
                         };
                         row_job(record, &text, &cx, t, &mut drawable)
                     })

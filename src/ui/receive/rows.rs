@@ -66,6 +66,10 @@ pub(super) struct RowContext<'a> {
     pub(super) text_color: Color32,
     /// What the frame definition says about this record.
     pub(super) note: Option<&'a FrameNote>,
+    /// The most characters a row can show at the list's width: the payload is cut
+    /// there (the row is cut at the edge anyway), so a flood's rows are not laid out
+    /// three times longer than what is seen.
+    pub(super) max_chars: usize,
 }
 
 /// One list row: time, direction, peer, length, the frame's verdict or field values, and
@@ -123,7 +127,7 @@ pub(super) fn row_job(
         job.append(&format!("! {}", t.oversize), 4.0, fmt(ERROR_COLOR));
     }
     let hex_part = |bytes: &[u8]| {
-        let shown = &bytes[..bytes.len().min(ROW_HEX_BYTES)];
+        let shown = &bytes[..bytes.len().min(ROW_HEX_BYTES).min(cx.max_chars / 3 + 1)];
         let mut s = String::with_capacity(shown.len() * 3 + 2);
         hex::format_spaced(shown, &mut s);
         if bytes.len() > shown.len() {
@@ -144,10 +148,14 @@ pub(super) fn row_job(
             job.append(t.hex_tag.trim_end(), 8.0, fmt(Color32::GRAY));
             job.append(&hex_part(&record.bytes), 4.0, fmt(text_color))
         }
-        ViewMode::Text => job.append(&row_text(text, drawable), 8.0, fmt(text_color)),
+        ViewMode::Text => job.append(
+            &row_text(text, drawable, cx.max_chars),
+            8.0,
+            fmt(text_color),
+        ),
         ViewMode::Hex => job.append(&hex_part(&record.bytes), 8.0, fmt(text_color)),
         // The hexdump lines follow the header (see `dump_line_job`).
-        ViewMode::Both => job.append(&row_text(text, drawable), 8.0, fmt(color)),
+        ViewMode::Both => job.append(&row_text(text, drawable, cx.max_chars), 8.0, fmt(color)),
     }
     job
 }
@@ -191,13 +199,20 @@ pub(super) fn dump_line_job(record: &Record, line: u64, font: &FontId, t: &Texts
 /// The payload text for a single row: control characters made visible, characters the
 /// fonts cannot draw named by code point (`\u{3E2}`) instead of an empty box, cut at
 /// ROW_CHARS.
-fn row_text(text: &str, drawable: &mut dyn FnMut(char) -> bool) -> String {
+pub(super) fn row_text(
+    text: &str,
+    drawable: &mut dyn FnMut(char) -> bool,
+    max_chars: usize,
+) -> String {
     let mut out = String::with_capacity(text.len().min(ROW_CHARS * 4));
+    // Characters of the text taken, and characters written (escapes write several).
+    let mut written = 0;
     for (count, ch) in text.chars().enumerate() {
-        if count >= ROW_CHARS {
+        if count >= ROW_CHARS || written >= max_chars {
             out.push('…');
             break;
         }
+        let before = out.len();
         match ch {
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),
@@ -206,6 +221,7 @@ fn row_text(text: &str, drawable: &mut dyn FnMut(char) -> bool) -> String {
             c if c.is_ascii() || drawable(c) => out.push(c),
             c => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
         }
+        written += out[before..].chars().count();
     }
     out
 }

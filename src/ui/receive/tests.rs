@@ -42,3 +42,21 @@ fn filter_over_a_full_store_finds_every_match() {
     assert_eq!(expected.len(), 100);
     assert_eq!(Vec::from(state.filter_cache.matches.clone()), expected);
 }
+
+/// A row's payload stops at the characters the row can show (escapes count as the
+/// characters they write) and says it was cut; within the width nothing is cut.
+#[test]
+fn row_text_stops_at_the_width() {
+    let mut drawable = |_: char| true;
+    assert_eq!(rows::row_text("abc\r\n", &mut drawable, 80), "abc\\r\\n");
+    let long = "x".repeat(500);
+    let cut = rows::row_text(&long, &mut drawable, 40);
+    assert_eq!(cut, format!("{}…", "x".repeat(40)));
+    // Control bytes write four characters each: ten of them fill 40.
+    let controls = "\u{1}".repeat(100);
+    let cut = rows::row_text(&controls, &mut drawable, 40);
+    assert_eq!(cut, format!("{}…", "\\x01".repeat(10)));
+    // The list's own bound still holds on a wide row.
+    let cut = rows::row_text(&long, &mut drawable, 10_000);
+    assert_eq!(cut.chars().count(), ROW_CHARS + 1);
+}
