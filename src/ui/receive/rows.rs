@@ -198,7 +198,8 @@ pub(super) fn dump_line_job(record: &Record, line: u64, font: &FontId, t: &Texts
 
 /// The payload text for a single row: control characters made visible, characters the
 /// fonts cannot draw named by code point (`\u{3E2}`) instead of an empty box, cut at
-/// ROW_CHARS.
+/// ROW_CHARS characters of the text or `max_chars` written (what the row can show),
+/// whichever comes first.
 pub(super) fn row_text(
     text: &str,
     drawable: &mut dyn FnMut(char) -> bool,
