@@ -78,7 +78,7 @@ pub fn compare_ui(
         .iter()
         .map(|&enc| (enc, char_spans(enc, bytes)))
         .collect();
-    let font = FontId::monospace(13.0);
+    let font = super::widgets::ROWS_FONT;
     let cjk = FontId::proportional(15.0);
     let cell = ui.fonts_mut(|f| f.glyph_width(&font, '0')) * 3.0;
     let line_h = ui.fonts_mut(|f| f.row_height(&cjk)) + 4.0;
@@ -173,7 +173,7 @@ pub fn compare_ui(
     // A plain-text line per encoding, for copying and for screen readers.
     for (enc, spans) in &readings {
         let invalid = invalid_bytes(spans);
-        let font = FontId::monospace(13.0);
+        let font = super::widgets::ROWS_FONT;
         let text: String = ui.fonts_mut(|f| {
             spans
                 .iter()

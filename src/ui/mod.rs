@@ -746,7 +746,7 @@ fn warm_glyphs(ctx: &egui::Context, step: usize) -> Option<usize> {
     const OFFSETS: usize = 4;
     let style = ctx.global_style();
     let fonts = [
-        egui::FontId::monospace(13.0),
+        widgets::ROWS_FONT,
         egui::TextStyle::Monospace.resolve(&style),
         egui::TextStyle::Body.resolve(&style),
         egui::TextStyle::Small.resolve(&style),

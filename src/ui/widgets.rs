@@ -21,6 +21,9 @@ pub const RX_COLOR: Color32 = Color32::from_rgb(0x3C, 0xB3, 0x71);
 pub const TX_COLOR: Color32 = Color32::from_rgb(0x4A, 0x90, 0xE2);
 /// Information-line colour.
 pub const INFO_COLOR: Color32 = Color32::from_rgb(0xC0, 0x9A, 0x30);
+/// The font of the receive list's rows (with the hexdump lines of the Both view) and of
+/// the GBK / UTF-8 comparison; the glyph warm-up rasterises it before traffic comes.
+pub const ROWS_FONT: egui::FontId = egui::FontId::monospace(13.0);
 
 /// Lays out `add` left to right as one piece that a wrapping row never splits: when the
 /// piece (as wide as it was last frame) does not fit in what is left of the row, the row

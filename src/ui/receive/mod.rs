@@ -9,7 +9,7 @@
 mod filter;
 mod rows;
 
-use egui::{Color32, FontId, RichText, ScrollArea, TextEdit, Ui};
+use egui::{Color32, RichText, ScrollArea, TextEdit, Ui};
 
 use crate::codec::checksum::Checksum;
 use crate::codec::hex;
@@ -22,7 +22,9 @@ use super::action::UiAction;
 use super::errors::hex_error_text;
 use super::i18n::Texts;
 use super::settings::ViewSettings;
-use super::widgets::{ERROR_COLOR, INFO_COLOR, enum_picker, keep_together, none_or, panel_menu};
+use super::widgets::{
+    ERROR_COLOR, INFO_COLOR, ROWS_FONT, enum_picker, keep_together, none_or, panel_menu,
+};
 
 use self::filter::{FilterCache, LineIndex, Rows};
 use self::rows::{detail_ui, dump_line_job, row_job};
@@ -142,7 +144,7 @@ pub fn receive_ui(
         ui.label(RichText::new(t.no_records).color(Color32::GRAY));
         return;
     }
-    let font = FontId::monospace(13.0);
+    let font = ROWS_FONT;
     // Rows are buttons: their height is the text plus the button padding.
     let row_height = ui.fonts_mut(|f| f.row_height(&font)) + 2.0 * ui.spacing().button_padding.y;
     let view = view_settings.view;
