@@ -2,6 +2,13 @@
 //! becomes the `Data` event's bytes: no copy between the socket and the store, the log and
 //! the auto-reply rules. A shorter read is copied out (its bytes only) and the buffer is
 //! kept for the next read.
+//!
+//! On loopback most flood reads are short: the reader drains the socket faster than one
+//! segment batch fills 256 KiB, so a blocking `recv` returns 64–200 KiB and copying that
+//! out cost the reader about a sixth of its CPU. So a large short read is topped up with
+//! non-blocking `recv`s (Unix) while the socket has more: under a flood the buffer fills
+//! and is handed over whole; when the socket runs dry the bytes go out at once, as before
+//! (no read waits for more data than has arrived).
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -31,9 +38,18 @@ pub(crate) fn keep_freed_buffers() {
     }
 }
 
+/// A short read at least this large (and at least an eighth of the buffer) is topped up
+/// while the socket has more: smaller ones are cheap to copy, and a trickle's reads then
+/// cost one `recv` each as before.
+#[cfg(unix)]
+const TOP_UP_FROM: usize = 16 << 10;
+
 /// A read buffer owned by one reader thread (never shared until handed over).
 pub(crate) struct ReadBuf {
     buf: Arc<[MaybeUninit<u8>]>,
+    /// An error a top-up `recv` met after some bytes had been read: those bytes go out
+    /// first and the next [`ReadBuf::read`] reports it.
+    deferred: Option<io::Error>,
 }
 
 impl ReadBuf {
@@ -41,6 +57,7 @@ impl ReadBuf {
     pub(crate) fn new(len: usize) -> ReadBuf {
         ReadBuf {
             buf: Arc::new_uninit_slice(len),
+            deferred: None,
         }
     }
 
@@ -49,17 +66,29 @@ impl ReadBuf {
         self.buf.len()
     }
 
-    /// One `recv` from `stream` into the buffer; the number of bytes read (0 at EOF).
+    /// One blocking `recv` from `stream` into the buffer, topped up (see the module doc);
+    /// the number of bytes read (0 at EOF).
     pub(crate) fn read(&mut self, stream: &TcpStream) -> io::Result<usize> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
         if Arc::get_mut(&mut self.buf).is_none() {
             // Never happens (the buffer is only shared once replaced), but a fresh one is
             // always right.
             self.buf = Arc::new_uninit_slice(self.buf.len());
         }
-        match Arc::get_mut(&mut self.buf) {
-            Some(buf) => socket2::SockRef::from(stream).recv(buf),
-            None => Err(io::Error::other("read buffer shared")),
+        let Some(buf) = Arc::get_mut(&mut self.buf) else {
+            return Err(io::Error::other("read buffer shared"));
+        };
+        let sock = socket2::SockRef::from(stream);
+        let n = sock.recv(buf)?;
+        #[cfg(unix)]
+        if n >= TOP_UP_FROM.max(buf.len() / 8) && n < buf.len() {
+            let (n, error) = top_up(&sock, buf, n);
+            self.deferred = error;
+            return Ok(n);
         }
+        Ok(n)
     }
 
     /// The `n` bytes the last read gave, as shared bytes. A full buffer is handed over as
@@ -77,6 +106,27 @@ impl ReadBuf {
         let read = unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), n) };
         Arc::from(read)
     }
+}
+
+/// Fills `buf` past its first `n` bytes with non-blocking `recv`s until it is full or the
+/// socket has nothing more; the bytes read in all, and an error met on the way (EOF ends
+/// the top-up quietly: the next blocking `recv` sees it again).
+#[cfg(unix)]
+fn top_up(
+    sock: &socket2::SockRef<'_>,
+    buf: &mut [MaybeUninit<u8>],
+    mut n: usize,
+) -> (usize, Option<io::Error>) {
+    while n < buf.len() {
+        match sock.recv_with_flags(&mut buf[n..], libc::MSG_DONTWAIT) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return (n, Some(e)),
+        }
+    }
+    (n, None)
 }
 
 #[cfg(test)]
@@ -108,5 +158,48 @@ mod tests {
             got.extend_from_slice(&bytes);
         }
         assert_eq!(got, b"abcdefg");
+    }
+
+    /// A large short read is topped up while the socket has more (the buffer fills and is
+    /// handed over whole); the peer's EOF ends a top-up quietly and the next read sees it.
+    #[cfg(unix)]
+    #[test]
+    fn short_reads_are_topped_up_until_the_socket_is_dry() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        // 40 KiB waits in the socket; the buffer has 30 KiB of room past 2 KiB "read".
+        let sent: Vec<u8> = (0..40 << 10).map(|i| (i % 251) as u8).collect();
+        client.write_all(&sent).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut buf = vec![MaybeUninit::new(0u8); 32 << 10];
+        let sock = socket2::SockRef::from(&server);
+        let (n, error) = top_up(&sock, &mut buf, 2 << 10);
+        assert_eq!(n, 32 << 10);
+        assert!(error.is_none());
+        let got: Vec<u8> = buf[2 << 10..]
+            .iter()
+            .map(|b| unsafe { b.assume_init() })
+            .collect();
+        assert_eq!(got, sent[..30 << 10]);
+
+        // The rest (10 KiB) and the peer's FIN: a topped-up read takes what is there, the
+        // next one reads EOF.
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut read = ReadBuf::new(64 << 10);
+        let mut got = Vec::new();
+        loop {
+            let n = read.read(&server).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&read.take(n, 64 << 10));
+        }
+        assert!(
+            got == sent[30 << 10..],
+            "{} bytes after the top-up",
+            got.len()
+        );
     }
 }
