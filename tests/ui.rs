@@ -1765,3 +1765,44 @@ fn chinese_advanced_panels_have_no_english_words() {
         "English in the Chinese window: {found:#?}"
     );
 }
+
+/// What arrives while a frame is being drawn is taken from the queue when the frame ends
+/// (a second drain), not left there until the next frame: a flood's queue then needs to
+/// hold only the time between frames, not a whole frame interval.
+#[test]
+fn events_that_arrive_during_a_frame_are_drained_when_it_ends() {
+    let ctx = egui::Context::default();
+    let options = StartOptions::one(StartSession::Server {
+        host: "127.0.0.1".into(),
+        port: 0,
+    });
+    let settings = AppSettings::single(Lang::En, Mode::TcpServer);
+    let mut app = SockscopeApp::with_settings(ctx.clone(), settings, options);
+    let addr = app
+        .tab()
+        .session
+        .as_ref()
+        .and_then(|s| s.local_addr())
+        .expect("the server listens");
+    let mut peer = TcpStream::connect(addr).unwrap();
+    let deadline = Instant::now() + WAIT;
+    while app.tab().clients.is_empty() {
+        assert!(Instant::now() < deadline, "the client never showed");
+        app.tick(&ctx);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The frame's own drain has run; the bytes come after it, before the drawing.
+    app.tick(&ctx);
+    peer.write_all(b"during the frame").unwrap();
+    while app.tab().queued_bytes() < 16 {
+        assert!(
+            Instant::now() < deadline,
+            "the bytes never reached the queue"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut out = ctx.run_ui(egui::RawInput::default(), |ui| app.draw(ui));
+    out.textures_delta.clear();
+    assert_eq!(app.tab().queued_bytes(), 0);
+    assert_eq!(app.tab().store.stats.total.rx_bytes, 16);
+}
