@@ -25,10 +25,23 @@ impl Drop for Xvfb {
     }
 }
 
+/// True if display `n` has a lock file whose X server still runs. A lock left by a
+/// server that was killed does not count: Xvfb removes such a lock itself and starts.
+fn display_in_use(n: u32) -> bool {
+    let lock = format!("/tmp/.X{n}-lock");
+    match std::fs::read_to_string(&lock) {
+        Ok(text) => match text.trim().parse::<u32>() {
+            Ok(pid) => Path::new(&format!("/proc/{pid}")).exists(),
+            Err(_) => true,
+        },
+        Err(_) => Path::new(&lock).exists(),
+    }
+}
+
 /// Starts Xvfb on the first free display from :95; None with a reason if impossible.
 fn start_xvfb() -> Result<Xvfb, String> {
     for n in 95..105 {
-        if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+        if display_in_use(n) {
             continue;
         }
         let display = format!(":{n}");
