@@ -160,11 +160,20 @@ pub(super) fn row_job(
     job
 }
 
-/// True when a record is not text: a tenth or more of its bytes are control bytes (other
-/// than tab, CR, LF). Bytes invalid in the view's encoding do not count: text in another
-/// encoding stays text (the decode-error count and Compare explain it).
+/// True when a record is not text, judged on its first 512 bytes (see [`bytes_look_binary`]).
 pub(super) fn looks_binary(record: &Record) -> bool {
-    let sample = &record.bytes[..record.bytes.len().min(512)];
+    bytes_look_binary(&record.bytes[..record.bytes.len().min(512)])
+}
+
+/// True when `sample` is not text: a tenth or more of its bytes are control bytes (other
+/// than tab, CR, LF), or a twentieth or more are and fewer than half are printable ASCII.
+/// Random bytes have 11–12% control bytes on average, so a tenth alone called some
+/// 512-byte samples of the same binary flood text and its rows flipped between hex and
+/// escapes; with the second rule they never do (under half of random bytes are printable
+/// ASCII), while ASCII with some control bytes (STX/ETX frames, colour codes) stays text.
+/// Bytes invalid in the view's encoding do not count: text in another encoding stays text
+/// (the decode-error count and Compare explain it).
+pub(super) fn bytes_look_binary(sample: &[u8]) -> bool {
     if sample.is_empty() {
         return false;
     }
@@ -172,7 +181,11 @@ pub(super) fn looks_binary(record: &Record) -> bool {
         .iter()
         .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7F)
         .count();
-    controls * 10 >= sample.len()
+    let ascii = sample
+        .iter()
+        .filter(|&&b| (0x20..0x7F).contains(&b))
+        .count();
+    controls * 10 >= sample.len() || (controls * 20 >= sample.len() && ascii * 2 < sample.len())
 }
 
 /// Line `line` (1-based below the header) of a record's hexdump in the "both" view.

@@ -60,3 +60,32 @@ fn row_text_stops_at_the_width() {
     let cut = rows::row_text(&long, &mut drawable, 10_000);
     assert_eq!(cut.chars().count(), ROW_CHARS + 1);
 }
+
+/// Every 512-byte sample of random bytes reads as binary (rows of a binary flood do not
+/// flip between hex and escapes); ASCII with a few control bytes, GBK text and UTF-8 text
+/// read as text.
+#[test]
+fn random_bytes_always_look_binary_text_never() {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let random: Vec<u8> = (0..(1 << 20))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    for sample in random.chunks(512) {
+        assert!(rows::bytes_look_binary(sample));
+    }
+    // STX, 20 ASCII bytes, ETX: 9% control bytes.
+    let frame = b"\x02TEMP=21.5;HUM=40;OK\x03";
+    assert!(!rows::bytes_look_binary(frame));
+    let gbk = crate::codec::text::encode(TextEncoding::Gbk, "温度传感器 正常 湿度百分之四十\r\n")
+        .unwrap();
+    assert!(!rows::bytes_look_binary(&gbk));
+    assert!(!rows::bytes_look_binary("状态=正常 temp=21.5\n".as_bytes()));
+    assert!(rows::bytes_look_binary(&[
+        0x01, 0x03, 0x00, 0x00, 0x00, 0x0A, 0xC5, 0xCD
+    ]));
+}
