@@ -371,11 +371,9 @@ impl SockscopeApp {
             .unwrap_or(DRAIN_BUDGET)
             .clamp(DRAIN_BUDGET, MAX_DRAIN);
         let lang = self.settings.lang;
-        let share = budget / self.tabs.len().max(1) as u32;
-        let mut more = false;
+        let mut more = self.drain_tabs(budget);
         let mut running = false;
-        for (i, tab) in self.tabs.iter_mut().enumerate() {
-            more |= tab.drain_events(lang, share, i != self.active);
+        for tab in &mut self.tabs {
             tab.poll(lang);
             // Counting and re-decoding go on in the next frames even when nothing arrives.
             more |= tab.store.uncounted_bytes() > 0;
@@ -477,6 +475,18 @@ impl SockscopeApp {
         self.drain_after_draw(ui.ctx());
     }
 
+    /// Drains every tab's engine events, `budget` shared among them (background tabs
+    /// count what arrives as unseen); true if some are left.
+    fn drain_tabs(&mut self, budget: Duration) -> bool {
+        let lang = self.settings.lang;
+        let share = budget / self.tabs.len().max(1) as u32;
+        let mut more = false;
+        for (i, tab) in self.tabs.iter_mut().enumerate() {
+            more |= tab.drain_events(lang, share, i != self.active);
+        }
+        more
+    }
+
     /// Drains the tabs' events once more when the frame is drawn. A window that drained
     /// only before drawing needed its queue to hold a whole frame interval of a flood
     /// (the queue's 56 MiB bound × 60 frames/s capped a flood at 3.5 GB/s); with this
@@ -484,12 +494,7 @@ impl SockscopeApp {
     /// one. What it takes shows in the next frame, as it would have anyway.
     fn drain_after_draw(&mut self, ctx: &egui::Context) {
         let start = Instant::now();
-        let lang = self.settings.lang;
-        let share = DRAIN_BUDGET / self.tabs.len().max(1) as u32;
-        let mut more = false;
-        for (i, tab) in self.tabs.iter_mut().enumerate() {
-            more |= tab.drain_events(lang, share, i != self.active);
-        }
+        let more = self.drain_tabs(DRAIN_BUDGET);
         // The next frame's drain budget counts this one as drain time, not drawing.
         if let Some((_, drained)) = &mut self.last_tick {
             *drained += start.elapsed();
