@@ -203,9 +203,8 @@ pub fn receive_ui(
                         let mut drawable = |c: char| fonts.has_glyph(&font, c);
                         // Info rows carry their own text; binary rows of the text view
                         // show hex, so their text is not made.
-                        let text = if record.kind == RecordKind::Info
-                            || (view == ViewMode::Text && rows::looks_binary(record))
-                        {
+                        let binary = view == ViewMode::Text && rows::looks_binary(record);
+                        let text = if record.kind == RecordKind::Info || binary {
                             std::borrow::Cow::Borrowed("")
                         } else {
                             store.text_start(record, ROW_CHARS * 4)
@@ -216,6 +215,7 @@ pub fn receive_ui(
                             text_color,
                             note: note.as_ref(),
                             max_chars,
+                            binary,
                         };
                         row_job(record, &text, &cx, t, &mut drawable)
                     })

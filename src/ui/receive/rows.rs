@@ -70,6 +70,8 @@ pub(super) struct RowContext<'a> {
     /// there (the row is cut at the edge anyway), so a flood's rows are not laid out
     /// three times longer than what is seen.
     pub(super) max_chars: usize,
+    /// The Text view shows this record as hex: it [`looks_binary`].
+    pub(super) binary: bool,
 }
 
 /// One list row: time, direction, peer, length, the frame's verdict or field values, and
@@ -144,7 +146,7 @@ pub(super) fn row_job(
     };
     match view {
         // Binary data (a hex frame sent or received) reads as hex, not as mojibake.
-        ViewMode::Text if looks_binary(record) => {
+        ViewMode::Text if cx.binary => {
             job.append(t.hex_tag.trim_end(), 8.0, fmt(Color32::GRAY));
             job.append(&hex_part(&record.bytes), 4.0, fmt(text_color))
         }
@@ -177,14 +179,14 @@ pub(super) fn bytes_look_binary(sample: &[u8]) -> bool {
     if sample.is_empty() {
         return false;
     }
-    let controls = sample
-        .iter()
-        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7F)
-        .count();
-    let ascii = sample
-        .iter()
-        .filter(|&&b| (0x20..0x7F).contains(&b))
-        .count();
+    let (mut controls, mut ascii) = (0, 0);
+    for &b in sample {
+        if (0x20..0x7F).contains(&b) {
+            ascii += 1;
+        } else if (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7F {
+            controls += 1;
+        }
+    }
     controls * 10 >= sample.len() || (controls * 20 >= sample.len() && ascii * 2 < sample.len())
 }
 
