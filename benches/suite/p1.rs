@@ -108,8 +108,8 @@ fn plain_sink(total: u64) -> Option<(Duration, Duration)> {
 }
 
 /// What keeping the bytes costs: a plain sink that reads into a fresh 256 KiB buffer
-/// (not zeroed) each time and keeps the newest 64 MiB of them (as a view keeps its history), so
-/// every read lands in memory that is not in the cache. Informative: the goal is set
+/// (not zeroed) each time and keeps the newest 64 MiB of them (as a view keeps its
+/// history), so every read lands in memory that is not in the cache. Informative: the goal is set
 /// against [`plain_sink`], whose one buffer stays in the cache.
 fn keeping_sink(total: u64) -> Option<Duration> {
     const KEEP: usize = 64 << 20;
