@@ -142,6 +142,22 @@ pub enum Event {
         /// they were in its cache, so the UI need not read a flood twice to know it.
         scan: TextScan,
     },
+    /// TCP Rx: a read the queue let go of before the consumer took it, to make room for
+    /// newer ones, because the consumer's view would have evicted it at once anyway (only
+    /// after [`crate::engine::Engine::set_shedding`]). It was counted, recorded and seen
+    /// by the auto-reply rules like any read; only its bytes never reach the consumer.
+    Shed {
+        /// Session.
+        session: SessionId,
+        /// The connection.
+        conn: ConnId,
+        /// The other end.
+        peer: SocketAddr,
+        /// When it was read.
+        at: SystemTime,
+        /// Its length in bytes.
+        len: u64,
+    },
     /// A TCP connection ended (client or server side).
     Closed {
         /// Session.
@@ -498,6 +514,7 @@ impl Event {
             | Event::ClientJoined { session, .. }
             | Event::ClientRefused { session, .. }
             | Event::Data { session, .. }
+            | Event::Shed { session, .. }
             | Event::Closed { session, .. }
             | Event::Dropped { session, .. }
             | Event::Notice { session, .. }
@@ -515,6 +532,7 @@ impl Event {
             | Event::ClientJoined { at, .. }
             | Event::ClientRefused { at, .. }
             | Event::Data { at, .. }
+            | Event::Shed { at, .. }
             | Event::Closed { at, .. }
             | Event::Dropped { at, .. }
             | Event::Notice { at, .. }

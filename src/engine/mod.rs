@@ -116,6 +116,17 @@ impl Engine {
         self.sink.set_queue_bytes(bytes);
     }
 
+    /// Lets the queue shed received TCP reads for a consumer whose view holds
+    /// `view_bytes` (0: never shed, the default). When the queue is over its bound, a
+    /// reader no longer waits while the oldest queued reads are ones that view would
+    /// evict as soon as it took the queue (the newest `view_bytes` minus the bound stay):
+    /// they reach the consumer as [`Event::Shed`], their memory freed at once. The view
+    /// ends up holding the same bytes, and a flood is no longer limited to one queue
+    /// per frame.
+    pub fn set_shedding(&self, view_bytes: usize) {
+        self.sink.set_shedding(view_bytes);
+    }
+
     /// Starts a session. A client returns at once and resolves + connects on a worker
     /// (`Connecting`, then `Connected` or `Error`, ... `Stopped`). A server or UDP session
     /// resolves and binds here, so errors such as `AddrInUse` are returned directly (and

@@ -10,6 +10,13 @@
 //! ([`QUEUE_BYTES`]). The byte bound is what keeps memory flat under a flood of 64 KiB
 //! reads: without it, 4,096 queued reads could hold 256 MiB between two frames.
 //!
+//! A window that drains once a frame can let the queue shed ([`Sink::set_shedding`]):
+//! received TCP reads then wait in a parking lot beside the channel (the channel carries
+//! a ticket), and a reader that finds the queue full drops the oldest parked reads that
+//! the view would evict on taking them anyway, instead of waiting for the next frame. The
+//! consumer gets those as [`Event::Shed`]. The recorder's tee and the rules saw them
+//! before; only the view's copy of their bytes goes.
+//!
 //! Rule for callers: never emit while holding a lock the UI thread may take
 //! (`emit` can block until the UI drains).
 //!
@@ -24,7 +31,11 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
-use super::{Event, Notice, SessionId};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use super::{ConnId, Direction, Event, Notice, SessionId};
+use crate::codec::lazy::TextScan;
 use crate::sync::lock;
 
 /// The callback the engine calls when new events are waiting (the app passes one that
@@ -85,10 +96,46 @@ fn payload_len(event: &Event) -> usize {
     }
 }
 
+/// What the channel carries: an event, or the ticket of a received TCP read whose bytes
+/// wait in the [`Parking`] (and may be shed there).
+enum Queued {
+    Event(Event),
+    Parked(Ticket),
+}
+
+/// A parked read's event without its bytes.
+struct Ticket {
+    id: u64,
+    session: SessionId,
+    conn: ConnId,
+    peer: SocketAddr,
+    at: SystemTime,
+    scan: TextScan,
+    len: usize,
+}
+
+/// Received TCP reads waiting for the consumer, oldest first, by ticket id.
+#[derive(Default)]
+struct Parking {
+    next_id: u64,
+    reads: VecDeque<(u64, Arc<[u8]>)>,
+}
+
+impl Parking {
+    /// The parked bytes of ticket `id`, taken; None if they were shed.
+    fn take(&mut self, id: u64) -> Option<Arc<[u8]>> {
+        let at = self.reads.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+        self.reads.remove(at).map(|(_, bytes)| bytes)
+    }
+}
+
 /// Producer side, shared by every worker of one engine.
 pub(crate) struct Sink {
-    tx: SyncSender<Event>,
+    tx: SyncSender<Queued>,
     budget: Arc<ByteBudget>,
+    parking: Arc<Mutex<Parking>>,
+    /// The consumer's view size while shedding is on ([`Sink::set_shedding`]); 0: off.
+    shed_view: AtomicUsize,
     /// The recorder tee and a generation number (so a dead tap is removed only if it
     /// was not replaced meanwhile).
     tap: Mutex<(u64, Option<SyncSender<Event>>)>,
@@ -120,9 +167,12 @@ impl Sink {
             lock: Mutex::new(()),
             room: Condvar::new(),
         });
+        let parking = Arc::new(Mutex::new(Parking::default()));
         let sink = Sink {
             tx,
             budget: budget.clone(),
+            parking: parking.clone(),
+            shed_view: AtomicUsize::new(0),
             tap: Mutex::new((0, None)),
             pending: pending.clone(),
             waker,
@@ -135,6 +185,7 @@ impl Sink {
                 rx,
                 pending,
                 budget,
+                parking,
             },
         )
     }
@@ -144,6 +195,14 @@ impl Sink {
         self.budget
             .limit
             .store(bytes.max(64 << 10), Ordering::Relaxed);
+        let _guard = lock(&self.budget.lock);
+        self.budget.room.notify_all();
+    }
+
+    /// Lets the queue shed received TCP reads for a view of `view_bytes` (0: never); see
+    /// [`crate::engine::Engine::set_shedding`].
+    pub(crate) fn set_shedding(&self, view_bytes: usize) {
+        self.shed_view.store(view_bytes, Ordering::Relaxed);
         let _guard = lock(&self.budget.lock);
         self.budget.room.notify_all();
     }
@@ -164,15 +223,85 @@ impl Sink {
     /// A dropped receiver is not an error: the events just go nowhere.
     pub(crate) fn emit(&self, event: Event) {
         self.tee(&event, true);
-        let len = payload_len(&event);
-        if len > 0 {
-            self.budget.wait_for_room();
-            self.budget.queued.fetch_add(len, Ordering::AcqRel);
+        let view = self.shed_view.load(Ordering::Relaxed);
+        let event = match event {
+            Event::Data {
+                session,
+                conn: Some(conn),
+                peer,
+                dir: Direction::Rx,
+                at,
+                bytes,
+                scan,
+                ..
+            } if view > 0 && !bytes.is_empty() => {
+                let len = bytes.len();
+                let id = self.park(bytes, view);
+                Queued::Parked(Ticket {
+                    id,
+                    session,
+                    conn,
+                    peer,
+                    at,
+                    scan,
+                    len,
+                })
+            }
+            event => {
+                let len = payload_len(&event);
+                if len > 0 {
+                    self.budget.wait_for_room();
+                    self.budget.queued.fetch_add(len, Ordering::AcqRel);
+                }
+                Queued::Event(event)
+            }
+        };
+        match self.tx.send(event) {
+            Ok(()) => self.wake(),
+            Err(std::sync::mpsc::SendError(Queued::Event(event))) => {
+                self.budget.release(payload_len(&event));
+            }
+            Err(std::sync::mpsc::SendError(Queued::Parked(ticket))) => {
+                if lock(&self.parking).take(ticket.id).is_some() {
+                    self.budget.release(ticket.len);
+                }
+            }
         }
-        if self.tx.send(event).is_ok() {
-            self.wake();
-        } else {
-            self.budget.release(len);
+    }
+
+    /// Parks a received read for a view of `view` bytes and returns its ticket id. While
+    /// the queue is full it sheds the oldest parked reads, as long as what stays queued
+    /// (this read included) still fills the store's share of the view (`view` minus the
+    /// queue's bound): a drain would evict every older byte at once. When shedding cannot
+    /// make room, it waits as [`Sink::emit`] does.
+    fn park(&self, bytes: Arc<[u8]>, view: usize) -> u64 {
+        let len = bytes.len();
+        loop {
+            let mut parking = lock(&self.parking);
+            let limit = self.budget.limit.load(Ordering::Relaxed);
+            let keep = view.saturating_sub(limit);
+            let mut queued = self.budget.queued.load(Ordering::Acquire);
+            while queued > limit {
+                let Some(&(_, ref oldest)) = parking.reads.front() else {
+                    break;
+                };
+                let shed = oldest.len();
+                if queued - shed + len < keep {
+                    break;
+                }
+                parking.reads.pop_front();
+                self.budget.release(shed);
+                queued = self.budget.queued.load(Ordering::Acquire);
+            }
+            if queued <= limit || !self.budget.open.load(Ordering::Acquire) {
+                let id = parking.next_id;
+                parking.next_id += 1;
+                parking.reads.push_back((id, bytes));
+                self.budget.queued.fetch_add(len, Ordering::AcqRel);
+                return id;
+            }
+            drop(parking);
+            self.budget.wait_for_room();
         }
     }
 
@@ -194,7 +323,7 @@ impl Sink {
             return !self.budget.open.load(Ordering::Acquire);
         }
         self.budget.queued.fetch_add(len, Ordering::AcqRel);
-        match self.tx.try_send(event) {
+        match self.tx.try_send(Queued::Event(event)) {
             Ok(()) => {
                 self.wake();
                 true
@@ -296,9 +425,10 @@ impl Sink {
 
 /// Consumer side of the event queue (the UI thread or a test).
 pub struct EventReceiver {
-    rx: Receiver<Event>,
+    rx: Receiver<Queued>,
     pending: Arc<AtomicBool>,
     budget: Arc<ByteBudget>,
+    parking: Arc<Mutex<Parking>>,
 }
 
 impl Drop for EventReceiver {
@@ -333,12 +463,41 @@ impl EventReceiver {
         self.received(event)
     }
 
-    /// Gives the event's payload bytes back to the budget.
-    fn received(&self, event: Option<Event>) -> Option<Event> {
-        if let Some(event) = &event {
-            self.budget.release(payload_len(event));
+    /// The event (a parked read's bytes taken from the parking lot, or its
+    /// [`Event::Shed`]), its payload bytes given back to the budget.
+    fn received(&self, queued: Option<Queued>) -> Option<Event> {
+        match queued? {
+            Queued::Event(event) => {
+                self.budget.release(payload_len(&event));
+                Some(event)
+            }
+            Queued::Parked(t) => {
+                let bytes = lock(&self.parking).take(t.id);
+                Some(match bytes {
+                    Some(bytes) => {
+                        self.budget.release(bytes.len());
+                        Event::Data {
+                            session: t.session,
+                            conn: Some(t.conn),
+                            peer: t.peer,
+                            dir: Direction::Rx,
+                            at: t.at,
+                            bytes,
+                            group: None,
+                            scan: t.scan,
+                        }
+                    }
+                    // Its bytes went back to the budget when they were shed.
+                    None => Event::Shed {
+                        session: t.session,
+                        conn: t.conn,
+                        peer: t.peer,
+                        at: t.at,
+                        len: t.len as u64,
+                    },
+                })
+            }
         }
-        event
     }
 
     /// Waits up to `timeout` for the next event (for tests and headless use).

@@ -173,6 +173,15 @@ impl Output {
                 };
                 self.note(Some(*conn), Some(*peer), "closed", &text)
             }
+            // Headless runs never turn shedding on; said as a note should one come.
+            Event::Shed {
+                conn, peer, len, ..
+            } => self.note(
+                Some(*conn),
+                Some(*peer),
+                "shed",
+                &format!("{len} bytes read but not shown"),
+            ),
             Event::Dropped {
                 datagrams,
                 bytes,

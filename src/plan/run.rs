@@ -232,6 +232,7 @@ impl Runner<'_> {
             | Event::Listening { .. }
             | Event::ClientRefused { .. }
             | Event::Dropped { .. }
+            | Event::Shed { .. }
             | Event::Notice { .. } => {}
         }
     }

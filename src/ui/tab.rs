@@ -189,6 +189,8 @@ pub struct SessionTab {
     events: EventReceiver,
     /// The bound of the engine's queue for this tab, moved with the traffic.
     queue: QueueSizer,
+    /// The view size the engine's queue may shed for (0: off), as last told to it.
+    shedding: usize,
 }
 
 impl SessionTab {
@@ -236,6 +238,7 @@ impl SessionTab {
             engine,
             events,
             queue: QueueSizer::new(view_bytes),
+            shedding: 0,
         };
         tab.set_view_bytes(view_bytes);
         tab
@@ -368,12 +371,21 @@ impl SessionTab {
     pub fn drain_events(&mut self, lang: Lang, budget: Duration, background: bool) -> bool {
         let deadline = Instant::now() + budget;
         self.size_queue();
+        let shedding = if self.store.sheddable() {
+            self.store.caps().max_bytes
+        } else {
+            0
+        };
+        if shedding != self.shedding {
+            self.engine.set_shedding(shedding);
+            self.shedding = shedding;
+        }
         let mut handled = 0u32;
         loop {
             let Some(event) = self.events.try_recv() else {
                 return false;
             };
-            if background && matches!(event, Event::Data { .. }) {
+            if background && matches!(event, Event::Data { .. } | Event::Shed { .. }) {
                 self.unseen += 1;
             }
             self.handle_event(lang, event);
@@ -546,6 +558,13 @@ impl SessionTab {
                         .push_scanned(session, conn, peer, dir, at, bytes, scan),
                 }
             }
+            Event::Shed {
+                session,
+                conn,
+                peer,
+                at,
+                len,
+            } => self.store.push_shed(session, conn, peer, at, len),
             Event::Closed {
                 session,
                 at,

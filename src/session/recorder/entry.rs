@@ -234,6 +234,11 @@ impl Entry<'_> {
                 reason,
                 discarded: *discarded,
             },
+            // The tap gets every read before the queue may shed it; should one come, say it.
+            Event::Shed { peer, len, .. } => note(
+                Some(*peer),
+                Cow::Owned(format!("{len} bytes read, not shown in the view")),
+            ),
             Event::Dropped {
                 datagrams,
                 bytes,

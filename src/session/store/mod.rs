@@ -421,6 +421,45 @@ impl Store {
         self.insert(record);
     }
 
+    /// A received read the engine's queue shed ([`crate::engine::Event::Shed`]): counted
+    /// like any read and dropped from the view, as the view would have dropped it on
+    /// taking it. The stream's next read follows a gap, so its text starts from a fresh
+    /// decoder (as the oldest held record's does after eviction).
+    pub fn push_shed(
+        &mut self,
+        session: SessionId,
+        conn: ConnId,
+        peer: SocketAddr,
+        at: SystemTime,
+        len: u64,
+    ) {
+        self.stats.count(session, peer, Direction::Rx, len, at);
+        self.proto.on_answer(Some(conn), peer, at);
+        let key = stream_key(session, Some(conn), Some(peer), RecordKind::Rx);
+        if let Some(state) = self.streams.get_mut(&key) {
+            state.pending = Carry::default();
+            state.tail_len = 0;
+            state.last_at = at;
+            // Shedding is off while reads are framed; one shed as framing was switched
+            // on ends the frame being assembled (its bytes leave the view with the gap).
+            state.framer = None;
+            state.cutter = None;
+        }
+        if let Some(pass) = self.carry_pass.as_mut() {
+            pass.insert(key, Carry::default());
+        }
+        self.evicted_records += 1;
+        self.evicted_bytes += len;
+    }
+
+    /// Whether the engine's queue may shed received reads for this view
+    /// ([`crate::engine::Engine::set_shedding`]): not while paused (the view keeps the
+    /// oldest then), nor while reads are framed or cut by a frame definition (a gap would
+    /// split a frame).
+    pub fn sheddable(&self) -> bool {
+        !self.pinned && self.frame_mode == FrameMode::AsRead && self.proto.def.is_none()
+    }
+
     /// Ends the streams of a connection (closed): pending frame bytes become a record and
     /// the decoders flush what they held.
     pub fn end_conn(&mut self, session: SessionId, conn: ConnId) {
