@@ -1806,3 +1806,69 @@ fn events_that_arrive_during_a_frame_are_drained_when_it_ends() {
     assert_eq!(app.tab().queued_bytes(), 0);
     assert_eq!(app.tab().store.stats.total.rx_bytes, 16);
 }
+
+/// A flood into a small view while frames come at 60 per second: the queue sheds what
+/// the view would evict anyway, and the view still ends up holding exactly the stream's
+/// newest bytes, contiguous, with every byte counted.
+#[test]
+fn a_flood_into_a_small_view_keeps_its_newest_bytes_exactly() {
+    const TOTAL: usize = 48 << 20;
+    let stream: Vec<u8> = (0..TOTAL / 4)
+        .flat_map(|i| (i as u32).to_le_bytes())
+        .collect();
+    let ctx = egui::Context::default();
+    let options = StartOptions::one(StartSession::Server {
+        host: "127.0.0.1".into(),
+        port: 0,
+    });
+    let mut settings = AppSettings::single(Lang::En, Mode::TcpServer);
+    settings.view_cap_mib = 4;
+    let mut app = SockscopeApp::with_settings(ctx.clone(), settings, options);
+    let addr = app
+        .tab()
+        .session
+        .as_ref()
+        .and_then(|s| s.local_addr())
+        .expect("the server listens");
+    let sender = {
+        let stream = stream.clone();
+        std::thread::spawn(move || {
+            let mut peer = TcpStream::connect(addr).unwrap();
+            peer.write_all(&stream).unwrap();
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.tab().store.stats.total.rx_bytes < TOTAL as u64 {
+        assert!(Instant::now() < deadline, "the flood never arrived");
+        app.tick(&ctx);
+        let mut out = ctx.run_ui(egui::RawInput::default(), |ui| app.draw(ui));
+        out.textures_delta.clear();
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    sender.join().unwrap();
+    let store = &app.tab().store;
+    assert!(
+        store.shed_bytes() > 0,
+        "a 48 MiB flood into a 4 MiB view sheds"
+    );
+    let held: Vec<u8> = store
+        .iter()
+        .filter(|r| r.kind == RecordKind::Rx)
+        .flat_map(|r| r.bytes.iter().copied())
+        .collect();
+    assert!(
+        !held.is_empty() && held.len() <= 4 << 20,
+        "{} held",
+        held.len()
+    );
+    // Dropped from view: the shed reads and the evicted ones (plus the evicted
+    // "listening" / "connected" lines).
+    let rx_dropped = TOTAL as u64 - held.len() as u64;
+    assert!(store.shed_bytes() <= rx_dropped && store.evicted_bytes() >= rx_dropped);
+    assert_eq!(store.stats.total.rx_bytes, TOTAL as u64);
+    assert!(
+        held == stream[TOTAL - held.len()..],
+        "the view holds the stream's last {} bytes",
+        held.len()
+    );
+}

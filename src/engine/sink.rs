@@ -282,7 +282,7 @@ impl Sink {
             let keep = view.saturating_sub(limit);
             let mut queued = self.budget.queued.load(Ordering::Acquire);
             while queued > limit {
-                let Some(&(_, ref oldest)) = parking.reads.front() else {
+                let Some((_, oldest)) = parking.reads.front() else {
                     break;
                 };
                 let shed = oldest.len();
@@ -583,5 +583,109 @@ mod tests {
             sink.emit(data(1 << 20));
         }
         assert!(sink.try_emit(1, data(64)));
+    }
+
+    /// A received read of 1 MiB filled with `fill`.
+    fn read(fill: u8) -> Event {
+        match data(1 << 20) {
+            Event::Data {
+                session,
+                conn,
+                peer,
+                dir,
+                at,
+                group,
+                scan,
+                ..
+            } => Event::Data {
+                session,
+                conn,
+                peer,
+                dir,
+                at,
+                bytes: Arc::from(vec![fill; 1 << 20]),
+                group,
+                scan,
+            },
+            other => other,
+        }
+    }
+
+    /// With shedding on, a reader that finds the queue full never waits while the oldest
+    /// queued reads are ones the view would evict on taking them: they come out as
+    /// `Shed` (same length, in order), the newest as `Data` with their bytes, and what
+    /// stays queued still fills the store's share of the view. With the view too large for
+    /// that, it waits as before.
+    #[test]
+    fn a_full_queue_sheds_the_reads_the_view_would_evict() {
+        let (sink, rx) = Sink::new(1000, Box::new(|| {}));
+        sink.set_queue_bytes(4 << 20);
+        sink.set_shedding(6 << 20);
+        let sink = Arc::new(sink);
+        let producer = {
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                for fill in 0..20u8 {
+                    sink.emit(read(fill));
+                }
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !producer.is_finished() {
+            assert!(Instant::now() < deadline, "the reader waited for room");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        producer.join().unwrap();
+        assert!(rx.queued_bytes() <= 5 << 20, "{} queued", rx.queued_bytes());
+        let mut shed = Vec::new();
+        let mut kept = Vec::new();
+        while let Some(event) = rx.try_recv() {
+            match event {
+                Event::Shed { len, conn, .. } => {
+                    assert!(kept.is_empty(), "a shed read after a kept one");
+                    assert_eq!((len, conn), (1 << 20, 1));
+                    shed.push(len);
+                }
+                Event::Data { bytes, .. } => {
+                    assert!(bytes.iter().all(|&b| b == bytes[0]));
+                    kept.push(bytes[0]);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(rx.queued_bytes(), 0);
+        let first_kept = 20 - kept.len() as u8;
+        assert_eq!(
+            kept,
+            (first_kept..20).collect::<Vec<_>>(),
+            "the newest kept, in order"
+        );
+        assert_eq!(shed.len() + kept.len(), 20);
+        assert!(kept.len() >= 2, "the store's share (2 MiB) stays: {kept:?}");
+
+        // A view whose store share is more than the queue holds: nothing may be shed.
+        let (sink, rx) = Sink::new(1000, Box::new(|| {}));
+        sink.set_queue_bytes(4 << 20);
+        sink.set_shedding(64 << 20);
+        let sink = Arc::new(sink);
+        let producer = {
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                for fill in 0..8u8 {
+                    sink.emit(read(fill));
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!producer.is_finished(), "the reader waits for room");
+        let mut got = Vec::new();
+        while got.len() < 8 {
+            match rx.recv_timeout(Duration::from_secs(5)) {
+                Some(Event::Data { bytes, .. }) => got.push(bytes[0]),
+                other => panic!("expected every read, got {other:?}"),
+            }
+        }
+        assert_eq!(got, (0..8).collect::<Vec<_>>());
+        producer.join().unwrap();
     }
 }

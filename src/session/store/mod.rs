@@ -156,6 +156,8 @@ pub struct Store {
     next_seq: u64,
     evicted_records: u64,
     evicted_bytes: u64,
+    /// Bytes of reads the engine's queue shed (counted in `evicted_bytes` too).
+    shed_bytes: u64,
     encoding: TextEncoding,
     frame_mode: FrameMode,
     frame_check: Option<Checksum>,
@@ -201,6 +203,7 @@ impl Store {
             next_seq: 1,
             evicted_records: 0,
             evicted_bytes: 0,
+            shed_bytes: 0,
             encoding,
             frame_mode: FrameMode::AsRead,
             frame_check: None,
@@ -450,6 +453,13 @@ impl Store {
         }
         self.evicted_records += 1;
         self.evicted_bytes += len;
+        self.shed_bytes += len;
+    }
+
+    /// Bytes of received reads the engine's queue shed for this view (part of
+    /// [`Store::evicted_bytes`]).
+    pub fn shed_bytes(&self) -> u64 {
+        self.shed_bytes
     }
 
     /// Whether the engine's queue may shed received reads for this view
@@ -523,6 +533,7 @@ impl Store {
         self.switch_uncounted = 0;
         self.evicted_records = 0;
         self.evicted_bytes = 0;
+        self.shed_bytes = 0;
     }
 
     fn stream_state(&mut self, key: StreamKey) -> &mut StreamState {

@@ -242,3 +242,35 @@ fn counting_waits_while_a_flood_outruns_it() {
     }
     assert_eq!(store.decode_errors(), store.len() as u64);
 }
+
+/// A shed read is counted and dropped from view; the stream's next read decodes from a
+/// fresh state (the bytes before it are gone), not as the end of a character the shed
+/// read never delivered. Shedding is allowed only while the view is live and unframed.
+#[test]
+fn a_shed_read_counts_and_leaves_a_gap() {
+    let caps = StoreCaps {
+        max_bytes: 1 << 20,
+        max_records: 1000,
+    };
+    let mut store = Store::new(caps, TextEncoding::Utf8);
+    assert!(store.sheddable());
+    // "a" and the first two bytes of 你 (E4 BD A0).
+    push(&mut store, Some(1), b"a\xE4\xBD");
+    store.push_shed(1, 1, peer(), SystemTime::now(), 1000);
+    push(&mut store, Some(1), b"b");
+    assert_eq!(store.stats.total.rx_bytes, 1004);
+    assert_eq!((store.evicted_bytes(), store.shed_bytes()), (1000, 1000));
+    assert_eq!(store.evicted_records(), 1);
+    let last = store.get(store.len() - 1).unwrap();
+    assert_eq!(
+        store.text(last),
+        "b",
+        "no half character carried over the gap"
+    );
+
+    store.set_pinned(true);
+    assert!(!store.sheddable(), "paused: the view keeps what it shows");
+    store.set_pinned(false);
+    store.set_frame_mode(FrameMode::IdleGap(std::time::Duration::from_millis(20)));
+    assert!(!store.sheddable(), "framed: a gap would split a frame");
+}
