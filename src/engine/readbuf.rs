@@ -4,11 +4,12 @@
 //! kept for the next read.
 //!
 //! On loopback most flood reads are short: the reader drains the socket faster than one
-//! segment batch fills 256 KiB, so a blocking `recv` returns 64–200 KiB and copying that
-//! out cost the reader about a sixth of its CPU. So a large short read is topped up with
-//! non-blocking `recv`s (Unix) while the socket has more: under a flood the buffer fills
-//! and is handed over whole; when the socket runs dry the bytes go out at once, as before
-//! (no read waits for more data than has arrived).
+//! segment batch fills 256 KiB, and copying a short read out cost the reader about a
+//! sixth of its CPU. So on Unix the buffer is filled in `recv`s of at most
+//! [`RECV_STEP`] bytes, a large short read being topped up with non-blocking ones while
+//! the socket has more: under a flood the buffer fills and is handed over whole; when
+//! the socket runs dry the bytes go out at once, as before (no read waits for more data
+//! than has arrived).
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -38,7 +39,7 @@ pub(crate) fn keep_freed_buffers() {
     }
 }
 
-/// A short read at least this large (and at least an eighth of the buffer) is topped up
+/// A short first `recv` at least this large (and at least an eighth of the buffer) is topped up
 /// while the socket has more: smaller ones are cheap to copy, and a trickle's reads then
 /// cost one `recv` each as before.
 #[cfg(unix)]
