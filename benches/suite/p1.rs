@@ -210,18 +210,24 @@ fn app_path(
     let mut frames = Vec::new();
     let mut frame_no = 0u64;
     let mut next = Instant::now();
-    let mut one_frame = |app: &mut SockscopeApp, frames: &mut Vec<(Duration, Duration)>| {
-        let (cpu, wall, _) = frame(&ctx, app, raw_input(frame_no));
-        frames.push((wall, cpu));
-        frame_no += 1;
-        next += frame_len;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
-        }
-    };
+    // One frame, then (unless the flood is all in) the wait for the next one: the store
+    // has the last bytes when a frame's drain took them, not a frame interval later.
+    let mut one_frame =
+        |app: &mut SockscopeApp, frames: &mut Vec<(Duration, Duration)>, until: u64| {
+            let (cpu, wall, _) = frame(&ctx, app, raw_input(frame_no));
+            frames.push((wall, cpu));
+            frame_no += 1;
+            next += frame_len;
+            if app.tab().store.stats.total.rx_bytes >= until {
+                return;
+            }
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            } else {
+                next = now;
+            }
+        };
     // The window has been up for a while when a flood comes: its first frames (fonts
     // loaded, glyphs rasterised) are not part of the measure. The recording's file opens
     // on a helper thread: wait for it as the window would.
@@ -229,14 +235,14 @@ fn app_path(
         if i >= WARM_FRAMES && (!record || app.tab().log.recorder.is_some()) {
             break;
         }
-        one_frame(&mut app, &mut frames);
+        one_frame(&mut app, &mut frames, u64::MAX);
     }
     frames.clear();
     let start = Instant::now();
     let client = stream_to(loopback(addr.port()), total, payload);
     let deadline = start + Duration::from_secs(120);
     while app.tab().store.stats.total.rx_bytes < total && Instant::now() < deadline {
-        one_frame(&mut app, &mut frames);
+        one_frame(&mut app, &mut frames, total);
     }
     let got = app.tab().store.stats.total.rx_bytes;
     if record {
