@@ -1766,24 +1766,30 @@ fn chinese_advanced_panels_have_no_english_words() {
     );
 }
 
-/// What arrives while a frame is being drawn is taken from the queue when the frame ends
-/// (a second drain), not left there until the next frame: a flood's queue then needs to
-/// hold only the time between frames, not a whole frame interval.
-#[test]
-fn events_that_arrive_during_a_frame_are_drained_when_it_ends() {
+/// The app without a window (a plain `egui::Context`), its one tab a TCP server on a free
+/// loopback port, and that port's address.
+fn headless_server(settings: AppSettings) -> (egui::Context, SockscopeApp, SocketAddr) {
     let ctx = egui::Context::default();
     let options = StartOptions::one(StartSession::Server {
         host: "127.0.0.1".into(),
         port: 0,
     });
-    let settings = AppSettings::single(Lang::En, Mode::TcpServer);
-    let mut app = SockscopeApp::with_settings(ctx.clone(), settings, options);
+    let app = SockscopeApp::with_settings(ctx.clone(), settings, options);
     let addr = app
         .tab()
         .session
         .as_ref()
         .and_then(|s| s.local_addr())
         .expect("the server listens");
+    (ctx, app, addr)
+}
+
+/// What arrives while a frame is being drawn is taken from the queue when the frame ends
+/// (a second drain), not left there until the next frame: a flood's queue then needs to
+/// hold only the time between frames, not a whole frame interval.
+#[test]
+fn events_that_arrive_during_a_frame_are_drained_when_it_ends() {
+    let (ctx, mut app, addr) = headless_server(AppSettings::single(Lang::En, Mode::TcpServer));
     let mut peer = TcpStream::connect(addr).unwrap();
     let deadline = Instant::now() + WAIT;
     while app.tab().clients.is_empty() {
@@ -1816,20 +1822,9 @@ fn a_flood_into_a_small_view_keeps_its_newest_bytes_exactly() {
     let stream: Vec<u8> = (0..TOTAL / 4)
         .flat_map(|i| (i as u32).to_le_bytes())
         .collect();
-    let ctx = egui::Context::default();
-    let options = StartOptions::one(StartSession::Server {
-        host: "127.0.0.1".into(),
-        port: 0,
-    });
     let mut settings = AppSettings::single(Lang::En, Mode::TcpServer);
     settings.view_cap_mib = 4;
-    let mut app = SockscopeApp::with_settings(ctx.clone(), settings, options);
-    let addr = app
-        .tab()
-        .session
-        .as_ref()
-        .and_then(|s| s.local_addr())
-        .expect("the server listens");
+    let (ctx, mut app, addr) = headless_server(settings);
     let sender = {
         let stream = stream.clone();
         std::thread::spawn(move || {

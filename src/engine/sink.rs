@@ -518,13 +518,18 @@ mod tests {
     use std::time::{Instant, SystemTime};
 
     fn data(len: usize) -> Event {
+        read_of(vec![0u8; len])
+    }
+
+    /// A read of connection 1 with these bytes.
+    fn read_of(bytes: Vec<u8>) -> Event {
         Event::Data {
             session: 1,
             conn: Some(1),
             peer: "127.0.0.1:1".parse().unwrap(),
             dir: Direction::Rx,
             at: SystemTime::now(),
-            bytes: Arc::from(vec![0u8; len]),
+            bytes: Arc::from(bytes),
             group: None,
             scan: crate::codec::lazy::TextScan::Unknown,
         }
@@ -585,30 +590,14 @@ mod tests {
         assert!(sink.try_emit(1, data(64)));
     }
 
-    /// A received read of 1 MiB filled with `fill`.
-    fn read(fill: u8) -> Event {
-        match data(1 << 20) {
-            Event::Data {
-                session,
-                conn,
-                peer,
-                dir,
-                at,
-                group,
-                scan,
-                ..
-            } => Event::Data {
-                session,
-                conn,
-                peer,
-                dir,
-                at,
-                bytes: Arc::from(vec![fill; 1 << 20]),
-                group,
-                scan,
-            },
-            other => other,
-        }
+    /// A thread emitting `count` reads of 1 MiB, the n-th filled with n.
+    fn emit_reads(sink: &Arc<Sink>, count: u8) -> std::thread::JoinHandle<()> {
+        let sink = sink.clone();
+        std::thread::spawn(move || {
+            for fill in 0..count {
+                sink.emit(read_of(vec![fill; 1 << 20]));
+            }
+        })
     }
 
     /// With shedding on, a reader that finds the queue full never waits while the oldest
@@ -622,14 +611,7 @@ mod tests {
         sink.set_queue_bytes(4 << 20);
         sink.set_shedding(6 << 20);
         let sink = Arc::new(sink);
-        let producer = {
-            let sink = sink.clone();
-            std::thread::spawn(move || {
-                for fill in 0..20u8 {
-                    sink.emit(read(fill));
-                }
-            })
-        };
+        let producer = emit_reads(&sink, 20);
         let deadline = Instant::now() + Duration::from_secs(5);
         while !producer.is_finished() {
             assert!(Instant::now() < deadline, "the reader waited for room");
@@ -668,14 +650,7 @@ mod tests {
         sink.set_queue_bytes(4 << 20);
         sink.set_shedding(64 << 20);
         let sink = Arc::new(sink);
-        let producer = {
-            let sink = sink.clone();
-            std::thread::spawn(move || {
-                for fill in 0..8u8 {
-                    sink.emit(read(fill));
-                }
-            })
-        };
+        let producer = emit_reads(&sink, 8);
         std::thread::sleep(Duration::from_millis(200));
         assert!(!producer.is_finished(), "the reader waits for room");
         let mut got = Vec::new();
