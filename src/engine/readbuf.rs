@@ -39,9 +39,9 @@ pub(crate) fn keep_freed_buffers() {
     }
 }
 
-/// A short first `recv` at least this large (and at least an eighth of the buffer) is topped up
-/// while the socket has more: smaller ones are cheap to copy, and a trickle's reads then
-/// cost one `recv` each as before.
+/// A short first `recv` at least this large (and at least an eighth of the buffer) is
+/// topped up while the socket has more: smaller ones are cheap to copy, and a trickle's
+/// reads then cost one `recv` each as before.
 #[cfg(unix)]
 const TOP_UP_FROM: usize = 16 << 10;
 

@@ -25,14 +25,12 @@
 //! the tap takes that session's next event, a [`Notice::NotRecorded`] goes to the tap
 //! first: the log says "N datagrams not recorded" at the point they were lost.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
-
-use std::collections::VecDeque;
-use std::net::SocketAddr;
 
 use super::{ConnId, Direction, Event, Notice, SessionId};
 use crate::codec::lazy::TextScan;
@@ -200,11 +198,13 @@ impl Sink {
     }
 
     /// Lets the queue shed received TCP reads for a view of `view_bytes` (0: never); see
-    /// [`crate::engine::Engine::set_shedding`].
+    /// [`crate::engine::Engine::set_shedding`]. Cheap when nothing changes (a window
+    /// says it at every drain): only a change wakes the waiting readers.
     pub(crate) fn set_shedding(&self, view_bytes: usize) {
-        self.shed_view.store(view_bytes, Ordering::Relaxed);
-        let _guard = lock(&self.budget.lock);
-        self.budget.room.notify_all();
+        if self.shed_view.swap(view_bytes, Ordering::Relaxed) != view_bytes {
+            let _guard = lock(&self.budget.lock);
+            self.budget.room.notify_all();
+        }
     }
 
     pub(crate) fn set_tap(&self, tap: Option<SyncSender<Event>>) {

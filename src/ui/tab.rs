@@ -189,8 +189,6 @@ pub struct SessionTab {
     events: EventReceiver,
     /// The bound of the engine's queue for this tab, moved with the traffic.
     queue: QueueSizer,
-    /// The view size the engine's queue may shed for (0: off), as last told to it.
-    shedding: usize,
 }
 
 impl SessionTab {
@@ -238,7 +236,6 @@ impl SessionTab {
             engine,
             events,
             queue: QueueSizer::new(view_bytes),
-            shedding: 0,
         };
         tab.set_view_bytes(view_bytes);
         tab
@@ -371,15 +368,11 @@ impl SessionTab {
     pub fn drain_events(&mut self, lang: Lang, budget: Duration, background: bool) -> bool {
         let deadline = Instant::now() + budget;
         self.size_queue();
-        let shedding = if self.store.sheddable() {
+        self.engine.set_shedding(if self.store.sheddable() {
             self.store.caps().max_bytes
         } else {
             0
-        };
-        if shedding != self.shedding {
-            self.engine.set_shedding(shedding);
-            self.shedding = shedding;
-        }
+        });
         let mut handled = 0u32;
         loop {
             let Some(event) = self.events.try_recv() else {
