@@ -32,11 +32,15 @@ fn peak_rss() -> u64 {
 }
 
 /// RSS after glibc's `malloc_trim(0)` returned free heap pages: what is left is live
-/// data; the difference to the RSS before is memory the allocator kept.
+/// data; the difference to the RSS before is memory the allocator kept. With
+/// `SOCKSCOPE_MALLOC_STATS` set, glibc's per-arena statistics go to stderr first.
 fn trimmed_rss() -> u64 {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free heap memory back to the OS.
     unsafe {
+        if std::env::var_os("SOCKSCOPE_MALLOC_STATS").is_some() {
+            libc::malloc_stats();
+        }
         libc::malloc_trim(0);
     }
     rss()

@@ -54,32 +54,46 @@ struct ByteBudget {
     limit: AtomicUsize,
     /// False once the receiver is gone: nobody will make room any more.
     open: AtomicBool,
+    /// Producers waiting in [`ByteBudget::wait_for_room`]: a release wakes them.
+    waiters: AtomicUsize,
     lock: Mutex<()>,
     room: Condvar,
 }
 
 impl ByteBudget {
-    /// True while the queue holds more than its limit.
-    fn full(&self) -> bool {
-        self.queued.load(Ordering::Acquire) > self.limit.load(Ordering::Relaxed)
+    /// True while `len` more bytes would take the queue over its limit. An empty queue
+    /// always has room (a read larger than the limit still goes, alone).
+    fn full(&self, len: usize) -> bool {
+        let queued = self.queued.load(Ordering::SeqCst);
+        queued > 0 && queued + len > self.limit.load(Ordering::Relaxed)
     }
 
-    /// Waits until the queue holds no more than its limit (or the receiver is gone).
-    fn wait_for_room(&self) {
-        while self.full() && self.open.load(Ordering::Acquire) {
-            let guard = lock(&self.lock);
-            // The timeout covers a release that happened between the check and the wait.
-            let _ = self.room.wait_timeout(guard, Duration::from_millis(5));
+    /// Waits until the queue has room for `len` more bytes (or the receiver is gone), so
+    /// the queue never holds more than its limit.
+    fn wait_for_room(&self, len: usize) {
+        if !self.full(len) {
+            return;
         }
+        let mut guard = lock(&self.lock);
+        // Counted under the lock before the check: a release either sees the waiter (and
+        // wakes it) or happened before the check (which then sees the room it made).
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        while self.full(len) && self.open.load(Ordering::Acquire) {
+            // The timeout is only a backstop (a limit raised without a release).
+            guard = match self.room.wait_timeout(guard, Duration::from_millis(5)) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn release(&self, bytes: usize) {
         if bytes == 0 {
             return;
         }
-        let before = self.queued.fetch_sub(bytes, Ordering::AcqRel);
-        let limit = self.limit.load(Ordering::Relaxed);
-        if before > limit && before - bytes <= limit {
+        self.queued.fetch_sub(bytes, Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
             let _guard = lock(&self.lock);
             self.room.notify_all();
         }
@@ -162,6 +176,7 @@ impl Sink {
             queued: AtomicUsize::new(0),
             limit: AtomicUsize::new(QUEUE_BYTES),
             open: AtomicBool::new(true),
+            waiters: AtomicUsize::new(0),
             lock: Mutex::new(()),
             room: Condvar::new(),
         });
@@ -250,7 +265,7 @@ impl Sink {
             event => {
                 let len = payload_len(&event);
                 if len > 0 {
-                    self.budget.wait_for_room();
+                    self.budget.wait_for_room(len);
                     self.budget.queued.fetch_add(len, Ordering::AcqRel);
                 }
                 Queued::Event(event)
@@ -281,7 +296,8 @@ impl Sink {
             let limit = self.budget.limit.load(Ordering::Relaxed);
             let keep = view.saturating_sub(limit);
             let mut queued = self.budget.queued.load(Ordering::Acquire);
-            while queued > limit {
+            let over = |queued: usize| queued > 0 && queued + len > limit;
+            while over(queued) {
                 let Some((_, oldest)) = parking.reads.front() else {
                     break;
                 };
@@ -293,7 +309,7 @@ impl Sink {
                 self.budget.release(shed);
                 queued = self.budget.queued.load(Ordering::Acquire);
             }
-            if queued <= limit || !self.budget.open.load(Ordering::Acquire) {
+            if !over(queued) || !self.budget.open.load(Ordering::Acquire) {
                 let id = parking.next_id;
                 parking.next_id += 1;
                 parking.reads.push_back((id, bytes));
@@ -301,7 +317,7 @@ impl Sink {
                 return id;
             }
             drop(parking);
-            self.budget.wait_for_room();
+            self.budget.wait_for_room(len);
         }
     }
 
@@ -319,7 +335,7 @@ impl Sink {
             self.any_unrecorded.store(true, Ordering::Release);
         }
         let len = payload_len(&event);
-        if len > 0 && self.budget.full() {
+        if len > 0 && self.budget.full(len) {
             return !self.budget.open.load(Ordering::Acquire);
         }
         self.budget.queued.fetch_add(len, Ordering::AcqRel);
@@ -561,12 +577,14 @@ mod tests {
             std::thread::sleep(Duration::from_millis(100));
             emitted.load(Ordering::SeqCst)
         };
-        let limit = (QUEUE_BYTES >> 20) as u64 + 1;
+        // The queue never holds more than its bound: the read that would pass it waits.
+        let limit = (QUEUE_BYTES >> 20) as u64;
         assert_eq!(
             settle(limit),
             limit,
             "the producer waits once the budget is full"
         );
+        assert_eq!(rx.queued_bytes(), QUEUE_BYTES);
         assert!(
             !sink.try_emit(1, data(64)),
             "a datagram does not fit either"
@@ -618,7 +636,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         producer.join().unwrap();
-        assert!(rx.queued_bytes() <= 5 << 20, "{} queued", rx.queued_bytes());
+        assert!(rx.queued_bytes() <= 4 << 20, "{} queued", rx.queued_bytes());
         let mut shed = Vec::new();
         let mut kept = Vec::new();
         while let Some(event) = rx.try_recv() {

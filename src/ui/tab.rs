@@ -369,7 +369,7 @@ impl SessionTab {
         let deadline = Instant::now() + budget;
         self.size_queue();
         self.engine.set_shedding(if self.store.sheddable() {
-            self.store.caps().max_bytes
+            self.store.caps().max_bytes - self.store.slack()
         } else {
             0
         });

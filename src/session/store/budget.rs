@@ -6,8 +6,10 @@
 //! come out of one budget (the view's cap), so a larger queue means a smaller store.
 //! [`QueueSizer`] moves the split with the traffic: while data trickles in the queue is
 //! small and the store keeps nearly the whole cap of history; when a drain finds the
-//! queue nearly full it doubles (up to 7/8 of the cap, at most [`MAX_QUEUE`]); after a
-//! second of calm it halves again, back to [`window_queue_bytes`].
+//! queue nearly full it doubles (up to 3/4 of the cap, at most [`MAX_QUEUE`]); after a
+//! second of calm it halves again, back to [`window_queue_bytes`]. An eighth of the cap
+//! stays for the allocator's slack ([`super::Store::slack`]), so the store keeps at least
+//! an eighth.
 
 use std::time::{Duration, Instant};
 
@@ -19,8 +21,8 @@ const CALM: Duration = Duration::from_secs(1);
 
 /// The queue bound a window starts with for a view of `view_bytes`: a quarter of the
 /// view, between 1 and 16 MiB (a trickle never needs more; a flood grows it). The store
-/// keeps that much of its cap free ([`super::Store::set_reserve`]), so the store and the
-/// queue together stay within the view's cap, allocator slack and all.
+/// keeps that much of its cap free, and the allocator's slack ([`super::Store::set_reserve`]),
+/// so the store and the queue together stay within the view's cap, heap holes and all.
 pub fn window_queue_bytes(view_bytes: usize) -> usize {
     (view_bytes / 4).clamp(1 << 20, 16 << 20)
 }
@@ -38,7 +40,7 @@ impl QueueSizer {
     /// A sizer for a view of `view_bytes`, starting at [`window_queue_bytes`].
     pub fn new(view_bytes: usize) -> QueueSizer {
         let base = window_queue_bytes(view_bytes);
-        let max = (view_bytes / 8 * 7).min(MAX_QUEUE).max(base);
+        let max = (view_bytes / 4 * 3).min(MAX_QUEUE).max(base);
         QueueSizer {
             base,
             max,
@@ -77,7 +79,7 @@ impl QueueSizer {
 mod tests {
     use super::*;
 
-    /// A flood doubles the bound at each full drain up to 7/8 of the view (or 64 MiB);
+    /// A flood doubles the bound at each full drain up to 3/4 of the view (or 64 MiB);
     /// calm halves it once a second back to the start; in between nothing moves.
     #[test]
     fn the_queue_grows_with_a_flood_and_shrinks_after_it() {
@@ -85,14 +87,14 @@ mod tests {
         let mut sizer = QueueSizer::new(64 << 20);
         assert_eq!(sizer.limit(), 16 << 20);
         assert_eq!(sizer.observe(16 << 20, t0), Some(32 << 20));
-        assert_eq!(sizer.observe(32 << 20, t0), Some(56 << 20));
-        assert_eq!(sizer.observe(56 << 20, t0), None, "at most 7/8 of the view");
+        assert_eq!(sizer.observe(32 << 20, t0), Some(48 << 20));
+        assert_eq!(sizer.observe(48 << 20, t0), None, "at most 3/4 of the view");
         // Half full: neither.
         assert_eq!(sizer.observe(28 << 20, t0), None);
         // Calm: nothing until a second has passed, then one halving a second.
         assert_eq!(sizer.observe(0, t0), None);
         assert_eq!(sizer.observe(0, t0 + Duration::from_millis(500)), None);
-        assert_eq!(sizer.observe(0, t0 + CALM), Some(28 << 20));
+        assert_eq!(sizer.observe(0, t0 + CALM), Some(24 << 20));
         assert_eq!(
             sizer.observe(0, t0 + CALM + Duration::from_millis(10)),
             None

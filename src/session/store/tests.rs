@@ -49,6 +49,9 @@ fn reserve_keeps_room_for_the_queue() {
     }
     let small = store.len();
     store.set_reserve(256 << 10);
+    // What is coming, and an eighth of the cap for the allocator's holes.
+    assert_eq!(store.reserve(), (256 << 10) + (128 << 10));
+    assert_eq!(store.slack(), 128 << 10);
     for _ in 0..200 {
         push(&mut store, Some(1), &read);
         assert!(within(&store));
