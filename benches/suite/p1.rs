@@ -427,17 +427,21 @@ pub fn run(cfg: &Config, rows: &mut Vec<Row>) {
     // reference passes (ref, app, ref, app, …, ref; same bytes each): each app pass is
     // compared with the mean of the reference passes just before and just after it,
     // which cancels a drift, and the row gives the median of those ratios, which a few
-    // disturbed passes cannot move. Nine passes of 2 GiB not recording, three recording
-    // (each also writes a file): at 3 GB/s a pass is about 40 frames, so the frame its
-    // last bytes wait for (the window shows them at its next drain) and the first frames
-    // of a flood (the queue's bound grows with it) weigh little. Frame p99 is over the
+    // disturbed passes cannot move. Nine passes of 4 GiB not recording, three of 2 GiB
+    // recording (each also writes a file): at the 5–6 GB/s a pass reaches without a log
+    // it is about 50 frames (40 at 3 GB/s recording), so the frame its last bytes wait
+    // for (the window shows them at its next drain, half a frame late on average) and
+    // the first frame of a flood (its reader waits for the first drain while the
+    // queue's bound is still the idle one) weigh 2–3%. With 2 GiB passes at 5 GB/s
+    // (25 frames) they weighed twice that: binary passes read 0.81–0.84 of the std sink
+    // where 4 GiB passes read 0.90–0.97 in the same hour (Dec 1). Frame p99 is over the
     // frames of every pass.
     for payload in [Payload::Text, Payload::Binary] {
         for record in [true, false] {
             let (rounds, bytes): (usize, u64) = match (cfg.quick, record) {
                 (true, _) => (1, 32 << 20),
                 (false, true) => (3, 2 << 30),
-                (false, false) => (9, 2 << 30),
+                (false, false) => (9, 4 << 30),
             };
             let (reference, goal) = if record {
                 ("socket → file sink", 0.6)
