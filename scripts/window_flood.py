@@ -66,7 +66,16 @@ def wait_size(path, total, limit=300):
     raise RuntimeError(f"{path} never reached {total} bytes")
 
 
+def settle_disk():
+    """Each run starts with no dirty pages: a file left behind keeps the kernel writing it
+    back, and once dirty pages pass `vm.dirty_ratio` every writer (socat and the window's
+    recorder alike) is held to the disk's speed (about 300 MB/s on a 2-core VM), so a
+    later run measured the disk."""
+    os.sync()
+
+
 def socat_run(total, chunk, out):
+    settle_disk()
     port = free_port()
     proc = subprocess.Popen(
         ["socat", "-u", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr", f"OPEN:{out},creat,trunc"]
@@ -75,10 +84,12 @@ def socat_run(total, chunk, out):
     proc.wait(timeout=300)
     done = time.time()
     assert os.path.getsize(out) == total, "socat file incomplete"
+    os.remove(out)
     return done - start
 
 
 def window_run(total, chunk, out, env, encoding):
+    settle_disk()
     port = free_port()
     app = subprocess.Popen(
         [BIN, "server", f"127.0.0.1:{port}", "--no-persist", "--lang", "en",
@@ -93,6 +104,8 @@ def window_run(total, chunk, out, env, encoding):
     finally:
         app.terminate()
         app.wait(timeout=30)
+        if os.path.exists(out):
+            os.remove(out)
 
 
 def main():
