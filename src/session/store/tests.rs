@@ -21,9 +21,9 @@ fn gbk(text: &str) -> Vec<u8> {
     crate::codec::text::encode(TextEncoding::Gbk, text).unwrap()
 }
 
-/// The room kept for data on its way (the engine's queue for the window) comes off
-/// the byte cap, at most 7/8 of it, so what is held and what is coming stay within
-/// the cap; a smaller reserve lets the store grow back.
+/// The room kept for data on its way (the engine's queue for the window) and for the
+/// allocator comes off the byte cap, at most 7/8 of it, so what is held and what is
+/// coming stay within the cap; a smaller reserve lets the store grow back.
 #[test]
 fn reserve_keeps_room_for_the_queue() {
     let caps = StoreCaps {
