@@ -1869,3 +1869,65 @@ fn a_flood_into_a_small_view_keeps_its_newest_bytes_exactly() {
         held.len()
     );
 }
+
+/// A paused view under a flood keeps one stretch of the stream, from where it was
+/// paused: once a read does not fit, every later one is dropped from the view (a small
+/// one that would still fit too), every byte is counted, and Resume shows new data again.
+#[test]
+fn a_paused_view_keeps_one_stretch_of_a_flood() {
+    let mut settings = blank_settings(Mode::TcpClient);
+    settings.view_cap_mib = 4;
+    let (mut h, mut peer) = connected_client(settings);
+    h.get_by_label("Pause").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("Resume").is_some());
+    // Big and small writes, so that reads of very different sizes come.
+    let stream: Vec<u8> = (0..(12u32 << 20) / 4)
+        .flat_map(|i| i.to_le_bytes())
+        .collect();
+    let writer = {
+        let stream = stream.clone();
+        std::thread::spawn(move || {
+            for (n, piece) in stream.chunks(256 << 10).enumerate() {
+                let (big, small) = piece.split_at(piece.len() - 64);
+                peer.write_all(big).unwrap();
+                if n % 4 == 0 {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                peer.write_all(small).unwrap();
+            }
+            peer
+        })
+    };
+    let total = stream.len() as u64;
+    step_until(&mut h, "the flood counted", |tab| {
+        tab.store.stats.total.rx_bytes >= total
+    });
+    let mut peer = writer.join().unwrap();
+    let store = &h.state().tab().store;
+    let held: Vec<u8> = store
+        .iter()
+        .filter(|r| r.kind == RecordKind::Rx)
+        .flat_map(|r| r.bytes.iter().copied())
+        .collect();
+    assert!(!held.is_empty() && held.len() < stream.len());
+    assert!(
+        held == stream[..held.len()],
+        "the paused view holds the stream's first {} bytes, with no gap",
+        held.len()
+    );
+    assert_eq!(
+        store.evicted_bytes(),
+        total - held.len() as u64,
+        "the rest is dropped from view"
+    );
+    h.get_by_label_contains("Resume").click();
+    h.run_steps(2);
+    peer.write_all(b"after the pause").unwrap();
+    step_until(&mut h, "new data shown", |tab| {
+        tab.store
+            .iter()
+            .last()
+            .is_some_and(|r| &*r.bytes == b"after the pause")
+    });
+}

@@ -262,7 +262,13 @@ impl SessionTab {
     /// the two together never hold more than the view's cap.
     fn size_queue(&mut self) {
         let before = self.queue.limit();
-        let queued = self.events.queued_bytes();
+        // A paused view keeps its records: the queue does not grow into them (it sheds
+        // what the view drops once full), so a pause counts as calm.
+        let queued = if self.store.pinned() {
+            0
+        } else {
+            self.events.queued_bytes()
+        };
         if let Some(limit) = self.queue.observe(queued, Instant::now()) {
             if limit > before {
                 self.store.set_reserve(limit);
@@ -368,11 +374,7 @@ impl SessionTab {
     pub fn drain_events(&mut self, lang: Lang, budget: Duration, background: bool) -> bool {
         let deadline = Instant::now() + budget;
         self.size_queue();
-        self.engine.set_shedding(if self.store.sheddable() {
-            self.store.caps().max_bytes - self.store.slack()
-        } else {
-            0
-        });
+        self.engine.set_shedding(self.store.shed_view());
         let mut handled = 0u32;
         loop {
             let Some(event) = self.events.try_recv() else {

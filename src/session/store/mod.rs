@@ -187,6 +187,9 @@ pub struct Store {
     proto: protocol::ProtoState,
     /// The view is paused: keep what it shows, drop new records that do not fit.
     pinned: bool,
+    /// Paused and a record was dropped: every later data record is dropped too until the
+    /// view resumes, so what is held stays one stretch of the streams with no hidden gap.
+    pinned_full: bool,
     /// Bytes on their way to the store that the cap keeps room for ([`Store::set_reserve`]).
     coming: usize,
     /// Counters per session and per peer.
@@ -219,6 +222,7 @@ impl Store {
             frame_buf: Vec::new(),
             proto: protocol::ProtoState::default(),
             pinned: false,
+            pinned_full: false,
             coming: 0,
             stats: Stats::default(),
         }
@@ -273,10 +277,14 @@ impl Store {
     }
 
     /// Pins the records held now (the view is paused): while pinned, eviction never
-    /// removes them; new records are kept while they fit and otherwise counted as dropped
-    /// from the view (counters and logs still see every byte).
+    /// removes them; new records are kept until the first that does not fit, and from
+    /// then on counted as dropped from the view (counters and logs still see every byte).
+    /// A smaller read that would still fit is dropped too: keeping it would show it right
+    /// after bytes that came long before it. Notices (connected, closed) still show while
+    /// they fit.
     pub fn set_pinned(&mut self, pinned: bool) {
         self.pinned = pinned;
+        self.pinned_full = false;
         if !pinned {
             self.evict();
         }
@@ -479,12 +487,31 @@ impl Store {
         self.shed_bytes
     }
 
-    /// Whether the engine's queue may shed received reads for this view
-    /// ([`crate::engine::Engine::set_shedding`]): not while paused (the view keeps the
-    /// oldest then), nor while reads are framed or cut by a frame definition (a gap would
-    /// split a frame).
-    pub fn sheddable(&self) -> bool {
-        !self.pinned && self.frame_mode == FrameMode::AsRead && self.proto.def.is_none()
+    /// The view size the engine's queue may shed received reads for
+    /// ([`crate::engine::Engine::set_shedding`]); 0: none.
+    /// - A live view: its cap less the allocator's slack, so the queue sheds only what
+    ///   the store would evict on taking it.
+    /// - A paused view once a read did not fit: the queue's bound, so the queue sheds
+    ///   whatever it cannot hold (the store drops every new read then anyway) and the
+    ///   readers never wait for the window.
+    /// - None while paused with room left (the view keeps what fits), nor while reads are
+    ///   framed or cut by a frame definition (a gap would split a frame).
+    pub fn shed_view(&self) -> usize {
+        if self.frame_mode != FrameMode::AsRead || self.proto.def.is_some() {
+            0
+        } else if !self.pinned {
+            self.caps.max_bytes - self.slack()
+        } else if self.pinned_full {
+            self.coming
+        } else {
+            0
+        }
+    }
+
+    /// True while the view is paused: the queue's bound must not grow then (the room
+    /// would come out of the records the view keeps).
+    pub fn pinned(&self) -> bool {
+        self.pinned
     }
 
     /// Ends the streams of a connection (closed): pending frame bytes become a record and
@@ -645,10 +672,15 @@ impl Store {
     }
 
     fn insert(&mut self, mut record: Record) {
+        // A notice (connected, closed) is no stream bytes: it still shows, with its time,
+        // after a paused view dropped data, as long as it fits.
+        let data = record.kind != RecordKind::Info;
         if self.pinned
-            && (self.records.len() >= self.caps.max_records
+            && ((self.pinned_full && data)
+                || self.records.len() >= self.caps.max_records
                 || self.held_bytes() + record.cost() + self.reserve() > self.caps.max_bytes)
         {
+            self.pinned_full = true;
             // Paused and full: what the user is looking at stays; this one is dropped from
             // the view (it takes no sequence number, so the held ones stay contiguous).
             self.evicted_records += 1;

@@ -147,6 +147,39 @@ fn pinned_records_survive_a_flood() {
     assert_eq!(&*store.get(99).unwrap().bytes, b"after");
 }
 
+/// Paused, the records kept are one stretch of the stream: once a read does not fit,
+/// a later small one that would is dropped too (it would show right after bytes that
+/// came long before it); resuming keeps new records again.
+#[test]
+fn a_paused_view_never_skips_a_read_it_dropped() {
+    let caps = StoreCaps {
+        max_bytes: 1 << 20,
+        max_records: 1000,
+    };
+    let mut store = Store::new(caps, TextEncoding::Utf8);
+    store.set_pinned(true);
+    push(&mut store, Some(1), &vec![b'a'; 256 << 10]);
+    push(&mut store, Some(1), &vec![b'b'; 1 << 20]);
+    push(&mut store, Some(1), b"small, would fit");
+    assert_eq!(
+        store.len(),
+        1,
+        "only the read before the first that did not fit"
+    );
+    assert_eq!(store.evicted_records(), 2);
+    assert_eq!(store.evicted_bytes(), (1 << 20) + 16);
+    assert_eq!(
+        store.stats.total.rx_bytes,
+        (1 << 20) + (256 << 10) + 16,
+        "counters saw all"
+    );
+    store.push_info(1, Some(1), None, SystemTime::now(), "closed".into());
+    assert_eq!(store.len(), 2, "a notice still shows");
+    store.set_pinned(false);
+    push(&mut store, Some(1), b"after");
+    assert_eq!(&*store.get(store.len() - 1).unwrap().bytes, b"after");
+}
+
 /// After 1 GiB has passed through, the store holds no more than its byte cap (by its
 /// own accounting) and has counted every byte.
 #[test]
@@ -248,7 +281,8 @@ fn counting_waits_while_a_flood_outruns_it() {
 
 /// A shed read is counted and dropped from view; the stream's next read decodes from a
 /// fresh state (the bytes before it are gone), not as the end of a character the shed
-/// read never delivered. Shedding is allowed only while the view is live and unframed.
+/// read never delivered. Shedding is allowed while the view is live and unframed (for
+/// what the store would evict), and once a paused view is full (for all it cannot keep).
 #[test]
 fn a_shed_read_counts_and_leaves_a_gap() {
     let caps = StoreCaps {
@@ -256,7 +290,13 @@ fn a_shed_read_counts_and_leaves_a_gap() {
         max_records: 1000,
     };
     let mut store = Store::new(caps, TextEncoding::Utf8);
-    assert!(store.sheddable());
+    assert_eq!(store.shed_view(), 1 << 20, "nothing on its way: no slack");
+    store.set_reserve(256 << 10);
+    assert_eq!(
+        store.shed_view(),
+        (1 << 20) - (128 << 10),
+        "the cap less the slack"
+    );
     // "a" and the first two bytes of 你 (E4 BD A0).
     push(&mut store, Some(1), b"a\xE4\xBD");
     store.push_shed(1, 1, peer(), SystemTime::now(), 1000);
@@ -272,8 +312,18 @@ fn a_shed_read_counts_and_leaves_a_gap() {
     );
 
     store.set_pinned(true);
-    assert!(!store.sheddable(), "paused: the view keeps what it shows");
+    assert_eq!(
+        store.shed_view(),
+        0,
+        "paused with room: the view keeps what fits"
+    );
+    push(&mut store, Some(1), &vec![b'c'; 1 << 20]);
+    assert_eq!(
+        store.shed_view(),
+        256 << 10,
+        "paused and full: the queue sheds all it cannot hold"
+    );
     store.set_pinned(false);
     store.set_frame_mode(FrameMode::IdleGap(std::time::Duration::from_millis(20)));
-    assert!(!store.sheddable(), "framed: a gap would split a frame");
+    assert_eq!(store.shed_view(), 0, "framed: a gap would split a frame");
 }
