@@ -263,13 +263,14 @@ impl SessionTab {
     fn size_queue(&mut self) {
         let before = self.queue.limit();
         // A paused view keeps its records: the queue does not grow into them (it sheds
-        // what the view drops once full), so a pause counts as calm.
-        let queued = if self.store.pinned() {
-            0
+        // what the view drops once full), so a pause counts as calm. A live view sheds,
+        // and its queue grows only as far as shedding needs.
+        let (queued, shedding) = if self.store.pinned() {
+            (0, false)
         } else {
-            self.events.queued_bytes()
+            (self.events.queued_bytes(), self.store.shed_view() > 0)
         };
-        if let Some(limit) = self.queue.observe(queued, Instant::now()) {
+        if let Some(limit) = self.queue.observe(queued, Instant::now(), shedding) {
             if limit > before {
                 self.store.set_reserve(limit);
                 self.engine.set_queue_bytes(limit);

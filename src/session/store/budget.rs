@@ -9,7 +9,9 @@
 //! queue nearly full it doubles (up to 3/4 of the cap, at most [`MAX_QUEUE`]); after a
 //! second of calm it halves again, back to [`window_queue_bytes`]. An eighth of the cap
 //! stays for the allocator's slack ([`super::Store::slack`]), so the store keeps at least
-//! an eighth.
+//! an eighth. While the view is live the queue sheds what the store would evict, and it
+//! grows only as far as shedding needs (a little over half of what the view keeps), so
+//! after a flood the view holds three eighths of its cap.
 
 use std::time::{Duration, Instant};
 
@@ -27,11 +29,19 @@ pub fn window_queue_bytes(view_bytes: usize) -> usize {
     (view_bytes / 4).clamp(1 << 20, 16 << 20)
 }
 
+/// The part of a view's memory kept free for the allocator's holes while data is on its
+/// way to the store ([`super::Store::slack`]): an eighth.
+pub fn allocator_slack(view_bytes: usize) -> usize {
+    view_bytes / 8
+}
+
 /// The bound of one window's queue, moved with the traffic (see the module doc).
 #[derive(Clone, Debug)]
 pub struct QueueSizer {
     base: usize,
     max: usize,
+    /// The most while the queue sheds ([`QueueSizer::observe`]).
+    shed_max: usize,
     limit: usize,
     calm_since: Option<Instant>,
 }
@@ -41,9 +51,12 @@ impl QueueSizer {
     pub fn new(view_bytes: usize) -> QueueSizer {
         let base = window_queue_bytes(view_bytes);
         let max = (view_bytes / 4 * 3).min(MAX_QUEUE).max(base);
+        let kept = view_bytes - allocator_slack(view_bytes);
+        let shed_max = (kept / 2 + view_bytes / 16).clamp(base, max);
         QueueSizer {
             base,
             max,
+            shed_max,
             limit: base,
             calm_since: None,
         }
@@ -57,10 +70,22 @@ impl QueueSizer {
     /// Told what a drain found queued (before it drained) at `now`: the new bound when it
     /// changes. Nearly full (¾ of the bound) doubles it: the readers were about to wait
     /// for the next frame. An eighth or less for [`CALM`] halves it, towards the start.
-    pub fn observe(&mut self, queued: usize, now: Instant) -> Option<usize> {
+    ///
+    /// While the queue sheds (`shedding`: a live view, see
+    /// [`crate::engine::Engine::set_shedding`]) a full queue no longer makes the readers
+    /// wait once its bound is over half of what the view keeps (the view less the
+    /// allocator's slack): then it sheds what the store would evict. So it grows only
+    /// that far (and a sixteenth of the view more); every byte more would be taken from
+    /// the store's share, and after a flood the view would hold that much less (an eighth
+    /// of the view at 3/4, three eighths here).
+    pub fn observe(&mut self, queued: usize, now: Instant, shedding: bool) -> Option<usize> {
         let before = self.limit;
-        if queued >= self.limit / 4 * 3 {
-            self.limit = (self.limit * 2).min(self.max);
+        let ceiling = if shedding { self.shed_max } else { self.max };
+        if self.limit > ceiling {
+            self.limit = ceiling;
+            self.calm_since = None;
+        } else if queued >= self.limit / 4 * 3 {
+            self.limit = (self.limit * 2).min(ceiling);
             self.calm_since = None;
         } else if queued <= self.limit / 8 {
             let since = *self.calm_since.get_or_insert(now);
@@ -86,22 +111,29 @@ mod tests {
         let t0 = Instant::now();
         let mut sizer = QueueSizer::new(64 << 20);
         assert_eq!(sizer.limit(), 16 << 20);
-        assert_eq!(sizer.observe(16 << 20, t0), Some(32 << 20));
-        assert_eq!(sizer.observe(32 << 20, t0), Some(48 << 20));
-        assert_eq!(sizer.observe(48 << 20, t0), None, "at most 3/4 of the view");
-        // Half full: neither.
-        assert_eq!(sizer.observe(28 << 20, t0), None);
-        // Calm: nothing until a second has passed, then one halving a second.
-        assert_eq!(sizer.observe(0, t0), None);
-        assert_eq!(sizer.observe(0, t0 + Duration::from_millis(500)), None);
-        assert_eq!(sizer.observe(0, t0 + CALM), Some(24 << 20));
+        assert_eq!(sizer.observe(16 << 20, t0, false), Some(32 << 20));
+        assert_eq!(sizer.observe(32 << 20, t0, false), Some(48 << 20));
         assert_eq!(
-            sizer.observe(0, t0 + CALM + Duration::from_millis(10)),
+            sizer.observe(48 << 20, t0, false),
+            None,
+            "at most 3/4 of the view"
+        );
+        // Half full: neither.
+        assert_eq!(sizer.observe(28 << 20, t0, false), None);
+        // Calm: nothing until a second has passed, then one halving a second.
+        assert_eq!(sizer.observe(0, t0, false), None);
+        assert_eq!(
+            sizer.observe(0, t0 + Duration::from_millis(500), false),
             None
         );
-        assert_eq!(sizer.observe(0, t0 + CALM * 2), Some(16 << 20));
+        assert_eq!(sizer.observe(0, t0 + CALM, false), Some(24 << 20));
         assert_eq!(
-            sizer.observe(0, t0 + CALM * 3),
+            sizer.observe(0, t0 + CALM + Duration::from_millis(10), false),
+            None
+        );
+        assert_eq!(sizer.observe(0, t0 + CALM * 2, false), Some(16 << 20));
+        assert_eq!(
+            sizer.observe(0, t0 + CALM * 3, false),
             None,
             "never below the start"
         );
@@ -109,12 +141,29 @@ mod tests {
         let mut big = QueueSizer::new(1 << 30);
         for _ in 0..10 {
             let limit = big.limit();
-            big.observe(limit, t0);
+            big.observe(limit, t0, false);
         }
         assert_eq!(big.limit(), MAX_QUEUE);
         let mut small = QueueSizer::new(1 << 20);
         assert_eq!(small.limit(), 1 << 20);
-        assert_eq!(small.observe(1 << 20, t0), None);
+        assert_eq!(small.observe(1 << 20, t0, false), None);
+    }
+
+    /// While the queue sheds it grows only past half of what the view keeps (56 MiB of
+    /// 64, so 28) with a margin: 32 MiB, leaving the store 24 MiB after a flood. A queue
+    /// grown while the view could not shed comes down at the first drain that sheds.
+    #[test]
+    fn a_shedding_queue_stops_where_shedding_works() {
+        let t0 = Instant::now();
+        let mut sizer = QueueSizer::new(64 << 20);
+        assert_eq!(sizer.observe(16 << 20, t0, true), Some(32 << 20));
+        assert_eq!(sizer.observe(32 << 20, t0, true), None, "sheds from here");
+        assert_eq!(sizer.observe(32 << 20, t0, false), Some(48 << 20));
+        assert_eq!(sizer.observe(48 << 20, t0, true), Some(32 << 20));
+        // A view whose start is already past that point stays at its start.
+        let mut small = QueueSizer::new(2 << 20);
+        assert_eq!(small.limit(), 1 << 20);
+        assert_eq!(small.observe(1 << 20, t0, true), None);
         assert_eq!(window_queue_bytes(1 << 30), 16 << 20);
     }
 }

@@ -36,7 +36,7 @@ mod protocol;
 mod record;
 mod text;
 
-pub use self::budget::{MAX_QUEUE, QueueSizer, window_queue_bytes};
+pub use self::budget::{MAX_QUEUE, QueueSizer, allocator_slack, window_queue_bytes};
 pub use self::protocol::{FieldPoint, SERIES_POINTS};
 
 /// The store's limits.
@@ -317,7 +317,7 @@ impl Store {
         if self.coming == 0 {
             0
         } else {
-            self.caps.max_bytes / 8
+            allocator_slack(self.caps.max_bytes)
         }
     }
 
