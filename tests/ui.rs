@@ -1815,15 +1815,30 @@ fn events_that_arrive_during_a_frame_are_drained_when_it_ends() {
     assert_eq!(app.tab().store.stats.total.rx_bytes, 16);
 }
 
+/// `len` bytes counting up in little-endian u32s: any stretch of it says where it came
+/// from, so a view holding a gap or a reordering cannot match it.
+fn counting_stream(len: usize) -> Vec<u8> {
+    (0..len / 4)
+        .flat_map(|i| (i as u32).to_le_bytes())
+        .collect()
+}
+
+/// The received bytes a store holds, oldest first, joined.
+fn held_rx(store: &sockscope::session::store::Store) -> Vec<u8> {
+    store
+        .iter()
+        .filter(|r| r.kind == RecordKind::Rx)
+        .flat_map(|r| r.bytes.iter().copied())
+        .collect()
+}
+
 /// A flood into a small view while frames come at 60 per second: the queue sheds what
 /// the view would evict anyway, and the view still ends up holding exactly the stream's
 /// newest bytes, contiguous, with every byte counted.
 #[test]
 fn a_flood_into_a_small_view_keeps_its_newest_bytes_exactly() {
     const TOTAL: usize = 48 << 20;
-    let stream: Vec<u8> = (0..TOTAL / 4)
-        .flat_map(|i| (i as u32).to_le_bytes())
-        .collect();
+    let stream = counting_stream(TOTAL);
     let mut settings = AppSettings::single(Lang::En, Mode::TcpServer);
     settings.view_cap_mib = 4;
     let (ctx, mut app, addr) = headless_server(settings);
@@ -1848,11 +1863,7 @@ fn a_flood_into_a_small_view_keeps_its_newest_bytes_exactly() {
         store.shed_bytes() > 0,
         "a 48 MiB flood into a 4 MiB view sheds"
     );
-    let held: Vec<u8> = store
-        .iter()
-        .filter(|r| r.kind == RecordKind::Rx)
-        .flat_map(|r| r.bytes.iter().copied())
-        .collect();
+    let held = held_rx(store);
     // The queue grows only as far as shedding needs (2 MiB of the 4), so the store
     // keeps 4 MiB less the queue and the allocator's eighth: 1.5 MiB, less its slots.
     assert!(
@@ -1884,9 +1895,7 @@ fn a_paused_view_keeps_one_stretch_of_a_flood() {
     h.run_steps(2);
     assert!(h.query_by_label_contains("Resume").is_some());
     // Big and small writes, so that reads of very different sizes come.
-    let stream: Vec<u8> = (0..(12u32 << 20) / 4)
-        .flat_map(|i| i.to_le_bytes())
-        .collect();
+    let stream = counting_stream(12 << 20);
     let writer = {
         let stream = stream.clone();
         std::thread::spawn(move || {
@@ -1907,11 +1916,7 @@ fn a_paused_view_keeps_one_stretch_of_a_flood() {
     });
     let mut peer = writer.join().unwrap();
     let store = &h.state().tab().store;
-    let held: Vec<u8> = store
-        .iter()
-        .filter(|r| r.kind == RecordKind::Rx)
-        .flat_map(|r| r.bytes.iter().copied())
-        .collect();
+    let held = held_rx(store);
     assert!(!held.is_empty() && held.len() < stream.len());
     assert!(
         held == stream[..held.len()],

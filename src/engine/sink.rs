@@ -64,7 +64,12 @@ impl ByteBudget {
     /// True while `len` more bytes would take the queue over its limit. An empty queue
     /// always has room (a read larger than the limit still goes, alone).
     fn full(&self, len: usize) -> bool {
-        let queued = self.queued.load(Ordering::SeqCst);
+        self.over(self.queued.load(Ordering::SeqCst), len)
+    }
+
+    /// Whether `len` more bytes on top of `queued` would pass the limit ([`Self::full`]
+    /// for a count the caller already holds).
+    fn over(&self, queued: usize, len: usize) -> bool {
         queued > 0 && queued + len > self.limit.load(Ordering::Relaxed)
     }
 
@@ -296,8 +301,7 @@ impl Sink {
             let limit = self.budget.limit.load(Ordering::Relaxed);
             let keep = view.saturating_sub(limit);
             let mut queued = self.budget.queued.load(Ordering::Acquire);
-            let over = |queued: usize| queued > 0 && queued + len > limit;
-            while over(queued) {
+            while self.budget.over(queued, len) {
                 let Some((_, oldest)) = parking.reads.front() else {
                     break;
                 };
@@ -309,7 +313,7 @@ impl Sink {
                 self.budget.release(shed);
                 queued = self.budget.queued.load(Ordering::Acquire);
             }
-            if !over(queued) || !self.budget.open.load(Ordering::Acquire) {
+            if !self.budget.over(queued, len) || !self.budget.open.load(Ordering::Acquire) {
                 let id = parking.next_id;
                 parking.next_id += 1;
                 parking.reads.push_back((id, bytes));

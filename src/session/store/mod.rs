@@ -303,9 +303,6 @@ impl Store {
     /// Bytes of the byte cap kept free for data on its way and the allocator's slack
     /// ([`Store::set_reserve`]).
     pub fn reserve(&self) -> usize {
-        if self.coming == 0 {
-            return 0;
-        }
         (self.coming + self.slack()).min(self.caps.max_bytes / 8 * 7)
     }
 
@@ -678,7 +675,7 @@ impl Store {
         if self.pinned
             && ((self.pinned_full && data)
                 || self.records.len() >= self.caps.max_records
-                || self.held_bytes() + record.cost() + self.reserve() > self.caps.max_bytes)
+                || self.over_cap(record.cost()))
         {
             self.pinned_full = true;
             // Paused and full: what the user is looking at stays; this one is dropped from
@@ -710,13 +707,17 @@ impl Store {
         self.evict_for(0);
     }
 
+    /// Whether what is held, `incoming` more bytes and the reserve pass the byte cap.
+    fn over_cap(&self, incoming: usize) -> bool {
+        self.held_bytes() + incoming + self.reserve() > self.caps.max_bytes
+    }
+
     /// Evicts the oldest records until the cap has room for `incoming` more bytes (with
     /// none coming, the newest record stays however large it is).
     fn evict_for(&mut self, incoming: usize) {
         let keep = usize::from(incoming == 0);
         loop {
-            let over_bytes = self.held_bytes() + incoming + self.reserve() > self.caps.max_bytes
-                && self.records.len() > keep;
+            let over_bytes = self.over_cap(incoming) && self.records.len() > keep;
             let count = self.records.len() + usize::from(incoming > 0);
             if !over_bytes && count <= self.caps.max_records {
                 break;
